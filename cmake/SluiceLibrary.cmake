@@ -1,0 +1,32 @@
+# The library target sluice::sluice: public API (include/), host layer, transport and kernels.
+# Host sources compile with the C++ compiler; the CUDA instantiations (*.cu) with nvcc when the
+# CUDA backend is on.
+file(GLOB SLUICE_HOST_SOURCES CONFIGURE_DEPENDS
+     ${PROJECT_SOURCE_DIR}/host/*.cpp
+     ${PROJECT_SOURCE_DIR}/host/api/*.cpp
+     ${PROJECT_SOURCE_DIR}/host/io/*.cpp
+     ${PROJECT_SOURCE_DIR}/transport/*.cpp
+     ${PROJECT_SOURCE_DIR}/kernels/*.cpp
+     ${PROJECT_SOURCE_DIR}/kernels/host/*.cpp)
+add_library(sluice STATIC ${SLUICE_HOST_SOURCES})
+add_library(sluice::sluice ALIAS sluice)
+if(SLUICE_WITH_CUDA)
+  file(GLOB SLUICE_CUDA_SOURCES CONFIGURE_DEPENDS
+       ${PROJECT_SOURCE_DIR}/kernels/*.cu
+       ${PROJECT_SOURCE_DIR}/kernels/exec/*.cu
+       ${PROJECT_SOURCE_DIR}/kernels/cuda/*.cu
+       ${PROJECT_SOURCE_DIR}/host/*.cu)
+  target_sources(sluice PRIVATE ${SLUICE_CUDA_SOURCES})
+  target_compile_definitions(sluice PRIVATE SLUICE_WITH_CUDA=1)
+  target_compile_options(sluice PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:${SLUICE_CUDA_FLAGS}>)
+  target_link_libraries(sluice PUBLIC CUDA::cudart_static)
+endif()
+target_include_directories(sluice
+  PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:include>
+  PRIVATE ${PROJECT_SOURCE_DIR})
+target_compile_options(sluice PRIVATE
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Werror=return-type>)
+target_link_libraries(sluice
+  PUBLIC OpenMP::OpenMP_CXX Threads::Threads
+  PRIVATE $<BUILD_INTERFACE:sluice_cccl>)
+set_target_properties(sluice PROPERTIES EXPORT_NAME sluice)

@@ -1,0 +1,120 @@
+// Engine and Job: run a Query over pushed batches or rows on the CPU or GPU backend.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "sluice/batch.hpp"
+#include "sluice/duration.hpp"
+#include "sluice/query.hpp"
+#include "sluice/status.hpp"
+
+namespace sluice {
+
+enum class Backend : std::uint8_t {
+  automatic,  ///< the GPU where one works, the CPU otherwise
+  cpu,        ///< OpenMP threads
+  gpu,        ///< CUDA
+};
+const char* to_string(Backend backend) noexcept;
+
+/// How sealed batches are assigned to workers.
+enum class BalancePolicy : std::uint8_t {
+  round_robin,  ///< worker 0, 1, ..., N-1, 0, ...
+  random,       ///< uniformly at random (seeded)
+  weighted,     ///< in proportion to `weights` (smooth weighted round-robin)
+};
+
+/// @brief Engine configuration; every field has a documented default.
+struct EngineConfig {
+  Backend backend = Backend::automatic;
+  /// Workers in this process; 0 picks the default (1 on the CPU; one per GPU).
+  int workers = 0;
+  BalancePolicy balance = BalancePolicy::round_robin;
+  std::vector<double> weights;  ///< one per worker, for BalancePolicy::weighted
+  std::uint64_t seed = 0x5EED;  ///< for BalancePolicy::random
+  PartitionSpec partition;      ///< how keys are owned by workers
+  std::size_t batch_rows = std::size_t{1} << 20;   ///< micro-batch size in rows
+  Duration batch_timeout = std::chrono::milliseconds(10);  ///< seal a partial batch after this
+  std::size_t queue_batches = 4;  ///< sealed batches that may wait (backpressure beyond)
+  int threads = 0;                ///< OpenMP threads per CPU worker; 0 = cores / workers
+};
+
+/// @brief Counters of a job. Snapshot; safe to read while the job runs.
+struct Metrics {
+  std::uint64_t events_in = 0;        ///< rows pushed
+  std::uint64_t events_filtered = 0;  ///< rows the filter removed
+  std::uint64_t events_late = 0;      ///< rows too late for every window (side output)
+  std::uint64_t windows_fired = 0;    ///< (window, key) rows emitted, updates included
+  std::uint64_t window_updates = 0;   ///< of which re-emissions
+  std::uint64_t batches = 0;          ///< micro-batches processed
+  std::vector<std::uint64_t> batches_per_worker;
+  double elapsed_seconds = 0;         ///< from the first push to finish (or now)
+  double events_per_second = 0;
+};
+
+class Job;
+
+/// @brief Chooses a backend and starts jobs.
+class Engine {
+ public:
+  /// @throws Error(backend_unavailable) when Backend::gpu is asked for and no GPU works;
+  /// Error(invalid_argument) on inconsistent settings (e.g. weights vs workers).
+  explicit Engine(EngineConfig config = {});
+  /// @brief The backend in use (never `automatic`).
+  Backend backend() const noexcept { return backend_; }
+  const EngineConfig& config() const noexcept { return config_; }
+  /// @brief Why the backend was chosen ("CPU: no CUDA device (...)").
+  const std::string& backend_reason() const noexcept { return reason_; }
+  /// @brief Compiles `query` against `schema` and starts it.
+  /// @throws Error naming the unknown column, wrong type or bad expression.
+  Job start(const Schema& schema, const Query& query) const;
+
+  /// @brief True when the CUDA backend is built and a device works; otherwise why not.
+  static bool gpu_available(std::string* why = nullptr);
+
+ private:
+  EngineConfig config_;
+  Backend backend_ = Backend::cpu;
+  std::string reason_;
+};
+
+/// @brief A running query. push() from any thread; finish() flushes every window.
+class Job {
+ public:
+  class Impl;
+  explicit Job(std::unique_ptr<Impl> impl);
+  Job(Job&&) noexcept;
+  Job& operator=(Job&&) noexcept;
+  ~Job();  ///< finishes the job if finish() was not called (errors are swallowed)
+
+  /// @brief A builder whose string columns use the job's dictionaries (no re-encoding on push).
+  BatchBuilder make_builder() const;
+  /// @brief Pushes a batch of the job's schema. Only the columns the query reads are copied;
+  /// the batch may be reused once push returns. Blocks while the engine is behind.
+  /// @throws Error on a schema mismatch or if the job has failed.
+  void push(const Batch& batch);
+  /// @brief Pushes one row (one Value per schema column); rows are micro-batched.
+  void push_row(std::span<const Value> row);
+  void push_row(std::initializer_list<Value> row) {
+    push_row(std::span<const Value>(row.begin(), row.size()));
+  }
+  /// @brief Seals pending rows, processes everything, fires all remaining windows and stops.
+  /// @throws Error if any stage failed (the message names the stage, worker and batch).
+  void finish();
+  Metrics metrics() const;
+  /// @brief Ok, or the first error of any stage.
+  Status status() const;
+  const Schema& schema() const;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice

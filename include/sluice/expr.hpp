@@ -1,0 +1,74 @@
+// Expression trees over columns: references, literals, arithmetic, comparisons and logic.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace sluice {
+
+/// Operators of expression nodes.
+enum class ExprOp : std::uint8_t {
+  column, literal,           // leaves
+  neg, logical_not,          // unary
+  add, sub, mul, div,        // arithmetic
+  eq, ne, lt, le, gt, ge,    // comparison
+  logical_and, logical_or,   // logic
+};
+
+/// @brief One node of an immutable expression tree.
+struct ExprNode {
+  ExprOp op = ExprOp::literal;
+  std::string column;  ///< for ExprOp::column
+  std::variant<std::int64_t, double, bool, std::string> literal;  ///< for ExprOp::literal
+  std::vector<std::shared_ptr<const ExprNode>> args;               ///< operands
+  int position = -1;  ///< offset in the source text, when parsed
+};
+
+/// @brief A value-semantic handle to an expression tree. Build with col(), lit() and the
+/// operators below, or parse_expression().
+class Expr {
+ public:
+  Expr() = default;
+  explicit Expr(std::shared_ptr<const ExprNode> node) : node_(std::move(node)) {}
+  const ExprNode& node() const { return *node_; }
+  bool valid() const noexcept { return node_ != nullptr; }
+  /// @brief Readable form, fully parenthesized ("((cpu > 50) and (status == 200))").
+  std::string to_string() const;
+
+ private:
+  std::shared_ptr<const ExprNode> node_;
+};
+
+Expr col(std::string name);
+Expr lit(std::int64_t v);
+inline Expr lit(int v) { return lit(static_cast<std::int64_t>(v)); }
+Expr lit(double v);
+Expr lit(bool v);
+Expr lit(std::string v);
+inline Expr lit(const char* v) { return lit(std::string(v)); }
+
+Expr operator-(const Expr& a);
+Expr operator!(const Expr& a);
+Expr operator+(const Expr& a, const Expr& b);
+Expr operator-(const Expr& a, const Expr& b);
+Expr operator*(const Expr& a, const Expr& b);
+Expr operator/(const Expr& a, const Expr& b);
+Expr operator==(const Expr& a, const Expr& b);
+Expr operator!=(const Expr& a, const Expr& b);
+Expr operator<(const Expr& a, const Expr& b);
+Expr operator<=(const Expr& a, const Expr& b);
+Expr operator>(const Expr& a, const Expr& b);
+Expr operator>=(const Expr& a, const Expr& b);
+Expr operator&&(const Expr& a, const Expr& b);
+Expr operator||(const Expr& a, const Expr& b);
+
+/// @brief Parses an expression: column names, integer/float/'string'/"string" literals,
+/// true/false, + - * /, == != < <= > >=, and/or/not (also && || !), parentheses.
+/// @throws Error(parse_error) whose message gives the 1-based position and the text.
+Expr parse_expression(std::string_view text);
+
+}  // namespace sluice

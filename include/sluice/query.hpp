@@ -1,0 +1,82 @@
+// Query: the builder of a streaming query (filter, map/project, key_by, window, aggregate, sinks).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sluice/aggregate.hpp"
+#include "sluice/duration.hpp"
+#include "sluice/expr.hpp"
+#include "sluice/result.hpp"
+#include "sluice/value.hpp"
+#include "sluice/window.hpp"
+
+namespace sluice {
+
+/// @brief How keyed partials are spread over workers: by key hash (default) or by ranges of
+/// the first key column (`boundaries` ascending; destination i takes keys in
+/// [boundaries[i-1], boundaries[i]); the last takes the rest; keys must be numeric).
+struct PartitionSpec {
+  enum class Kind : std::uint8_t { hash, range };
+  Kind kind = Kind::hash;
+  std::vector<Value> boundaries;
+};
+
+/// @brief A streaming query, built step by step. Steps apply in order: a filter sees the
+/// columns defined before it; key_by, aggregates and the time column may use mapped columns.
+/// Two shapes: windowed aggregation (window + aggregate, optionally key_by) or stateless
+/// (filter/map/project only, rows go to the row sink).
+class Query {
+ public:
+  /// @brief Keeps rows where `predicate` (a boolean expression) is true. Several filters AND.
+  Query& filter(Expr predicate);
+  /// @brief Adds (or replaces) a computed column `name` = `value`.
+  Query& map(std::string name, Expr value);
+  /// @brief Keeps only the named columns, in that order, for later steps and the row output.
+  Query& project(std::vector<std::string> columns);
+  /// @brief Groups by these columns (exact values; strings by value).
+  Query& key_by(std::vector<std::string> columns);
+  /// @brief Sets the event-time column (a timestamp or integer column) and the watermark delay.
+  Query& event_time(std::string column, Duration max_out_of_orderness = Duration{0});
+  /// @brief Events whose window ended at most this long before the watermark still update and
+  /// re-emit it.
+  Query& allowed_lateness(Duration lateness);
+  Query& window(WindowSpec spec);
+  Query& aggregate(std::vector<AggregateSpec> aggregates);
+  Query& sink(ResultSink sink);
+  Query& sink(RowSink sink);
+  Query& late_sink(LateSink sink);
+
+  struct Step {
+    enum class Kind { filter, map, project } kind;
+    Expr expr;
+    std::string name;
+    std::vector<std::string> columns;
+  };
+  const std::vector<Step>& steps() const { return steps_; }
+  const std::vector<std::string>& keys() const { return keys_; }
+  const std::optional<std::string>& time_column() const { return time_column_; }
+  Duration max_out_of_orderness() const { return max_delay_; }
+  Duration lateness() const { return lateness_; }
+  const std::optional<WindowSpec>& window_spec() const { return window_; }
+  const std::vector<AggregateSpec>& aggregates() const { return aggregates_; }
+  const ResultSink& result_sink() const { return result_sink_; }
+  const RowSink& row_sink() const { return row_sink_; }
+  const LateSink& late_events_sink() const { return late_sink_; }
+  bool is_windowed() const { return window_.has_value() || !aggregates_.empty(); }
+
+ private:
+  std::vector<Step> steps_;
+  std::vector<std::string> keys_;
+  std::optional<std::string> time_column_;
+  Duration max_delay_{0};
+  Duration lateness_{0};
+  std::optional<WindowSpec> window_;
+  std::vector<AggregateSpec> aggregates_;
+  ResultSink result_sink_;
+  RowSink row_sink_;
+  LateSink late_sink_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,35 @@
+// Window specifications: tumbling, sliding and global event-time windows.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "sluice/duration.hpp"
+
+namespace sluice {
+
+/// @brief How events are grouped in time. Windows are half-open [start, end), aligned to
+/// `offset` (start = offset + k * slide). A window fires once its end <= the watermark.
+struct WindowSpec {
+  enum class Kind : std::uint8_t {
+    tumbling,  ///< back-to-back windows of `size`
+    sliding,   ///< windows of `size` every `slide` (overlapping when slide < size)
+    global,    ///< one window over all time; fires when the job finishes
+  };
+  Kind kind = Kind::global;
+  Duration size{0};
+  Duration slide{0};
+  Duration offset{0};
+
+  /// @pre size > 0.
+  static WindowSpec tumbling(Duration size, Duration offset = Duration{0});
+  /// @pre size > 0, slide > 0.
+  static WindowSpec sliding(Duration size, Duration slide, Duration offset = Duration{0});
+  static WindowSpec global();
+};
+
+/// @brief Parses "tumbling:10s", "tumbling:10s@2s" (with an offset), "sliding:10s/2s" or "global".
+/// @throws Error(parse_error) naming the text.
+WindowSpec parse_window(std::string_view text);
+
+}  // namespace sluice

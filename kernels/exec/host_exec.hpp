@@ -1,0 +1,52 @@
+// HostExec: the CPU executor; Thrust's OpenMP system and OpenMP loops over host memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include <thrust/system/omp/execution_policy.h>
+
+namespace sluice::detail {
+
+/// @brief Executor whose data-parallel primitives run on the calling thread's OpenMP team
+/// (its size is that thread's omp_get_max_threads()). Memory is ordinary host memory;
+/// "device" and host pointers are the same, so copies are memcpy and nothing is asynchronous.
+class HostExec {
+ public:
+  static constexpr bool kIsDevice = false;
+
+  auto policy() const { return thrust::omp::par; }
+
+  /// @brief Calls f(i) for i in [0, n) in parallel. f must not throw.
+  template <class F>
+  void for_each_index(std::size_t n, F f) const {
+    const auto count = static_cast<std::int64_t>(n);
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
+  }
+
+  void* allocate(std::size_t bytes) {
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+  }
+  void deallocate(void* p, std::size_t /*bytes*/) { std::free(p); }
+
+  void copy_within(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
+  void copy_to_host(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
+  void copy_from_host(void* dst, const void* src, std::size_t bytes) {
+    std::memcpy(dst, src, bytes);
+  }
+  void fill_bytes(void* dst, int value, std::size_t bytes) { std::memset(dst, value, bytes); }
+  /// @brief Reads one value written by earlier work.
+  template <class T>
+  T read(const T* p) {
+    return *p;
+  }
+  void synchronize() {}
+};
+
+}  // namespace sluice::detail

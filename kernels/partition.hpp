@@ -1,0 +1,66 @@
+// Operator: partitioning of partials into N destinations (histogram + scan + scatter).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/exec/buffer.hpp"
+#include "kernels/ops/hd.hpp"
+#include "kernels/ops/key_word.hpp"
+#include "kernels/partials.hpp"
+
+namespace sluice::detail {
+
+inline constexpr int kMaxRangeBoundaries = 64;
+
+/// @brief Destination of a partial row: hash % parts, or the range of the first key word among
+/// ascending boundaries (destination i takes [b[i-1], b[i]); compared as i64 or as double).
+struct Partitioner {
+  enum class Kind : std::uint8_t { hash, range };
+  Kind kind = Kind::hash;
+  int parts = 1;
+  bool range_as_double = false;
+  int num_boundaries = 0;
+  std::uint64_t boundaries[kMaxRangeBoundaries] = {};
+
+  SLUICE_HD int operator()(const PartialsView& v, std::size_t i) const {
+    if (kind == Kind::hash) return static_cast<int>(v.hash[i] % static_cast<std::uint64_t>(parts));
+    const std::uint64_t w = v.key(0, i);
+    int d = 0;
+    for (int b = 0; b < num_boundaries; ++b) {
+      const bool at_or_above =
+          range_as_double ? bits_double(w) >= bits_double(boundaries[b])
+                          : static_cast<std::int64_t>(w) >= static_cast<std::int64_t>(boundaries[b]);
+      d += at_or_above ? 1 : 0;
+    }
+    return d;
+  }
+};
+
+/// @brief Words per packed partial row: hash, pane, cut, key words, states.
+inline std::size_t packed_row_words(int key_words, int state_words) {
+  return 3 + static_cast<std::size_t>(key_words) + static_cast<std::size_t>(state_words);
+}
+
+/// @brief Scratch of partition_partials, reused across calls.
+template <class Exec>
+struct PartitionScratch {
+  explicit PartitionScratch(Exec& exec) : counts(exec) {}
+  Buffer<std::uint64_t, Exec> counts;
+};
+
+/// @brief Packs the rows of `in` row-major (packed_row_words each) into `out`, grouped by
+/// destination and in input order within a destination (stable, deterministic).
+/// @param out room for in.size packed rows, in the executor's memory.
+/// @return rows per destination (size partitioner.parts), on the host.
+template <class Exec>
+std::vector<std::size_t> partition_partials(Exec& exec, PartialsView in,
+                                            const Partitioner& partitioner, std::uint64_t* out,
+                                            PartitionScratch<Exec>& scratch);
+
+/// @brief Unpacks n packed rows (as written by partition_partials) into `out` (resized to n).
+template <class Exec>
+void unpack_partials(Exec& exec, const std::uint64_t* packed, std::size_t n, Partials<Exec>& out);
+
+}  // namespace sluice::detail

@@ -1,0 +1,104 @@
+// Operator templates: partition_partials and unpack_partials.
+#pragma once
+
+#include <thrust/scan.h>
+
+#include "kernels/partition.hpp"
+
+namespace sluice::detail {
+
+// Rows are cut into chunks; each chunk counts its rows per destination, one exclusive scan over
+// the destination-major counts gives every (destination, chunk) its first output row, and each
+// chunk then scatters its rows in order. Stable on both executors without atomics.
+inline constexpr std::size_t kPartitionChunk = 512;
+
+struct CountChunkDestinations {
+  PartialsView in;
+  Partitioner partitioner;
+  std::size_t chunks;
+  std::uint64_t* counts;  // [parts][chunks]
+  SLUICE_HD void operator()(std::size_t c) const {
+    const std::size_t begin = c * kPartitionChunk;
+    const std::size_t end = begin + kPartitionChunk < in.size ? begin + kPartitionChunk : in.size;
+    for (int d = 0; d < partitioner.parts; ++d) counts[d * chunks + c] = 0;
+    for (std::size_t i = begin; i < end; ++i) ++counts[partitioner(in, i) * chunks + c];
+  }
+};
+
+SLUICE_HD inline void pack_row(const PartialsView& in, std::size_t i, std::uint64_t* row) {
+  row[0] = in.hash[i];
+  row[1] = static_cast<std::uint64_t>(in.pane[i]);
+  row[2] = in.cut[i];
+  for (int j = 0; j < in.key_words; ++j) row[3 + j] = in.key(j, i);
+  for (int s = 0; s < in.state_words; ++s) row[3 + in.key_words + s] = in.state(s, i);
+}
+
+struct ScatterChunk {
+  PartialsView in;
+  Partitioner partitioner;
+  std::size_t chunks;
+  std::uint64_t* cursor;  // [parts][chunks], exclusive offsets, advanced in place
+  std::uint64_t* out;
+  std::size_t width;
+  SLUICE_HD void operator()(std::size_t c) const {
+    const std::size_t begin = c * kPartitionChunk;
+    const std::size_t end = begin + kPartitionChunk < in.size ? begin + kPartitionChunk : in.size;
+    for (std::size_t i = begin; i < end; ++i) {
+      const int d = partitioner(in, i);
+      const std::uint64_t at = cursor[d * chunks + c]++;
+      pack_row(in, i, out + at * width);
+    }
+  }
+};
+
+struct UnpackRow {
+  const std::uint64_t* packed;
+  std::size_t width;
+  PartialsView out;
+  SLUICE_HD void operator()(std::size_t i) const {
+    const std::uint64_t* row = packed + i * width;
+    out.hash[i] = row[0];
+    out.pane[i] = static_cast<std::int64_t>(row[1]);
+    out.cut[i] = static_cast<std::uint32_t>(row[2]);
+    for (int j = 0; j < out.key_words; ++j) out.keys[j * out.stride + i] = row[3 + j];
+    for (int s = 0; s < out.state_words; ++s)
+      out.states[s * out.stride + i] = row[3 + out.key_words + s];
+  }
+};
+
+template <class Exec>
+std::vector<std::size_t> partition_partials(Exec& exec, PartialsView in,
+                                            const Partitioner& partitioner, std::uint64_t* out,
+                                            PartitionScratch<Exec>& scratch) {
+  const auto parts = static_cast<std::size_t>(partitioner.parts);
+  std::vector<std::size_t> sizes(parts, 0);
+  if (in.size == 0) return sizes;
+  const std::size_t chunks = (in.size + kPartitionChunk - 1) / kPartitionChunk;
+  scratch.counts.resize_discard(parts * chunks + 1);
+  std::uint64_t* counts = scratch.counts.data();
+  exec.for_each_index(chunks, CountChunkDestinations{in, partitioner, chunks, counts});
+  exec.fill_bytes(counts + parts * chunks, 0, sizeof(std::uint64_t));
+  thrust::exclusive_scan(exec.policy(), counts, counts + parts * chunks + 1, counts);
+  // First row of each destination, plus the total, read before the scatter advances cursors.
+  std::vector<std::uint64_t> scanned(parts * chunks + 1);
+  exec.copy_to_host(scanned.data(), counts, scanned.size() * sizeof(std::uint64_t));
+  for (std::size_t d = 0; d < parts; ++d)
+    sizes[d] = static_cast<std::size_t>(scanned[(d + 1) * chunks] - scanned[d * chunks]);
+  exec.for_each_index(chunks, ScatterChunk{in, partitioner, chunks, counts, out,
+                                           packed_row_words(in.key_words, in.state_words)});
+  return sizes;
+}
+
+template <class Exec>
+void unpack_partials(Exec& exec, const std::uint64_t* packed, std::size_t n, Partials<Exec>& out) {
+  out.resize_discard(n);
+  exec.for_each_index(n, UnpackRow{packed, packed_row_words(out.key_words(), out.state_words()),
+                                   out.view()});
+}
+
+#define SLUICE_INSTANTIATE_PARTITION(Exec)                                                     \
+  template std::vector<std::size_t> partition_partials<Exec>(                                 \
+      Exec&, PartialsView, const Partitioner&, std::uint64_t*, PartitionScratch<Exec>&);      \
+  template void unpack_partials<Exec>(Exec&, const std::uint64_t*, std::size_t, Partials<Exec>&);
+
+}  // namespace sluice::detail

@@ -1,0 +1,11 @@
+// WorkerPipeline on the CUDA executor.
+#include "kernels/exec/cuda_exec.cuh"
+#include "kernels/pipeline.inl"
+
+namespace sluice::detail {
+
+std::unique_ptr<WorkerPipeline> make_cuda_pipeline(const PipelinePlan& plan, int device) {
+  return std::make_unique<PipelineImpl<CudaExec>>(plan, device);
+}
+
+}  // namespace sluice::detail

@@ -1,0 +1,88 @@
+// WorkerPipeline: one worker's per-batch operator chain, behind an interface free of CUDA types.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "kernels/filter_project.hpp"
+#include "kernels/ops/hash.hpp"
+#include "kernels/ops/program.hpp"
+#include "kernels/ops/window_assign.hpp"
+#include "kernels/partition.hpp"
+#include "kernels/state_spec.hpp"
+
+namespace sluice::detail {
+
+/// @brief A compiled query in executor-neutral form: programs and the layout of their outputs.
+struct PipelinePlan {
+  std::vector<ColumnType> input_types;  ///< the columns a batch carries, in order
+  std::vector<Instr> code;
+  std::vector<ProgramRef> programs;
+  ProjectionSpec projection;  ///< outputs: [time, keys..., state inputs...] when windowed
+  bool windowed = false;
+  int time_output = 0;
+  int key_words = 0;
+  StateSpec states;
+  PaneSpec panes;
+  KeyHasher hasher;
+  Partitioner partitioner;  ///< parts == number of workers
+};
+
+/// @brief One batch's read columns in host memory (plan.input_types order).
+struct HostColumns {
+  std::vector<const void*> data;
+  std::size_t rows = 0;
+};
+
+/// @brief Fired windows copied to the host, in (window, key id) order.
+struct FiredHost {
+  std::size_t size = 0;
+  std::vector<std::int64_t> window;  ///< window index (PaneSpec::window_start/end)
+  std::vector<std::uint64_t> keys;   ///< key word j of row i at keys[j * size + i]
+  std::vector<std::uint8_t> update;
+  std::vector<std::uint64_t> states;  ///< state s of row i at states[s * size + i]
+};
+
+/// @brief What one batch produced before the exchange.
+struct BatchOutcome {
+  std::size_t kept = 0;  ///< rows that passed the filter
+  std::size_t late = 0;  ///< of which too late for every window
+  std::vector<std::uint32_t> late_rows;  ///< their row indices in the batch
+};
+
+/// @brief The per-batch operator chain of one worker on one executor. All methods are called
+/// from the worker's thread. Errors throw sluice::Error.
+class WorkerPipeline {
+ public:
+  virtual ~WorkerPipeline() = default;
+
+  /// @brief Stateless queries: filter and evaluate the outputs; out_words receives output j of
+  /// kept row i at [j * kept + i]. @return kept rows.
+  virtual std::size_t project(const HostColumns& batch, std::vector<std::uint64_t>& out_words) = 0;
+
+  /// @brief Windowed queries: filter, project, assign panes (lateness against wm_before) and
+  /// pre-aggregate the batch into partials held by the pipeline.
+  virtual BatchOutcome preaggregate(const HostColumns& batch, std::int64_t wm_before) = 0;
+  /// @brief Merges the held partials into this worker's own state (single-worker jobs).
+  virtual void merge_held(std::int64_t fired_wm) = 0;
+  /// @brief Appends the held partials, packed and split by owner, to send[owner].
+  virtual void pack_held(std::vector<std::vector<std::uint64_t>>& send) = 0;
+  /// @brief Merges packed partials received from other workers (any order, duplicates of a
+  /// group allowed) into the state.
+  virtual void merge_packed(std::span<const std::uint64_t> packed, std::int64_t fired_wm) = 0;
+  /// @brief Fires windows ending in (prev_wm, wm] plus re-emissions, then evicts expired panes.
+  virtual void fire(std::int64_t prev_wm, std::int64_t wm, FiredHost& out) = 0;
+  /// @brief Live (key, pane) slots in the window state.
+  virtual std::size_t state_size() const = 0;
+};
+
+/// @brief The pipeline on the host executor (OpenMP threads of the calling thread).
+std::unique_ptr<WorkerPipeline> make_host_pipeline(const PipelinePlan& plan);
+/// @brief The pipeline on CUDA device `device`.
+/// @throws Error(backend_unavailable) when Sluice was built without CUDA.
+std::unique_ptr<WorkerPipeline> make_cuda_pipeline(const PipelinePlan& plan, int device);
+
+}  // namespace sluice::detail

@@ -1,0 +1,205 @@
+// WorkerPipeline implemented once over an executor; instantiated by pipeline.cpp and pipeline.cu.
+#pragma once
+
+#include <optional>
+#include <utility>
+
+#include "kernels/event_partials.hpp"
+#include "kernels/exec/buffer.hpp"
+#include "kernels/filter_project.hpp"
+#include "kernels/key_table.hpp"
+#include "kernels/partition.hpp"
+#include "kernels/pipeline.hpp"
+#include "kernels/reduce_partials.hpp"
+#include "kernels/window_table.hpp"
+
+namespace sluice::detail {
+
+inline std::size_t column_width(ColumnType t) {
+  switch (t) {
+    case ColumnType::boolean: return 1;
+    case ColumnType::i32:
+    case ColumnType::u32:
+    case ColumnType::f32:
+    case ColumnType::string: return 4;
+    default: return 8;
+  }
+}
+
+template <class Exec>
+class PipelineImpl final : public WorkerPipeline {
+ public:
+  template <class... ExecArgs>
+  explicit PipelineImpl(const PipelinePlan& plan, ExecArgs&&... exec_args)
+      : exec_(std::forward<ExecArgs>(exec_args)...),
+        plan_(plan),
+        code_(exec_, plan.code.size()),
+        programs_(exec_, plan.programs.size()),
+        rows_(exec_),
+        words_(exec_),
+        events_(exec_, plan.key_words, plan.states.count),
+        reduced_(exec_, plan.key_words, plan.states.count),
+        received_(exec_, plan.key_words, plan.states.count),
+        reduce_scratch_(exec_),
+        partition_scratch_(exec_),
+        packed_(exec_),
+        packed_in_(exec_),
+        key_ids_(exec_),
+        late_rows_(exec_),
+        fired_(exec_),
+        fired_keys_(exec_) {
+    exec_.copy_from_host(code_.data(), plan.code.data(), plan.code.size() * sizeof(Instr));
+    exec_.copy_from_host(programs_.data(), plan.programs.data(),
+                         plan.programs.size() * sizeof(ProgramRef));
+    if constexpr (Exec::kIsDevice) {
+      for (std::size_t c = 0; c < plan.input_types.size(); ++c) columns_.emplace_back(exec_);
+    }
+    if (plan.windowed) {
+      keys_.emplace(exec_, plan.key_words, plan.hasher);
+      table_.emplace(exec_, plan.states, plan.panes, plan.hasher);
+    }
+  }
+
+  std::size_t project(const HostColumns& batch, std::vector<std::uint64_t>& out_words) override {
+    const std::size_t kept = filter_and_project(batch);
+    const auto outputs = static_cast<std::size_t>(plan_.projection.num_outputs);
+    out_words.resize(outputs * kept);
+    for (std::size_t j = 0; j < outputs; ++j)
+      exec_.copy_to_host(out_words.data() + j * kept, words_.data() + j * stride_,
+                         kept * sizeof(std::uint64_t));
+    return kept;
+  }
+
+  BatchOutcome preaggregate(const HostColumns& batch, std::int64_t wm_before) override {
+    BatchOutcome outcome;
+    outcome.kept = filter_and_project(batch);
+    events_.resize_discard(outcome.kept);
+    const EventLayout layout{words_.data(), stride_, plan_.time_output,
+                             plan_.projection.key_begin};
+    outcome.late = make_event_partials(exec_, layout, outcome.kept, plan_.states, plan_.panes,
+                                       wm_before, plan_.hasher, events_.view());
+    if (outcome.late > 0) {
+      late_rows_.resize_discard(outcome.late);
+      collect_late_rows(exec_, events_.view(), rows_.data(), late_rows_.data());
+      outcome.late_rows.resize(outcome.late);
+      exec_.copy_to_host(outcome.late_rows.data(), late_rows_.data(),
+                         outcome.late * sizeof(std::uint32_t));
+    }
+    reduce_partials(exec_, events_.view(), plan_.states, reduced_, reduce_scratch_);
+    return outcome;
+  }
+
+  void merge_held(std::int64_t fired_wm) override { merge(reduced_.view(), fired_wm); }
+
+  void pack_held(std::vector<std::vector<std::uint64_t>>& send) override {
+    const PartialsView held = reduced_.view();
+    const std::size_t width = packed_row_words(held.key_words, held.state_words);
+    packed_.resize_discard(held.size * width);
+    const std::vector<std::size_t> sizes =
+        partition_partials(exec_, held, plan_.partitioner, packed_.data(), partition_scratch_);
+    std::size_t row = 0;
+    for (std::size_t d = 0; d < sizes.size(); ++d) {
+      std::vector<std::uint64_t>& dest = send[d];
+      const std::size_t at = dest.size();
+      dest.resize(at + sizes[d] * width);
+      exec_.copy_to_host(dest.data() + at, packed_.data() + row * width,
+                         sizes[d] * width * sizeof(std::uint64_t));
+      row += sizes[d];
+    }
+  }
+
+  void merge_packed(std::span<const std::uint64_t> packed, std::int64_t fired_wm) override {
+    const std::size_t width = packed_row_words(plan_.key_words, plan_.states.count);
+    const std::size_t n = packed.size() / width;
+    const std::uint64_t* rows = packed.data();
+    if constexpr (Exec::kIsDevice) {
+      packed_in_.resize_discard(packed.size());
+      exec_.copy_from_host(packed_in_.data(), packed.data(), packed.size() * sizeof(std::uint64_t));
+      rows = packed_in_.data();
+    }
+    unpack_partials(exec_, rows, n, received_);
+    reduce_partials(exec_, received_.view(), plan_.states, reduced_, reduce_scratch_);
+    merge(reduced_.view(), fired_wm);
+  }
+
+  void fire(std::int64_t prev_wm, std::int64_t wm, FiredHost& out) override {
+    out.size = 0;
+    if (!table_ || !table_->may_fire(prev_wm, wm)) {
+      if (table_ && table_->may_evict(prev_wm, wm)) table_->evict(wm);
+      return;
+    }
+    const std::size_t n = table_->fire(prev_wm, wm, fired_);
+    const auto k = static_cast<std::size_t>(plan_.key_words);
+    const auto s = static_cast<std::size_t>(plan_.states.count);
+    out.size = n;
+    out.window.resize(n);
+    out.keys.resize(k * n);
+    out.update.resize(n);
+    out.states.resize(s * n);
+    if (n > 0) {
+      fired_keys_.resize_discard(k * n);
+      keys_->gather(fired_.key.data(), n, fired_keys_.data(), n);
+      exec_.copy_to_host(out.window.data(), fired_.window.data(), n * sizeof(std::int64_t));
+      exec_.copy_to_host(out.keys.data(), fired_keys_.data(), k * n * sizeof(std::uint64_t));
+      exec_.copy_to_host(out.update.data(), fired_.update.data(), n);
+      exec_.copy_to_host(out.states.data(), fired_.states.data(), s * n * sizeof(std::uint64_t));
+    }
+    if (table_->may_evict(prev_wm, wm)) table_->evict(wm);
+  }
+
+  std::size_t state_size() const override { return table_ ? table_->size() : 0; }
+
+ private:
+  std::size_t filter_and_project(const HostColumns& batch) {
+    const std::size_t n = batch.rows;
+    InputColumns in;
+    in.count = static_cast<int>(plan_.input_types.size());
+    for (int c = 0; c < in.count; ++c) {
+      in.type[c] = plan_.input_types[c];
+      if constexpr (Exec::kIsDevice) {
+        const std::size_t bytes = n * column_width(in.type[c]);
+        columns_[c].resize_discard(bytes);
+        exec_.copy_from_host(columns_[c].data(), batch.data[c], bytes);
+        in.data[c] = columns_[c].data();
+      } else {
+        in.data[c] = batch.data[c];
+      }
+    }
+    rows_.resize_discard(n);
+    stride_ = n;
+    words_.resize_discard(n * static_cast<std::size_t>(plan_.projection.num_outputs));
+    return filter_project(exec_, in, n, ProgramSetView{code_.data(), programs_.data()},
+                          plan_.projection, rows_.data(), words_.data(), stride_);
+  }
+
+  void merge(PartialsView rows, std::int64_t fired_wm) {
+    if (rows.size == 0) return;
+    key_ids_.resize_discard(rows.size);
+    keys_->find_or_insert(rows, key_ids_.data());
+    table_->merge(rows, key_ids_.data(), fired_wm);
+  }
+
+  Exec exec_;
+  PipelinePlan plan_;
+  Buffer<Instr, Exec> code_;
+  Buffer<ProgramRef, Exec> programs_;
+  std::vector<Buffer<std::byte, Exec>> columns_;
+  Buffer<std::uint32_t, Exec> rows_;
+  Buffer<std::uint64_t, Exec> words_;
+  std::size_t stride_ = 0;
+  Partials<Exec> events_;
+  Partials<Exec> reduced_;
+  Partials<Exec> received_;
+  ReduceScratch<Exec> reduce_scratch_;
+  PartitionScratch<Exec> partition_scratch_;
+  Buffer<std::uint64_t, Exec> packed_;
+  Buffer<std::uint64_t, Exec> packed_in_;
+  Buffer<std::uint32_t, Exec> key_ids_;
+  Buffer<std::uint32_t, Exec> late_rows_;
+  std::optional<KeyTable<Exec>> keys_;
+  std::optional<WindowTable<Exec>> table_;
+  FiredWindows<Exec> fired_;
+  Buffer<std::uint64_t, Exec> fired_keys_;
+};
+
+}  // namespace sluice::detail
