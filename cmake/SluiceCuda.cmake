@@ -19,6 +19,11 @@ if(NOT SLUICE_ENABLE_CUDA STREQUAL "OFF")
 endif()
 
 if(SLUICE_WITH_CUDA)
+  # CMake 3.25 knows nvcc's dialect flags only up to C++17; nvcc >= 12 takes -std=c++20.
+  if(NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+    set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+  endif()
   set(CMAKE_CUDA_STANDARD 20)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   # Warnings are errors in device code too, cross-execution-space calls included.

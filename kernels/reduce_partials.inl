@@ -2,6 +2,7 @@
 #pragma once
 
 #include <thrust/copy.h>
+#include <thrust/count.h>
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/iterator/discard_iterator.h>
 #include <thrust/iterator/permutation_iterator.h>

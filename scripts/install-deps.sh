@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what building and testing Sluice needs on a fresh Debian/Ubuntu machine (as root or
+# with sudo): compiler, CMake, Ninja, GoogleTest, OpenMP, and the CCCL headers from Debian's
+# packages (used when there is no CUDA toolkit, and by the sanitizer build). Skips what is there.
+set -euo pipefail
+need=()
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for pkg in g++ cmake ninja-build libgtest-dev libthrust-dev libcub-dev libcu++-dev; do
+  have "$pkg" || need+=("$pkg")
+done
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "install-deps: installing ${need[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
