@@ -370,6 +370,8 @@ void WindowTable<Exec>::merge(PartialsView rows, const std::uint32_t* key_ids,
       while (static_cast<double>(live_ + missing) > max_load_ * 0.5 * static_cast<double>(capacity))
         capacity *= 2;
       rehash(capacity);
+      // Slot positions found before the rehash are stale.
+      exec_->for_each_index(n, FindSlots{ref(), rows, key_ids, slots_.data()});
     }
   }
   exec_->for_each_index(n, MergeRows{ref(), spec_, rows, key_ids, slots_.data()});
