@@ -17,6 +17,7 @@ namespace sluice::detail {
 class HostExec {
  public:
   static constexpr bool kIsDevice = false;
+  static constexpr std::int64_t kSerialBelow = 8192;
 
   auto policy() const { return thrust::omp::par; }
 
@@ -24,7 +25,8 @@ class HostExec {
   template <class F>
   void for_each_index(std::size_t n, F f) const {
     const auto count = static_cast<std::int64_t>(n);
-#pragma omp parallel for schedule(static)
+    // Small loops run on the calling thread: waking the team costs more than they do.
+#pragma omp parallel for schedule(static) if (count > kSerialBelow)
     for (std::int64_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
   }
 

@@ -1,0 +1,115 @@
+// Parsing of the `sluice run` flags into RunOptions, its usage text and the query it builds.
+#include "host/cli/run_options.hpp"
+
+#include <limits>
+#include <utility>
+
+#include "host/cli/cli_options.hpp"
+
+namespace sluice::cli {
+namespace {
+
+constexpr FlagSpec kRunFlags[] = {
+    {"--input"},      {"--schema"},      {"--time"},    {"--max-delay"},        {"--where"},
+    {"--key"},        {"--window"},      {"--agg"},     {"--allowed-lateness"}, {"--workers"},
+    {"--partition"},  {"--balance"},     {"--backend"}, {"--on-error"},         {"--output"},
+    {"--batch-rows"}, {"--help", false},
+};
+
+detail::OnMalformed parse_on_error(std::string_view text) {
+  if (text == "skip") return detail::OnMalformed::skip;
+  if (text == "fail") return detail::OnMalformed::fail;
+  throw bad_value("--on-error", text, "skip or fail");
+}
+
+void parse_query_flags(const Flags& flags, RunOptions& o) {
+  o.schema = parse_flag("--schema", flags.required("--schema"), parse_schema);
+  o.time_column = flags.required("--time");
+  o.window = parse_flag("--window", flags.required("--window"), parse_window);
+  o.aggregates = parse_flag("--agg", flags.required("--agg"), parse_aggregates);
+  o.max_delay = parse_flag("--max-delay", flags.get("--max-delay", "0"), parse_duration);
+  o.allowed_lateness =
+      parse_flag("--allowed-lateness", flags.get("--allowed-lateness", "0"), parse_duration);
+  if (flags.has("--where")) {
+    o.where = parse_flag("--where", flags.required("--where"), parse_expression);
+  }
+  if (flags.has("--key")) o.keys = split_list("--key", flags.required("--key"));
+}
+
+void parse_engine_flags(const Flags& flags, EngineConfig& config) {
+  config.backend = parse_backend(flags.get("--backend", "auto"));
+  if (flags.has("--workers")) {
+    config.workers =
+        static_cast<int>(parse_integer("--workers", flags.required("--workers"), 0, 1024));
+  }
+  if (flags.has("--balance")) parse_balance(flags.required("--balance"), config);
+  if (flags.has("--partition")) config.partition = parse_partition(flags.required("--partition"));
+  if (flags.has("--batch-rows")) {
+    config.batch_rows = static_cast<std::size_t>(parse_integer(
+        "--batch-rows", flags.required("--batch-rows"), 1, std::numeric_limits<int>::max()));
+  }
+}
+
+}  // namespace
+
+RunOptions parse_run_options(std::span<char* const> args) {
+  const Flags flags(args, kRunFlags);
+  RunOptions o;
+  if (flags.has("--help")) {
+    o.help = true;
+    return o;
+  }
+  o.input = flags.required("--input");
+  o.output = flags.get("--output", "-");
+  o.on_error = parse_on_error(flags.get("--on-error", "skip"));
+  parse_query_flags(flags, o);
+  parse_engine_flags(flags, o.engine);
+  return o;
+}
+
+Query make_query(const RunOptions& options, ResultSink sink) {
+  Query query;
+  if (options.where) query.filter(*options.where);
+  if (!options.keys.empty()) query.key_by(options.keys);
+  query.event_time(options.time_column, options.max_delay)
+      .allowed_lateness(options.allowed_lateness)
+      .window(options.window)
+      .aggregate(options.aggregates)
+      .sink(std::move(sink));
+  return query;
+}
+
+const char* run_usage() {
+  return R"usage(Usage: sluice run --input FILE.csv|- --schema SCHEMA --time COLUMN --window WINDOW
+                  --agg AGGREGATES [options]
+
+Runs a windowed aggregation over a CSV stream (with a header row) and writes one CSV row per
+fired (window, key): window_start,window_end,<keys>,<aggregates>. A summary goes to stderr.
+
+Required:
+  --input FILE|-            CSV input; - reads stdin
+  --schema SCHEMA           columns to read, e.g. "ts:timestamp[ms],host:string,cpu:f32,status:i32"
+                            (types: i32 i64 u32 u64 f32 f64 bool string timestamp[ns|us|ms|s])
+  --time COLUMN             the event-time column (timestamp or integer)
+  --window WINDOW           tumbling:10s, tumbling:10s@2s, sliding:10s/2s or global
+  --agg AGGREGATES          e.g. "count,sum(cpu),min(cpu),max(cpu),avg(cpu)"
+
+Options:
+  --max-delay DURATION      watermark delay (max out-of-orderness), e.g. 2s (default 0)
+  --where EXPRESSION        keep rows where it is true, e.g. "cpu > 50 and status == 200"
+  --key COLUMNS             group by these columns, e.g. host or host,region
+  --allowed-lateness DUR    late events within this update fired windows (default 0)
+  --workers N               workers (default 0: 1 on the CPU, one per GPU)
+  --partition P             hash (default) or range:B1,B2,... on the first key column
+  --balance B               round-robin (default), random or weighted:W1,W2,...
+  --backend B               auto (default), cpu or gpu
+  --on-error E              malformed rows: skip (default; reported and counted) or fail
+  --output FILE|-           CSV output (default -: stdout)
+  --batch-rows N            rows per batch (default 1048576)
+  -h, --help                show this help
+
+Exit status: 0 ok, 1 runtime error (input, engine, --on-error fail), 2 usage error.
+)usage";
+}
+
+}  // namespace sluice::cli

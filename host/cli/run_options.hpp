@@ -1,0 +1,48 @@
+// RunOptions: the flags of `sluice run`, parsed into engine configuration and query parts.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "host/io/csv_reader.hpp"
+#include "sluice/aggregate.hpp"
+#include "sluice/duration.hpp"
+#include "sluice/engine.hpp"
+#include "sluice/expr.hpp"
+#include "sluice/query.hpp"
+#include "sluice/schema.hpp"
+#include "sluice/window.hpp"
+
+namespace sluice::cli {
+
+/// @brief Everything `sluice run` was asked to do; each field is one flag.
+struct RunOptions {
+  std::string input;                      ///< --input: a CSV file, or "-" for stdin
+  std::string output = "-";               ///< --output: a CSV file, or "-" for stdout
+  Schema schema;                          ///< --schema
+  std::string time_column;                ///< --time
+  Duration max_delay{0};                  ///< --max-delay: the watermark's max out-of-orderness
+  Duration allowed_lateness{0};           ///< --allowed-lateness
+  std::optional<Expr> where;              ///< --where
+  std::vector<std::string> keys;          ///< --key
+  WindowSpec window;                      ///< --window
+  std::vector<AggregateSpec> aggregates;  ///< --agg
+  detail::OnMalformed on_error = detail::OnMalformed::skip;  ///< --on-error
+  EngineConfig engine;  ///< --workers, --partition, --balance, --backend, --batch-rows
+  bool help = false;    ///< --help
+};
+
+/// @brief Parses the arguments that follow "run".
+/// @throws UsageError naming the flag at fault.
+RunOptions parse_run_options(std::span<char* const> args);
+
+/// @brief The query the options describe, with `sink` receiving the windows.
+Query make_query(const RunOptions& options, ResultSink sink);
+
+/// @brief The text of `sluice run --help`.
+const char* run_usage();
+
+}  // namespace sluice::cli

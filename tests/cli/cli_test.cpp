@@ -1,0 +1,690 @@
+// Tests of the `sluice` program (exit codes, messages, CSV output against a brute-force
+// reference) and of the CSV reader it streams its input with.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "host/io/csv_reader.hpp"
+#include "sluice/batch.hpp"
+#include "sluice/status.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------------------------
+// Running the binary
+
+struct Outcome {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string shell_quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (const char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+bool gpu_present() { return std::system("nvidia-smi -L > /dev/null 2>&1") == 0; }
+
+/// A fresh directory per test, removed afterwards.
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    dir_ = fs::temp_directory_path() /
+           ("sluice_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  fs::path file(const std::string& name, const std::string& text) const {
+    write_file(dir_ / name, text);
+    return dir_ / name;
+  }
+
+  /// Runs `sluice ARGS...` (stdin from `stdin_file` when given) and captures its output.
+  Outcome run(const std::vector<std::string>& args, const fs::path& stdin_file = {}) const {
+    std::string command = shell_quote(SLUICE_CLI_PATH);
+    for (const std::string& arg : args) command += " " + shell_quote(arg);
+    if (!stdin_file.empty()) command += " < " + shell_quote(stdin_file.string());
+    command += " > " + shell_quote((dir_ / "stdout.txt").string()) + " 2> " +
+               shell_quote((dir_ / "stderr.txt").string());
+    const int status = std::system(command.c_str());
+    Outcome outcome;
+    outcome.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    outcome.out = slurp(dir_ / "stdout.txt");
+    outcome.err = slurp(dir_ / "stderr.txt");
+    return outcome;
+  }
+
+  /// `sluice run` over `input` with the flags of a small valid query; `flags` (pairs of flag and
+  /// value) replace those flags' values or add to them.
+  Outcome run_query(const fs::path& input, const std::vector<std::string>& flags = {}) const {
+    std::vector<std::pair<std::string, std::string>> query = {
+        {"--input", input.string()}, {"--schema", kSchema},        {"--time", "ts"},
+        {"--max-delay", "2s"},       {"--window", "tumbling:10s"}, {"--agg", "count,sum(cpu)"}};
+    for (std::size_t i = 0; i + 1 < flags.size(); i += 2) {
+      const auto same = [&](const auto& flag) { return flag.first == flags[i]; };
+      if (const auto it = std::find_if(query.begin(), query.end(), same); it != query.end()) {
+        it->second = flags[i + 1];
+      } else {
+        query.emplace_back(flags[i], flags[i + 1]);
+      }
+    }
+    std::vector<std::string> args = {"run"};
+    for (const auto& [flag, value] : query) args.insert(args.end(), {flag, value});
+    return run(args);
+  }
+
+  static constexpr const char* kSchema = "ts:timestamp[ms],host:string,cpu:f32,status:i32";
+  static constexpr const char* kHeader = "ts,host,cpu,status\n";
+  fs::path dir_;
+};
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Help, usage errors and runtime errors
+
+TEST_F(CliTest, HelpExitsZero) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"-h"}, {"run", "--help"}, {"run", "-h"}, {"demo", "--help"}}) {
+    const Outcome o = run(args);
+    EXPECT_EQ(o.code, 0) << args.front();
+    EXPECT_NE(o.out.find("Usage: sluice"), std::string::npos) << o.out;
+  }
+}
+
+TEST_F(CliTest, NoSubcommandPrintsUsageAndExitsTwo) {
+  const Outcome o = run({});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("Usage: sluice"), std::string::npos) << o.err;
+  EXPECT_EQ(run({"frobnicate"}).code, 2);
+}
+
+TEST_F(CliTest, UnknownFlagExitsTwo) {
+  const Outcome o = run_query(file("in.csv", kHeader), {"--frobnicate", "3"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("sluice run: unknown flag '--frobnicate'"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("--help"), std::string::npos) << o.err;
+  EXPECT_EQ(run({"demo", "--frobnicate"}).code, 2);
+}
+
+TEST_F(CliTest, MissingRequiredFlagExitsTwo) {
+  const Outcome o = run({"run", "--input", file("in.csv", kHeader).string(), "--schema", kSchema,
+                         "--time", "ts", "--window", "tumbling:10s"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("sluice run: missing required flag --agg"), std::string::npos) << o.err;
+}
+
+TEST_F(CliTest, BadFlagValuesExitTwo) {
+  const fs::path in = file("in.csv", kHeader);
+  const std::vector<std::vector<std::string>> cases = {
+      {"--max-delay", "2parsecs"}, {"--window", "hopping:10s"},  {"--workers", "-1"},
+      {"--backend", "tpu"},        {"--on-error", "ignore"},     {"--partition", "range:a"},
+      {"--balance", "fair"},       {"--batch-rows", "0"},        {"--agg", "median(cpu)"},
+      {"--key", "host,"},          {"--allowed-lateness", "1 s"}};
+  for (const auto& flag : cases) {
+    const Outcome o = run_query(in, flag);
+    EXPECT_EQ(o.code, 2) << flag[0] << " " << flag[1] << ": " << o.err;
+    EXPECT_NE(o.err.find("sluice run: " + flag[0] + ":"), std::string::npos) << o.err;
+  }
+}
+
+TEST_F(CliTest, BadTypeInSchemaExitsTwo) {
+  const Outcome o = run_query(file("in.csv", kHeader),
+                              {"--schema", "ts:timestamp[ms],host:strang,cpu:f32,status:i32"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("sluice run: --schema:"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("strang"), std::string::npos) << o.err;
+}
+
+TEST_F(CliTest, BadExpressionNamesThePosition) {
+  const Outcome o = run_query(file("in.csv", kHeader), {"--where", "cpu > > 50"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("sluice run: --where:"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("position 7"), std::string::npos) << o.err;
+}
+
+TEST_F(CliTest, UnknownColumnInQueryExitsTwo) {
+  const fs::path in = file("in.csv", std::string(kHeader) + "1000,a,1,200\n");
+  Outcome o = run_query(in, {"--key", "hostname"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("'hostname'"), std::string::npos) << o.err;
+  o = run_query(in, {"--where", "load > 5"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("'load'"), std::string::npos) << o.err;
+  o = run_query(in, {"--agg", "count,max(memory)"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("'memory'"), std::string::npos) << o.err;
+  o = run_query(in, {"--time", "when"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("'when'"), std::string::npos) << o.err;
+}
+
+TEST_F(CliTest, SchemaColumnMissingFromHeaderExitsOne) {
+  const fs::path in = file("in.csv", "ts,host,cpu\n1000,a,1\n");
+  const Outcome o = run_query(in);
+  EXPECT_EQ(o.code, 1);
+  EXPECT_NE(o.err.find("'status'"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find(in.string()), std::string::npos) << o.err;
+}
+
+TEST_F(CliTest, MissingOrEmptyInputExitsOne) {
+  Outcome o = run_query(dir_ / "no-such-file.csv");
+  EXPECT_EQ(o.code, 1);
+  EXPECT_NE(o.err.find("no-such-file.csv"), std::string::npos) << o.err;
+  o = run_query(file("empty.csv", ""));
+  EXPECT_EQ(o.code, 1);
+  EXPECT_NE(o.err.find("header"), std::string::npos) << o.err;
+}
+
+TEST_F(CliTest, GpuBackendWithoutGpuExitsOne) {
+  if (gpu_present()) GTEST_SKIP() << "a GPU is present (nvidia-smi -L succeeds)";
+  const Outcome o = run_query(file("in.csv", kHeader), {"--backend", "gpu"});
+  EXPECT_EQ(o.code, 1) << o.err;
+  EXPECT_NE(o.err.find("sluice run:"), std::string::npos) << o.err;
+  EXPECT_EQ(run({"demo", "--events", "1000", "--backend", "gpu"}).code, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Malformed rows
+
+TEST_F(CliTest, MalformedRowIsSkippedAndCountedByDefault) {
+  const fs::path in = file("in.csv", std::string(kHeader) +
+                                         "1000,a,1.5,200\n"        // line 2
+                                         "2000,a,2.5,200\n"        // line 3
+                                         "3000,a,abc,200\n"        // line 4: bad cpu
+                                         "4000,a,4\n"              // line 5: a field short
+                                         "5000,a,5,99999999999\n"  // line 6: out of i32 range
+                                         "6000,a,6,200\n");
+  const Outcome o = run_query(in, {"--key", "host"});
+  EXPECT_EQ(o.code, 0) << o.err;
+  const std::string path = in.string();
+  EXPECT_NE(o.err.find(path + ":4: column 'cpu': cannot parse 'abc' as f32"), std::string::npos)
+      << o.err;
+  EXPECT_NE(o.err.find(path + ":5: expected 4 fields"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find(path + ":6: column 'status': value '99999999999' out of range for i32"),
+            std::string::npos)
+      << o.err;
+  EXPECT_NE(o.err.find("malformed=3"), std::string::npos) << o.err;
+  EXPECT_EQ(lines_of(o.out), (std::vector<std::string>{
+                                 "window_start,window_end,host,count,sum(cpu)", "0,10000,a,3,10"}));
+}
+
+TEST_F(CliTest, OnlyTheFirstTenMalformedRowsAreReported) {
+  std::string text = kHeader;
+  for (int i = 0; i < 15; ++i)
+    text += std::to_string(1000 + i) + ",a,x" + std::to_string(i) + ",200\n";
+  text += "1000,a,1,200\n";
+  const Outcome o = run_query(file("in.csv", text));
+  EXPECT_EQ(o.code, 0) << o.err;
+  std::size_t reported = 0;
+  for (const std::string& line : lines_of(o.err)) {
+    reported += line.find("cannot parse") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(reported, 10u) << o.err;
+  EXPECT_NE(o.err.find("skipped 15 malformed rows"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("malformed=15"), std::string::npos) << o.err;
+}
+
+TEST_F(CliTest, MalformedRowIsFatalWithOnErrorFail) {
+  const fs::path in =
+      file("in.csv", std::string(kHeader) + "1000,a,1.5,200\n2000,a,2.5,200\n3000,a,abc,200\n");
+  const Outcome o = run_query(in, {"--on-error", "fail"});
+  EXPECT_EQ(o.code, 1);
+  EXPECT_NE(
+      o.err.find("sluice run: " + in.string() + ":4: column 'cpu': cannot parse 'abc' as f32"),
+      std::string::npos)
+      << o.err;
+  EXPECT_EQ(lines_of(o.out).size(), std::size_t{1}) << o.out;  // the header, no windows
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small end-to-end cases
+
+TEST_F(CliTest, HeaderOnlyInputGivesHeaderOnlyOutput) {
+  const Outcome o = run_query(file("in.csv", kHeader), {"--key", "host"});
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.out, "window_start,window_end,host,count,sum(cpu)\n");
+  EXPECT_NE(o.err.find("events=0"), std::string::npos) << o.err;
+}
+
+TEST_F(CliTest, SingleEvent) {
+  const fs::path in = file("in.csv", std::string(kHeader) + "12345,web-1,42.5,200\n");
+  Outcome o = run_query(in, {"--key", "host,status"});
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.out,
+            "window_start,window_end,host,status,count,sum(cpu)\n"
+            "10000,20000,web-1,200,1,42.5\n");
+  o = run_query(in, {"--window", "sliding:10s/5s", "--agg", "count,min(cpu),avg(cpu)", "--output",
+                     (dir_ / "out.csv").string()});
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.out, "");
+  EXPECT_EQ(slurp(dir_ / "out.csv"),
+            "window_start,window_end,count,min(cpu),avg(cpu)\n"
+            "5000,15000,1,42.5,42.5\n"
+            "10000,20000,1,42.5,42.5\n");
+}
+
+TEST_F(CliTest, QuotedFieldsCrlfAndStdin) {
+  const fs::path in = file("in.csv",
+                           "status,\"host\",cpu,ts,comment\r\n"
+                           "200,\"a,b\",1,1000,\"say \"\"hi\"\"\"\r\n"
+                           "200,\"say \"\"hi\"\"\",2,2000,x\r\n"
+                           "200,\"two\nlines\",3,3000,y\r\n"
+                           "\r\n"
+                           "200,c,bad,4000,z\r\n");
+  const Outcome o = run({"run", "--input", "-", "--schema", kSchema, "--time", "ts", "--window",
+                         "tumbling:10s", "--agg", "count", "--key", "host"},
+                        in);
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.out,
+            "window_start,window_end,host,count\n"
+            "0,10000,\"a,b\",1\n"
+            "0,10000,\"say \"\"hi\"\"\",1\n"
+            "0,10000,\"two\nlines\",1\n");
+  // The bad row is on physical line 7: the quoted line break and the blank line count.
+  EXPECT_NE(o.err.find("stdin:7: column 'cpu': cannot parse 'bad' as f32"), std::string::npos)
+      << o.err;
+}
+
+TEST_F(CliTest, DemoRunsQuickly) {
+  const Outcome o = run({"demo", "--events", "100000", "--workers", "2", "--backend", "cpu"});
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.out.find("region"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("100000 events"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("backend cpu"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("2 workers"), std::string::npos) << o.out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// End to end against a brute-force reference
+
+struct Event {
+  std::int64_t ts = 0;
+  std::string host;
+  std::string region;
+  double cpu = 0;  // as the engine stores it (rounded to float for f32)
+  std::int64_t status = 0;
+};
+
+/// One `sluice run` configuration.
+struct Scenario {
+  std::string name;
+  std::string window;  // "tumbling:10s" or "sliding:10s/2s"
+  std::vector<std::string> keys;
+  bool filter = false;
+  int workers = 1;
+  std::string batch_rows = "1048576";
+  std::string cpu_type = "f32";
+  std::vector<std::string> extra;  // more flags
+  bool use_stdin = false;
+};
+
+std::ostream& operator<<(std::ostream& out, const Scenario& s) { return out << s.name; }
+
+constexpr std::int64_t kBaseMs = 1'700'000'000'000;
+constexpr int kRows = 20'000;
+
+// Random out-of-order telemetry: 20,000 rows over ~100 s, jitter up to 2 s, 50 hosts (one of
+// them with a comma and quotes in its name), 2 regions. Columns in another order than the
+// schema, plus one the schema does not have.
+std::string generate_csv(std::uint64_t seed, bool single_precision, std::vector<Event>& events) {
+  std::mt19937_64 random(seed);
+  std::uniform_int_distribution<int> host(0, 49), jitter(0, 2000), percent(0, 99);
+  std::uniform_real_distribution<double> load(0, 100);
+  std::string csv = "host,ts,note,cpu,region,status\n";
+  for (int i = 0; i < kRows; ++i) {
+    Event e;
+    const int h = host(random);
+    e.host = h == 7 ? "odd,host \"7\"" : "host-" + std::to_string(h);
+    e.region = percent(random) < 50 ? "eu-west" : "us-east";
+    e.ts = kBaseMs + i * 5 - jitter(random);
+    const int p = percent(random);
+    e.status = p < 80 ? 200 : p < 90 ? 500 : 404;
+    char cpu_text[32];
+    if (percent(random) < 30) {
+      std::snprintf(cpu_text, sizeof(cpu_text), "%d", static_cast<int>(load(random)));
+    } else {
+      std::snprintf(cpu_text, sizeof(cpu_text), "%.3f", load(random));
+    }
+    e.cpu = std::strtod(cpu_text, nullptr);
+    if (single_precision) e.cpu = static_cast<float>(e.cpu);
+    const std::string host_field = h == 7 ? "\"odd,host \"\"7\"\"\"" : e.host;
+    csv += host_field + "," + std::to_string(e.ts) + ",n" + std::to_string(i) + "," + cpu_text +
+           "," + e.region + "," + std::to_string(e.status) + "\n";
+    events.push_back(std::move(e));
+  }
+  return csv;
+}
+
+struct Aggregates {
+  std::int64_t count = 0;
+  long double sum = 0;
+  double min = INFINITY;
+  double max = -INFINITY;
+  std::int64_t status_sum = 0;
+};
+
+using Groups = std::map<std::vector<std::string>, Aggregates>;  // {start, end, keys...}
+
+std::string key_text(const Event& e, const std::string& column) {
+  if (column == "host") return e.host;
+  if (column == "region") return e.region;
+  if (column == "status") return std::to_string(e.status);
+  ADD_FAILURE() << "no key column " << column;
+  return {};
+}
+
+Groups reference(const std::vector<Event>& events, const Scenario& s) {
+  const std::int64_t size = 10'000;
+  const std::int64_t slide = s.window.starts_with("sliding") ? 2'000 : size;
+  Groups groups;
+  for (const Event& e : events) {
+    if (s.filter && !(e.cpu > 50 && e.status == 200)) continue;
+    for (std::int64_t start = e.ts / slide * slide; start > e.ts - size; start -= slide) {
+      std::vector<std::string> key = {std::to_string(start), std::to_string(start + size)};
+      for (const std::string& column : s.keys) key.push_back(key_text(e, column));
+      Aggregates& a = groups[key];
+      ++a.count;
+      a.sum += e.cpu;
+      a.min = std::min(a.min, e.cpu);
+      a.max = std::max(a.max, e.cpu);
+      a.status_sum += e.status;
+    }
+  }
+  return groups;
+}
+
+std::vector<std::string> split_csv_record(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      fields.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
+bool near(double actual, long double expected) {
+  return std::fabs(actual - static_cast<double>(expected)) <=
+         1e-6 * std::max(1.0, std::fabs(static_cast<double>(expected)));
+}
+
+class CliEndToEndTest : public CliTest, public ::testing::WithParamInterface<Scenario> {};
+
+TEST_P(CliEndToEndTest, MatchesBruteForceReference) {
+  const Scenario& s = GetParam();
+  std::vector<Event> events;
+  const fs::path in = file("in.csv", generate_csv(1234 + s.workers, s.cpu_type == "f32", events));
+  std::vector<std::string> args = {
+      "run",
+      "--input",
+      s.use_stdin ? "-" : in.string(),
+      "--schema",
+      "ts:timestamp[ms],host:string,region:string,cpu:" + s.cpu_type + ",status:i32",
+      "--time",
+      "ts",
+      "--max-delay",
+      "2s",
+      "--window",
+      s.window,
+      "--agg",
+      "count,sum(cpu),min(cpu),max(cpu),avg(cpu),sum(status)",
+      "--workers",
+      std::to_string(s.workers),
+      "--batch-rows",
+      s.batch_rows};
+  if (!s.keys.empty()) {
+    std::string keys;
+    for (const std::string& k : s.keys) keys += (keys.empty() ? "" : ",") + k;
+    args.insert(args.end(), {"--key", keys});
+  }
+  if (s.filter) args.insert(args.end(), {"--where", "cpu > 50 and status == 200"});
+  args.insert(args.end(), s.extra.begin(), s.extra.end());
+  const Outcome o = run(args, s.use_stdin ? in : fs::path());
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.err.find("events=20000 "), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("late=0 malformed=0"), std::string::npos) << o.err;
+
+  const std::vector<std::string> lines = lines_of(o.out);
+  ASSERT_FALSE(lines.empty());
+  std::string header = "window_start,window_end";
+  for (const std::string& k : s.keys) header += "," + k;
+  EXPECT_EQ(lines[0], header + ",count,sum(cpu),min(cpu),max(cpu),avg(cpu),sum(status)");
+
+  const std::size_t width = 2 + s.keys.size();
+  std::map<std::vector<std::string>, std::vector<std::string>> actual;  // the last row wins
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> fields = split_csv_record(lines[i]);
+    ASSERT_EQ(fields.size(), width + 6) << lines[i];
+    actual[{fields.begin(), fields.begin() + static_cast<std::ptrdiff_t>(width)}] = {
+        fields.begin() + static_cast<std::ptrdiff_t>(width), fields.end()};
+  }
+  const Groups expected = reference(events, s);
+  EXPECT_EQ(actual.size(), expected.size());
+  for (const auto& [key, a] : expected) {
+    const auto it = actual.find(key);
+    if (it == actual.end()) {
+      ADD_FAILURE() << "missing window " << key[0] << "-" << key[1] << " key " << key.back();
+      continue;
+    }
+    const std::vector<std::string>& v = it->second;
+    const std::string where = "window " + key[0] + " key " + key.back();
+    EXPECT_EQ(std::stoll(v[0]), a.count) << where;
+    EXPECT_TRUE(near(std::stod(v[1]), a.sum)) << where << ": sum " << v[1];
+    EXPECT_EQ(std::stod(v[2]), a.min) << where;
+    EXPECT_EQ(std::stod(v[3]), a.max) << where;
+    EXPECT_TRUE(near(std::stod(v[4]), a.sum / a.count)) << where << ": avg " << v[4];
+    EXPECT_EQ(std::stoll(v[5]), a.status_sum) << where;
+  }
+  for (const auto& [key, v] : actual) {
+    EXPECT_TRUE(expected.count(key)) << "unexpected window " << key[0] << " key " << key.back();
+  }
+}
+
+// GCC 12 flags designated initializers that leave defaulted members out; that is the point here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+std::vector<Scenario> scenarios() {
+  const std::vector<std::string> host = {"host"};
+  const std::vector<std::string> host_region = {"host", "region"};
+  return {
+      {.name = "TumblingHost", .window = "tumbling:10s", .keys = host},
+      {.name = "TumblingHostFilter3Workers",
+       .window = "tumbling:10s",
+       .keys = host,
+       .filter = true,
+       .workers = 3,
+       .batch_rows = "997",
+       .cpu_type = "f64"},
+      {.name = "TumblingTwoKeysFilter",
+       .window = "tumbling:10s",
+       .keys = host_region,
+       .filter = true,
+       .batch_rows = "4096"},
+      {.name = "TumblingTwoKeys3WorkersRandom",
+       .window = "tumbling:10s",
+       .keys = host_region,
+       .workers = 3,
+       .batch_rows = "1500",
+       .extra = {"--balance", "random"}},
+      {.name = "SlidingHostFilter",
+       .window = "sliding:10s/2s",
+       .keys = host,
+       .filter = true,
+       .batch_rows = "2000",
+       .cpu_type = "f64"},
+      {.name = "SlidingHost3WorkersWeighted",
+       .window = "sliding:10s/2s",
+       .keys = host,
+       .workers = 3,
+       .batch_rows = "500",
+       .extra = {"--balance", "weighted:1,2,3"}},
+      {.name = "SlidingTwoKeysFilter3Workers",
+       .window = "sliding:10s/2s",
+       .keys = host_region,
+       .filter = true,
+       .workers = 3,
+       .batch_rows = "3000"},
+      {.name = "SlidingTwoKeysStdinLateness",
+       .window = "sliding:10s/2s",
+       .keys = host_region,
+       .cpu_type = "f64",
+       .extra = {"--allowed-lateness", "1s"},
+       .use_stdin = true},
+      {.name = "TumblingStatusRange3Workers",
+       .window = "tumbling:10s",
+       .keys = {"status"},
+       .workers = 3,
+       .batch_rows = "2500",
+       .extra = {"--partition", "range:300,450"}},
+      {.name = "SlidingNoKey3Workers",
+       .window = "sliding:10s/2s",
+       .filter = true,
+       .workers = 3,
+       .batch_rows = "800"},
+  };
+}
+
+#pragma GCC diagnostic pop
+
+INSTANTIATE_TEST_SUITE_P(Cli, CliEndToEndTest, ::testing::ValuesIn(scenarios()),
+                         [](const auto& info) { return info.param.name; });
+
+// ---------------------------------------------------------------------------------------------
+// The CSV reader on its own
+
+sluice::Schema reader_schema() {
+  return sluice::parse_schema("t:timestamp[s],n:u32,ok:bool,x:f64,s:string");
+}
+
+TEST(CliCsvReader, ReadsInBatchesOfAtMostMaxRows) {
+  std::string text = "\xEF\xBB\xBFt,n,ok,x,s\n";
+  for (int i = 0; i < 10; ++i) {
+    text += std::to_string(i) + "," + std::to_string(i * 2) + "," + (i % 2 ? "true" : "0") + ",+" +
+            std::to_string(i) + ".5, s" + std::to_string(i) + "\n";
+  }
+  std::istringstream in(text);
+  sluice::detail::CsvReader reader(in, "mem", reader_schema());
+  sluice::BatchBuilder builder(reader_schema());
+  EXPECT_TRUE(reader.read_into(builder, 4));
+  EXPECT_EQ(builder.rows(), 4u);
+  const sluice::Batch first = builder.finish();
+  EXPECT_EQ(std::get<std::int64_t>(first.at(3, 0)), 3);
+  EXPECT_EQ(std::get<std::uint64_t>(first.at(3, 1)), 6u);
+  EXPECT_EQ(std::get<bool>(first.at(3, 2)), true);
+  EXPECT_EQ(std::get<bool>(first.at(2, 2)), false);
+  EXPECT_EQ(std::get<double>(first.at(3, 3)), 3.5);
+  EXPECT_EQ(std::get<std::string>(first.at(3, 4)), " s3");  // strings are kept as written
+  EXPECT_TRUE(reader.read_into(builder, 4));
+  EXPECT_FALSE(reader.read_into(builder, 4));
+  EXPECT_EQ(builder.rows(), 6u);
+  EXPECT_EQ(reader.rows(), 10u);
+  EXPECT_EQ(reader.malformed(), 0u);
+  EXPECT_EQ(reader.line(), 11u);
+}
+
+TEST(CliCsvReader, RejectsValuesThatDoNotFitTheColumn) {
+  const std::string text =
+      "t,n,ok,x,s\n"
+      "1,-1,true,1,a\n"          // line 2: negative u32
+      "1,4294967296,true,1,a\n"  // line 3: too big for u32
+      "1,1,yes,1,a\n"            // line 4: not a bool
+      "1.5,1,true,1,a\n"         // line 5: not an integer timestamp
+      "1,1,true,1e999,a\n"       // line 6: out of range for f64
+      "1,1,true,1,a,extra\n"     // line 7: one field too many
+      "2,4294967295,FALSE,-0.25,b\n";
+  std::istringstream in(text);
+  std::ostringstream diagnostics;
+  sluice::detail::CsvReader reader(in, "mem", reader_schema(),
+                                   {.max_reported = 3, .diagnostics = &diagnostics});
+  sluice::BatchBuilder builder(reader_schema());
+  EXPECT_FALSE(reader.read_into(builder, 100));
+  EXPECT_EQ(reader.malformed(), 6u);
+  ASSERT_EQ(builder.rows(), 1u);
+  EXPECT_EQ(std::get<std::uint64_t>(builder.finish().at(0, 1)), 4294967295u);
+  EXPECT_EQ(diagnostics.str(),
+            "mem:2: column 'n': cannot parse '-1' as u32\n"
+            "mem:3: column 'n': value '4294967296' out of range for u32\n"
+            "mem:4: column 'ok': cannot parse 'yes' as bool\n"
+            "mem: skipped 6 malformed rows (the first 3 shown)\n");
+}
+
+TEST(CliCsvReader, FailPolicyThrowsMalformedInput) {
+  std::istringstream in("t,n,ok,x,s\n1,1,true,1,a\n1,1,true,one,a\n");
+  sluice::detail::CsvReader reader(in, "mem", reader_schema(),
+                                   {.on_malformed = sluice::detail::OnMalformed::fail});
+  sluice::BatchBuilder builder(reader_schema());
+  try {
+    reader.read_into(builder, 100);
+    ADD_FAILURE() << "no error";
+  } catch (const sluice::Error& e) {
+    EXPECT_EQ(e.code(), sluice::ErrorCode::malformed_input);
+    EXPECT_STREQ(e.what(), "mem:3: column 'x': cannot parse 'one' as f64");
+  }
+  EXPECT_EQ(builder.rows(), 1u);  // the bad row was discarded, the builder stays usable
+  EXPECT_NO_THROW(builder.finish());
+}
+
+TEST(CliCsvReader, MissingColumnNamesItAndTheFile) {
+  std::istringstream in("t,n,ok,s\n");
+  try {
+    sluice::detail::CsvReader reader(in, "data.csv", reader_schema());
+    ADD_FAILURE() << "no error";
+  } catch (const sluice::Error& e) {
+    EXPECT_EQ(e.code(), sluice::ErrorCode::unknown_column);
+    EXPECT_NE(std::string(e.what()).find("data.csv"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'x'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
