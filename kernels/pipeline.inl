@@ -17,14 +17,44 @@ namespace sluice::detail {
 
 inline std::size_t column_width(ColumnType t) {
   switch (t) {
-    case ColumnType::boolean: return 1;
+    case ColumnType::boolean:
+      return 1;
     case ColumnType::i32:
     case ColumnType::u32:
     case ColumnType::f32:
-    case ColumnType::string: return 4;
-    default: return 8;
+    case ColumnType::string:
+      return 4;
+    default:
+      return 8;
   }
 }
+
+/// @brief Pre-aggregates one batch's event partials. The portable operator; an executor with a
+/// fast path specializes this (HostExec: kernels/host/local_preaggregate.hpp).
+template <class Exec>
+class Preaggregator {
+ public:
+  explicit Preaggregator(Exec& exec) : scratch_(exec) {}
+  void operator()(Exec& exec, PartialsView events, const StateSpec& states, Partials<Exec>& out) {
+    reduce_partials(exec, events, states, out, scratch_);
+  }
+
+ private:
+  ReduceScratch<Exec> scratch_;
+};
+
+/// @brief Filters and projects one batch: the portable operator; an executor with a fast path
+/// specializes this (HostExec: kernels/host/filter_project_vector.hpp).
+template <class Exec>
+class Projector {
+ public:
+  explicit Projector(Exec&) {}
+  std::size_t operator()(Exec& exec, const InputColumns& in, std::size_t n, ProgramSetView programs,
+                         const ProjectionSpec& spec, std::uint32_t* out_rows,
+                         std::uint64_t* out_words, std::size_t out_stride) {
+    return filter_project(exec, in, n, programs, spec, out_rows, out_words, out_stride);
+  }
+};
 
 template <class Exec>
 class PipelineImpl final : public WorkerPipeline {
@@ -41,6 +71,8 @@ class PipelineImpl final : public WorkerPipeline {
         reduced_(exec_, plan.key_words, plan.states.count),
         received_(exec_, plan.key_words, plan.states.count),
         reduce_scratch_(exec_),
+        preaggregate_(exec_),
+        project_(exec_),
         partition_scratch_(exec_),
         packed_(exec_),
         packed_in_(exec_),
@@ -74,8 +106,7 @@ class PipelineImpl final : public WorkerPipeline {
     BatchOutcome outcome;
     outcome.kept = filter_and_project(batch);
     events_.resize_discard(outcome.kept);
-    const EventLayout layout{words_.data(), stride_, plan_.time_output,
-                             plan_.projection.key_begin};
+    const EventLayout layout{words_.data(), stride_, plan_.time_output, plan_.projection.key_begin};
     outcome.late = make_event_partials(exec_, layout, outcome.kept, plan_.states, plan_.panes,
                                        wm_before, plan_.hasher, events_.view());
     if (outcome.late > 0) {
@@ -85,7 +116,7 @@ class PipelineImpl final : public WorkerPipeline {
       exec_.copy_to_host(outcome.late_rows.data(), late_rows_.data(),
                          outcome.late * sizeof(std::uint32_t));
     }
-    reduce_partials(exec_, events_.view(), plan_.states, reduced_, reduce_scratch_);
+    preaggregate_(exec_, events_.view(), plan_.states, reduced_);
     return outcome;
   }
 
@@ -168,8 +199,8 @@ class PipelineImpl final : public WorkerPipeline {
     rows_.resize_discard(n);
     stride_ = n;
     words_.resize_discard(n * static_cast<std::size_t>(plan_.projection.num_outputs));
-    return filter_project(exec_, in, n, ProgramSetView{code_.data(), programs_.data()},
-                          plan_.projection, rows_.data(), words_.data(), stride_);
+    return project_(exec_, in, n, ProgramSetView{code_.data(), programs_.data()}, plan_.projection,
+                    rows_.data(), words_.data(), stride_);
   }
 
   void merge(PartialsView rows, std::int64_t fired_wm) {
@@ -191,6 +222,8 @@ class PipelineImpl final : public WorkerPipeline {
   Partials<Exec> reduced_;
   Partials<Exec> received_;
   ReduceScratch<Exec> reduce_scratch_;
+  Preaggregator<Exec> preaggregate_;
+  Projector<Exec> project_;
   PartitionScratch<Exec> partition_scratch_;
   Buffer<std::uint64_t, Exec> packed_;
   Buffer<std::uint64_t, Exec> packed_in_;
