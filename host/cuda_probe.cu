@@ -29,7 +29,8 @@ bool cuda_device_available(std::string* why) {
   void* probe = nullptr;
   if (cudaSetDevice(0) != cudaSuccess || cudaMalloc(&probe, 256) != cudaSuccess) {
     const cudaError_t last = cudaGetLastError();
-    if (why != nullptr) *why = std::string("CUDA device 0 unusable (") + cudaGetErrorString(last) + ")";
+    if (why != nullptr)
+      *why = std::string("CUDA device 0 unusable (") + cudaGetErrorString(last) + ")";
     return false;
   }
   cudaFree(probe);

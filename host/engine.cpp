@@ -9,9 +9,12 @@ namespace sluice {
 
 const char* to_string(Backend backend) noexcept {
   switch (backend) {
-    case Backend::automatic: return "auto";
-    case Backend::cpu: return "cpu";
-    case Backend::gpu: return "gpu";
+    case Backend::automatic:
+      return "auto";
+    case Backend::cpu:
+      return "cpu";
+    case Backend::gpu:
+      return "gpu";
   }
   return "?";
 }
@@ -41,8 +44,7 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
       }
       break;
   }
-  if (config_.workers < 0)
-    throw Error(ErrorCode::invalid_argument, "workers must not be negative");
+  if (config_.workers < 0) throw Error(ErrorCode::invalid_argument, "workers must not be negative");
   if (config_.workers == 0)
     config_.workers = backend_ == Backend::gpu ? std::max(1, detail::cuda_device_count()) : 1;
   if (config_.batch_rows == 0) throw Error(ErrorCode::invalid_argument, "batch_rows must be > 0");
@@ -50,10 +52,10 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
     throw Error(ErrorCode::invalid_argument, "batch_rows must be < 2^32");
   if (config_.balance == BalancePolicy::weighted &&
       static_cast<int>(config_.weights.size()) != config_.workers)
-    throw Error(ErrorCode::invalid_argument,
-                "weighted balancing needs one weight per worker: " +
-                    std::to_string(config_.workers) + " workers, " +
-                    std::to_string(config_.weights.size()) + " weights");
+    throw Error(
+        ErrorCode::invalid_argument,
+        "weighted balancing needs one weight per worker: " + std::to_string(config_.workers) +
+            " workers, " + std::to_string(config_.weights.size()) + " weights");
 }
 
 Job Engine::start(const Schema& schema, const Query& query) const {

@@ -20,8 +20,8 @@ struct HostBatch {
   std::vector<std::size_t> widths;
   std::size_t capacity = 0;
   std::size_t rows = 0;
-  std::uint64_t sequence = 0;   ///< dispatch order
-  std::int64_t wm_before = 0;   ///< watermark before this batch
+  std::uint64_t sequence = 0;  ///< dispatch order
+  std::int64_t wm_before = 0;  ///< watermark before this batch
   HostColumns view() const;
 };
 

@@ -139,7 +139,8 @@ void Job::Impl::append_locked(const Batch& batch) {
   std::vector<std::vector<std::uint32_t>> translate(query_.read_columns.size());
   for (std::size_t r = 0; r < query_.read_columns.size(); ++r) {
     const std::size_t c = query_.read_columns[r];
-    if (schema_.field(c).type.id == TypeId::string && batch.dictionary(c).get() != dictionary_.get())
+    if (schema_.field(c).type.id == TypeId::string &&
+        batch.dictionary(c).get() != dictionary_.get())
       translate[r] = translation_for(batch, c);
   }
   std::size_t done = 0;
@@ -168,8 +169,8 @@ void Job::Impl::append_locked(const Batch& batch) {
       const void* col = current_->columns[r].get();
       const detail::ColumnType type = query_.plan.input_types[r];
       for (std::size_t i = current_->rows; i < current_->rows + take; ++i)
-        current_max_time_ = std::max(
-            current_max_time_, static_cast<std::int64_t>(detail::load_column(col, type, i)));
+        current_max_time_ = std::max(current_max_time_,
+                                     static_cast<std::int64_t>(detail::load_column(col, type, i)));
     }
     current_->rows += take;
     done += take;
@@ -227,7 +228,8 @@ void Job::Impl::worker_main(int worker) {
   std::unique_ptr<detail::WorkerPipeline> pipeline;
   try {
     if (backend_ == Backend::gpu) {
-      pipeline = detail::make_cuda_pipeline(query_.plan, worker % std::max(1, detail::cuda_device_count()));
+      pipeline = detail::make_cuda_pipeline(query_.plan,
+                                            worker % std::max(1, detail::cuda_device_count()));
     } else {
       const int cores = std::max(1, omp_get_num_procs());
       omp_set_num_threads(config_.threads > 0 ? config_.threads : std::max(1, cores / workers_));
@@ -252,8 +254,8 @@ void Job::Impl::worker_main(int worker) {
       try {
         run_round(worker, *pipeline, round, fired_wm);
       } catch (...) {
-        std::string where = "worker " + std::to_string(worker) + ", round " +
-                            std::to_string(round.number);
+        std::string where =
+            "worker " + std::to_string(worker) + ", round " + std::to_string(round.number);
         if (!round.batches[0].empty())
           where += ", batch " + std::to_string(round.batches[0].front()->sequence);
         fail(worker, status_of_current_exception(where));
@@ -290,8 +292,10 @@ void Job::Impl::run_round(int worker, detail::WorkerPipeline& pipeline, Round& r
       std::lock_guard lock(late_mutex_);
       query_.late_sink(late);
     }
-    if (workers_ == 1) pipeline.merge_held(fired_wm);
-    else pipeline.pack_held(send);
+    if (workers_ == 1)
+      pipeline.merge_held(fired_wm);
+    else
+      pipeline.pack_held(send);
   }
   if (workers_ > 1) {
     std::vector<std::uint64_t> received = exchange_->all_to_all(worker, send);
@@ -330,8 +334,7 @@ void Job::Impl::emit_rows(std::uint64_t round, std::vector<std::pair<std::uint64
   if (++count < workers_) return;
   std::vector<std::pair<std::uint64_t, Batch>> out = std::move(all);
   pending_rows_.erase(round);
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   if (!query_.row_sink) return;
   for (auto& [sequence, batch] : out)
     if (batch.rows() > 0) query_.row_sink(batch);
@@ -352,8 +355,8 @@ void Job::Impl::fail(int worker, const Status& status) {
 }
 
 void Job::Impl::timer_main() {
-  const auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      config_.batch_timeout);
+  const auto timeout =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(config_.batch_timeout);
   if (timeout <= std::chrono::steady_clock::duration::zero()) return;
   std::unique_lock lock(ingest_mutex_);
   while (!stop_timer_) {

@@ -23,15 +23,24 @@ struct Fragment {
 
 ColumnType column_type_of(TypeId id) {
   switch (id) {
-    case TypeId::i32: return ColumnType::i32;
-    case TypeId::i64: return ColumnType::i64;
-    case TypeId::u32: return ColumnType::u32;
-    case TypeId::u64: return ColumnType::u64;
-    case TypeId::f32: return ColumnType::f32;
-    case TypeId::f64: return ColumnType::f64;
-    case TypeId::boolean: return ColumnType::boolean;
-    case TypeId::timestamp: return ColumnType::timestamp;
-    case TypeId::string: return ColumnType::string;
+    case TypeId::i32:
+      return ColumnType::i32;
+    case TypeId::i64:
+      return ColumnType::i64;
+    case TypeId::u32:
+      return ColumnType::u32;
+    case TypeId::u64:
+      return ColumnType::u64;
+    case TypeId::f32:
+      return ColumnType::f32;
+    case TypeId::f64:
+      return ColumnType::f64;
+    case TypeId::boolean:
+      return ColumnType::boolean;
+    case TypeId::timestamp:
+      return ColumnType::timestamp;
+    case TypeId::string:
+      return ColumnType::string;
   }
   return ColumnType::i64;
 }
@@ -39,12 +48,17 @@ ColumnType column_type_of(TypeId id) {
 Sem sem_of(TypeId id) {
   switch (id) {
     case TypeId::u32:
-    case TypeId::u64: return Sem::unsigned_integer;
+    case TypeId::u64:
+      return Sem::unsigned_integer;
     case TypeId::f32:
-    case TypeId::f64: return Sem::floating;
-    case TypeId::boolean: return Sem::boolean;
-    case TypeId::string: return Sem::string;
-    default: return Sem::integer;
+    case TypeId::f64:
+      return Sem::floating;
+    case TypeId::boolean:
+      return Sem::boolean;
+    case TypeId::string:
+      return Sem::string;
+    default:
+      return Sem::integer;
   }
 }
 
@@ -54,11 +68,16 @@ bool numeric(Sem s) {
 
 const char* sem_name(Sem s) {
   switch (s) {
-    case Sem::integer: return "integer";
-    case Sem::unsigned_integer: return "unsigned integer";
-    case Sem::floating: return "float";
-    case Sem::boolean: return "bool";
-    case Sem::string: return "string";
+    case Sem::integer:
+      return "integer";
+    case Sem::unsigned_integer:
+      return "unsigned integer";
+    case Sem::floating:
+      return "float";
+    case Sem::boolean:
+      return "bool";
+    case Sem::string:
+      return "string";
   }
   return "?";
 }
@@ -120,11 +139,15 @@ class ExprCompiler {
 
   Fragment lower(const ExprNode& node, const std::string& context) {
     switch (node.op) {
-      case ExprOp::column: return lower_column(node, context);
-      case ExprOp::literal: return lower_literal(node);
+      case ExprOp::column:
+        return lower_column(node, context);
+      case ExprOp::literal:
+        return lower_literal(node);
       case ExprOp::neg:
-      case ExprOp::logical_not: return lower_unary(node, context);
-      default: return lower_binary(node, context);
+      case ExprOp::logical_not:
+        return lower_unary(node, context);
+      default:
+        return lower_binary(node, context);
     }
   }
 
@@ -133,7 +156,8 @@ class ExprCompiler {
       std::string known;
       for (const std::string& n : visible_) known += (known.empty() ? "" : ", ") + n;
       throw Error(ErrorCode::unknown_column, "unknown column '" + node.column + "'" +
-                                                 where(node, context) + " (columns: " + known + ")");
+                                                 where(node, context) + " (columns: " + known +
+                                                 ")");
     }
     if (auto it = mapped_.find(node.column); it != mapped_.end()) return it->second;
     const std::size_t index = schema_.index_of(node.column);
@@ -194,8 +218,8 @@ class ExprCompiler {
       return f;
     }
     if (!numeric(a.sem))
-      throw Error(ErrorCode::type_mismatch, std::string("'-' needs a number, got ") +
-                                                sem_name(a.sem) + where(node, context));
+      throw Error(ErrorCode::type_mismatch,
+                  std::string("'-' needs a number, got ") + sem_name(a.sem) + where(node, context));
     f.sem = a.sem == Sem::floating ? Sem::floating : Sem::integer;
     emit(f, a.sem == Sem::floating ? OpCode::neg_f : OpCode::neg_i);
     return f;
@@ -209,7 +233,8 @@ class ExprCompiler {
     const ExprOp op = node.op;
     const bool logic = op == ExprOp::logical_and || op == ExprOp::logical_or;
     const bool equality = op == ExprOp::eq || op == ExprOp::ne;
-    const bool ordering = op == ExprOp::lt || op == ExprOp::le || op == ExprOp::gt || op == ExprOp::ge;
+    const bool ordering =
+        op == ExprOp::lt || op == ExprOp::le || op == ExprOp::gt || op == ExprOp::ge;
     const std::string operands = std::string(sem_name(a.sem)) + " and " + sem_name(b.sem);
     if (logic) {
       if (a.sem != Sem::boolean || b.sem != Sem::boolean)
@@ -245,33 +270,55 @@ class ExprCompiler {
 
   static std::string op_text(ExprOp op) {
     switch (op) {
-      case ExprOp::add: return "+";
-      case ExprOp::sub: return "-";
-      case ExprOp::mul: return "*";
-      case ExprOp::div: return "/";
-      case ExprOp::eq: return "==";
-      case ExprOp::ne: return "!=";
-      case ExprOp::lt: return "<";
-      case ExprOp::le: return "<=";
-      case ExprOp::gt: return ">";
-      case ExprOp::ge: return ">=";
-      default: return "?";
+      case ExprOp::add:
+        return "+";
+      case ExprOp::sub:
+        return "-";
+      case ExprOp::mul:
+        return "*";
+      case ExprOp::div:
+        return "/";
+      case ExprOp::eq:
+        return "==";
+      case ExprOp::ne:
+        return "!=";
+      case ExprOp::lt:
+        return "<";
+      case ExprOp::le:
+        return "<=";
+      case ExprOp::gt:
+        return ">";
+      case ExprOp::ge:
+        return ">=";
+      default:
+        return "?";
     }
   }
 
   static OpCode opcode(ExprOp op, bool f) {
     switch (op) {
-      case ExprOp::add: return f ? OpCode::add_f : OpCode::add_i;
-      case ExprOp::sub: return f ? OpCode::sub_f : OpCode::sub_i;
-      case ExprOp::mul: return f ? OpCode::mul_f : OpCode::mul_i;
-      case ExprOp::div: return OpCode::div_f;
-      case ExprOp::eq: return f ? OpCode::eq_f : OpCode::eq_i;
-      case ExprOp::ne: return f ? OpCode::ne_f : OpCode::ne_i;
-      case ExprOp::lt: return f ? OpCode::lt_f : OpCode::lt_i;
-      case ExprOp::le: return f ? OpCode::le_f : OpCode::le_i;
-      case ExprOp::gt: return f ? OpCode::gt_f : OpCode::gt_i;
-      case ExprOp::ge: return f ? OpCode::ge_f : OpCode::ge_i;
-      default: return OpCode::push;
+      case ExprOp::add:
+        return f ? OpCode::add_f : OpCode::add_i;
+      case ExprOp::sub:
+        return f ? OpCode::sub_f : OpCode::sub_i;
+      case ExprOp::mul:
+        return f ? OpCode::mul_f : OpCode::mul_i;
+      case ExprOp::div:
+        return OpCode::div_f;
+      case ExprOp::eq:
+        return f ? OpCode::eq_f : OpCode::eq_i;
+      case ExprOp::ne:
+        return f ? OpCode::ne_f : OpCode::ne_i;
+      case ExprOp::lt:
+        return f ? OpCode::lt_f : OpCode::lt_i;
+      case ExprOp::le:
+        return f ? OpCode::le_f : OpCode::le_i;
+      case ExprOp::gt:
+        return f ? OpCode::gt_f : OpCode::gt_i;
+      case ExprOp::ge:
+        return f ? OpCode::ge_f : OpCode::ge_i;
+      default:
+        return OpCode::push;
     }
   }
 
@@ -308,10 +355,14 @@ Fragment as_float(Fragment f) {
 DataType output_type(const Fragment& f) {
   if (f.input >= 0) return f.column_type;
   switch (f.sem) {
-    case Sem::floating: return TypeId::f64;
-    case Sem::boolean: return TypeId::boolean;
-    case Sem::unsigned_integer: return TypeId::u64;
-    default: return TypeId::i64;
+    case Sem::floating:
+      return TypeId::f64;
+    case Sem::boolean:
+      return TypeId::boolean;
+    case Sem::unsigned_integer:
+      return TypeId::u64;
+    default:
+      return TypeId::i64;
   }
 }
 
@@ -324,8 +375,10 @@ std::uint64_t boundary_word(const Value& v, bool as_double, std::size_t i) {
     return static_cast<std::uint64_t>(static_cast<std::int64_t>(*d));
   }
   std::int64_t x = 0;
-  if (const auto* s = std::get_if<std::int64_t>(&v)) x = *s;
-  else if (const auto* u = std::get_if<std::uint64_t>(&v)) x = static_cast<std::int64_t>(*u);
+  if (const auto* s = std::get_if<std::int64_t>(&v))
+    x = *s;
+  else if (const auto* u = std::get_if<std::uint64_t>(&v))
+    x = static_cast<std::int64_t>(*u);
   else
     throw Error(ErrorCode::invalid_argument,
                 "range boundary " + std::to_string(i + 1) + " must be a number");
@@ -342,9 +395,8 @@ std::int64_t to_time_units(Duration d, TimeUnit unit, const char* what) {
   return d.count() / per;
 }
 
-CompiledQuery compile_query(const Schema& schema, const Query& query,
-                            StringDictionary& dictionary, int workers,
-                            const PartitionSpec& partition) {
+CompiledQuery compile_query(const Schema& schema, const Query& query, StringDictionary& dictionary,
+                            int workers, const PartitionSpec& partition) {
   CompiledQuery out;
   PipelinePlan& plan = out.plan;
   ExprCompiler compiler(schema, dictionary);
@@ -455,21 +507,28 @@ CompiledQuery compile_query(const Schema& schema, const Query& query,
         throw Error(ErrorCode::invalid_argument, "aggregate '" + agg.name + "' needs an input");
       Fragment in = compiler.compile(*agg.input, "aggregate '" + agg.name + "'");
       if (!numeric(in.sem))
-        throw Error(ErrorCode::type_mismatch, "aggregate '" + agg.name + "' needs a number, got " +
-                                                  sem_name(in.sem));
+        throw Error(ErrorCode::type_mismatch,
+                    "aggregate '" + agg.name + "' needs a number, got " + sem_name(in.sem));
       const bool integral = in.sem != Sem::floating && agg.kind != AggKind::avg;
       if (!integral) in = as_float(in);
       const int input = add_program(plan, in);
       a.integral = integral;
       switch (agg.kind) {
-        case AggKind::sum: a.state = add_state(integral ? StateOp::sum_i64 : StateOp::sum_f64, input); break;
-        case AggKind::min: a.state = add_state(integral ? StateOp::min_i64 : StateOp::min_f64, input); break;
-        case AggKind::max: a.state = add_state(integral ? StateOp::max_i64 : StateOp::max_f64, input); break;
+        case AggKind::sum:
+          a.state = add_state(integral ? StateOp::sum_i64 : StateOp::sum_f64, input);
+          break;
+        case AggKind::min:
+          a.state = add_state(integral ? StateOp::min_i64 : StateOp::min_f64, input);
+          break;
+        case AggKind::max:
+          a.state = add_state(integral ? StateOp::max_i64 : StateOp::max_f64, input);
+          break;
         case AggKind::avg:
           a.state = add_state(StateOp::sum_f64, input);
           a.count_state = add_state(StateOp::sum_i64, -1);
           break;
-        case AggKind::count: break;
+        case AggKind::count:
+          break;
       }
       out.aggregates.push_back(a);
     }
@@ -484,9 +543,9 @@ CompiledQuery compile_query(const Schema& schema, const Query& query,
       throw Error(ErrorCode::invalid_argument, "delays must not be negative");
     if (!global) {
       panes.size = to_time_units(window.size, unit, "window size");
-      panes.slide = to_time_units(window.kind == WindowSpec::Kind::sliding ? window.slide
-                                                                           : window.size,
-                                  unit, "window slide");
+      panes.slide =
+          to_time_units(window.kind == WindowSpec::Kind::sliding ? window.slide : window.size, unit,
+                        "window slide");
       panes.offset = to_time_units(window.offset, unit, "window offset");
       if (panes.size <= 0 || panes.slide <= 0)
         throw Error(ErrorCode::invalid_argument, "window size and slide must be positive");

@@ -21,8 +21,8 @@ enum class Sem : std::uint8_t { integer, unsigned_integer, floating, boolean, st
 struct AggregateOutput {
   std::string name;
   AggKind kind = AggKind::count;
-  int state = 0;        ///< state column (sum for avg)
-  int count_state = -1; ///< avg: the count column
+  int state = 0;         ///< state column (sum for avg)
+  int count_state = -1;  ///< avg: the count column
   bool integral = false;
 };
 
@@ -53,9 +53,8 @@ struct CompiledQuery {
 /// @brief Checks `query` against `schema` and compiles it for `workers` workers.
 /// String literals are interned into `dictionary` (the job's dictionary of every string column).
 /// @throws Error(unknown_column | type_mismatch | invalid_argument) naming the place.
-CompiledQuery compile_query(const Schema& schema, const Query& query,
-                            StringDictionary& dictionary, int workers,
-                            const PartitionSpec& partition);
+CompiledQuery compile_query(const Schema& schema, const Query& query, StringDictionary& dictionary,
+                            int workers, const PartitionSpec& partition);
 
 /// @brief Converts a duration to whole time units. @throws Error(invalid_argument) unless exact.
 std::int64_t to_time_units(Duration d, TimeUnit unit, const char* what);

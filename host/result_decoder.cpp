@@ -11,11 +11,16 @@ namespace {
 
 Value key_value(std::uint64_t word, Sem sem, const StringDictionary& dictionary) {
   switch (sem) {
-    case Sem::integer: return static_cast<std::int64_t>(word);
-    case Sem::unsigned_integer: return word;
-    case Sem::floating: return bits_double(word);
-    case Sem::boolean: return word != 0;
-    case Sem::string: return std::string(dictionary.at(static_cast<std::uint32_t>(word)));
+    case Sem::integer:
+      return static_cast<std::int64_t>(word);
+    case Sem::unsigned_integer:
+      return word;
+    case Sem::floating:
+      return bits_double(word);
+    case Sem::boolean:
+      return word != 0;
+    case Sem::string:
+      return std::string(dictionary.at(static_cast<std::uint32_t>(word)));
   }
   return {};
 }
@@ -53,10 +58,11 @@ void decode_windows(const CompiledQuery& query, const FiredHost& fired,
 }
 
 void sort_results(std::vector<WindowResult>& results) {
-  std::stable_sort(results.begin(), results.end(), [](const WindowResult& a, const WindowResult& b) {
-    if (a.window_start != b.window_start) return a.window_start < b.window_start;
-    return a.keys < b.keys;
-  });
+  std::stable_sort(results.begin(), results.end(),
+                   [](const WindowResult& a, const WindowResult& b) {
+                     if (a.window_start != b.window_start) return a.window_start < b.window_start;
+                     return a.keys < b.keys;
+                   });
 }
 
 namespace {
@@ -85,7 +91,9 @@ void store_word(std::uint64_t word, DataType type, std::byte* cell) {
       std::memcpy(cell, &v, 1);
       return;
     }
-    default: std::memcpy(cell, &word, 8); return;
+    default:
+      std::memcpy(cell, &word, 8);
+      return;
   }
 }
 
@@ -116,7 +124,8 @@ Batch output_batch(const CompiledQuery& query, const std::vector<std::uint64_t>&
     fields.push_back({query.outputs[j].name, type});
     const std::size_t width = type_width(type.id);
     std::vector<std::byte> column(rows * width + 1);
-    for (std::size_t i = 0; i < rows; ++i) store_word(words[j * rows + i], type, &column[i * width]);
+    for (std::size_t i = 0; i < rows; ++i)
+      store_word(words[j * rows + i], type, &column[i * width]);
     owned->data.push_back(std::move(column));
   }
   return make_batch(Schema(std::move(fields)), std::move(owned), rows, dictionary);

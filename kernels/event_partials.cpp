@@ -1,6 +1,6 @@
 // event_partials for the host executor.
-#include "kernels/exec/host_exec.hpp"
 #include "kernels/event_partials.inl"
+#include "kernels/exec/host_exec.hpp"
 
 namespace sluice::detail {
 SLUICE_INSTANTIATE_EVENT_PARTIALS(HostExec)

@@ -1,6 +1,6 @@
 // event_partials for the CUDA executor.
-#include "kernels/exec/cuda_exec.cuh"
 #include "kernels/event_partials.inl"
+#include "kernels/exec/cuda_exec.cuh"
 
 namespace sluice::detail {
 SLUICE_INSTANTIATE_EVENT_PARTIALS(CudaExec)

@@ -18,8 +18,8 @@ struct MakeEventPartial {
   SLUICE_HD void operator()(std::size_t i) const {
     const auto t = static_cast<std::int64_t>(events.words[events.time * events.stride + i]);
     const std::int64_t pane = panes.pane_of(t);
-    out.hash[i] = hasher(events.words + events.key_begin * events.stride, events.stride,
-                         out.key_words, i);
+    out.hash[i] =
+        hasher(events.words + events.key_begin * events.stride, events.stride, out.key_words, i);
     for (int j = 0; j < out.key_words; ++j)
       out.keys[j * out.stride + i] = events.words[(events.key_begin + j) * events.stride + i];
     out.pane[i] = pane;
@@ -51,16 +51,16 @@ template <class Exec>
 std::size_t collect_late_rows(Exec& exec, PartialsView partials, const std::uint32_t* rows,
                               std::uint32_t* out_rows) {
   if (partials.size == 0) return 0;
-  std::uint32_t* last = thrust::copy_if(exec.policy(), rows, rows + partials.size, partials.cut,
-                                        out_rows, IsLate{});
+  std::uint32_t* last =
+      thrust::copy_if(exec.policy(), rows, rows + partials.size, partials.cut, out_rows, IsLate{});
   return static_cast<std::size_t>(last - out_rows);
 }
 
-#define SLUICE_INSTANTIATE_EVENT_PARTIALS(Exec)                                                 \
-  template std::size_t make_event_partials<Exec>(Exec&, const EventLayout&, std::size_t,       \
-                                                 const StateSpec&, const PaneSpec&,             \
-                                                 std::int64_t, KeyHasher, PartialsView);        \
-  template std::size_t collect_late_rows<Exec>(Exec&, PartialsView, const std::uint32_t*,      \
+#define SLUICE_INSTANTIATE_EVENT_PARTIALS(Exec)                                                   \
+  template std::size_t make_event_partials<Exec>(Exec&, const EventLayout&, std::size_t,          \
+                                                 const StateSpec&, const PaneSpec&, std::int64_t, \
+                                                 KeyHasher, PartialsView);                        \
+  template std::size_t collect_late_rows<Exec>(Exec&, PartialsView, const std::uint32_t*,         \
                                                std::uint32_t*);
 
 }  // namespace sluice::detail

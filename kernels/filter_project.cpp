@@ -1,6 +1,6 @@
 // filter_project for the host executor.
-#include "kernels/exec/host_exec.hpp"
 #include "kernels/filter_project.inl"
+#include "kernels/exec/host_exec.hpp"
 
 namespace sluice::detail {
 SLUICE_INSTANTIATE_FILTER_PROJECT(HostExec)

@@ -56,9 +56,9 @@ std::size_t filter_project(Exec& exec, const InputColumns& in, std::size_t n,
   return kept;
 }
 
-#define SLUICE_INSTANTIATE_FILTER_PROJECT(Exec)                                              \
-  template std::size_t filter_project<Exec>(Exec&, const InputColumns&, std::size_t,         \
-                                            ProgramSetView, const ProjectionSpec&,           \
-                                            std::uint32_t*, std::uint64_t*, std::size_t);
+#define SLUICE_INSTANTIATE_FILTER_PROJECT(Exec)                                                    \
+  template std::size_t filter_project<Exec>(Exec&, const InputColumns&, std::size_t,               \
+                                            ProgramSetView, const ProjectionSpec&, std::uint32_t*, \
+                                            std::uint64_t*, std::size_t);
 
 }  // namespace sluice::detail

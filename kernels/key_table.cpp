@@ -1,6 +1,6 @@
 // key_table for the host executor.
-#include "kernels/exec/host_exec.hpp"
 #include "kernels/key_table.inl"
+#include "kernels/exec/host_exec.hpp"
 
 namespace sluice::detail {
 template class KeyTable<HostExec>;

@@ -45,11 +45,11 @@ class KeyTable {
   std::size_t size_ = 0;
   Buffer<std::uint64_t, Exec> tags_;
   Buffer<std::uint32_t, Exec> slot_ids_;
-  Buffer<std::uint64_t, Exec> hashes_;   // by id
-  Buffer<std::uint64_t, Exec> words_;    // [key_words][words_stride_], by id
+  Buffer<std::uint64_t, Exec> hashes_;  // by id
+  Buffer<std::uint64_t, Exec> words_;   // [key_words][words_stride_], by id
   std::size_t words_stride_ = 0;
-  Buffer<std::uint32_t, Exec> heads_;    // scratch
-  Buffer<std::uint32_t, Exec> ranks_;    // scratch
+  Buffer<std::uint32_t, Exec> heads_;  // scratch
+  Buffer<std::uint32_t, Exec> ranks_;  // scratch
   Buffer<std::uint64_t, Exec> scratch_words_;
 };
 

@@ -1,8 +1,8 @@
 // Operator template: KeyTable (lookup pass, then insertion of the missing distinct keys).
 #pragma once
 
-#include <cuda/atomic>
 #include <thrust/scan.h>
+#include <cuda/atomic>
 
 #include "kernels/key_table.hpp"
 
@@ -144,7 +144,7 @@ KeyTable<Exec>::KeyTable(Exec& exec, int key_words, KeyHasher hasher, double max
 
 template <class Exec>
 KeyTableRef KeyTable<Exec>::ref() {
-  return KeyTableRef{tags_.data(),  slot_ids_.data(),  hashes_.data(), words_.data(),
+  return KeyTableRef{tags_.data(),  slot_ids_.data(), hashes_.data(), words_.data(),
                      words_stride_, tags_.size() - 1, key_words_};
 }
 
@@ -189,8 +189,8 @@ void KeyTable<Exec>::find_or_insert(PartialsView rows, std::uint32_t* ids) {
       std::swap(words_, scratch_words_);
       words_stride_ = stride;
     }
-    exec_->for_each_index(n, InsertMissingKeys{ref(), rows, heads, rank,
-                                               static_cast<std::uint32_t>(size_), ids});
+    exec_->for_each_index(
+        n, InsertMissingKeys{ref(), rows, heads, rank, static_cast<std::uint32_t>(size_), ids});
     size_ = needed;
   }
   exec_->for_each_index(n, CopyIdFromHead{heads, ids});

@@ -16,11 +16,11 @@ struct PartialsView {
   std::size_t stride = 0;
   int key_words = 0;
   int state_words = 0;
-  std::uint64_t* hash = nullptr;   ///< key hash (KeyHasher over the key words)
-  std::uint64_t* keys = nullptr;   ///< key_words columns
-  std::int64_t* pane = nullptr;    ///< pane index
-  std::uint32_t* cut = nullptr;    ///< first window of the pane this row may update
-  std::uint64_t* states = nullptr; ///< state_words columns
+  std::uint64_t* hash = nullptr;    ///< key hash (KeyHasher over the key words)
+  std::uint64_t* keys = nullptr;    ///< key_words columns
+  std::int64_t* pane = nullptr;     ///< pane index
+  std::uint32_t* cut = nullptr;     ///< first window of the pane this row may update
+  std::uint64_t* states = nullptr;  ///< state_words columns
 
   SLUICE_HD std::uint64_t key(int j, std::size_t i) const { return keys[j * stride + i]; }
   SLUICE_HD std::uint64_t& state(int s, std::size_t i) const { return states[s * stride + i]; }
@@ -69,7 +69,7 @@ class Partials {
   int state_words() const noexcept { return state_words_; }
 
   PartialsView view() {
-    return PartialsView{size_,        stride_,     key_words_,  state_words_, hash_.data(),
+    return PartialsView{size_,        stride_,      key_words_,  state_words_,  hash_.data(),
                         keys_.data(), pane_.data(), cut_.data(), states_.data()};
   }
 

@@ -1,6 +1,6 @@
 // partition for the host executor.
-#include "kernels/exec/host_exec.hpp"
 #include "kernels/partition.inl"
+#include "kernels/exec/host_exec.hpp"
 
 namespace sluice::detail {
 SLUICE_INSTANTIATE_PARTITION(HostExec)

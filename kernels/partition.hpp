@@ -29,9 +29,9 @@ struct Partitioner {
     const std::uint64_t w = v.key(0, i);
     int d = 0;
     for (int b = 0; b < num_boundaries; ++b) {
-      const bool at_or_above =
-          range_as_double ? bits_double(w) >= bits_double(boundaries[b])
-                          : static_cast<std::int64_t>(w) >= static_cast<std::int64_t>(boundaries[b]);
+      const bool at_or_above = range_as_double ? bits_double(w) >= bits_double(boundaries[b])
+                                               : static_cast<std::int64_t>(w) >=
+                                                     static_cast<std::int64_t>(boundaries[b]);
       d += at_or_above ? 1 : 0;
     }
     return d;

@@ -92,13 +92,13 @@ std::vector<std::size_t> partition_partials(Exec& exec, PartialsView in,
 template <class Exec>
 void unpack_partials(Exec& exec, const std::uint64_t* packed, std::size_t n, Partials<Exec>& out) {
   out.resize_discard(n);
-  exec.for_each_index(n, UnpackRow{packed, packed_row_words(out.key_words(), out.state_words()),
-                                   out.view()});
+  exec.for_each_index(
+      n, UnpackRow{packed, packed_row_words(out.key_words(), out.state_words()), out.view()});
 }
 
-#define SLUICE_INSTANTIATE_PARTITION(Exec)                                                     \
-  template std::vector<std::size_t> partition_partials<Exec>(                                 \
-      Exec&, PartialsView, const Partitioner&, std::uint64_t*, PartitionScratch<Exec>&);      \
+#define SLUICE_INSTANTIATE_PARTITION(Exec)                                               \
+  template std::vector<std::size_t> partition_partials<Exec>(                            \
+      Exec&, PartialsView, const Partitioner&, std::uint64_t*, PartitionScratch<Exec>&); \
   template void unpack_partials<Exec>(Exec&, const std::uint64_t*, std::size_t, Partials<Exec>&);
 
 }  // namespace sluice::detail

@@ -48,8 +48,8 @@ struct FiredHost {
 
 /// @brief What one batch produced before the exchange.
 struct BatchOutcome {
-  std::size_t kept = 0;  ///< rows that passed the filter
-  std::size_t late = 0;  ///< of which too late for every window
+  std::size_t kept = 0;                  ///< rows that passed the filter
+  std::size_t late = 0;                  ///< of which too late for every window
   std::vector<std::uint32_t> late_rows;  ///< their row indices in the batch
 };
 

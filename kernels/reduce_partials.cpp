@@ -1,6 +1,6 @@
 // reduce_partials for the host executor.
-#include "kernels/exec/host_exec.hpp"
 #include "kernels/reduce_partials.inl"
+#include "kernels/exec/host_exec.hpp"
 
 namespace sluice::detail {
 SLUICE_INSTANTIATE_REDUCE_PARTIALS(HostExec)

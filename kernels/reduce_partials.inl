@@ -74,11 +74,10 @@ struct IsLateRow {
 template <class Exec>
 void reduce_partials(Exec& exec, PartialsView in, const StateSpec& states, Partials<Exec>& out,
                      ReduceScratch<Exec>& scratch) {
-  const std::size_t late =
-      in.size == 0
-          ? 0
-          : static_cast<std::size_t>(thrust::count_if(exec.policy(), in.cut, in.cut + in.size,
-                                                       IsLateRow{}));
+  const std::size_t late = in.size == 0
+                               ? 0
+                               : static_cast<std::size_t>(thrust::count_if(
+                                     exec.policy(), in.cut, in.cut + in.size, IsLateRow{}));
   const std::size_t n = in.size - late;
   if (n == 0) {
     out.resize_discard(0);
@@ -96,8 +95,7 @@ void reduce_partials(Exec& exec, PartialsView in, const StateSpec& states, Parti
   scratch.starts.resize_discard(n);
   std::uint32_t* starts = scratch.starts.data();
   const thrust::counting_iterator<std::uint32_t> first(0);
-  std::uint32_t* starts_end = thrust::copy_if(policy, first, first + n, group, starts,
-                                              IsNonZero{});
+  std::uint32_t* starts_end = thrust::copy_if(policy, first, first + n, group, starts, IsNonZero{});
   const auto groups = static_cast<std::size_t>(starts_end - starts);
   // Group ids: inclusive scan of the head flags (1-based), used as reduce_by_key keys.
   thrust::inclusive_scan(policy, group, group + n, group);
@@ -108,12 +106,11 @@ void reduce_partials(Exec& exec, PartialsView in, const StateSpec& states, Parti
   for (int s = 0; s < states.count; ++s) {
     auto values = thrust::make_permutation_iterator(in.states + s * in.stride, order);
     thrust::reduce_by_key(policy, group, group + n, values, thrust::make_discard_iterator(),
-                          o.states + s * o.stride, EqualIds{},
-                          StateMerge{states.ops[s]});
+                          o.states + s * o.stride, EqualIds{}, StateMerge{states.ops[s]});
   }
 }
 
-#define SLUICE_INSTANTIATE_REDUCE_PARTIALS(Exec)                                                \
+#define SLUICE_INSTANTIATE_REDUCE_PARTIALS(Exec)                                              \
   template void reduce_partials<Exec>(Exec&, PartialsView, const StateSpec&, Partials<Exec>&, \
                                       ReduceScratch<Exec>&);
 

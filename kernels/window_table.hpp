@@ -22,8 +22,7 @@ struct WindowKey {
 /// emitted, and the merged states (state s of row i at states[s * stride + i]).
 template <class Exec>
 struct FiredWindows {
-  explicit FiredWindows(Exec& exec)
-      : window(exec), key(exec), update(exec), states(exec) {}
+  explicit FiredWindows(Exec& exec) : window(exec), key(exec), update(exec), states(exec) {}
   std::size_t size = 0;
   std::size_t stride = 0;
   Buffer<std::int64_t, Exec> window;

@@ -1,7 +1,6 @@
 // Operator template: WindowTable (merge, fire, evict, growth).
 #pragma once
 
-#include <cuda/atomic>
 #include <thrust/copy.h>
 #include <thrust/count.h>
 #include <thrust/iterator/counting_iterator.h>
@@ -12,6 +11,7 @@
 #include <thrust/sequence.h>
 #include <thrust/sort.h>
 #include <thrust/unique.h>
+#include <cuda/atomic>
 
 #include "kernels/window_table.hpp"
 
@@ -164,7 +164,10 @@ struct SlotContributions {
     const WindowKey probe{k, key};
     while (lo < hi) {
       const std::size_t mid = lo + (hi - lo) / 2;
-      if (WindowKeyLess{}(requests[mid], probe)) lo = mid + 1; else hi = mid;
+      if (WindowKeyLess{}(requests[mid], probe))
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     return lo < num_requests && requests[lo].window == k && requests[lo].key == key;
   }
@@ -179,8 +182,8 @@ struct SlotContributions {
     for (std::int64_t k = lo; k <= hi; ++k) {
       const std::int64_t end = panes.window_end(k);
       const bool fires = prev_wm < end && end <= wm;
-      const bool refires = !fires && end <= prev_wm && num_requests > 0 &&
-                           requested(k, table.key_ids[s]);
+      const bool refires =
+          !fires && end <= prev_wm && num_requests > 0 && requested(k, table.key_ids[s]);
       if (fires || refires) {
         visit(k);
         ++n;
@@ -327,8 +330,9 @@ WindowTable<Exec>::WindowTable(Exec& exec, const StateSpec& states, const PaneSp
 
 template <class Exec>
 WindowTableRef WindowTable<Exec>::ref() {
-  return WindowTableRef{tags_.data(), key_ids_.data(), panes_of_.data(), cuts_.data(),
-                        states_.data(), stride_, tags_.size() - 1, spec_.count, hasher_};
+  return WindowTableRef{tags_.data(),     key_ids_.data(), panes_of_.data(),
+                        cuts_.data(),     states_.data(),  stride_,
+                        tags_.size() - 1, spec_.count,     hasher_};
 }
 
 template <class Exec>
@@ -341,9 +345,8 @@ void WindowTable<Exec>::rehash(std::size_t capacity) {
   Buffer<std::uint32_t, Exec> cuts(*exec_, capacity);
   Buffer<std::uint64_t, Exec> states(*exec_, capacity * static_cast<std::size_t>(spec_.count));
   exec_->fill_bytes(tags.data(), 0, capacity * sizeof(std::uint64_t));
-  const WindowTableRef fresh{tags.data(), key_ids.data(), panes.data(),   cuts.data(),
-                             states.data(), capacity,     capacity - 1,   spec_.count,
-                             hasher_};
+  const WindowTableRef fresh{tags.data(), key_ids.data(), panes.data(), cuts.data(), states.data(),
+                             capacity,    capacity - 1,   spec_.count,  hasher_};
   if (old_capacity > 0) exec_->for_each_index(old_capacity, MoveSlot{old, fresh, spec_.count});
   tags_ = std::move(tags);
   key_ids_ = std::move(key_ids);
@@ -386,8 +389,8 @@ void WindowTable<Exec>::merge(PartialsView rows, const std::uint32_t* key_ids,
   const auto added = static_cast<std::size_t>(exec_->read(counts_.data() + n));
   if (added == 0) return;
   requests_.resize_keep(num_requests_ + added);
-  exec_->for_each_index(n, WriteRequests{rows, range, key_ids, counts_.data(),
-                                         requests_.data() + num_requests_});
+  exec_->for_each_index(
+      n, WriteRequests{rows, range, key_ids, counts_.data(), requests_.data() + num_requests_});
   num_requests_ += added;
 }
 
@@ -397,7 +400,8 @@ bool WindowTable<Exec>::may_fire(std::int64_t prev_wm, std::int64_t wm) const {
   if (live_ == 0 || wm <= prev_wm) return false;
   if (panes_.global) return wm == kFinalWatermark;
   if (prev_wm == kNoWatermark) return true;
-  // The first window ending after prev_wm: end(k) > prev_wm <=> k > (prev_wm - offset - size) / slide.
+  // The first window ending after prev_wm: end(k) > prev_wm <=> k > (prev_wm - offset - size) /
+  // slide.
   const std::int64_t k = floor_div(prev_wm - panes_.offset - panes_.size, panes_.slide) + 1;
   return panes_.window_end(k) <= wm;
 }
@@ -414,8 +418,8 @@ std::size_t WindowTable<Exec>::fire(std::int64_t prev_wm, std::int64_t wm,
         thrust::unique(policy, r, r + num_requests_, WindowKeyEqual{}) - r);
   }
   const std::size_t capacity = tags_.size();
-  const SlotContributions contributions{ref(), panes_, prev_wm, wm, requests_.data(),
-                                        num_requests_};
+  const SlotContributions contributions{ref(), panes_,           prev_wm,
+                                        wm,    requests_.data(), num_requests_};
   counts_.resize_discard(capacity + 1);
   exec_->for_each_index(capacity, CountContributions{contributions, counts_.data()});
   exec_->fill_bytes(counts_.data() + capacity, 0, sizeof(std::uint64_t));
@@ -426,14 +430,15 @@ std::size_t WindowTable<Exec>::fire(std::int64_t prev_wm, std::int64_t wm,
 
   contrib_.resize_discard(total);
   contrib_slot_.resize_discard(total);
-  exec_->for_each_index(capacity, WriteContributions{contributions, counts_.data(),
-                                                     contrib_.data(), contrib_slot_.data()});
+  exec_->for_each_index(capacity, WriteContributions{contributions, counts_.data(), contrib_.data(),
+                                                     contrib_slot_.data()});
   order_.resize_discard(total);
   group_.resize_discard(total);
   starts_.resize_discard(total);
   std::uint32_t* order = order_.data();
   thrust::sequence(policy, order, order + total);
-  thrust::sort(policy, order, order + total, ContributionLess{contrib_.data(), contrib_slot_.data()});
+  thrust::sort(policy, order, order + total,
+               ContributionLess{contrib_.data(), contrib_slot_.data()});
   exec_->for_each_index(total, MarkContributionHeads{contrib_.data(), order, group_.data()});
   const thrust::counting_iterator<std::uint32_t> first(0);
   const auto groups = static_cast<std::size_t>(
@@ -447,9 +452,9 @@ std::size_t WindowTable<Exec>::fire(std::int64_t prev_wm, std::int64_t wm,
   out.key.resize_discard(groups);
   out.update.resize_discard(groups);
   out.states.resize_discard(groups * static_cast<std::size_t>(spec_.count));
-  exec_->for_each_index(groups, WriteFiredRow{contrib_.data(), order, starts_.data(), panes_,
-                                              prev_wm, out.window.data(), out.key.data(),
-                                              out.update.data()});
+  exec_->for_each_index(groups,
+                        WriteFiredRow{contrib_.data(), order, starts_.data(), panes_, prev_wm,
+                                      out.window.data(), out.key.data(), out.update.data()});
   for (int s = 0; s < spec_.count; ++s) {
     auto values = thrust::make_transform_iterator(
         order, ContributionState{states_.data() + s * stride_, contrib_slot_.data()});

@@ -5,8 +5,7 @@
 
 namespace sluice::detail {
 
-LocalExchange::LocalExchange(int ranks)
-    : ranks_(ranks), mailbox_(static_cast<std::size_t>(ranks)) {
+LocalExchange::LocalExchange(int ranks) : ranks_(ranks), mailbox_(static_cast<std::size_t>(ranks)) {
   if (ranks < 1) throw Error(ErrorCode::invalid_argument, "an exchange needs at least one rank");
 }
 

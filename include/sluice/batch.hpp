@@ -62,9 +62,12 @@ class Batch {
   struct Storage;
   template <class T>
   static constexpr int storage_tag() {
-    if constexpr (std::is_floating_point_v<T>) return 1;
-    else if constexpr (std::is_signed_v<T>) return 2;
-    else return 3;
+    if constexpr (std::is_floating_point_v<T>)
+      return 1;
+    else if constexpr (std::is_signed_v<T>)
+      return 2;
+    else
+      return 3;
   }
   void check_storage(std::size_t i, std::size_t width, int tag) const;
 

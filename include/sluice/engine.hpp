@@ -37,10 +37,10 @@ struct EngineConfig {
   /// Workers in this process; 0 picks the default (1 on the CPU; one per GPU).
   int workers = 0;
   BalancePolicy balance = BalancePolicy::round_robin;
-  std::vector<double> weights;  ///< one per worker, for BalancePolicy::weighted
-  std::uint64_t seed = 0x5EED;  ///< for BalancePolicy::random
-  PartitionSpec partition;      ///< how keys are owned by workers
-  std::size_t batch_rows = std::size_t{1} << 20;   ///< micro-batch size in rows
+  std::vector<double> weights;                    ///< one per worker, for BalancePolicy::weighted
+  std::uint64_t seed = 0x5EED;                    ///< for BalancePolicy::random
+  PartitionSpec partition;                        ///< how keys are owned by workers
+  std::size_t batch_rows = std::size_t{1} << 20;  ///< micro-batch size in rows
   Duration batch_timeout = std::chrono::milliseconds(10);  ///< seal a partial batch after this
   std::size_t queue_batches = 4;  ///< sealed batches that may wait (backpressure beyond)
   int threads = 0;                ///< OpenMP threads per CPU worker; 0 = cores / workers
@@ -55,7 +55,7 @@ struct Metrics {
   std::uint64_t window_updates = 0;   ///< of which re-emissions
   std::uint64_t batches = 0;          ///< micro-batches processed
   std::vector<std::uint64_t> batches_per_worker;
-  double elapsed_seconds = 0;         ///< from the first push to finish (or now)
+  double elapsed_seconds = 0;  ///< from the first push to finish (or now)
   double events_per_second = 0;
 };
 

@@ -12,19 +12,30 @@ namespace sluice {
 
 /// Operators of expression nodes.
 enum class ExprOp : std::uint8_t {
-  column, literal,           // leaves
-  neg, logical_not,          // unary
-  add, sub, mul, div,        // arithmetic
-  eq, ne, lt, le, gt, ge,    // comparison
-  logical_and, logical_or,   // logic
+  column,
+  literal,  // leaves
+  neg,
+  logical_not,  // unary
+  add,
+  sub,
+  mul,
+  div,  // arithmetic
+  eq,
+  ne,
+  lt,
+  le,
+  gt,
+  ge,  // comparison
+  logical_and,
+  logical_or,  // logic
 };
 
 /// @brief One node of an immutable expression tree.
 struct ExprNode {
   ExprOp op = ExprOp::literal;
-  std::string column;  ///< for ExprOp::column
+  std::string column;                                             ///< for ExprOp::column
   std::variant<std::int64_t, double, bool, std::string> literal;  ///< for ExprOp::literal
-  std::vector<std::shared_ptr<const ExprNode>> args;               ///< operands
+  std::vector<std::shared_ptr<const ExprNode>> args;              ///< operands
   int position = -1;  ///< offset in the source text, when parsed
 };
 

@@ -20,10 +20,10 @@ namespace sluice::detail {
 }  // namespace sluice::detail
 
 /// Checks a CUDA runtime call; throws sluice::Error naming the call, file and line.
-#define SLUICE_CUDA_TRY(call)                                                  \
-  do {                                                                         \
-    const cudaError_t sluice_err_ = (call);                                    \
-    if (sluice_err_ != cudaSuccess)                                            \
+#define SLUICE_CUDA_TRY(call)                                                     \
+  do {                                                                            \
+    const cudaError_t sluice_err_ = (call);                                       \
+    if (sluice_err_ != cudaSuccess)                                               \
       ::sluice::detail::throw_cuda_error(sluice_err_, #call, __FILE__, __LINE__); \
   } while (0)
 

@@ -17,12 +17,18 @@ enum class StateOp : std::uint8_t { sum_i64, sum_f64, min_i64, min_f64, max_i64,
 /// @brief Identity of the merge: 0 for sums, +max for min, lowest for max.
 SLUICE_HD inline std::uint64_t state_init(StateOp op) {
   switch (op) {
-    case StateOp::sum_i64: return 0;
-    case StateOp::sum_f64: return double_bits(0.0);
-    case StateOp::min_i64: return static_cast<std::uint64_t>(INT64_MAX);
-    case StateOp::min_f64: return double_bits(std::numeric_limits<double>::infinity());
-    case StateOp::max_i64: return static_cast<std::uint64_t>(INT64_MIN);
-    case StateOp::max_f64: return double_bits(-std::numeric_limits<double>::infinity());
+    case StateOp::sum_i64:
+      return 0;
+    case StateOp::sum_f64:
+      return double_bits(0.0);
+    case StateOp::min_i64:
+      return static_cast<std::uint64_t>(INT64_MAX);
+    case StateOp::min_f64:
+      return double_bits(std::numeric_limits<double>::infinity());
+    case StateOp::max_i64:
+      return static_cast<std::uint64_t>(INT64_MIN);
+    case StateOp::max_f64:
+      return double_bits(-std::numeric_limits<double>::infinity());
   }
   return 0;
 }
@@ -32,12 +38,18 @@ SLUICE_HD inline std::uint64_t state_merge(StateOp op, std::uint64_t a, std::uin
   const auto ai = static_cast<std::int64_t>(a);
   const auto bi = static_cast<std::int64_t>(b);
   switch (op) {
-    case StateOp::sum_i64: return a + b;  // wraps like SQL engines' int64 sums on overflow
-    case StateOp::sum_f64: return double_bits(bits_double(a) + bits_double(b));
-    case StateOp::min_i64: return bi < ai ? b : a;
-    case StateOp::max_i64: return bi > ai ? b : a;
-    case StateOp::min_f64: return bits_double(b) < bits_double(a) ? b : a;
-    case StateOp::max_f64: return bits_double(b) > bits_double(a) ? b : a;
+    case StateOp::sum_i64:
+      return a + b;  // wraps like SQL engines' int64 sums on overflow
+    case StateOp::sum_f64:
+      return double_bits(bits_double(a) + bits_double(b));
+    case StateOp::min_i64:
+      return bi < ai ? b : a;
+    case StateOp::max_i64:
+      return bi > ai ? b : a;
+    case StateOp::min_f64:
+      return bits_double(b) < bits_double(a) ? b : a;
+    case StateOp::max_f64:
+      return bits_double(b) > bits_double(a) ? b : a;
   }
   return a;
 }

@@ -33,8 +33,8 @@ struct KeyHasher {
   std::uint64_t mask = ~std::uint64_t{0};
 
   /// @brief Hash of the key in row `row` of `num_words` columns, column j at words[j * stride].
-  SLUICE_HD std::uint64_t operator()(const std::uint64_t* words, std::size_t stride,
-                                     int num_words, std::size_t row) const {
+  SLUICE_HD std::uint64_t operator()(const std::uint64_t* words, std::size_t stride, int num_words,
+                                     std::size_t row) const {
     std::uint64_t h = kKeyHashSeed;
     for (int j = 0; j < num_words; ++j) h = hash_combine(h, words[j * stride + row]);
     return h & mask;

@@ -8,9 +8,9 @@
 
 namespace sluice::detail {
 
-inline constexpr std::int64_t kNoWatermark = INT64_MIN;  ///< before any event
+inline constexpr std::int64_t kNoWatermark = INT64_MIN;     ///< before any event
 inline constexpr std::int64_t kFinalWatermark = INT64_MAX;  ///< at finish(): fire everything
-inline constexpr std::uint32_t kLateCut = 0xffffffffu;  ///< cut of an event too late for all
+inline constexpr std::uint32_t kLateCut = 0xffffffffu;      ///< cut of an event too late for all
 
 /// @brief Window geometry in the time column's units. Windows start at offset + k * slide and
 /// last `size`; panes of length gcd(size, slide) tile time so each pane lies wholly inside or
