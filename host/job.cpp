@@ -43,6 +43,8 @@ Status status_of_current_exception(const std::string& where) {
     return Status(ErrorCode::out_of_memory, where + ": out of host memory");
   } catch (const std::exception& e) {
     return Status(ErrorCode::internal, where + ": " + e.what());
+  } catch (...) {
+    return Status(ErrorCode::internal, where + ": an exception of unknown type");
   }
 }
 

@@ -585,7 +585,18 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
   }
   if (!filters.empty()) plan.projection.filter = add_program(plan, filter);
   plan.windowed = out.windowed;
-  out.read_columns = compiler.read_columns();
+  // Batches carry the read columns in schema order: renumber the loads accordingly.
+  const std::vector<std::size_t>& first_use = compiler.read_columns();
+  out.read_columns = first_use;
+  std::sort(out.read_columns.begin(), out.read_columns.end());
+  std::vector<std::uint16_t> position(first_use.size());
+  for (std::size_t i = 0; i < first_use.size(); ++i)
+    position[i] = static_cast<std::uint16_t>(
+        std::find(out.read_columns.begin(), out.read_columns.end(), first_use[i]) -
+        out.read_columns.begin());
+  for (Instr& ins : plan.code)
+    if (ins.op == OpCode::load) ins.column = position[ins.column];
+  if (out.time_input >= 0) out.time_input = position[static_cast<std::size_t>(out.time_input)];
   for (std::size_t c : out.read_columns)
     plan.input_types.push_back(column_type_of(schema.field(c).type.id));
   return out;

@@ -14,8 +14,9 @@ namespace sluice {
 
 /// @brief One aggregated (window, key) row. `keys` follow Query::key_by, `values` the
 /// aggregates in order (count as int64; sum/min/max as int64 for integral inputs, double
-/// otherwise; avg as double). `update` is true when the row re-emits a window already emitted
-/// (a late event within the allowed lateness changed it); the newer row supersedes the older.
+/// otherwise; avg as double). `update` is true when the window had already fired when this
+/// row was emitted (a late event within the allowed lateness changed it); a newer row for the
+/// same window and key supersedes an older one.
 struct WindowResult {
   std::int64_t window_start = 0;
   std::int64_t window_end = 0;

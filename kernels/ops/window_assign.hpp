@@ -55,11 +55,14 @@ struct PaneSpec {
     return end > wm - lateness;  // end + lateness > wm without overflow for wm near INT64_MAX
   }
   /// @brief Cut of pane p for an event arriving at watermark wm: 0 when every window of the
-  /// pane may still change, kLateCut when none may.
+  /// pane may still change, kLateCut when none may (or, with slide > size, when the pane lies
+  /// in a gap between windows: such an event belongs to no window and counts as late).
   SLUICE_HD std::uint32_t cut_of(std::int64_t p, std::int64_t wm) const {
-    if (global || wm == kNoWatermark) return 0;
+    if (global) return 0;
     const std::int64_t lo = first_window(p);
     const std::int64_t hi = last_window(p);
+    if (lo > hi) return kLateCut;
+    if (wm == kNoWatermark) return 0;
     if (!window_alive(hi, wm)) return kLateCut;
     // First alive window: end + lateness > wm  <=>  k > (wm - lateness - size - offset) / slide.
     std::int64_t k = floor_div(wm - lateness - size - offset, slide) + 1;
