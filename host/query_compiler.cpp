@@ -250,8 +250,8 @@ class ExprCompiler {
         b.sem == Sem::boolean) {
       // Strings compare by dictionary code (one dictionary per job), bools as 0/1: equality only.
       if (!equality || a.sem != b.sem)
-        throw Error(ErrorCode::type_mismatch,
-                    "cannot apply '" + op_text(op) + "' to " + operands + where(node, context));
+        throw Error(ErrorCode::type_mismatch, "cannot apply '" + std::string(to_string(op)) +
+                                                  "' to " + operands + where(node, context));
       append(f, a);
       append(f, b);
       emit(f, op == ExprOp::eq ? OpCode::eq_i : OpCode::ne_i);
@@ -266,33 +266,6 @@ class ExprCompiler {
     f.sem = equality || ordering ? Sem::boolean : (as_float ? Sem::floating : Sem::integer);
     emit(f, opcode(op, as_float));
     return f;
-  }
-
-  static std::string op_text(ExprOp op) {
-    switch (op) {
-      case ExprOp::add:
-        return "+";
-      case ExprOp::sub:
-        return "-";
-      case ExprOp::mul:
-        return "*";
-      case ExprOp::div:
-        return "/";
-      case ExprOp::eq:
-        return "==";
-      case ExprOp::ne:
-        return "!=";
-      case ExprOp::lt:
-        return "<";
-      case ExprOp::le:
-        return "<=";
-      case ExprOp::gt:
-        return ">";
-      case ExprOp::ge:
-        return ">=";
-      default:
-        return "?";
-    }
   }
 
   static OpCode opcode(ExprOp op, bool f) {

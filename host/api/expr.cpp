@@ -34,12 +34,14 @@ Expr make_op(ExprOp op, std::initializer_list<const Expr*> operands) {
   return Expr(std::move(node));
 }
 
-const char* op_text(ExprOp op) {
+}  // namespace
+
+const char* to_string(ExprOp op) noexcept {
   switch (op) {
     case ExprOp::neg:
       return "-";
     case ExprOp::logical_not:
-      return "not ";
+      return "not";
     case ExprOp::add:
       return "+";
     case ExprOp::sub:
@@ -70,6 +72,8 @@ const char* op_text(ExprOp op) {
   }
   return "?";
 }
+
+namespace {
 
 std::string double_text(double v) {
   char buffer[64];
@@ -109,7 +113,8 @@ void append_text(const ExprNode& node, std::string& out) {
     case ExprOp::neg:
     case ExprOp::logical_not:
       out += '(';
-      out += op_text(node.op);
+      out += to_string(node.op);
+      if (node.op == ExprOp::logical_not) out += ' ';
       if (!node.args.empty() && node.args[0]) append_text(*node.args[0], out);
       out += ')';
       return;
@@ -117,7 +122,7 @@ void append_text(const ExprNode& node, std::string& out) {
       out += '(';
       if (node.args.size() > 0 && node.args[0]) append_text(*node.args[0], out);
       out += ' ';
-      out += op_text(node.op);
+      out += to_string(node.op);
       out += ' ';
       if (node.args.size() > 1 && node.args[1]) append_text(*node.args[1], out);
       out += ')';

@@ -30,6 +30,9 @@ enum class ExprOp : std::uint8_t {
   logical_or,  // logic
 };
 
+/// @brief The operator's text ("+", "==", "and", "not"); "?" for column and literal.
+const char* to_string(ExprOp op) noexcept;
+
 /// @brief One node of an immutable expression tree.
 struct ExprNode {
   ExprOp op = ExprOp::literal;
