@@ -72,8 +72,8 @@ Job& Job::operator=(Job&&) noexcept = default;
 Job::~Job() = default;
 
 BatchBuilder Job::make_builder() const { return impl_->make_builder(); }
-void Job::push(const Batch& batch) { impl_->push(batch); }
-void Job::push_row(std::span<const Value> row) { impl_->push_row(row); }
+void Job::push(const Batch& batch, int source) { impl_->push(batch, source); }
+void Job::push_row(std::span<const Value> row, int source) { impl_->push_row(row, source); }
 void Job::finish() { impl_->finish(); }
 Metrics Job::metrics() const { return impl_->metrics(); }
 Status Job::status() const { return impl_->status(); }

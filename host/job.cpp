@@ -65,6 +65,8 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
         return w;
       }()),
       pool_(widths_, std::max<std::size_t>(config.batch_rows, 1), pool_limit(config, workers_)),
+      watermark_(query_.max_delay, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                       config.source_idle_timeout)),
       balancer_(config.balance, workers_, config.weights, config.seed),
       queues_(static_cast<std::size_t>(workers_)),
       per_worker_(static_cast<std::size_t>(workers_)) {
@@ -99,7 +101,7 @@ void Job::Impl::throw_if_failed() const {
   if (failed()) throw Error(status());
 }
 
-void Job::Impl::push(const Batch& batch) {
+void Job::Impl::push(const Batch& batch, int source) {
   if (!(batch.schema() == schema_))
     throw Error(ErrorCode::invalid_argument, "push: batch schema (" + batch.schema().to_string() +
                                                  ") differs from the job's (" +
@@ -108,20 +110,24 @@ void Job::Impl::push(const Batch& batch) {
   if (finished_) throw Error(ErrorCode::invalid_argument, "push after finish()");
   throw_if_failed();
   flush_rows_locked();
-  append_locked(batch);
+  append_locked(batch, source);
 }
 
-void Job::Impl::push_row(std::span<const Value> row) {
+void Job::Impl::push_row(std::span<const Value> row, int source) {
   std::lock_guard lock(ingest_mutex_);
   if (finished_) throw Error(ErrorCode::invalid_argument, "push_row after finish()");
   throw_if_failed();
+  if (source != row_source_) {
+    flush_rows_locked();
+    row_source_ = source;
+  }
   row_builder_->append_row(row);
   if (row_builder_->rows() >= 4096) flush_rows_locked();
 }
 
 void Job::Impl::flush_rows_locked() {
   if (row_builder_->rows() == 0) return;
-  append_locked(row_builder_->finish());
+  append_locked(row_builder_->finish(), row_source_);
 }
 
 std::vector<std::uint32_t> Job::Impl::translation_for(const Batch& batch, std::size_t column) {
@@ -134,9 +140,10 @@ std::vector<std::uint32_t> Job::Impl::translation_for(const Batch& batch, std::s
   return table;
 }
 
-void Job::Impl::append_locked(const Batch& batch) {
+void Job::Impl::append_locked(const Batch& batch, int source) {
   if (started_ns_ == 0) started_ns_ = steady_now_ns();
   last_activity_ = std::chrono::steady_clock::now();
+  watermark_.touch(source, last_activity_);
   events_in_ += batch.rows();
   std::vector<std::vector<std::uint32_t>> translate(query_.read_columns.size());
   for (std::size_t r = 0; r < query_.read_columns.size(); ++r) {
@@ -150,7 +157,6 @@ void Job::Impl::append_locked(const Batch& batch) {
     if (current_ == nullptr) {
       current_ = pool_.acquire([this] { return failed(); });
       if (current_ == nullptr) throw_if_failed();
-      current_max_time_ = INT64_MIN;
     }
     const std::size_t take = std::min(batch.rows() - done, current_->capacity - current_->rows);
     for (std::size_t r = 0; r < query_.read_columns.size(); ++r) {
@@ -170,9 +176,11 @@ void Job::Impl::append_locked(const Batch& batch) {
       const auto r = static_cast<std::size_t>(query_.time_input);
       const void* col = current_->columns[r].get();
       const detail::ColumnType type = query_.plan.input_types[r];
+      std::int64_t max_time = INT64_MIN;
       for (std::size_t i = current_->rows; i < current_->rows + take; ++i)
-        current_max_time_ = std::max(current_max_time_,
-                                     static_cast<std::int64_t>(detail::load_column(col, type, i)));
+        max_time = std::max(max_time, static_cast<std::int64_t>(detail::load_column(col, type, i)));
+      auto [it, fresh] = current_max_time_.try_emplace(source, max_time);
+      if (!fresh) it->second = std::max(it->second, max_time);
     }
     current_->rows += take;
     done += take;
@@ -185,24 +193,26 @@ void Job::Impl::seal_locked() {
   detail::HostBatch* batch = current_;
   current_ = nullptr;
   batch->sequence = next_sequence_++;
-  batch->wm_before = max_time_ == INT64_MIN ? kNoWatermark : max_time_ - query_.max_delay;
-  max_time_ = std::max(max_time_, current_max_time_);
+  batch->wm_before = watermark_.current();
+  for (const auto& [source, max_time] : current_max_time_) watermark_.observe(source, max_time);
+  current_max_time_.clear();
+  watermark_.refresh(std::chrono::steady_clock::now());
   const int worker = balancer_.next();
   forming_.batches[static_cast<std::size_t>(worker)].push_back(batch);
   ++forming_count_;
   if (forming_count_ >= static_cast<std::size_t>(workers_)) dispatch_locked(false);
 }
 
-void Job::Impl::dispatch_locked(bool final) {
-  if (forming_count_ == 0 && !final) return;
+void Job::Impl::dispatch_locked(bool final, bool even_if_empty) {
+  if (forming_count_ == 0 && !final && !even_if_empty) return;
   Round round = std::move(forming_);
   forming_ = Round{};
   forming_.batches.resize(static_cast<std::size_t>(workers_));
   forming_count_ = 0;
   round.number = next_round_++;
   round.final = final;
-  round.watermark = final ? kFinalWatermark
-                          : (max_time_ == INT64_MIN ? kNoWatermark : max_time_ - query_.max_delay);
+  round.watermark = final ? kFinalWatermark : watermark_.current();
+  dispatched_wm_ = round.watermark;
   for (int w = 0; w < workers_; ++w) {
     Round part;
     part.number = round.number;
@@ -365,11 +375,15 @@ void Job::Impl::timer_main() {
     timer_cv_.wait_for(lock, timeout);
     if (stop_timer_ || finished_) break;
     if (std::chrono::steady_clock::now() - last_activity_ < timeout) continue;
-    // Idle for a whole timeout: seal what is pending and send out a partial round.
+    // Idle for a whole timeout: seal what is pending and send out a partial round; if idle
+    // sources let the watermark advance, an empty round fires what it closes.
     try {
       flush_rows_locked();
       seal_locked();
       dispatch_locked(false);
+      if (watermark_.refresh(std::chrono::steady_clock::now()) ||
+          watermark_.current() > dispatched_wm_)
+        dispatch_locked(false, true);
     } catch (...) {
       fail(-1, status_of_current_exception("batch timer"));
     }

@@ -15,6 +15,7 @@
 #include "host/balancer.hpp"
 #include "host/host_batch.hpp"
 #include "host/query_compiler.hpp"
+#include "host/watermark_tracker.hpp"
 #include "sluice/engine.hpp"
 #include "transport/local_exchange.hpp"
 
@@ -32,8 +33,8 @@ class Job::Impl {
   ~Impl();
 
   BatchBuilder make_builder() const;
-  void push(const Batch& batch);
-  void push_row(std::span<const Value> row);
+  void push(const Batch& batch, int source);
+  void push_row(std::span<const Value> row, int source);
   void finish();
   Metrics metrics() const;
   Status status() const;
@@ -51,10 +52,10 @@ class Job::Impl {
   };
 
   // Ingest side; callers hold ingest_mutex_.
-  void append_locked(const Batch& batch);
+  void append_locked(const Batch& batch, int source);
   void flush_rows_locked();
   void seal_locked();
-  void dispatch_locked(bool final);
+  void dispatch_locked(bool final, bool even_if_empty = false);
   void enqueue(int worker, Round round);
   std::vector<std::uint32_t> translation_for(const Batch& batch, std::size_t column);
 
@@ -83,8 +84,10 @@ class Job::Impl {
   std::optional<BatchBuilder> row_builder_;
   detail::BatchPool pool_;
   detail::HostBatch* current_ = nullptr;
-  std::int64_t current_max_time_ = INT64_MIN;
-  std::int64_t max_time_ = INT64_MIN;
+  std::map<int, std::int64_t> current_max_time_;  // per source, of the filling batch
+  detail::WatermarkTracker watermark_;
+  std::int64_t dispatched_wm_ = INT64_MIN;  // watermark of the last round sent
+  int row_source_ = 0;                      // source of the rows in row_builder_
   std::uint64_t next_sequence_ = 0;
   std::uint64_t next_round_ = 0;
   Round forming_;

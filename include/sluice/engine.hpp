@@ -44,6 +44,8 @@ struct EngineConfig {
   Duration batch_timeout = std::chrono::milliseconds(10);  ///< seal a partial batch after this
   std::size_t queue_batches = 4;  ///< sealed batches that may wait (backpressure beyond)
   int threads = 0;                ///< OpenMP threads per CPU worker; 0 = cores / workers
+  /// A source that has not pushed for this long stops holding the watermark back; 0 = never.
+  Duration source_idle_timeout{0};
 };
 
 /// @brief Counters of a job. Snapshot; safe to read while the job runs.
@@ -96,14 +98,16 @@ class Job {
 
   /// @brief A builder whose string columns use the job's dictionaries (no re-encoding on push).
   BatchBuilder make_builder() const;
-  /// @brief Pushes a batch of the job's schema. Only the columns the query reads are copied;
-  /// the batch may be reused once push returns. Blocks while the engine is behind.
+  /// @brief Pushes a batch of the job's schema from `source`. Only the columns the query reads
+  /// are copied; the batch may be reused once push returns. Blocks while the engine is behind.
+  /// The watermark is the minimum over sources (each: its largest event time minus the
+  /// out-of-orderness) that have sent events and are not idle (EngineConfig::source_idle_timeout).
   /// @throws Error on a schema mismatch or if the job has failed.
-  void push(const Batch& batch);
-  /// @brief Pushes one row (one Value per schema column); rows are micro-batched.
-  void push_row(std::span<const Value> row);
-  void push_row(std::initializer_list<Value> row) {
-    push_row(std::span<const Value>(row.begin(), row.size()));
+  void push(const Batch& batch, int source = 0);
+  /// @brief Pushes one row (one Value per schema column) from `source`; rows are micro-batched.
+  void push_row(std::span<const Value> row, int source = 0);
+  void push_row(std::initializer_list<Value> row, int source = 0) {
+    push_row(std::span<const Value>(row.begin(), row.size()), source);
   }
   /// @brief Seals pending rows, processes everything, fires all remaining windows and stops.
   /// @throws Error if any stage failed (the message names the stage, worker and batch).

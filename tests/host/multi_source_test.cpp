@@ -1,0 +1,69 @@
+// Several sources through the public API: the watermark waits for the slowest source.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <vector>
+
+#include "sluice/sluice.hpp"
+
+namespace sluice {
+namespace {
+
+TEST(MultiSource, SlowSourceHoldsWindowsOpenAndItsEventsAreNotLate) {
+  Schema schema({{"ts", DataType::timestamp(TimeUnit::ms)}, {"v", TypeId::i64}});
+  std::vector<WindowResult> fired;
+  Query q;
+  q.event_time("ts")
+      .window(WindowSpec::tumbling(std::chrono::seconds(1)))
+      .aggregate({count(), sum(col("v"))})
+      .sink([&](std::span<const WindowResult> rows) {
+        fired.insert(fired.end(), rows.begin(), rows.end());
+      });
+  EngineConfig config;
+  config.backend = Backend::cpu;
+  config.batch_rows = 1;  // every row is a batch: the watermark moves between rows
+  config.batch_timeout = std::chrono::hours(1);
+  Engine engine(config);
+  Job job = engine.start(schema, q);
+  // Source 0 runs ahead to 10 s; source 1 is still at 0.5 s.
+  job.push_row({Value(std::int64_t{500}), Value(std::int64_t{1})}, 1);
+  for (std::int64_t t = 1000; t <= 10000; t += 1000)
+    job.push_row({Value(t), Value(std::int64_t{10})}, 0);
+  // With one source these would be late (the watermark would be 10 s); with two, the
+  // watermark is source 1's 0.5 s, so they still count.
+  job.push_row({Value(std::int64_t{700}), Value(std::int64_t{2})}, 1);
+  job.push_row({Value(std::int64_t{1500}), Value(std::int64_t{3})}, 1);
+  job.finish();
+  EXPECT_EQ(job.metrics().events_late, 0u);
+  std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> last;
+  for (const WindowResult& r : fired)
+    last[r.window_start] = {std::get<std::int64_t>(r.values[0]),
+                            std::get<std::int64_t>(r.values[1])};
+  ASSERT_EQ(last.size(), 11u);
+  EXPECT_EQ(last[0], std::make_pair(std::int64_t{2}, std::int64_t{3}));
+  EXPECT_EQ(last[1000], std::make_pair(std::int64_t{2}, std::int64_t{13}));
+  for (std::int64_t w = 2000; w <= 10000; w += 1000)
+    EXPECT_EQ(last[w], std::make_pair(std::int64_t{1}, std::int64_t{10}));
+  for (const WindowResult& r : fired) EXPECT_FALSE(r.update);
+}
+
+TEST(MultiSource, OneSourceSameAsBeforeLateness) {
+  Schema schema({{"ts", DataType::timestamp(TimeUnit::ms)}});
+  Query q;
+  q.event_time("ts").window(WindowSpec::tumbling(std::chrono::seconds(1))).aggregate({count()});
+  q.sink([](std::span<const WindowResult>) {});
+  EngineConfig config;
+  config.backend = Backend::cpu;
+  config.batch_rows = 1;
+  config.batch_timeout = std::chrono::hours(1);
+  Engine engine(config);
+  Job job = engine.start(schema, q);
+  job.push_row({Value(std::int64_t{5000})});
+  job.push_row({Value(std::int64_t{100})});  // same source: window [0, 1 s) ended before 5 s
+  job.finish();
+  EXPECT_EQ(job.metrics().events_late, 1u);
+}
+
+}  // namespace
+}  // namespace sluice
