@@ -363,9 +363,9 @@ struct Scenario {
 std::ostream& operator<<(std::ostream& out, const Scenario& s) { return out << s.name; }
 
 constexpr std::int64_t kBaseMs = 1'700'000'000'000;
-constexpr int kRows = 20'000;
+constexpr int kRows = 200'000;
 
-// Random out-of-order telemetry: 20,000 rows over ~100 s, jitter up to 2 s, 50 hosts (one of
+// Random out-of-order telemetry: 200,000 rows over ~1000 s, jitter up to 2 s, 50 hosts (one of
 // them with a comma and quotes in its name), 2 regions. Columns in another order than the
 // schema, plus one the schema does not have.
 std::string generate_csv(std::uint64_t seed, bool single_precision, std::vector<Event>& events) {
@@ -492,7 +492,7 @@ TEST_P(CliEndToEndTest, MatchesBruteForceReference) {
   args.insert(args.end(), s.extra.begin(), s.extra.end());
   const Outcome o = run(args, s.use_stdin ? in : fs::path());
   ASSERT_EQ(o.code, 0) << o.err;
-  EXPECT_NE(o.err.find("events=20000 "), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("events=" + std::to_string(kRows) + " "), std::string::npos) << o.err;
   EXPECT_NE(o.err.find("late=0 malformed=0"), std::string::npos) << o.err;
 
   const std::vector<std::string> lines = lines_of(o.out);
