@@ -527,6 +527,13 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
     }
     // Partitioning across workers.
     plan.partitioner.parts = workers;
+    if (partition.kind == PartitionSpec::Kind::key) {
+      if (plan.key_words == 0 ||
+          (out.key_sems[0] != Sem::integer && out.key_sems[0] != Sem::unsigned_integer))
+        throw Error(ErrorCode::invalid_argument,
+                    "key partitioning needs an integer first key (key_by)");
+      plan.partitioner.kind = Partitioner::Kind::key;
+    }
     if (partition.kind == PartitionSpec::Kind::range) {
       if (plan.key_words == 0)
         throw Error(ErrorCode::invalid_argument, "range partitioning needs key_by");

@@ -14,10 +14,11 @@ namespace sluice::detail {
 
 inline constexpr int kMaxRangeBoundaries = 64;
 
-/// @brief Destination of a partial row: hash % parts, or the range of the first key word among
-/// ascending boundaries (destination i takes [b[i-1], b[i]); compared as i64 or as double).
+/// @brief Destination of a partial row: hash % parts; the first key word (an integer) modulo
+/// parts, non-negative; or the range of the first key word among ascending boundaries
+/// (destination i takes [b[i-1], b[i]); compared as i64 or as double).
 struct Partitioner {
-  enum class Kind : std::uint8_t { hash, range };
+  enum class Kind : std::uint8_t { hash, key, range };
   Kind kind = Kind::hash;
   int parts = 1;
   bool range_as_double = false;
@@ -27,6 +28,10 @@ struct Partitioner {
   SLUICE_HD int operator()(const PartialsView& v, std::size_t i) const {
     if (kind == Kind::hash) return static_cast<int>(v.hash[i] % static_cast<std::uint64_t>(parts));
     const std::uint64_t w = v.key(0, i);
+    if (kind == Kind::key) {
+      const std::int64_t r = static_cast<std::int64_t>(w) % parts;
+      return static_cast<int>(r < 0 ? r + parts : r);
+    }
     int d = 0;
     for (int b = 0; b < num_boundaries; ++b) {
       const bool at_or_above = range_as_double ? bits_double(w) >= bits_double(boundaries[b])

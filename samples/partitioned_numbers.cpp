@@ -35,6 +35,7 @@ int main() {
 
   EngineConfig config;
   config.workers = 4;
+  config.partition.kind = PartitionSpec::Kind::key;  // partition p is owned by worker p
   try {
     const Engine engine(config);
     std::printf("backend: %s (%s), %d workers\n", to_string(engine.backend()),

@@ -125,7 +125,12 @@ void parse_balance(std::string_view text, EngineConfig& config) {
 PartitionSpec parse_partition(std::string_view text) {
   PartitionSpec spec;
   if (text == "hash") return spec;
-  if (!text.starts_with("range:")) throw bad_value("--partition", text, "hash or range:B1,B2,...");
+  if (text == "key") {
+    spec.kind = PartitionSpec::Kind::key;
+    return spec;
+  }
+  if (!text.starts_with("range:"))
+    throw bad_value("--partition", text, "hash, key or range:B1,B2,...");
   spec.kind = PartitionSpec::Kind::range;
   for (const std::string& item : split_list("--partition", text.substr(6))) {
     std::int64_t integer = 0;

@@ -100,7 +100,8 @@ Options:
   --key COLUMNS             group by these columns, e.g. host or host,region
   --allowed-lateness DUR    late events within this update fired windows (default 0)
   --workers N               workers (default 0: 1 on the CPU, one per GPU)
-  --partition P             hash (default) or range:B1,B2,... on the first key column
+  --partition P             hash (default), key (first key value mod workers) or
+                            range:B1,B2,... on the first key column
   --balance B               round-robin (default), random or weighted:W1,W2,...
   --backend B               auto (default), cpu or gpu
   --on-error E              malformed rows: skip (default; reported and counted) or fail

@@ -14,11 +14,13 @@
 
 namespace sluice {
 
-/// @brief How keyed partials are spread over workers: by key hash (default) or by ranges of
-/// the first key column (`boundaries` ascending; destination i takes keys in
-/// [boundaries[i-1], boundaries[i]); the last takes the rest; keys must be numeric).
+/// @brief How keyed partials are spread over workers: by key hash (default); by key, where
+/// the first key column's integer value modulo the workers names the owner (so a key column
+/// such as "partition" places keys explicitly); or by ranges of the first key column
+/// (`boundaries` ascending; destination i takes keys in [boundaries[i-1], boundaries[i]); the
+/// last takes the rest; keys must be numeric).
 struct PartitionSpec {
-  enum class Kind : std::uint8_t { hash, range };
+  enum class Kind : std::uint8_t { hash, key, range };
   Kind kind = Kind::hash;
   std::vector<Value> boundaries;
 };

@@ -115,6 +115,38 @@ TEST(Workers, RangePartitionSameAsOneWorker) {
   }
 }
 
+TEST(Workers, KeyPartitionSameAsOneWorker) {
+  const auto events = generate(worker_stream(36));
+  const Case c = by_region();
+  RunResult one;
+  run_and_check(c, events, 1, 1000, PushMode::builder, &one);
+  for (int workers : {2, 3, 4}) {
+    SCOPED_TRACE(std::to_string(workers) + " workers, key partition");
+    EngineConfig config = make_config(workers, 1000);
+    config.partition.kind = PartitionSpec::Kind::key;
+    const RefResult ref = reference(events, c.ref, 1000, workers);
+    const RunResult run = run_job(config, c.query, events);
+    expect_matches(run, events, ref, c.read_columns, false);
+    expect_same_finals(run, one);
+  }
+}
+
+TEST(Workers, KeyPartitionNeedsAnIntegerFirstKey) {
+  Query q;
+  q.key_by({"host"}).event_time("ts").window(WindowSpec::tumbling(1s)).aggregate({count()});
+  q.sink([](std::span<const WindowResult>) {});
+  EngineConfig config = make_config(2, 1000);
+  config.partition.kind = PartitionSpec::Kind::key;
+  Engine engine(config);
+  try {
+    engine.start(event_schema(), q);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("integer first key"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Workers, RangePartitionWithDoubleBoundariesOnIntegerKey) {
   // Boundaries given as whole doubles are accepted for an integer key.
   const auto events = generate(worker_stream(34));
