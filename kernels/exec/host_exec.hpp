@@ -37,18 +37,24 @@ class HostExec {
   }
   void deallocate(void* p, std::size_t /*bytes*/) { std::free(p); }
 
-  void copy_within(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
-  void copy_to_host(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
-  void copy_from_host(void* dst, const void* src, std::size_t bytes) {
-    std::memcpy(dst, src, bytes);
+  // Empty copies may come with null pointers, which memcpy must not see.
+  void copy_within(void* dst, const void* src, std::size_t bytes) { copy(dst, src, bytes); }
+  void copy_to_host(void* dst, const void* src, std::size_t bytes) { copy(dst, src, bytes); }
+  void copy_from_host(void* dst, const void* src, std::size_t bytes) { copy(dst, src, bytes); }
+  void fill_bytes(void* dst, int value, std::size_t bytes) {
+    if (bytes > 0) std::memset(dst, value, bytes);
   }
-  void fill_bytes(void* dst, int value, std::size_t bytes) { std::memset(dst, value, bytes); }
   /// @brief Reads one value written by earlier work.
   template <class T>
   T read(const T* p) {
     return *p;
   }
   void synchronize() {}
+
+ private:
+  static void copy(void* dst, const void* src, std::size_t bytes) {
+    if (bytes > 0) std::memcpy(dst, src, bytes);
+  }
 };
 
 }  // namespace sluice::detail
