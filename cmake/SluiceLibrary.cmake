@@ -30,3 +30,8 @@ target_link_libraries(sluice
   PUBLIC OpenMP::OpenMP_CXX Threads::Threads
   PRIVATE $<BUILD_INTERFACE:sluice_cccl>)
 set_target_properties(sluice PROPERTIES EXPORT_NAME sluice)
+if(SLUICE_SANITIZE)
+  # A sanitized static library needs the sanitizer runtimes wherever it is linked, installed
+  # consumers included.
+  target_link_options(sluice PUBLIC -fsanitize=address,undefined)
+endif()

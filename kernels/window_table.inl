@@ -10,7 +10,6 @@
 #include <thrust/scan.h>
 #include <thrust/sequence.h>
 #include <thrust/sort.h>
-#include <thrust/unique.h>
 #include <cuda/atomic>
 
 #include "kernels/window_table.hpp"
@@ -146,6 +145,14 @@ struct WindowKeyLess {
 struct WindowKeyEqual {
   SLUICE_HD bool operator()(const WindowKey& a, const WindowKey& b) const {
     return a.window == b.window && a.key == b.key;
+  }
+};
+
+struct MarkRequestHeads {
+  const WindowKey* requests;
+  std::uint32_t* head;
+  SLUICE_HD void operator()(std::size_t i) const {
+    head[i] = (i == 0 || !WindowKeyEqual{}(requests[i - 1], requests[i])) ? 1u : 0u;
   }
 };
 
@@ -412,10 +419,18 @@ std::size_t WindowTable<Exec>::fire(std::int64_t prev_wm, std::int64_t wm,
   out.size = 0;
   auto policy = exec_->policy();
   if (num_requests_ > 0) {
+    // Sort, then keep the first of each run (thrust::unique reads out of bounds in Thrust 1.17's
+    // OpenMP system, so the heads are marked and compacted here).
+    const std::size_t n = num_requests_;
     WindowKey* r = requests_.data();
-    thrust::sort(policy, r, r + num_requests_, WindowKeyLess{});
+    thrust::sort(policy, r, r + n, WindowKeyLess{});
+    group_.resize_discard(n);
+    contrib_.resize_discard(n);
+    exec_->for_each_index(n, MarkRequestHeads{r, group_.data()});
     num_requests_ = static_cast<std::size_t>(
-        thrust::unique(policy, r, r + num_requests_, WindowKeyEqual{}) - r);
+        thrust::copy_if(policy, r, r + n, group_.data(), contrib_.data(), NonZeroFlag{}) -
+        contrib_.data());
+    std::swap(requests_, contrib_);
   }
   const std::size_t capacity = tags_.size();
   const SlotContributions contributions{ref(), panes_,           prev_wm,
