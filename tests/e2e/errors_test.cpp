@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "api/expect_error.hpp"
 #include "harness.hpp"
 
 namespace sluice::e2e {
@@ -15,21 +16,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// @brief Runs `f`, expects a sluice::Error with `code`, and returns its message.
-template <class F>
-std::string error_of(F&& f, ErrorCode code) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << "message: " << e.what();
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected sluice::Error, got std::exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected sluice::Error(" << to_string(code) << "), nothing was thrown";
-  return {};
-}
+using test::error_message;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -58,7 +45,7 @@ TEST(Errors, UnknownColumnIsNamed) {
   queries[5] = Query().project({"host", "nope"});
   for (std::size_t i = 0; i < queries.size(); ++i) {
     SCOPED_TRACE("query " + std::to_string(i));
-    const std::string msg = error_of([&] { start(queries[i]); }, ErrorCode::unknown_column);
+    const std::string msg = error_message([&] { start(queries[i]); }, ErrorCode::unknown_column);
     EXPECT_TRUE(contains(msg, "nope")) << msg;
   }
 }
@@ -66,58 +53,58 @@ TEST(Errors, UnknownColumnIsNamed) {
 TEST(Errors, ColumnDroppedByProjectIsUnknownAfterwards) {
   Query q;
   q.project({"host", "cpu"}).filter(col("status") == lit(200));
-  const std::string msg = error_of([&] { start(q); }, ErrorCode::unknown_column);
+  const std::string msg = error_message([&] { start(q); }, ErrorCode::unknown_column);
   EXPECT_TRUE(contains(msg, "status")) << msg;
 }
 
 TEST(Errors, FilterMustBeBoolean) {
   Query q = windowed();
   q.filter(col("cpu") + lit(1));
-  error_of([&] { start(q); }, ErrorCode::type_mismatch);
+  error_message([&] { start(q); }, ErrorCode::type_mismatch);
   Query s;
   s.filter(col("status"));
-  error_of([&] { start(s); }, ErrorCode::type_mismatch);
+  error_message([&] { start(s); }, ErrorCode::type_mismatch);
 }
 
 TEST(Errors, StringOrderingIsATypeMismatch) {
   Query q = windowed();
   q.filter(col("host") < lit("host-5"));
-  error_of([&] { start(q); }, ErrorCode::type_mismatch);
+  error_message([&] { start(q); }, ErrorCode::type_mismatch);
   Query r = windowed();
   r.filter(col("host") == lit(3));
-  error_of([&] { start(r); }, ErrorCode::type_mismatch);
+  error_message([&] { start(r); }, ErrorCode::type_mismatch);
 }
 
 TEST(Errors, AggregateOfAStringAndStringEventTime) {
   Query q = windowed();
   q.aggregate({sum(col("host"))});
-  error_of([&] { start(q); }, ErrorCode::type_mismatch);
+  error_message([&] { start(q); }, ErrorCode::type_mismatch);
   Query t = windowed();
   t.event_time("host");
-  error_of([&] { start(t); }, ErrorCode::type_mismatch);
+  error_message([&] { start(t); }, ErrorCode::type_mismatch);
   Query f = windowed();
   f.event_time("cpu");
-  error_of([&] { start(f); }, ErrorCode::type_mismatch);
+  error_message([&] { start(f); }, ErrorCode::type_mismatch);
 }
 
 TEST(Errors, BadWindows) {
-  error_of([] { WindowSpec::tumbling(0s); }, ErrorCode::invalid_argument);
-  error_of([] { WindowSpec::tumbling(-5s); }, ErrorCode::invalid_argument);
-  error_of([] { WindowSpec::sliding(10s, 0s); }, ErrorCode::invalid_argument);
-  error_of([] { WindowSpec::sliding(10s, 2s, 2s); }, ErrorCode::invalid_argument);
-  error_of([] { WindowSpec::tumbling(10s, -1s); }, ErrorCode::invalid_argument);
+  error_message([] { WindowSpec::tumbling(0s); }, ErrorCode::invalid_argument);
+  error_message([] { WindowSpec::tumbling(-5s); }, ErrorCode::invalid_argument);
+  error_message([] { WindowSpec::sliding(10s, 0s); }, ErrorCode::invalid_argument);
+  error_message([] { WindowSpec::sliding(10s, 2s, 2s); }, ErrorCode::invalid_argument);
+  error_message([] { WindowSpec::tumbling(10s, -1s); }, ErrorCode::invalid_argument);
   WindowSpec raw;  // a hand-made spec is checked too
   raw.kind = WindowSpec::Kind::tumbling;
   raw.size = 0s;
-  error_of([&] { Query().window(raw); }, ErrorCode::invalid_argument);
+  error_message([&] { Query().window(raw); }, ErrorCode::invalid_argument);
   // Not a whole number of the time column's unit (ms).
   Query q = windowed();
   q.window(WindowSpec::tumbling(1500us));
-  error_of([&] { start(q); }, ErrorCode::invalid_argument);
+  error_message([&] { start(q); }, ErrorCode::invalid_argument);
   // A time window needs an event-time column.
   Query n;
   n.window(WindowSpec::tumbling(1s)).aggregate({count()});
-  error_of([&] { start(n); }, ErrorCode::invalid_argument);
+  error_message([&] { start(n); }, ErrorCode::invalid_argument);
 }
 
 TEST(Errors, RangePartitionBoundaries) {
@@ -129,42 +116,43 @@ TEST(Errors, RangePartitionBoundaries) {
   };
   Query q = windowed();
   q.key_by({"region"});
-  std::string msg =
-      error_of([&] { start(q, range(3, {Value(std::int64_t{5})})); }, ErrorCode::invalid_argument);
+  std::string msg = error_message([&] { start(q, range(3, {Value(std::int64_t{5})})); },
+                                  ErrorCode::invalid_argument);
   EXPECT_TRUE(contains(msg, "boundar")) << msg;
-  error_of(
+  error_message(
       [&] {
         start(q, range(2, {Value(std::int64_t{1}), Value(std::int64_t{2})}));
       },
       ErrorCode::invalid_argument);
-  error_of(
+  error_message(
       [&] {
         start(q, range(3, {Value(std::int64_t{9}), Value(std::int64_t{2})}));
       },
       ErrorCode::invalid_argument);
-  error_of([&] { start(q, range(2, {Value(std::string("m"))})); }, ErrorCode::invalid_argument);
+  error_message([&] { start(q, range(2, {Value(std::string("m"))})); },
+                ErrorCode::invalid_argument);
   // The first key must be numeric.
-  error_of([&] { start(windowed(), range(2, {Value(std::int64_t{1})})); },
-           ErrorCode::invalid_argument);
+  error_message([&] { start(windowed(), range(2, {Value(std::int64_t{1})})); },
+                ErrorCode::invalid_argument);
 }
 
 TEST(Errors, WeightedPolicyNeedsOneWeightPerWorker) {
   EngineConfig c = make_config(3, 100);
   c.balance = BalancePolicy::weighted;
   c.weights = {1, 2};
-  std::string msg = error_of([&] { Engine e(c); }, ErrorCode::invalid_argument);
+  std::string msg = error_message([&] { Engine e(c); }, ErrorCode::invalid_argument);
   EXPECT_TRUE(contains(msg, "weight")) << msg;
   c.weights = {};
-  error_of([&] { Engine e(c); }, ErrorCode::invalid_argument);
+  error_message([&] { Engine e(c); }, ErrorCode::invalid_argument);
   c.weights = {1, 1, 1};
   EXPECT_NO_THROW(Engine e(c));
 }
 
 TEST(Errors, OtherBadConfigurations) {
   EngineConfig c = make_config(-1, 100);
-  error_of([&] { Engine e(c); }, ErrorCode::invalid_argument);
+  error_message([&] { Engine e(c); }, ErrorCode::invalid_argument);
   c = make_config(1, 0);
-  error_of([&] { Engine e(c); }, ErrorCode::invalid_argument);
+  error_message([&] { Engine e(c); }, ErrorCode::invalid_argument);
 }
 
 TEST(Errors, PushOfAnotherSchema) {
@@ -172,7 +160,7 @@ TEST(Errors, PushOfAnotherSchema) {
   Job job = engine.start(event_schema(), windowed());
   BatchBuilder other(Schema({{"ts", DataType::timestamp(TimeUnit::ms)}, {"host", TypeId::string}}));
   other.append_row({Value(std::int64_t{1}), Value(std::string("a"))});
-  error_of([&] { job.push(other.finish()); }, ErrorCode::invalid_argument);
+  error_message([&] { job.push(other.finish()); }, ErrorCode::invalid_argument);
   // Same names, another type.
   BatchBuilder retyped(Schema({{"ts", DataType::timestamp(TimeUnit::us)},
                                {"host", TypeId::string},
@@ -182,7 +170,7 @@ TEST(Errors, PushOfAnotherSchema) {
                                {"status", TypeId::i32}}));
   retyped.append_row({Value(std::int64_t{1}), Value(std::string("a")), Value(std::int64_t{1}),
                       Value(std::int64_t{1}), Value(1.0), Value(std::int64_t{200})});
-  error_of([&] { job.push(retyped.finish()); }, ErrorCode::invalid_argument);
+  error_message([&] { job.push(retyped.finish()); }, ErrorCode::invalid_argument);
   // The job is unharmed.
   job.push_row(event_row({5, "a", 1, 1, 1.0, 200}));
   EXPECT_NO_THROW(job.finish());
@@ -196,8 +184,12 @@ TEST(Errors, PushAfterFinish) {
   job.finish();
   BatchBuilder b = job.make_builder();
   b.append_row(event_row({6, "a", 1, 1, 1.0, 200}));
-  error_of([&] { job.push(b.finish()); }, ErrorCode::invalid_argument);
-  error_of([&] { job.push_row(event_row({7, "a", 1, 1, 1.0, 200})); }, ErrorCode::invalid_argument);
+  error_message([&] { job.push(b.finish()); }, ErrorCode::invalid_argument);
+  error_message(
+      [&] {
+        job.push_row(event_row({7, "a", 1, 1, 1.0, 200}));
+      },
+      ErrorCode::invalid_argument);
   EXPECT_NO_THROW(job.finish()) << "a second finish() is harmless";
   EXPECT_TRUE(job.status().ok());
 }
@@ -206,7 +198,7 @@ TEST(Errors, GpuBackendWithoutGpu) {
   if (Engine::gpu_available()) GTEST_SKIP() << "a GPU is available here";
   EngineConfig c = make_config(1, 100);
   c.backend = Backend::gpu;
-  error_of([&] { Engine e(c); }, ErrorCode::backend_unavailable);
+  error_message([&] { Engine e(c); }, ErrorCode::backend_unavailable);
   c.backend = Backend::automatic;
   Engine automatic(c);
   EXPECT_EQ(automatic.backend(), Backend::cpu);

@@ -68,7 +68,8 @@ Batch random_batch(std::size_t n, std::mt19937_64& rng) {
   for (std::size_t r = 0; r < n; ++r) {
     b.i32.push_back(r % 97 == 5 ? 0 : small(rng));
     const int pick = static_cast<int>(rng() % 10);
-    b.i64.push_back(pick == 0   ? std::numeric_limits<std::int64_t>::max() - std::abs(small(rng) * small(rng))
+    b.i64.push_back(pick == 0 ? std::numeric_limits<std::int64_t>::max() -
+                                    std::abs(small(rng) * small(rng))
                     : pick == 1 ? std::numeric_limits<std::int64_t>::min() + 3
                                 : static_cast<std::int64_t>(rng() % 201) - 100);
     b.u32.push_back(static_cast<std::uint32_t>(rng()));
