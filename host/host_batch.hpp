@@ -22,14 +22,16 @@ struct HostBatch {
   std::size_t rows = 0;
   std::uint64_t sequence = 0;  ///< dispatch order
   std::int64_t wm_before = 0;  ///< watermark before this batch
-  HostColumns view() const;
+  BatchColumns view() const;
 };
 
 /// @brief A bounded set of HostBatches made on demand up to `limit` and recycled; acquire()
-/// blocks while all are in use (backpressure).
+/// blocks while all are in use (backpressure). With `pinned`, the columns are page-locked so
+/// that the GPU backend copies them asynchronously.
 class BatchPool {
  public:
-  BatchPool(std::vector<std::size_t> widths, std::size_t capacity, std::size_t limit);
+  BatchPool(std::vector<std::size_t> widths, std::size_t capacity, std::size_t limit,
+            bool pinned = false);
   /// @brief A free batch with rows == 0; waits while none is free unless `cancelled()`.
   /// @return nullptr if cancelled while waiting.
   HostBatch* acquire(const std::function<bool()>& cancelled);
@@ -41,6 +43,7 @@ class BatchPool {
   std::vector<std::size_t> widths_;
   std::size_t capacity_;
   std::size_t limit_;
+  bool pinned_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<HostBatch>> all_;

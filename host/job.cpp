@@ -64,7 +64,8 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
         for (std::size_t c : query_.read_columns) w.push_back(type_width(schema_.field(c).type.id));
         return w;
       }()),
-      pool_(widths_, std::max<std::size_t>(config.batch_rows, 1), pool_limit(config, workers_)),
+      pool_(widths_, std::max<std::size_t>(config.batch_rows, 1), pool_limit(config, workers_),
+            backend == Backend::gpu),
       watermark_(query_.max_delay, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                        config.source_idle_timeout)),
       balancer_(config.balance, workers_, config.weights, config.seed),
@@ -238,19 +239,24 @@ void Job::Impl::enqueue(int worker, Round round) {
 
 void Job::Impl::worker_main(int worker) {
   std::unique_ptr<detail::WorkerPipeline> pipeline;
+  WorkerState state;
+  state.fired_wm = kNoWatermark;
   try {
     if (backend_ == Backend::gpu) {
-      pipeline = detail::make_cuda_pipeline(query_.plan,
-                                            worker % std::max(1, detail::cuda_device_count()));
+      const int device = worker % std::max(1, detail::cuda_device_count());
+      state.stage = "device setup";
+      pipeline = detail::make_cuda_pipeline(query_.plan, device, config_.device_memory_limit);
     } else {
       const int cores = std::max(1, omp_get_num_procs());
       omp_set_num_threads(config_.threads > 0 ? config_.threads : std::max(1, cores / workers_));
       pipeline = detail::make_host_pipeline(query_.plan);
     }
+    state.stage = "buffer reservation";
+    pipeline->reserve(config_.batch_rows);
   } catch (...) {
-    fail(worker, status_of_current_exception("worker " + std::to_string(worker) + " start"));
+    fail(worker,
+         status_of_current_exception("worker " + std::to_string(worker) + " " + state.stage));
   }
-  std::int64_t fired_wm = kNoWatermark;
   for (;;) {
     Round round;
     {
@@ -264,10 +270,10 @@ void Job::Impl::worker_main(int worker) {
     const bool final = round.final;
     if (!failed()) {
       try {
-        run_round(worker, *pipeline, round, fired_wm);
+        run_round(worker, *pipeline, round, state);
       } catch (...) {
-        std::string where =
-            "worker " + std::to_string(worker) + ", round " + std::to_string(round.number);
+        std::string where = "worker " + std::to_string(worker) + ", round " +
+                            std::to_string(round.number) + ", " + state.stage;
         if (!round.batches[0].empty())
           where += ", batch " + std::to_string(round.batches[0].front()->sequence);
         fail(worker, status_of_current_exception(where));
@@ -278,48 +284,99 @@ void Job::Impl::worker_main(int worker) {
   }
 }
 
+void Job::Impl::stage_ahead(int worker, detail::WorkerPipeline& pipeline,
+                            const std::vector<detail::HostBatch*>& batches, std::size_t next) {
+  constexpr auto kAhead = static_cast<std::size_t>(detail::WorkerPipeline::kStagedAhead);
+  std::vector<detail::HostBatch*> upcoming;
+  for (std::size_t i = next; i < batches.size() && upcoming.size() < kAhead; ++i)
+    upcoming.push_back(batches[i]);
+  if (upcoming.size() < kAhead) {
+    std::lock_guard lock(queue_mutex_);
+    for (const Round& r : queues_[worker].rounds)
+      for (detail::HostBatch* b : r.batches[0])
+        if (upcoming.size() < kAhead) upcoming.push_back(b);
+  }
+  for (detail::HostBatch* b : upcoming) pipeline.stage(b->view());
+}
+
+bool Job::Impl::round_waiting(int worker) {
+  std::lock_guard lock(queue_mutex_);
+  return !queues_[worker].rounds.empty();
+}
+
+void Job::Impl::emit_fired(std::uint64_t round, detail::WorkerPipeline& pipeline) {
+  std::vector<WindowResult> results;
+  detail::decode_windows(query_, pipeline.collect_fired(), *dictionary_, results);
+  emit(round, std::move(results));
+}
+
 void Job::Impl::run_round(int worker, detail::WorkerPipeline& pipeline, Round& round,
-                          std::int64_t& fired_wm) {
+                          WorkerState& state) {
   std::vector<detail::HostBatch*>& batches = round.batches[0];
   per_worker_[worker] += batches.size();
   batches_ += batches.size();
   if (!query_.windowed) {
     std::vector<std::pair<std::uint64_t, Batch>> rows;
     std::vector<std::uint64_t> words;
-    for (detail::HostBatch* b : batches) {
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      detail::HostBatch* b = batches[i];
+      state.stage = "copy-in";
+      stage_ahead(worker, pipeline, batches, i + 1);
+      state.stage = "filter and projection";
       const std::size_t kept = pipeline.project(b->view(), words);
       filtered_ += b->rows - kept;
+      state.stage = "row output";
       rows.emplace_back(b->sequence, detail::output_batch(query_, words, kept, dictionary_));
     }
     emit_rows(round.number, std::move(rows));
     return;
   }
   std::vector<std::vector<std::uint64_t>> send(static_cast<std::size_t>(workers_));
-  for (detail::HostBatch* b : batches) {
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    detail::HostBatch* b = batches[i];
+    // The next batches' copies overlap with this batch's kernels.
+    state.stage = "copy-in";
+    stage_ahead(worker, pipeline, batches, i + 1);
+    state.stage = "pre-aggregation";
     detail::BatchOutcome outcome = pipeline.preaggregate(b->view(), b->wm_before);
     filtered_ += b->rows - outcome.kept;
     late_ += outcome.late;
     if (outcome.late > 0 && query_.late_sink) {
+      state.stage = "late output";
       Batch late = detail::gather_rows(read_schema_, *b, outcome.late_rows, dictionary_);
       std::lock_guard lock(late_mutex_);
       query_.late_sink(late);
     }
+    state.stage = workers_ == 1 ? "state merge" : "partitioning";
     if (workers_ == 1)
-      pipeline.merge_held(fired_wm);
+      pipeline.merge_held(state.fired_wm);
     else
       pipeline.pack_held(send);
   }
   if (workers_ > 1) {
+    state.stage = "exchange";
     std::vector<std::uint64_t> received = exchange_->all_to_all(worker, send);
-    pipeline.merge_packed(received, fired_wm);
+    state.stage = "state merge";
+    pipeline.merge_packed(received, state.fired_wm);
   }
+  state.stage = "watermark agreement";
   const std::int64_t wm = exchange_->all_reduce_min(worker, round.watermark);
-  detail::FiredHost fired;
-  pipeline.fire(fired_wm, wm, fired);
-  fired_wm = std::max(fired_wm, wm);
-  std::vector<WindowResult> results;
-  detail::decode_windows(query_, fired, *dictionary_, results);
-  emit(round.number, std::move(results));
+  // The previous round's fired rows were copied out while this round ran.
+  if (state.pending_round) {
+    state.stage = "copy-out";
+    emit_fired(*state.pending_round, pipeline);
+    state.pending_round.reset();
+  }
+  state.stage = "fire";
+  pipeline.fire(state.fired_wm, wm);
+  state.fired_wm = std::max(state.fired_wm, wm);
+  // With another round waiting, its work overlaps this copy-out; otherwise emit now.
+  if (!round.final && round_waiting(worker)) {
+    state.pending_round = round.number;
+    return;
+  }
+  state.stage = "copy-out";
+  emit_fired(round.number, pipeline);
 }
 
 void Job::Impl::emit(std::uint64_t round, std::vector<WindowResult> results) {

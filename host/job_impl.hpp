@@ -50,6 +50,12 @@ class Job::Impl {
   struct WorkerQueue {
     std::deque<Round> rounds;
   };
+  /// What a worker carries from round to round.
+  struct WorkerState {
+    std::int64_t fired_wm = 0;                   // watermark of the last fire
+    std::optional<std::uint64_t> pending_round;  // round whose fired rows are still copying out
+    const char* stage = "start";                 // what the worker is doing (for errors)
+  };
 
   // Ingest side; callers hold ingest_mutex_.
   void append_locked(const Batch& batch, int source);
@@ -61,8 +67,11 @@ class Job::Impl {
 
   // Worker side.
   void worker_main(int worker);
-  void run_round(int worker, detail::WorkerPipeline& pipeline, Round& round,
-                 std::int64_t& fired_wm);
+  void run_round(int worker, detail::WorkerPipeline& pipeline, Round& round, WorkerState& state);
+  void stage_ahead(int worker, detail::WorkerPipeline& pipeline,
+                   const std::vector<detail::HostBatch*>& batches, std::size_t next);
+  bool round_waiting(int worker);
+  void emit_fired(std::uint64_t round, detail::WorkerPipeline& pipeline);
   void emit(std::uint64_t round, std::vector<WindowResult> results);
   void emit_rows(std::uint64_t round, std::vector<std::pair<std::uint64_t, Batch>> rows);
   void fail(int worker, const Status& status);

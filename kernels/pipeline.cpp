@@ -43,7 +43,7 @@ std::unique_ptr<WorkerPipeline> make_host_pipeline(const PipelinePlan& plan) {
 }
 
 #if !defined(SLUICE_WITH_CUDA)
-std::unique_ptr<WorkerPipeline> make_cuda_pipeline(const PipelinePlan&, int) {
+std::unique_ptr<WorkerPipeline> make_cuda_pipeline(const PipelinePlan&, int, std::size_t) {
   throw Error(ErrorCode::backend_unavailable, "this Sluice was built without the CUDA backend");
 }
 #endif

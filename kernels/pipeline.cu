@@ -4,8 +4,9 @@
 
 namespace sluice::detail {
 
-std::unique_ptr<WorkerPipeline> make_cuda_pipeline(const PipelinePlan& plan, int device) {
-  return std::make_unique<PipelineImpl<CudaExec>>(plan, device);
+std::unique_ptr<WorkerPipeline> make_cuda_pipeline(const PipelinePlan& plan, int device,
+                                                   std::size_t memory_limit) {
+  return std::make_unique<PipelineImpl<CudaExec>>(plan, device, memory_limit);
 }
 
 }  // namespace sluice::detail

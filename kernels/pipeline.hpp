@@ -31,19 +31,25 @@ struct PipelinePlan {
   Partitioner partitioner;  ///< parts == number of workers
 };
 
-/// @brief One batch's read columns in host memory (plan.input_types order).
-struct HostColumns {
+/// @brief One batch's read columns (plan.input_types order).
+struct BatchColumns {
   std::vector<const void*> data;
   std::size_t rows = 0;
+  std::uint64_t id = 0;  ///< tells batches apart for stage() (the engine's batch sequence)
+  /// False: the columns are in host memory and the pipeline copies them (asynchronously when
+  /// the memory is pinned). True: they already lie in the pipeline executor's memory
+  /// (device-resident benchmarks) and are read in place.
+  bool resident = false;
 };
 
-/// @brief Fired windows copied to the host, in (window, key id) order.
+/// @brief Fired windows in host memory owned by the pipeline, in (window, key id) order;
+/// valid until the pipeline's next fire().
 struct FiredHost {
   std::size_t size = 0;
-  std::vector<std::int64_t> window;  ///< window index (PaneSpec::window_start/end)
-  std::vector<std::uint64_t> keys;   ///< key word j of row i at keys[j * size + i]
-  std::vector<std::uint8_t> update;
-  std::vector<std::uint64_t> states;  ///< state s of row i at states[s * size + i]
+  const std::int64_t* window = nullptr;  ///< window index (PaneSpec::window_start/end)
+  const std::uint64_t* keys = nullptr;   ///< key word j of row i at keys[j * size + i]
+  const std::uint8_t* update = nullptr;
+  const std::uint64_t* states = nullptr;  ///< state s of row i at states[s * size + i]
 };
 
 /// @brief What one batch produced before the exchange.
@@ -59,13 +65,24 @@ class WorkerPipeline {
  public:
   virtual ~WorkerPipeline() = default;
 
+  /// @brief Allocates every per-batch buffer for batches of up to `batch_rows` rows, so that a
+  /// steady stream of such batches allocates nothing more.
+  virtual void reserve(std::size_t batch_rows) = 0;
+  /// @brief Starts copying a host batch's columns into the executor's memory in the background
+  /// (a no-op on the host executor). A later project() or preaggregate() of the same columns
+  /// uses the copy. At most kStagedAhead batches may be staged ahead of the one being
+  /// processed; staging more only makes the oldest copy be redone.
+  /// @pre The host columns stay unchanged until that batch has been processed.
+  virtual void stage(const BatchColumns& batch) = 0;
+  static constexpr int kStagedAhead = 2;
+
   /// @brief Stateless queries: filter and evaluate the outputs; out_words receives output j of
   /// kept row i at [j * kept + i]. @return kept rows.
-  virtual std::size_t project(const HostColumns& batch, std::vector<std::uint64_t>& out_words) = 0;
+  virtual std::size_t project(const BatchColumns& batch, std::vector<std::uint64_t>& out_words) = 0;
 
   /// @brief Windowed queries: filter, project, assign panes (lateness against wm_before) and
   /// pre-aggregate the batch into partials held by the pipeline.
-  virtual BatchOutcome preaggregate(const HostColumns& batch, std::int64_t wm_before) = 0;
+  virtual BatchOutcome preaggregate(const BatchColumns& batch, std::int64_t wm_before) = 0;
   /// @brief Merges the held partials into this worker's own state (single-worker jobs).
   virtual void merge_held(std::int64_t fired_wm) = 0;
   /// @brief Appends the held partials, packed and split by owner, to send[owner].
@@ -74,15 +91,21 @@ class WorkerPipeline {
   /// group allowed) into the state.
   virtual void merge_packed(std::span<const std::uint64_t> packed, std::int64_t fired_wm) = 0;
   /// @brief Fires windows ending in (prev_wm, wm] plus re-emissions, then evicts expired panes.
-  virtual void fire(std::int64_t prev_wm, std::int64_t wm, FiredHost& out) = 0;
+  /// The copy of the fired rows to the host may still run when fire() returns: it overlaps
+  /// with the next batches' work until collect_fired() waits for it.
+  virtual void fire(std::int64_t prev_wm, std::int64_t wm) = 0;
+  /// @brief The rows of the last fire(), once in host memory (empty before any fire).
+  virtual const FiredHost& collect_fired() = 0;
   /// @brief Live (key, pane) slots in the window state.
   virtual std::size_t state_size() const = 0;
 };
 
 /// @brief The pipeline on the host executor (OpenMP threads of the calling thread).
 std::unique_ptr<WorkerPipeline> make_host_pipeline(const PipelinePlan& plan);
-/// @brief The pipeline on CUDA device `device`.
+/// @brief The pipeline on CUDA device `device`, its device memory drawn from a pool of at most
+/// `memory_limit` bytes (0: as much as the device has).
 /// @throws Error(backend_unavailable) when Sluice was built without CUDA.
-std::unique_ptr<WorkerPipeline> make_cuda_pipeline(const PipelinePlan& plan, int device);
+std::unique_ptr<WorkerPipeline> make_cuda_pipeline(const PipelinePlan& plan, int device,
+                                                   std::size_t memory_limit = 0);
 
 }  // namespace sluice::detail

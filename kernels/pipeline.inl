@@ -1,11 +1,13 @@
 // WorkerPipeline implemented once over an executor; instantiated by pipeline.cpp and pipeline.cu.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <utility>
 
 #include "kernels/event_partials.hpp"
 #include "kernels/exec/buffer.hpp"
+#include "kernels/exec/lane.hpp"
 #include "kernels/filter_project.hpp"
 #include "kernels/key_table.hpp"
 #include "kernels/partition.hpp"
@@ -79,12 +81,17 @@ class PipelineImpl final : public WorkerPipeline {
         key_ids_(exec_),
         late_rows_(exec_),
         fired_(exec_),
-        fired_keys_(exec_) {
+        fired_keys_(exec_),
+        host_window_(exec_),
+        host_keys_(exec_),
+        host_update_(exec_),
+        host_states_(exec_) {
     exec_.copy_from_host(code_.data(), plan.code.data(), plan.code.size() * sizeof(Instr));
     exec_.copy_from_host(programs_.data(), plan.programs.data(),
                          plan.programs.size() * sizeof(ProgramRef));
     if constexpr (Exec::kIsDevice) {
-      for (std::size_t c = 0; c < plan.input_types.size(); ++c) columns_.emplace_back(exec_);
+      for (StageSlot& slot : slots_)
+        for (std::size_t c = 0; c < plan.input_types.size(); ++c) slot.columns.emplace_back(exec_);
     }
     if (plan.windowed) {
       keys_.emplace(exec_, plan.key_words, plan.hasher);
@@ -92,7 +99,57 @@ class PipelineImpl final : public WorkerPipeline {
     }
   }
 
-  std::size_t project(const HostColumns& batch, std::vector<std::uint64_t>& out_words) override {
+  void reserve(std::size_t batch_rows) override {
+    if constexpr (Exec::kIsDevice) {
+      for (StageSlot& slot : slots_)
+        for (std::size_t c = 0; c < slot.columns.size(); ++c)
+          slot.columns[c].resize_discard(batch_rows * column_width(plan_.input_types[c]));
+    }
+    rows_.resize_discard(batch_rows);
+    words_.resize_discard(batch_rows * static_cast<std::size_t>(plan_.projection.num_outputs));
+    if (plan_.windowed) {
+      events_.resize_discard(batch_rows);
+      reduced_.resize_discard(batch_rows);
+      late_rows_.resize_discard(batch_rows);
+      key_ids_.resize_discard(batch_rows);
+    }
+    exec_.synchronize();
+  }
+
+  void stage(const BatchColumns& batch) override {
+    if constexpr (Exec::kIsDevice) {
+      if (batch.resident || batch.rows == 0 || find_staged(batch) != nullptr) return;
+      StageSlot& slot = slots_[next_slot_];
+      next_slot_ = (next_slot_ + 1) % slots_.size();
+      slot.id = 0;
+      slot.rows = 0;
+      slot.first = nullptr;
+      // Copies into the slot wait until the compute lane has read its previous batch.
+      exec_.wait(Lane::copy_in, slot.consumed);
+      bool grew = false;
+      for (std::size_t c = 0; c < slot.columns.size(); ++c) {
+        const std::size_t bytes = batch.rows * column_width(plan_.input_types[c]);
+        grew |= bytes > slot.columns[c].capacity();
+        slot.columns[c].resize_discard(bytes);
+      }
+      // Fresh memory comes from the compute lane's pool: copies wait for its allocation.
+      if (grew) {
+        exec_.record(slot.allocated, Lane::compute);
+        exec_.wait(Lane::copy_in, slot.allocated);
+      }
+      for (std::size_t c = 0; c < slot.columns.size(); ++c)
+        exec_.copy_from_host_on(Lane::copy_in, slot.columns[c].data(), batch.data[c],
+                                slot.columns[c].size());
+      exec_.record(slot.copied, Lane::copy_in);
+      slot.id = batch.id;
+      slot.rows = batch.rows;
+      slot.first = batch.data.empty() ? nullptr : batch.data[0];
+    } else {
+      (void)batch;
+    }
+  }
+
+  std::size_t project(const BatchColumns& batch, std::vector<std::uint64_t>& out_words) override {
     const std::size_t kept = filter_and_project(batch);
     const auto outputs = static_cast<std::size_t>(plan_.projection.num_outputs);
     out_words.resize(outputs * kept);
@@ -102,7 +159,7 @@ class PipelineImpl final : public WorkerPipeline {
     return kept;
   }
 
-  BatchOutcome preaggregate(const HostColumns& batch, std::int64_t wm_before) override {
+  BatchOutcome preaggregate(const BatchColumns& batch, std::int64_t wm_before) override {
     BatchOutcome outcome;
     outcome.kept = filter_and_project(batch);
     events_.resize_discard(outcome.kept);
@@ -153,8 +210,10 @@ class PipelineImpl final : public WorkerPipeline {
     merge(reduced_.view(), fired_wm);
   }
 
-  void fire(std::int64_t prev_wm, std::int64_t wm, FiredHost& out) override {
-    out.size = 0;
+  void fire(std::int64_t prev_wm, std::int64_t wm) override {
+    // The previous fire's copy-out reads fired_ and the host buffers: it must be done.
+    exec_.wait_host(copied_out_);
+    fired_host_ = FiredHost{};
     if (!table_ || !table_->may_fire(prev_wm, wm)) {
       if (table_ && table_->may_evict(prev_wm, wm)) table_->evict(wm);
       return;
@@ -162,45 +221,85 @@ class PipelineImpl final : public WorkerPipeline {
     const std::size_t n = table_->fire(prev_wm, wm, fired_);
     const auto k = static_cast<std::size_t>(plan_.key_words);
     const auto s = static_cast<std::size_t>(plan_.states.count);
-    out.size = n;
-    out.window.resize(n);
-    out.keys.resize(k * n);
-    out.update.resize(n);
-    out.states.resize(s * n);
     if (n > 0) {
       fired_keys_.resize_discard(k * n);
       keys_->gather(fired_.key.data(), n, fired_keys_.data(), n);
-      exec_.copy_to_host(out.window.data(), fired_.window.data(), n * sizeof(std::int64_t));
-      exec_.copy_to_host(out.keys.data(), fired_keys_.data(), k * n * sizeof(std::uint64_t));
-      exec_.copy_to_host(out.update.data(), fired_.update.data(), n);
-      exec_.copy_to_host(out.states.data(), fired_.states.data(), s * n * sizeof(std::uint64_t));
+      host_window_.reserve_discard(n);
+      host_keys_.reserve_discard(k * n);
+      host_update_.reserve_discard(n);
+      host_states_.reserve_discard(s * n);
+      // The copy-out lane takes the rows once the compute lane has made them, and runs while
+      // the compute lane goes on with eviction and the next batches.
+      exec_.record(fired_ready_, Lane::compute);
+      exec_.wait(Lane::copy_out, fired_ready_);
+      exec_.copy_to_host_on(Lane::copy_out, host_window_.data(), fired_.window.data(),
+                            n * sizeof(std::int64_t));
+      exec_.copy_to_host_on(Lane::copy_out, host_keys_.data(), fired_keys_.data(),
+                            k * n * sizeof(std::uint64_t));
+      exec_.copy_to_host_on(Lane::copy_out, host_update_.data(), fired_.update.data(), n);
+      exec_.copy_to_host_on(Lane::copy_out, host_states_.data(), fired_.states.data(),
+                            s * n * sizeof(std::uint64_t));
+      exec_.record(copied_out_, Lane::copy_out);
+      // The next fire writes fired_ again only after this copy.
+      exec_.wait(Lane::compute, copied_out_);
     }
+    fired_host_ = FiredHost{n, host_window_.data(), host_keys_.data(), host_update_.data(),
+                            host_states_.data()};
     if (table_->may_evict(prev_wm, wm)) table_->evict(wm);
+  }
+
+  const FiredHost& collect_fired() override {
+    exec_.wait_host(copied_out_);
+    return fired_host_;
   }
 
   std::size_t state_size() const override { return table_ ? table_->size() : 0; }
 
  private:
-  std::size_t filter_and_project(const HostColumns& batch) {
+  struct StageSlot {
+    std::vector<Buffer<std::byte, Exec>> columns;
+    typename Exec::Event allocated;  // compute lane: the columns' memory is allocated
+    typename Exec::Event copied;     // copy-in lane: the columns hold the batch
+    typename Exec::Event consumed;   // compute lane: the batch has been read
+    std::uint64_t id = 0;
+    std::size_t rows = 0;
+    const void* first = nullptr;
+  };
+
+  StageSlot* find_staged(const BatchColumns& batch) {
+    const void* first = batch.data.empty() ? nullptr : batch.data[0];
+    for (StageSlot& slot : slots_)
+      if (slot.rows == batch.rows && slot.id == batch.id && slot.first == first) return &slot;
+    return nullptr;
+  }
+
+  std::size_t filter_and_project(const BatchColumns& batch) {
     const std::size_t n = batch.rows;
     InputColumns in;
     in.count = static_cast<int>(plan_.input_types.size());
+    StageSlot* slot = nullptr;
+    if constexpr (Exec::kIsDevice) {
+      if (!batch.resident && n > 0) {
+        stage(batch);
+        slot = find_staged(batch);
+        exec_.wait(Lane::compute, slot->copied);
+      }
+    }
     for (int c = 0; c < in.count; ++c) {
       in.type[c] = plan_.input_types[c];
-      if constexpr (Exec::kIsDevice) {
-        const std::size_t bytes = n * column_width(in.type[c]);
-        columns_[c].resize_discard(bytes);
-        exec_.copy_from_host(columns_[c].data(), batch.data[c], bytes);
-        in.data[c] = columns_[c].data();
-      } else {
-        in.data[c] = batch.data[c];
-      }
+      in.data[c] = slot != nullptr ? slot->columns[c].data() : batch.data[c];
     }
     rows_.resize_discard(n);
     stride_ = n;
     words_.resize_discard(n * static_cast<std::size_t>(plan_.projection.num_outputs));
-    return project_(exec_, in, n, ProgramSetView{code_.data(), programs_.data()}, plan_.projection,
-                    rows_.data(), words_.data(), stride_);
+    const std::size_t kept = project_(exec_, in, n, ProgramSetView{code_.data(), programs_.data()},
+                                      plan_.projection, rows_.data(), words_.data(), stride_);
+    if (slot != nullptr) {
+      exec_.record(slot->consumed, Lane::compute);
+      slot->rows = 0;
+      slot->first = nullptr;
+    }
+    return kept;
   }
 
   void merge(PartialsView rows, std::int64_t fired_wm) {
@@ -214,7 +313,8 @@ class PipelineImpl final : public WorkerPipeline {
   PipelinePlan plan_;
   Buffer<Instr, Exec> code_;
   Buffer<ProgramRef, Exec> programs_;
-  std::vector<Buffer<std::byte, Exec>> columns_;
+  std::array<StageSlot, WorkerPipeline::kStagedAhead + 1> slots_;
+  std::size_t next_slot_ = 0;
   Buffer<std::uint32_t, Exec> rows_;
   Buffer<std::uint64_t, Exec> words_;
   std::size_t stride_ = 0;
@@ -233,6 +333,13 @@ class PipelineImpl final : public WorkerPipeline {
   std::optional<WindowTable<Exec>> table_;
   FiredWindows<Exec> fired_;
   Buffer<std::uint64_t, Exec> fired_keys_;
+  HostBuffer<std::int64_t, Exec> host_window_;
+  HostBuffer<std::uint64_t, Exec> host_keys_;
+  HostBuffer<std::uint8_t, Exec> host_update_;
+  HostBuffer<std::uint64_t, Exec> host_states_;
+  typename Exec::Event fired_ready_;
+  typename Exec::Event copied_out_;
+  FiredHost fired_host_;
 };
 
 }  // namespace sluice::detail

@@ -46,6 +46,9 @@ struct EngineConfig {
   int threads = 0;                ///< OpenMP threads per CPU worker; 0 = cores / workers
   /// A source that has not pushed for this long stops holding the watermark back; 0 = never.
   Duration source_idle_timeout{0};
+  /// GPU backend: the most device memory one worker's pool may hold, in bytes; 0 = no limit
+  /// below the card's. State that outgrows it fails the job with ErrorCode::out_of_memory.
+  std::size_t device_memory_limit = 0;
 };
 
 /// @brief Counters of a job. Snapshot; safe to read while the job runs.

@@ -83,4 +83,40 @@ class Buffer {
   std::size_t capacity_ = 0;
 };
 
+/// @brief Owning array of trivially copyable T in host memory the executor copies to and from
+/// asynchronously (pinned on CUDA). Grows geometrically; contents are lost when it grows.
+template <class T, class Exec>
+class HostBuffer {
+ public:
+  explicit HostBuffer(Exec& exec) : exec_(&exec) {}
+  HostBuffer(const HostBuffer&) = delete;
+  HostBuffer& operator=(const HostBuffer&) = delete;
+  ~HostBuffer() { release(); }
+
+  T* data() noexcept { return data_; }
+  const T* data() const noexcept { return data_; }
+  std::size_t capacity() const noexcept { return capacity_; }
+
+  /// @brief Makes room for n elements.
+  void reserve_discard(std::size_t n) {
+    if (n <= capacity_) return;
+    release();
+    std::size_t cap = 64;
+    while (cap < n) cap += cap / 2 + 64;
+    data_ = static_cast<T*>(exec_->allocate_host(cap * sizeof(T)));
+    capacity_ = cap;
+  }
+
+ private:
+  void release() noexcept {
+    if (data_ != nullptr) exec_->deallocate_host(data_, capacity_ * sizeof(T));
+    data_ = nullptr;
+    capacity_ = 0;
+  }
+
+  Exec* exec_;
+  T* data_ = nullptr;
+  std::size_t capacity_ = 0;
+};
+
 }  // namespace sluice::detail

@@ -9,6 +9,8 @@
 
 #include <thrust/system/omp/execution_policy.h>
 
+#include "kernels/exec/lane.hpp"
+
 namespace sluice::detail {
 
 /// @brief Executor whose data-parallel primitives run on the calling thread's OpenMP team
@@ -35,7 +37,7 @@ class HostExec {
     if (p == nullptr) throw std::bad_alloc();
     return p;
   }
-  void deallocate(void* p, std::size_t /*bytes*/) { std::free(p); }
+  void deallocate(void* p, std::size_t /*bytes*/) noexcept { std::free(p); }
 
   // Empty copies may come with null pointers, which memcpy must not see.
   void copy_within(void* dst, const void* src, std::size_t bytes) { copy(dst, src, bytes); }
@@ -50,6 +52,21 @@ class HostExec {
     return *p;
   }
   void synchronize() {}
+
+  // Lanes and events: everything runs in order on the calling thread, so they order nothing.
+  struct Event {};
+  void record(Event&, Lane) {}
+  void wait(Lane, const Event&) {}
+  void wait_host(const Event&) {}
+  void copy_from_host_on(Lane, void* dst, const void* src, std::size_t bytes) {
+    copy(dst, src, bytes);
+  }
+  void copy_to_host_on(Lane, void* dst, const void* src, std::size_t bytes) {
+    copy(dst, src, bytes);
+  }
+  /// @brief Host memory the executor's lanes can copy to and from asynchronously.
+  void* allocate_host(std::size_t bytes) { return allocate(bytes); }
+  void deallocate_host(void* p, std::size_t bytes) noexcept { deallocate(p, bytes); }
 
  private:
   static void copy(void* dst, const void* src, std::size_t bytes) {
