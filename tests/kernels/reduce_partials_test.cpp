@@ -14,82 +14,13 @@
 #include <vector>
 
 #include "kernel_test_util.hpp"
+#include "partials_reference.hpp"
 
 namespace sluice::test {
 namespace {
 
 using detail::reduce_partials;
 using detail::ReduceScratch;
-
-struct Params {
-  std::size_t rows;
-  std::size_t keys;
-  KeyDist dist;
-  int key_words;
-  std::uint64_t mask = ~0ULL;
-};
-
-std::ostream& operator<<(std::ostream& os, const Params& p) {
-  return os << p.rows << " rows, " << p.keys << " keys, " << to_string(p.dist) << ", "
-            << p.key_words << " key words, mask " << p.mask;
-}
-
-/// Random partial rows: keys drawn from `dist`, panes in [-4, 4], cuts 0..2, ~5% late rows,
-/// one state per accumulator kind.
-HostRows random_rows(const Params& p, std::mt19937_64& rng) {
-  HostRows rows;
-  rows.key_words = p.key_words;
-  rows.state_words = static_cast<int>(kAllOps.size());
-  rows.reserve(p.rows);
-  KeyDrawer draw(p.dist, p.keys);
-  const std::uint64_t salt = rng();
-  std::vector<std::uint64_t> st(kAllOps.size());
-  for (std::size_t i = 0; i < p.rows; ++i) {
-    const Key k = key_words_of(draw(rng), p.key_words, salt);
-    const auto pane = static_cast<std::int64_t>(rng() % 9) - 4;
-    const std::uint32_t cut = rng() % 20 == 0 ? kLateCut : static_cast<std::uint32_t>(rng() % 3);
-    for (std::size_t s = 0; s < kAllOps.size(); ++s) st[s] = random_state_value(kAllOps[s], rng);
-    rows.push(k, pane, cut, st, p.mask);
-  }
-  return rows;
-}
-
-struct Group {
-  Key key;
-  std::int64_t pane;
-  std::uint32_t cut;
-  std::uint64_t hash;
-  std::vector<std::uint64_t> states;
-};
-
-bool group_less(const Group& a, const Group& b) {
-  return std::tie(a.key, a.pane, a.cut) < std::tie(b.key, b.pane, b.cut);
-}
-
-/// Reference: stable sort of the non-late rows by (key words, pane, cut), then a left fold of
-/// each run in input order.
-std::vector<Group> reference(const HostRows& rows) {
-  std::vector<std::size_t> idx;
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    if (rows.cut[i] != kLateCut) idx.push_back(i);
-  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
-    const Key ka = rows.key(a), kb = rows.key(b);
-    return std::tie(ka, rows.pane[a], rows.cut[a]) < std::tie(kb, rows.pane[b], rows.cut[b]);
-  });
-  std::vector<Group> out;
-  for (std::size_t i : idx) {
-    const Key k = rows.key(i);
-    if (out.empty() || out.back().key != k || out.back().pane != rows.pane[i] ||
-        out.back().cut != rows.cut[i]) {
-      Group g{k, rows.pane[i], rows.cut[i], rows.hash[i], {}};
-      for (int s = 0; s < rows.state_words; ++s) g.states.push_back(ref_init(kAllOps[s]));
-      out.push_back(g);
-    }
-    for (int s = 0; s < rows.state_words; ++s)
-      out.back().states[s] = ref_merge(kAllOps[s], out.back().states[s], rows.state(i, s));
-  }
-  return out;
-}
 
 /// Runs reduce_partials and compares with the reference, including the documented output order.
 void check_reduce(const HostRows& rows, Partials<HostExec>& in, Partials<HostExec>& out,
@@ -127,10 +58,10 @@ void check_reduce(const HostRows& rows, Partials<HostExec>& in, Partials<HostExe
   }
 }
 
-class ReducePartials : public ::testing::TestWithParam<Params> {};
+class ReducePartials : public ::testing::TestWithParam<RowsParams> {};
 
 TEST_P(ReducePartials, MatchesSortAndFold) {
-  const Params p = GetParam();
+  const RowsParams p = GetParam();
   SLUICE_SEEDED_RNG(rng);
   const HostRows rows = random_rows(p, rng);
   HostExec exec;
@@ -143,21 +74,23 @@ TEST_P(ReducePartials, MatchesSortAndFold) {
 INSTANTIATE_TEST_SUITE_P(
     SizesKeysSkew, ReducePartials,
     ::testing::Values(
-        Params{0, 1, KeyDist::uniform, 1}, Params{1, 1, KeyDist::uniform, 1},
-        Params{1, 1, KeyDist::uniform, 2}, Params{31, 1, KeyDist::uniform, 1},
-        Params{31, 100, KeyDist::uniform, 2}, Params{1000, 1, KeyDist::uniform, 1},
-        Params{1000, 100, KeyDist::uniform, 1}, Params{1000, 100, KeyDist::hot90, 2},
-        Params{1000, 100, KeyDist::zipf, 1}, Params{1000, 100000, KeyDist::uniform, 2},
-        Params{100000, 100, KeyDist::zipf, 2}, Params{100000, 100000, KeyDist::hot90, 1},
-        Params{kLarge, 100, KeyDist::hot90, 1}, Params{kLarge, 100000, KeyDist::zipf, 2},
-        Params{kLarge, 1000000, KeyDist::uniform, 1},
+        RowsParams{0, 1, KeyDist::uniform, 1}, RowsParams{1, 1, KeyDist::uniform, 1},
+        RowsParams{1, 1, KeyDist::uniform, 2}, RowsParams{31, 1, KeyDist::uniform, 1},
+        RowsParams{31, 100, KeyDist::uniform, 2}, RowsParams{1000, 1, KeyDist::uniform, 1},
+        RowsParams{1000, 100, KeyDist::uniform, 1}, RowsParams{1000, 100, KeyDist::hot90, 2},
+        RowsParams{1000, 100, KeyDist::zipf, 1}, RowsParams{1000, 100000, KeyDist::uniform, 2},
+        RowsParams{100000, 100, KeyDist::zipf, 2}, RowsParams{100000, 100000, KeyDist::hot90, 1},
+        RowsParams{kLarge, 100, KeyDist::hot90, 1}, RowsParams{kLarge, 100000, KeyDist::zipf, 2},
+        RowsParams{kLarge, 1000000, KeyDist::uniform, 1},
         // Forced hash collisions: equal hashes must never merge distinct keys.
-        Params{1000, 100, KeyDist::uniform, 2, 0x7}, Params{20000, 5000, KeyDist::zipf, 1, 0x7},
-        Params{20000, 1000, KeyDist::uniform, 2, 0x0}, Params{31, 31, KeyDist::uniform, 1, 0x0}));
+        RowsParams{1000, 100, KeyDist::uniform, 2, 0x7},
+        RowsParams{20000, 5000, KeyDist::zipf, 1, 0x7},
+        RowsParams{20000, 1000, KeyDist::uniform, 2, 0x0},
+        RowsParams{31, 31, KeyDist::uniform, 1, 0x0}));
 
 TEST(ReducePartials, AllLateGivesNothing) {
   SLUICE_SEEDED_RNG(rng);
-  HostRows rows = random_rows(Params{1000, 10, KeyDist::uniform, 1}, rng);
+  HostRows rows = random_rows(RowsParams{1000, 10, KeyDist::uniform, 1}, rng);
   std::fill(rows.cut.begin(), rows.cut.end(), kLateCut);
   HostExec exec;
   Partials<HostExec> in(exec, 1, 6), out(exec, 1, 6);
@@ -173,7 +106,8 @@ TEST(ReducePartials, ReusesScratchAndOutputAcrossCalls) {
   ReduceScratch<HostExec> scratch(exec);
   for (std::size_t n : {100000u, 31u, 0u, 1000u, 1u, 20000u}) {
     SCOPED_TRACE(::testing::Message() << n << " rows");
-    check_reduce(random_rows(Params{n, 1 + n / 10, KeyDist::zipf, 2}, rng), in, out, scratch, exec);
+    check_reduce(random_rows(RowsParams{n, 1 + n / 10, KeyDist::zipf, 2}, rng), in, out, scratch,
+                 exec);
   }
 }
 
