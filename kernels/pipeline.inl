@@ -126,14 +126,18 @@ class PipelineImpl final : public WorkerPipeline {
       slot.first = nullptr;
       // Copies into the slot wait until the compute lane has read its previous batch.
       exec_.wait(Lane::copy_in, slot.consumed);
-      bool grew = false;
-      for (std::size_t c = 0; c < slot.columns.size(); ++c) {
-        const std::size_t bytes = batch.rows * column_width(plan_.input_types[c]);
-        grew |= bytes > slot.columns[c].capacity();
-        slot.columns[c].resize_discard(bytes);
+      bool grow = false;
+      for (std::size_t c = 0; c < slot.columns.size(); ++c)
+        grow |= batch.rows * column_width(plan_.input_types[c]) > slot.columns[c].capacity();
+      if (grow) {
+        // The compute lane frees and allocates the columns: after any copy still filling them,
+        // and before the copies that follow.
+        exec_.record(slot.copied, Lane::copy_in);
+        exec_.wait(Lane::compute, slot.copied);
       }
-      // Fresh memory comes from the compute lane's pool: copies wait for its allocation.
-      if (grew) {
+      for (std::size_t c = 0; c < slot.columns.size(); ++c)
+        slot.columns[c].resize_discard(batch.rows * column_width(plan_.input_types[c]));
+      if (grow) {
         exec_.record(slot.allocated, Lane::compute);
         exec_.wait(Lane::copy_in, slot.allocated);
       }
@@ -239,9 +243,8 @@ class PipelineImpl final : public WorkerPipeline {
       exec_.copy_to_host_on(Lane::copy_out, host_update_.data(), fired_.update.data(), n);
       exec_.copy_to_host_on(Lane::copy_out, host_states_.data(), fired_.states.data(),
                             s * n * sizeof(std::uint64_t));
+      // The next fire waits for this event on the host before it writes fired_ again.
       exec_.record(copied_out_, Lane::copy_out);
-      // The next fire writes fired_ again only after this copy.
-      exec_.wait(Lane::compute, copied_out_);
     }
     fired_host_ = FiredHost{n, host_window_.data(), host_keys_.data(), host_update_.data(),
                             host_states_.data()};
