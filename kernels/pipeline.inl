@@ -72,7 +72,6 @@ class PipelineImpl final : public WorkerPipeline {
         events_(exec_, plan.key_words, plan.states.count),
         reduced_(exec_, plan.key_words, plan.states.count),
         received_(exec_, plan.key_words, plan.states.count),
-        reduce_scratch_(exec_),
         preaggregate_(exec_),
         project_(exec_),
         partition_scratch_(exec_),
@@ -210,7 +209,7 @@ class PipelineImpl final : public WorkerPipeline {
       rows = packed_in_.data();
     }
     unpack_partials(exec_, rows, n, received_);
-    reduce_partials(exec_, received_.view(), plan_.states, reduced_, reduce_scratch_);
+    preaggregate_(exec_, received_.view(), plan_.states, reduced_);
     merge(reduced_.view(), fired_wm);
   }
 
@@ -324,7 +323,6 @@ class PipelineImpl final : public WorkerPipeline {
   Partials<Exec> events_;
   Partials<Exec> reduced_;
   Partials<Exec> received_;
-  ReduceScratch<Exec> reduce_scratch_;
   Preaggregator<Exec> preaggregate_;
   Projector<Exec> project_;
   PartitionScratch<Exec> partition_scratch_;
