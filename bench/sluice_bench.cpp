@@ -17,11 +17,13 @@
 
 #include "bench/bandwidth.hpp"
 #include "bench/json_writer.hpp"
+#include "bench/telemetry_resident.hpp"
 #include "bench/telemetry_workload.hpp"
 #include "sluice/sluice.hpp"
 
 namespace {
 
+using sluice::bench::FeedMode;
 using sluice::bench::TelemetryOptions;
 
 constexpr int kExitOk = 0;
@@ -32,20 +34,37 @@ constexpr int kExitChecksum = 3;
 constexpr std::size_t kCopyBytes = std::size_t{256} << 20;
 constexpr int kCopyRepetitions = 5;
 
+// Targets of the GPU issue, as fractions of the ceiling of each mode (bench/NOTES.md).
+constexpr double kHostFedTarget = 0.90;   // of pinned host-to-device copy bandwidth
+constexpr double kResidentTarget = 0.60;  // of device-to-device copy bandwidth, bytes read
+
 void print_usage(std::ostream& out) {
   const TelemetryOptions d;
   out << "usage: sluice-bench telemetry [options]\n"
          "\n"
-         "Pushes generated telemetry events (ts timestamp[ms], host string, cpu f32, status i32)\n"
-         "through the public API and times it; generation is not timed. The query:\n"
+         "Times a query over generated telemetry events (ts timestamp[ms], host string, cpu f32,\n"
+         "status i32), pushed through the public API (host-fed) or read in device memory\n"
+         "(resident); generation is not timed. The query:\n"
          "  filter(status == 200) . key_by(host) . event_time(ts, 2s) . tumbling 10s\n"
          "  . aggregate(count, sum(cpu), max(cpu))\n"
-         "Reports events/s, events/s per core, input GB/s (20 bytes/event: ts 8 + host 4 +\n"
-         "cpu 4 + status 4) next to the memcpy bandwidth measured in the same run (bytes\n"
-         "read), and checks that the counts of all windows add up to the events that passed.\n"
+         "Reports events/s, input GB/s (the bytes of the columns the query reads, 20 per\n"
+         "event: ts 8 + host 4 + cpu 4 + status 4) next to the ceiling of the mode, measured\n"
+         "in the same run, and checks that the counts of all windows add up to the events\n"
+         "that passed the filter. Ceilings (GB = 1e9 bytes, counted as bytes read = copied):\n"
+         "  cpu backend            memcpy with the pipeline's threads (and events/s per core)\n"
+         "  gpu, --mode host-fed   pinned host-to-device cudaMemcpyAsync (target >= 90 %)\n"
+         "  gpu, --mode resident   device-to-device cudaMemcpyAsync, bytes read; read+write\n"
+         "                         is twice that (target >= 60 %)\n"
          "\n"
          "options:\n"
          "  --backend cpu|gpu|auto   backend (default cpu)\n"
+         "  --mode host-fed|resident where the events are while the clock runs (default\n"
+         "                           host-fed). host-fed: host memory (pinned for the gpu\n"
+         "                           backend) pushed through Engine/Job. resident: device\n"
+         "                           memory, the GPU pipeline's stages driven directly, no\n"
+         "                           Engine; batch 0 is an untimed warm-up. resident needs a\n"
+         "                           GPU: it is a usage error with --backend cpu, and with\n"
+         "                           --backend auto it requires the GPU.\n"
          "  --events N               events per run (default "
       << d.events
       << ")\n"
@@ -72,7 +91,8 @@ void print_usage(std::ostream& out) {
          "  -h, --help               this text\n"
          "\n"
          "Numbers may use '_' as a digit separator (20_000_000).\n"
-         "exit status: 0 ok, 1 engine error or backend unavailable, 2 usage, 3 checksum mismatch\n";
+         "exit status: 0 ok, 1 engine error or backend unavailable (no GPU for --backend gpu or\n"
+         "--mode resident), 2 usage, 3 checksum mismatch\n";
 }
 
 struct UsageError {
@@ -117,6 +137,13 @@ TelemetryOptions parse_telemetry(const std::vector<std::string_view>& args) {
         o.backend = sluice::Backend::automatic;
       else
         throw UsageError{"--backend: '" + std::string(value) + "' is not cpu, gpu or auto"};
+    } else if (flag == "--mode") {
+      if (value == "host-fed")
+        o.mode = FeedMode::host_fed;
+      else if (value == "resident")
+        o.mode = FeedMode::resident;
+      else
+        throw UsageError{"--mode: '" + std::string(value) + "' is not host-fed or resident"};
     } else if (flag == "--events") {
       o.events = parse_count(flag, value, 1, std::uint64_t{1} << 40);
     } else if (flag == "--keys") {
@@ -139,6 +166,12 @@ TelemetryOptions parse_telemetry(const std::vector<std::string_view>& args) {
       throw UsageError{"unknown option '" + std::string(args[i]) + "'"};
     }
   }
+  if (o.mode == FeedMode::resident && o.backend == sluice::Backend::cpu)
+    throw UsageError{
+        "--mode resident needs the gpu backend (--backend gpu or auto): the cpu backend always "
+        "reads host memory, which is --mode host-fed"};
+  if (o.mode == FeedMode::resident && o.workers != 1)
+    throw UsageError{"--mode resident drives one pipeline: --workers must be 1"};
   return o;
 }
 
@@ -177,26 +210,49 @@ struct Summary {
   double median = 0;  // events/s of the median run
 };
 
+/// The bound a mode's figure is compared with.
+struct Ceiling {
+  const char* name = "";   // JSON name
+  const char* label = "";  // printed
+  double gbps = 0;         // bytes read per second / 1e9; 0 when not measured
+  double target = 0;       // as a fraction of gbps; 0: no ratio target (CPU: per-core target)
+};
+
 int run_telemetry_command(const TelemetryOptions& o) {
-  using sluice::bench::kBytesPerEvent;
+  const bool resident = o.mode == FeedMode::resident;
   sluice::EngineConfig config;
   config.backend = o.backend;
   config.workers = o.workers;
   config.threads = o.threads;
   config.batch_rows = o.batch_rows;
 
+  // Host-fed runs go through an Engine; resident runs need only a working device.
   std::optional<sluice::Engine> engine;
-  try {
-    engine.emplace(config);
-  } catch (const sluice::Error& e) {
-    if (e.code() == sluice::ErrorCode::backend_unavailable) {
-      std::cerr << "sluice-bench: the " << sluice::to_string(o.backend)
-                << " backend is not available here: " << e.what() << "\n";
+  sluice::Backend backend = sluice::Backend::gpu;
+  std::string backend_reason;
+  if (resident) {
+    std::string why;
+    if (!sluice::Engine::gpu_available(&why)) {
+      std::cerr << "sluice-bench: the gpu backend is not available here: " << why << "\n";
       return kExitError;
     }
-    throw;
+    backend_reason = "resident mode: the CUDA pipeline on device 0, driven without Engine/Job";
+  } else {
+    try {
+      engine.emplace(config);
+    } catch (const sluice::Error& e) {
+      if (e.code() == sluice::ErrorCode::backend_unavailable) {
+        std::cerr << "sluice-bench: the " << sluice::to_string(o.backend)
+                  << " backend is not available here: " << e.what() << "\n";
+        return kExitError;
+      }
+      throw;
+    }
+    backend = engine->backend();
+    backend_reason = engine->backend_reason();
   }
-  const bool gpu = engine->backend() == sluice::Backend::gpu;
+  const bool gpu = backend == sluice::Backend::gpu;
+  const std::size_t bytes_per_event = sluice::bench::read_bytes_per_event();
 
   // Cores the CPU pipeline uses: each worker sets its OpenMP team to `threads` or
   // cores / workers (see EngineConfig::threads). The pushing thread shares these cores.
@@ -205,8 +261,8 @@ int run_telemetry_command(const TelemetryOptions& o) {
   const int omp_threads = o.workers * threads_per_worker;
   const int cores = gpu ? 0 : std::min(procs, omp_threads);
 
-  std::cout << "sluice-bench telemetry: backend " << sluice::to_string(engine->backend()) << " ("
-            << engine->backend_reason() << ")\n";
+  std::cout << "sluice-bench telemetry: backend " << sluice::to_string(backend) << ", mode "
+            << sluice::bench::to_string(o.mode) << " (" << backend_reason << ")\n";
   if (!gpu)
     std::cout << "  " << o.workers << " worker(s) x " << threads_per_worker
               << " OpenMP thread(s) on " << cores << " of " << procs << " cores\n";
@@ -214,36 +270,69 @@ int run_telemetry_command(const TelemetryOptions& o) {
             << ", event-time rate " << o.time_rate << "/s, repeat " << o.repeat << "\n"
             << "  machine: " << cpu_model() << ", " << procs << " cores\n";
 
+  // The GPU backend copies from pinned memory; resident data is copied to the device once.
+  const auto memory =
+      gpu && !resident ? sluice::bench::HostMemory::pinned : sluice::bench::HostMemory::pageable;
   const auto g0 = std::chrono::steady_clock::now();
-  const sluice::bench::TelemetryData data = sluice::bench::generate_telemetry(o);
+  const sluice::bench::TelemetryData data = sluice::bench::generate_telemetry(o, memory);
   const double gen_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
-  std::printf("  generated %llu events (%llu with status 200) in %.2f s (not timed)\n",
-              static_cast<unsigned long long>(o.events),
-              static_cast<unsigned long long>(data.passing), gen_s);
+  std::printf(
+      "  generated %llu events (%llu with status 200) in %s host memory in %.2f s (not "
+      "timed)\n",
+      static_cast<unsigned long long>(o.events), static_cast<unsigned long long>(data.passing),
+      memory == sluice::bench::HostMemory::pinned ? "pinned" : "pageable", gen_s);
+  sluice::bench::ResidentTelemetry device_data;
+  if (resident) {
+    const auto u0 = std::chrono::steady_clock::now();
+    device_data = sluice::bench::upload_telemetry(data, o);
+    std::printf("  copied %.1f MB to device 0 in %.2f s (not timed)\n",
+                static_cast<double>(data.size() * sluice::bench::kBytesPerEvent) * 1e-6,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - u0).count());
+  }
   std::fflush(stdout);
 
   std::vector<sluice::bench::RunResult> runs;
   std::vector<double> rates;
   for (int r = 0; r < o.repeat; ++r) {
-    runs.push_back(sluice::bench::run_telemetry(*engine, data, o));
-    rates.push_back(runs.back().events_per_second());
-    std::printf("  run %d: %.3f s  %.2f M events/s  (%llu batches)\n", r + 1, runs.back().seconds,
-                rates.back() * 1e-6, static_cast<unsigned long long>(runs.back().batches));
+    runs.push_back(resident ? sluice::bench::run_telemetry_resident(device_data)
+                            : sluice::bench::run_telemetry(*engine, data, o));
+    const sluice::bench::RunResult& run = runs.back();
+    rates.push_back(run.events_per_second());
+    std::printf("  run %d: %.3f s  %.2f M events/s  (%llu batches", r + 1, run.seconds,
+                rates.back() * 1e-6, static_cast<unsigned long long>(run.batches));
+    if (run.events_timed != run.events_in)
+      std::printf(", %llu events timed after the warm-up batch",
+                  static_cast<unsigned long long>(run.events_timed));
+    std::printf("; setup %.2f s untimed)\n", run.setup_seconds);
     std::fflush(stdout);  // a run that crashes still shows the runs before it
   }
   const Summary rate{*std::max_element(rates.begin(), rates.end()), median(rates)};
 
-  // The ceiling, measured now with as many threads as the pipeline uses.
+  // The ceilings, measured now: host memcpy with as many threads as the pipeline uses, and on
+  // the GPU the pinned H2D and D2D copies.
   const int copy_threads = gpu ? omp_get_max_threads() : cores;
   const sluice::bench::CopyBandwidth copy =
       sluice::bench::measure_copy_bandwidth(kCopyBytes, copy_threads, kCopyRepetitions);
   sluice::bench::DeviceBandwidth device;
   if (gpu) device = sluice::bench::measure_device_bandwidth(kCopyBytes, kCopyRepetitions);
 
-  const double gb_best = rate.best * kBytesPerEvent * 1e-9;
-  const double gb_median = rate.median * kBytesPerEvent * 1e-9;
+  Ceiling ceiling;
+  if (!gpu)
+    ceiling = {"memcpy_read", "memcpy read", copy.read_gbps, 0};
+  else if (resident)
+    ceiling = {"d2d_read", "D2D copy read", device.d2d_read_gbps, kResidentTarget};
+  else
+    ceiling = {"h2d_pinned", "pinned H2D copy", device.h2d_pinned_gbps, kHostFedTarget};
+  const bool ceiling_measured = ceiling.gbps > 0;
+
+  const double gb_best = rate.best * static_cast<double>(bytes_per_event) * 1e-9;
+  const double gb_median = rate.median * static_cast<double>(bytes_per_event) * 1e-9;
   const double ratio_best = gb_best / copy.read_gbps;
   const double ratio_median = gb_median / copy.read_gbps;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double ceiling_best = ceiling_measured ? gb_best / ceiling.gbps : nan;
+  const double ceiling_median = ceiling_measured ? gb_median / ceiling.gbps : nan;
+  const bool target_met = ceiling_measured && ceiling.target > 0 && ceiling_best >= ceiling.target;
 
   // Every run must account for every event.
   bool ok = true;
@@ -258,19 +347,29 @@ int run_telemetry_command(const TelemetryOptions& o) {
     std::printf("per core        best %10.2f M   median %10.2f M   (%d cores)\n",
                 rate.best / cores * 1e-6, rate.median / cores * 1e-6, cores);
   std::printf("input GB/s      best %10.3f     median %10.3f     (%zu bytes/event read)\n", gb_best,
-              gb_median, kBytesPerEvent);
+              gb_median, bytes_per_event);
   std::printf(
       "memcpy GB/s     read %10.2f     read+write %6.2f  (%d threads, %zu MiB, best of %d)\n",
       copy.read_gbps, copy.read_write_gbps, copy.threads, copy.bytes >> 20, copy.repetitions);
-  std::printf("ratio           best %9.2f %%   median %9.2f %%   (input GB/s / memcpy read GB/s)\n",
-              100 * ratio_best, 100 * ratio_median);
+  if (!gpu)
+    std::printf(
+        "ratio           best %9.2f %%   median %9.2f %%   (input GB/s / memcpy read GB/s)\n",
+        100 * ratio_best, 100 * ratio_median);
   if (gpu) {
-    if (device.available)
-      std::printf("device GB/s     H2D pinned %6.2f   D2D read %8.2f   host-fed ratio %.2f %%\n",
-                  device.h2d_pinned_gbps, device.d2d_read_gbps,
-                  100 * gb_best / device.h2d_pinned_gbps);
-    else
+    if (device.available) {
+      std::printf(
+          "device GB/s     H2D pinned %8.2f   D2D read %8.2f   D2D read+write %8.2f   (device 0, "
+          "cudaMemcpyAsync, %zu MiB, best of %d)\n",
+          device.h2d_pinned_gbps, device.d2d_read_gbps, 2 * device.d2d_read_gbps,
+          device.bytes >> 20, kCopyRepetitions);
+      std::printf(
+          "ratio           best %9.2f %%   median %9.2f %%   (input GB/s / %s GB/s; target >= "
+          "%.0f %%: %s)\n",
+          100 * ceiling_best, 100 * ceiling_median, ceiling.label, 100 * ceiling.target,
+          target_met ? "met" : "not met");
+    } else {
       std::printf("device GB/s     not measured: %s\n", device.why.c_str());
+    }
   }
   std::printf("windows         %llu windows, %llu (window, host) rows emitted (last run)\n",
               static_cast<unsigned long long>(last.windows),
@@ -291,8 +390,10 @@ int run_telemetry_command(const TelemetryOptions& o) {
     j.end_object();
     j.key("config").begin_object();
     j.member("backend_requested", sluice::to_string(o.backend))
-        .member("backend", sluice::to_string(engine->backend()))
-        .member("backend_reason", engine->backend_reason())
+        .member("backend", sluice::to_string(backend))
+        .member("backend_reason", backend_reason)
+        .member("mode", sluice::bench::to_string(o.mode))
+        .member("host_memory", memory == sluice::bench::HostMemory::pinned ? "pinned" : "pageable")
         .member("events", o.events)
         .member("keys", static_cast<std::uint64_t>(o.keys))
         .member("workers", o.workers)
@@ -302,7 +403,7 @@ int run_telemetry_command(const TelemetryOptions& o) {
         .member("repeat", o.repeat)
         .member("time_rate", o.time_rate)
         .member("seed", o.seed)
-        .member("bytes_per_event", static_cast<std::uint64_t>(kBytesPerEvent))
+        .member("bytes_per_event", static_cast<std::uint64_t>(bytes_per_event))
         .member("query",
                 "filter(status == 200) . key_by(host) . event_time(ts, 2s) . tumbling(10s) . "
                 "aggregate(count, sum(cpu), max(cpu))");
@@ -313,6 +414,8 @@ int run_telemetry_command(const TelemetryOptions& o) {
       j.member("seconds", run.seconds)
           .member("events_per_second", run.events_per_second())
           .member("events_in", run.events_in)
+          .member("events_timed", run.events_timed)
+          .member("setup_seconds", run.setup_seconds)
           .member("passed", run.passed)
           .member("late", run.late)
           .member("count_sum", run.count_sum)
@@ -327,8 +430,7 @@ int run_telemetry_command(const TelemetryOptions& o) {
     j.end_object();
     j.key("events_per_second_per_core").begin_object();
     if (gpu) {
-      j.member("best", std::numeric_limits<double>::quiet_NaN())
-          .member("median", std::numeric_limits<double>::quiet_NaN());
+      j.member("best", nan).member("median", nan);
     } else {
       j.member("best", rate.best / cores).member("median", rate.median / cores);
     }
@@ -351,10 +453,28 @@ int run_telemetry_command(const TelemetryOptions& o) {
     if (device.available) {
       j.member("h2d_pinned_gbps", device.h2d_pinned_gbps)
           .member("d2d_read_gbps", device.d2d_read_gbps)
-          .member("ratio_to_h2d", gb_best / device.h2d_pinned_gbps);
+          .member("d2d_read_write_gbps", 2 * device.d2d_read_gbps)
+          .member("bytes", static_cast<std::uint64_t>(device.bytes))
+          .member("repetitions", kCopyRepetitions)
+          .member("ratio_to_h2d", gb_best / device.h2d_pinned_gbps)
+          .member("ratio_to_d2d_read", gb_best / device.d2d_read_gbps);
     } else if (gpu) {
       j.member("why", device.why);
     }
+    j.end_object();
+    // The bound of this mode: input bytes read per second against the ceiling's bytes read
+    // (= bytes copied) per second.
+    j.key("ceiling").begin_object();
+    j.member("name", ceiling.name)
+        .member("measured", ceiling_measured)
+        .member("gbps", ceiling_measured ? ceiling.gbps : nan)
+        .member("counts", "bytes read per second (= bytes copied); read+write is twice this");
+    j.end_object();
+    j.key("ratio_to_ceiling").begin_object();
+    j.member("best", ceiling_best)
+        .member("median", ceiling_median)
+        .member("target", ceiling.target > 0 ? ceiling.target : nan)
+        .member("target_met", target_met);
     j.end_object();
     j.key("checksum").begin_object();
     j.member("generated_passing", data.passing)

@@ -7,6 +7,9 @@
 #include <memory>
 #include <set>
 
+#include "bench/device_memory.hpp"
+#include "host/query_compiler.hpp"
+
 namespace sluice::bench {
 namespace {
 
@@ -41,14 +44,29 @@ std::string host_name(std::uint32_t code) {
   return buf;
 }
 
-TelemetryData generate_telemetry(const TelemetryOptions& options) {
+const char* to_string(FeedMode mode) noexcept {
+  return mode == FeedMode::resident ? "resident" : "host-fed";
+}
+
+TelemetryData generate_telemetry(const TelemetryOptions& options, HostMemory memory) {
   TelemetryData data;
   const std::size_t n = options.events;
   data.keys = options.keys;
-  data.ts.resize(n);
-  data.host.resize(n);
-  data.cpu.resize(n);
-  data.status.resize(n);
+  data.memory = memory;
+  // One allocation, 8-byte column first: ts | host | cpu | status. Not zeroed: every byte is
+  // written below by the thread that generates its rows (first touch).
+  const std::size_t bytes = n * kBytesPerEvent;
+  if (memory == HostMemory::pinned)
+    data.storage = allocate_pinned(bytes);
+  else
+    data.storage = std::shared_ptr<std::byte>(new std::byte[bytes > 0 ? bytes : 1],
+                                              std::default_delete<std::byte[]>());
+  std::byte* base = data.storage.get();
+  data.ts = {reinterpret_cast<std::int64_t*>(base), n};
+  data.host = {reinterpret_cast<std::uint32_t*>(base + 8 * n), n};
+  data.cpu = {reinterpret_cast<float*>(base + 12 * n), n};
+  data.status = {reinterpret_cast<std::int32_t*>(base + 16 * n), n};
+
   const std::uint64_t rate = std::max<std::uint64_t>(1, options.time_rate);
   std::uint64_t passing = 0;
 #pragma omp parallel for schedule(static) reduction(+ : passing)
@@ -69,6 +87,28 @@ TelemetryData generate_telemetry(const TelemetryOptions& options) {
   return data;
 }
 
+Query telemetry_query(ResultSink sink) {
+  Query q;
+  q.filter(col("status") == lit(200))
+      .key_by({"host"})
+      .event_time("ts", std::chrono::milliseconds(kMaxDelayMs))
+      .window(WindowSpec::tumbling(std::chrono::seconds(10)))
+      .aggregate({count(), sum(col("cpu")), max(col("cpu"))})
+      .sink(std::move(sink));
+  return q;
+}
+
+std::size_t read_bytes_per_event() {
+  const Schema schema = telemetry_schema();
+  StringDictionary dictionary;
+  const detail::CompiledQuery compiled =
+      detail::compile_query(schema, telemetry_query([](std::span<const WindowResult>) {}),
+                            dictionary, 1, PartitionSpec{});
+  std::size_t bytes = 0;
+  for (std::size_t c : compiled.read_columns) bytes += type_width(schema.field(c).type.id);
+  return bytes;
+}
+
 namespace {
 
 // Filled by the result sink (one engine thread at a time), read after finish().
@@ -78,30 +118,24 @@ struct Tally {
   std::set<std::int64_t> windows;
 };
 
-Query telemetry_query(Tally* tally) {
-  Query q;
-  q.filter(col("status") == lit(200))
-      .key_by({"host"})
-      .event_time("ts", std::chrono::milliseconds(kMaxDelayMs))
-      .window(WindowSpec::tumbling(std::chrono::seconds(10)))
-      .aggregate({count(), sum(col("cpu")), max(col("cpu"))})
-      .sink([tally](std::span<const WindowResult> results) {
-        for (const WindowResult& r : results) {
-          ++tally->rows;
-          tally->count_sum += static_cast<std::uint64_t>(std::get<std::int64_t>(r.values[0]));
-          tally->windows.insert(r.window_start);
-        }
-      });
-  return q;
+ResultSink tally_sink(Tally* tally) {
+  return [tally](std::span<const WindowResult> results) {
+    for (const WindowResult& r : results) {
+      ++tally->rows;
+      tally->count_sum += static_cast<std::uint64_t>(std::get<std::int64_t>(r.values[0]));
+      tally->windows.insert(r.window_start);
+    }
+  };
 }
 
 }  // namespace
 
 RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
                         const TelemetryOptions& options) {
+  const auto s0 = std::chrono::steady_clock::now();
   const Schema schema = telemetry_schema();
   Tally tally;
-  Job job = engine.start(schema, telemetry_query(&tally));
+  Job job = engine.start(schema, telemetry_query(tally_sink(&tally)));
 
   // Intern every host name into the job's dictionary so that the generated codes are the
   // job's own codes; remap only if the dictionary already held other strings.
@@ -121,7 +155,7 @@ RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
   }
 
   std::vector<Batch> batches;
-  const std::size_t n = data.ts.size();
+  const std::size_t n = data.size();
   const std::size_t step = std::max<std::size_t>(1, options.batch_rows);
   for (std::size_t begin = 0; begin < n; begin += step) {
     const std::size_t rows = std::min(step, n - begin);
@@ -139,7 +173,9 @@ RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
   const Metrics m = job.metrics();
   RunResult r;
   r.seconds = std::chrono::duration<double>(t1 - t0).count();
+  r.setup_seconds = std::chrono::duration<double>(t0 - s0).count();
   r.events_in = m.events_in;
+  r.events_timed = m.events_in;
   r.passed = m.events_in - m.events_filtered;
   r.late = m.events_late;
   r.result_rows = tally.rows;

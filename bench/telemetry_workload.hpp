@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -10,9 +12,21 @@
 
 namespace sluice::bench {
 
+/// @brief Where the events come from while the clock runs.
+enum class FeedMode : std::uint8_t {
+  /// Host memory pushed through Engine/Job (pinned memory for the GPU backend): the path an
+  /// application takes. Bounded by memcpy (CPU) or the pinned host-to-device copy (GPU).
+  host_fed,
+  /// Device memory, read in place by the GPU pipeline's kernels (no Engine, no copy-in).
+  /// Bounded by device memory bandwidth. GPU backend only.
+  resident,
+};
+const char* to_string(FeedMode mode) noexcept;
+
 /// @brief Options of `sluice-bench telemetry`; the command line maps onto these one-to-one.
 struct TelemetryOptions {
   Backend backend = Backend::cpu;
+  FeedMode mode = FeedMode::host_fed;
   std::uint64_t events = 20'000'000;
   std::uint32_t keys = 100'000;  ///< distinct hosts, "host-000000" ...
   int workers = 1;
@@ -31,14 +45,24 @@ inline constexpr std::int64_t kMaxDelayMs = 2000;
 /// Largest backward jitter of a timestamp, in ms.
 inline constexpr std::int64_t kJitterMs = 1000;
 
-/// @brief Columnar events, generated once, shared by every repetition.
+/// @brief Host memory the generated columns live in.
+enum class HostMemory : std::uint8_t {
+  pageable,  ///< operator new
+  pinned,    ///< page-locked (cudaMallocHost); needs the CUDA backend built
+};
+
+/// @brief Columnar events, generated once, shared by every repetition. The four columns are
+/// views into one allocation that `storage` owns.
 struct TelemetryData {
-  std::vector<std::int64_t> ts;      ///< timestamp[ms]: increasing, minus up to kJitterMs
-  std::vector<std::uint32_t> host;   ///< codes 0..keys-1 of "host-%06d"
-  std::vector<float> cpu;            ///< [0, 100)
-  std::vector<std::int32_t> status;  ///< 200 (about 90%), 404 or 500
-  std::uint64_t passing = 0;         ///< rows with status == 200
+  std::span<std::int64_t> ts;      ///< timestamp[ms]: increasing, minus up to kJitterMs
+  std::span<std::uint32_t> host;   ///< codes 0..keys-1 of "host-%06d"
+  std::span<float> cpu;            ///< [0, 100)
+  std::span<std::int32_t> status;  ///< 200 (about 90%), 404 or 500
+  std::uint64_t passing = 0;       ///< rows with status == 200
   std::uint32_t keys = 0;
+  HostMemory memory = HostMemory::pageable;
+  std::shared_ptr<std::byte> storage;
+  std::size_t size() const noexcept { return ts.size(); }
 };
 
 /// @brief The stream's schema: ts timestamp[ms], host string, cpu f32, status i32.
@@ -47,25 +71,41 @@ Schema telemetry_schema();
 /// @brief "host-000042".
 std::string host_name(std::uint32_t code);
 
-/// @brief Generates the events (deterministic for a seed; parallel over OpenMP threads).
-TelemetryData generate_telemetry(const TelemetryOptions& options);
+/// @brief Generates the events into `memory` (deterministic for a seed, whatever the memory;
+/// parallel over OpenMP threads; the cost does not depend on the number of keys).
+/// @throws Error(backend_unavailable) for pinned memory without the CUDA backend or a GPU.
+TelemetryData generate_telemetry(const TelemetryOptions& options,
+                                 HostMemory memory = HostMemory::pageable);
+
+/// @brief The query, its results handed to `sink` (not empty):
+/// filter(status == 200) . key_by(host) . event_time(ts, 2s) . tumbling(10s)
+///   . aggregate(count, sum(cpu), max(cpu))
+Query telemetry_query(ResultSink sink);
+
+/// @brief Bytes per event of the columns the compiled query reads (each read column's width),
+/// taken from the query compiler rather than written down by hand. 20 for this query.
+std::size_t read_bytes_per_event();
 
 /// @brief What one timed run measured and produced.
 struct RunResult {
-  double seconds = 0;  ///< first push to finish() returning
+  double seconds = 0;  ///< host-fed: first push to finish() returning; resident: see below
   std::uint64_t events_in = 0;
-  std::uint64_t passed = 0;  ///< events_in - events_filtered (from Metrics)
+  std::uint64_t events_timed = 0;  ///< events processed while the clock ran (rate numerator)
+  double setup_seconds = 0;        ///< untimed preparation (job start, dictionary, pipeline)
+  std::uint64_t passed = 0;        ///< events_in - events_filtered (from Metrics)
   std::uint64_t late = 0;
   std::uint64_t result_rows = 0;  ///< (window, key) rows emitted
   std::uint64_t windows = 0;      ///< distinct windows emitted
   std::uint64_t count_sum = 0;    ///< sum of the count aggregate over all result rows
   std::uint64_t batches = 0;
-  double events_per_second() const { return seconds > 0 ? events_in / seconds : 0; }
+  double events_per_second() const {
+    return seconds > 0 ? static_cast<double>(events_timed) / seconds : 0;
+  }
 };
 
 /// @brief Starts the telemetry query on `engine`, interns the host names into the job's
-/// dictionary, wraps the data into batches (untimed), then times pushing every batch and
-/// finish().
+/// dictionary, wraps the data into batches (untimed; pinned data stays pinned), then times
+/// pushing every batch and finish(). Every event is timed (events_timed = events_in).
 /// @throws Error from the engine.
 RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
                         const TelemetryOptions& options);
