@@ -1,5 +1,6 @@
 // Job::Impl: ingest, dispatch in rounds, worker threads and emission.
 #include <omp.h>
+#include <thrust/system_error.h>
 
 #include <algorithm>
 #include <cstring>
@@ -41,6 +42,12 @@ Status status_of_current_exception(const std::string& where) {
     return Status(e.code(), where + ": " + e.what());
   } catch (const std::bad_alloc&) {
     return Status(ErrorCode::out_of_memory, where + ": out of host memory");
+  } catch (const thrust::system_error& e) {
+    // A failure Thrust detected in a device algorithm (its message names the algorithm).
+    const std::string what = e.what();
+    const bool memory = what.find("cudaErrorMemoryAllocation") != std::string::npos ||
+                        what.find("out of memory") != std::string::npos;
+    return Status(memory ? ErrorCode::out_of_memory : ErrorCode::device_error, where + ": " + what);
   } catch (const std::exception& e) {
     return Status(ErrorCode::internal, where + ": " + e.what());
   } catch (...) {

@@ -53,12 +53,14 @@ class Partials {
   /// @brief Makes room for n rows; previous contents are lost when it grows.
   void resize_discard(std::size_t n) {
     if (n > stride_) {
-      stride_ = n + n / 2 + 64;
-      hash_.resize_discard(stride_);
-      keys_.resize_discard(stride_ * static_cast<std::size_t>(key_words_));
-      pane_.resize_discard(stride_);
-      cut_.resize_discard(stride_);
-      states_.resize_discard(stride_ * static_cast<std::size_t>(state_words_));
+      // The stride changes only once every column has its room (allocation may throw).
+      const std::size_t stride = n + n / 2 + 64;
+      hash_.resize_discard(stride);
+      keys_.resize_discard(stride * static_cast<std::size_t>(key_words_));
+      pane_.resize_discard(stride);
+      cut_.resize_discard(stride);
+      states_.resize_discard(stride * static_cast<std::size_t>(state_words_));
+      stride_ = stride;
     }
     size_ = n;
   }

@@ -98,6 +98,11 @@ class PipelineImpl final : public WorkerPipeline {
     }
   }
 
+  ~PipelineImpl() override {
+    // Copies in flight read or write buffers freed below.
+    exec_.quiesce();
+  }
+
   void reserve(std::size_t batch_rows) override {
     if constexpr (Exec::kIsDevice) {
       for (StageSlot& slot : slots_)
@@ -118,8 +123,19 @@ class PipelineImpl final : public WorkerPipeline {
   void stage(const BatchColumns& batch) override {
     if constexpr (Exec::kIsDevice) {
       if (batch.resident || batch.rows == 0 || find_staged(batch) != nullptr) return;
-      StageSlot& slot = slots_[next_slot_];
-      next_slot_ = (next_slot_ + 1) % slots_.size();
+      // A free slot (never used, or its batch consumed) if there is one; otherwise the next in
+      // turn, whose batch will be copied again when its turn comes.
+      StageSlot* free_slot = nullptr;
+      for (StageSlot& candidate : slots_)
+        if (candidate.rows == 0) {
+          free_slot = &candidate;
+          break;
+        }
+      if (free_slot == nullptr) {
+        free_slot = &slots_[next_slot_];
+        next_slot_ = (next_slot_ + 1) % slots_.size();
+      }
+      StageSlot& slot = *free_slot;
       slot.id = 0;
       slot.rows = 0;
       slot.first = nullptr;

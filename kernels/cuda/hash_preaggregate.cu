@@ -23,8 +23,13 @@ constexpr std::uint32_t kEmpty = 0xffffffffu;   // slot owner of an empty slot
 constexpr std::uint32_t kNoSlot = 0xfffffffeu;  // lanes without a slot (no real slot has it)
 constexpr int kBlock = 256;
 constexpr std::size_t kBlockTileRows = 4096;
-constexpr std::size_t kSharedBudget = 46 * 1024;  // dynamic shared memory of a block
 constexpr std::size_t kMaxTableRows = std::size_t{1} << 30;
+constexpr std::size_t kBlockProbes = 32;  // a row probing more shared slots passes through
+
+using BlockScan = cub::BlockScan<std::uint32_t, kBlock>;
+// Dynamic shared memory of a block: the default 48 KiB less the kernels' static shared memory.
+constexpr std::size_t kSharedBudget =
+    48 * 1024 - sizeof(BlockScan::TempStorage) - sizeof(unsigned long long) - 256;
 
 /// Slots of a block's shared-memory table: a power of two fitting the budget.
 std::uint32_t block_slots(int state_count) {
@@ -80,8 +85,6 @@ __device__ inline void merge_into_slot(const PartialsView& in, std::size_t i, bo
   }
 }
 
-using BlockScan = cub::BlockScan<std::uint32_t, kBlock>;
-
 /// Block-wide: writes the occupied slots among this pass's `kBlock` slots as output rows at
 /// positions reserved with one atomic per block (CUB block scan of the occupancy flags).
 /// @return the row position of this thread's slot (valid when occupied).
@@ -117,7 +120,7 @@ __global__ void __launch_bounds__(kBlock)
     const std::size_t i = base + threadIdx.x;
     const bool valid = i < end && in.cut[i] != kLateCut;
     const std::uint32_t slot =
-        valid ? find_or_claim<false>(in, i, owners, slots - 1, slots) : kNoSlot;
+        valid ? find_or_claim<false>(in, i, owners, slots - 1, kBlockProbes) : kNoSlot;
     const bool spill = valid && slot == kNoSlot;
     merge_into_slot(in, i, valid && !spill, slot, spec, states, slots);
     // A row that found no free slot passes through as its own group row.
@@ -268,6 +271,7 @@ void hash_aggregate(CudaExec& exec, PartialsView in, const StateSpec& states,
   while (used < 2 * in.size) used *= 2;
   if (used > table.capacity || !same_ops(table.spec, states)) {
     const std::size_t capacity = std::max(used, table.capacity);
+    table.capacity = 0;  // until the table is initialized again (allocation may throw)
     table.owners.resize_discard(capacity);
     table.states.resize_discard(capacity * static_cast<std::size_t>(states.count));
     exec.fill_bytes(table.owners.data(), 0xff, capacity * sizeof(std::uint32_t));

@@ -11,6 +11,7 @@ namespace sluice::detail {
 
 [[noreturn]] inline void throw_cuda_error(cudaError_t err, const char* call, const char* file,
                                           int line) {
+  cudaGetLastError();  // clears a non-sticky error, so later checks do not report it again
   const ErrorCode code =
       err == cudaErrorMemoryAllocation ? ErrorCode::out_of_memory : ErrorCode::device_error;
   throw Error(code, std::string(call) + " failed: " + cudaGetErrorName(err) + " (" +
@@ -27,5 +28,10 @@ namespace sluice::detail {
       ::sluice::detail::throw_cuda_error(sluice_err_, #call, __FILE__, __LINE__); \
   } while (0)
 
-/// Checks the most recent kernel launch.
-#define SLUICE_CHECK_LAUNCH(what) SLUICE_CUDA_TRY(cudaPeekAtLastError())
+/// Checks the most recent kernel launch; the error names the kernel (`what`).
+#define SLUICE_CHECK_LAUNCH(what)                                                             \
+  do {                                                                                        \
+    const cudaError_t sluice_err_ = cudaGetLastError();                                       \
+    if (sluice_err_ != cudaSuccess)                                                           \
+      ::sluice::detail::throw_cuda_error(sluice_err_, "launch of " what, __FILE__, __LINE__); \
+  } while (0)

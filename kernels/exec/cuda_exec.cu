@@ -77,6 +77,10 @@ void CudaExec::fill_bytes(void* dst, int value, std::size_t bytes) {
   SLUICE_CUDA_TRY(cudaMemsetAsync(dst, value, bytes, stream_));
 }
 void CudaExec::synchronize() { SLUICE_CUDA_TRY(cudaStreamSynchronize(stream_)); }
+void CudaExec::quiesce() noexcept {
+  for (cudaStream_t s : {stream_, copy_in_, copy_out_})
+    if (s != nullptr && cudaStreamSynchronize(s) != cudaSuccess) cudaGetLastError();
+}
 
 void CudaExec::wait(Lane lane, const Event& event) {
   if (event.get() != nullptr) SLUICE_CUDA_TRY(cudaStreamWaitEvent(stream(lane), event.get(), 0));

@@ -103,6 +103,8 @@ class CudaExec {
     return v;
   }
   void synchronize();
+  /// @brief Waits for all three lanes, ignoring errors (teardown: never throws).
+  void quiesce() noexcept;
 
   void record(Event& event, Lane lane) { event.record(stream(lane)); }
   /// @brief Makes `lane` wait for the work before `event` (nothing if it was never recorded).

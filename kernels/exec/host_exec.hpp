@@ -52,6 +52,8 @@ class HostExec {
     return *p;
   }
   void synchronize() {}
+  /// @brief Waits for all lanes, ignoring errors (teardown).
+  void quiesce() noexcept {}
 
   // Lanes and events: everything runs in order on the calling thread, so they order nothing.
   struct Event {};

@@ -33,7 +33,13 @@ SLUICE_HD inline std::uint64_t state_init(StateOp op) {
   return 0;
 }
 
+/// @brief The one NaN float min/max produce (a fixed bit pattern, so results do not depend on
+/// which NaN came first).
+inline constexpr std::uint64_t kCanonicalNaNBits = 0x7ff8000000000000ULL;
+
 /// @brief Combines two states (or a state and one input value: add == merge for these kinds).
+/// Float min/max of anything with a NaN is NaN (kCanonicalNaNBits), as in Java's Math.min, so
+/// the result does not depend on the order of merging.
 SLUICE_HD inline std::uint64_t state_merge(StateOp op, std::uint64_t a, std::uint64_t b) {
   const auto ai = static_cast<std::int64_t>(a);
   const auto bi = static_cast<std::int64_t>(b);
@@ -47,9 +53,13 @@ SLUICE_HD inline std::uint64_t state_merge(StateOp op, std::uint64_t a, std::uin
     case StateOp::max_i64:
       return bi > ai ? b : a;
     case StateOp::min_f64:
-      return bits_double(b) < bits_double(a) ? b : a;
-    case StateOp::max_f64:
-      return bits_double(b) > bits_double(a) ? b : a;
+    case StateOp::max_f64: {
+      const double da = bits_double(a);
+      const double db = bits_double(b);
+      if (da != da || db != db) return kCanonicalNaNBits;
+      if (op == StateOp::min_f64) return db < da ? b : a;
+      return db > da ? b : a;
+    }
   }
   return a;
 }

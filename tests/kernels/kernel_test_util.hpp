@@ -184,9 +184,11 @@ inline std::uint64_t ref_merge(StateOp op, std::uint64_t a, std::uint64_t b) {
     case StateOp::max_i64:
       return static_cast<std::uint64_t>(std::max(ai, bi));
     case StateOp::min_f64:
-      return dbits(std::min(bitsd(a), bitsd(b)));
     case StateOp::max_f64:
-      return dbits(std::max(bitsd(a), bitsd(b)));
+      // Anything with a NaN gives the canonical NaN.
+      if (std::isnan(bitsd(a)) || std::isnan(bitsd(b))) return 0x7ff8000000000000ULL;
+      return dbits(op == StateOp::min_f64 ? std::min(bitsd(a), bitsd(b))
+                                          : std::max(bitsd(a), bitsd(b)));
   }
   return a;
 }
