@@ -20,6 +20,7 @@
 
 #include "host/io/csv_reader.hpp"
 #include "sluice/batch.hpp"
+#include "sluice/engine.hpp"
 #include "sluice/status.hpp"
 
 namespace {
@@ -53,7 +54,19 @@ void write_file(const fs::path& path, const std::string& text) {
   out << text;
 }
 
-bool gpu_present() { return std::system("nvidia-smi -L > /dev/null 2>&1") == 0; }
+/// Why the sluice program cannot use a GPU here ("" when it can): the engine's own judgement.
+std::string gpu_unavailable_reason() {
+  std::string why;
+  if (sluice::Engine::gpu_available(&why)) return {};
+  return why.empty() ? "no usable GPU" : why;
+}
+
+/// Skips the calling test, with the reason, when no GPU works.
+#define SKIP_WITHOUT_GPU()                                                \
+  do {                                                                    \
+    if (const std::string why_ = gpu_unavailable_reason(); !why_.empty()) \
+      GTEST_SKIP() << "no usable GPU: " << why_;                          \
+  } while (0)
 
 /// A fresh directory per test, removed afterwards.
 class CliTest : public ::testing::Test {
@@ -130,6 +143,16 @@ TEST_F(CliTest, HelpExitsZero) {
     const Outcome o = run(args);
     EXPECT_EQ(o.code, 0) << args.front();
     EXPECT_NE(o.out.find("Usage: sluice"), std::string::npos) << o.out;
+  }
+}
+
+TEST_F(CliTest, HelpMentionsTheGpuBackend) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"run", "--help"}, {"demo", "--help"}}) {
+    const Outcome o = run(args);
+    EXPECT_EQ(o.code, 0) << args.front();
+    EXPECT_NE(o.out.find("--backend"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("gpu"), std::string::npos) << o.out;
   }
 }
 
@@ -218,7 +241,7 @@ TEST_F(CliTest, MissingOrEmptyInputExitsOne) {
 }
 
 TEST_F(CliTest, GpuBackendWithoutGpuExitsOne) {
-  if (gpu_present()) GTEST_SKIP() << "a GPU is present (nvidia-smi -L succeeds)";
+  if (gpu_unavailable_reason().empty()) GTEST_SKIP() << "a GPU works here";
   const Outcome o = run_query(file("in.csv", kHeader), {"--backend", "gpu"});
   EXPECT_EQ(o.code, 1) << o.err;
   EXPECT_NE(o.err.find("sluice run:"), std::string::npos) << o.err;
@@ -334,6 +357,15 @@ TEST_F(CliTest, DemoRunsQuickly) {
   EXPECT_NE(o.out.find("100000 events"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("backend cpu"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("2 workers"), std::string::npos) << o.out;
+}
+
+TEST_F(CliTest, DemoAutoWithoutGpuSaysCpuAndWhy) {
+  const std::string why = gpu_unavailable_reason();
+  if (why.empty()) GTEST_SKIP() << "a GPU works here (CliGpu.DemoAutoChoosesTheGpu covers it)";
+  const Outcome o = run({"demo", "--events", "20000", "--backend", "auto"});
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.out.find("backend cpu (no usable GPU ("), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find(why), std::string::npos) << "the reason: " << why << "\n" << o.out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -605,6 +637,107 @@ std::vector<Scenario> scenarios() {
 
 INSTANTIATE_TEST_SUITE_P(Cli, CliEndToEndTest, ::testing::ValuesIn(scenarios()),
                          [](const auto& info) { return info.param.name; });
+
+// ---------------------------------------------------------------------------------------------
+// The GPU backend against the CPU backend (CliGpu.*: CTest runs them as gpu.*, label gpu)
+
+class CliGpu : public CliTest {};
+
+TEST_F(CliGpu, DemoAutoChoosesTheGpu) {
+  SKIP_WITHOUT_GPU();
+  const Outcome o = run({"demo", "--events", "200000", "--backend", "auto"});
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.out.find("backend gpu (GPU found: "), std::string::npos) << o.out;
+}
+
+/// The output rows of `sluice run` (header first), in order: the float aggregates (columns whose
+/// header starts with "sum(cpu" or "avg(") within 1e-5 relative, every other field as written.
+void expect_same_output(const std::string& gpu, const std::string& cpu) {
+  const std::vector<std::string> g = lines_of(gpu), c = lines_of(cpu);
+  ASSERT_FALSE(c.empty());
+  ASSERT_EQ(g.size(), c.size()) << "output rows";
+  ASSERT_EQ(g[0], c[0]) << "header";
+  const std::vector<std::string> header = split_csv_record(c[0]);
+  int shown = 0;
+  for (std::size_t i = 1; i < c.size() && shown < 10; ++i) {
+    const std::vector<std::string> gf = split_csv_record(g[i]), cf = split_csv_record(c[i]);
+    if (gf.size() != cf.size()) {
+      ADD_FAILURE() << "row " << i << ": GPU " << g[i] << ", CPU " << c[i];
+      ++shown;
+      continue;
+    }
+    for (std::size_t f = 0; f < cf.size(); ++f) {
+      const bool approx =
+          f < header.size() && (header[f].starts_with("sum(cpu") || header[f].starts_with("avg("));
+      const bool same =
+          approx
+              ? std::fabs(std::stod(gf[f]) - std::stod(cf[f])) <=
+                    1e-5 * std::max({1.0, std::fabs(std::stod(gf[f])), std::fabs(std::stod(cf[f]))})
+              : gf[f] == cf[f];
+      if (!same) {
+        ADD_FAILURE() << "row " << i << " column " << header[f] << ": GPU " << g[i] << ", CPU "
+                      << c[i];
+        ++shown;
+        break;
+      }
+    }
+  }
+}
+
+TEST_F(CliGpu, RunGpuMatchesCpu) {
+  SKIP_WITHOUT_GPU();
+  std::vector<Event> events;
+  const fs::path in = file("in.csv", generate_csv(4242, false, events));
+  struct Setup {
+    std::string name;
+    std::vector<std::string> flags;
+    bool late = false;  ///< the CPU run must see late events
+  };
+  const std::vector<Setup> setups = {
+      {"tumbling, late events and re-emissions",
+       {"--window", "tumbling:10s", "--key", "host", "--max-delay", "500ms", "--allowed-lateness",
+        "500ms", "--batch-rows", "256"},
+       true},
+      {"sliding with a filter, 3 workers",
+       {"--window", "sliding:10s/2s", "--key", "host,region", "--where",
+        "cpu > 50 and status == 200", "--max-delay", "2s", "--workers", "3", "--batch-rows",
+        "997"}},
+      {"sliding keyed on status, key partitioning, batches of 31",
+       {"--window", "sliding:10s/3s", "--key", "status", "--partition", "key", "--workers", "2",
+        "--max-delay", "1500ms", "--batch-rows", "31"}},
+  };
+  for (const Setup& s : setups) {
+    SCOPED_TRACE(s.name);
+    std::vector<std::string> args = {
+        "run",
+        "--input",
+        in.string(),
+        "--schema",
+        "ts:timestamp[ms],host:string,region:string,cpu:f64,status:i32",
+        "--time",
+        "ts",
+        "--agg",
+        "count,sum(cpu),min(cpu),max(cpu),avg(cpu),sum(status)"};
+    args.insert(args.end(), s.flags.begin(), s.flags.end());
+    std::vector<std::string> cpu_args = args, gpu_args = args;
+    cpu_args.insert(cpu_args.end(), {"--backend", "cpu"});
+    gpu_args.insert(gpu_args.end(), {"--backend", "gpu"});
+    const Outcome cpu = run(cpu_args);
+    ASSERT_EQ(cpu.code, 0) << cpu.err;
+    if (s.late) {
+      EXPECT_EQ(cpu.err.find(" late=0 "), std::string::npos) << cpu.err;
+    }
+    const Outcome gpu = run(gpu_args);
+    ASSERT_EQ(gpu.code, 0) << gpu.err;
+    EXPECT_NE(gpu.err.find("backend=gpu"), std::string::npos) << gpu.err;
+    expect_same_output(gpu.out, cpu.out);
+    // The summaries agree but for the rate and the backend.
+    const auto counts = [](const std::string& err) {
+      return err.substr(0, err.find(" events/s="));
+    };
+    EXPECT_EQ(counts(gpu.err), counts(cpu.err));
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // The CSV reader on its own

@@ -59,6 +59,43 @@ inline Backend test_backend() {
   return Backend::cpu;
 }
 
+/// @brief Why the GPU cannot be used here ("" when one works); asked once per process.
+inline const std::string& gpu_unavailable_reason() {
+  static const std::string reason = [] {
+    std::string why;
+    if (Engine::gpu_available(&why)) return std::string();
+    return why.empty() ? std::string("no usable GPU") : why;
+  }();
+  return reason;
+}
+
+/// @brief Skips the calling test, with the reason, when no GPU works.
+#define SLUICE_SKIP_WITHOUT_GPU()                                                 \
+  do {                                                                            \
+    if (const std::string& sluice_why_ = ::sluice::e2e::gpu_unavailable_reason(); \
+        !sluice_why_.empty())                                                     \
+      GTEST_SKIP() << "no usable GPU: " << sluice_why_;                           \
+  } while (0)
+
+/// @brief In a run with SLUICE_E2E_BACKEND=gpu and no working GPU, skips every test (with the
+/// reason) before its body runs. A listener rather than a global Environment: a skip in
+/// Environment::SetUp runs no test at all, and CTest would count each of them as passed.
+class GpuBackendGate : public ::testing::EmptyTestEventListener {
+ public:
+  void OnTestStart(const ::testing::TestInfo&) override {
+    if (test_backend() != Backend::gpu) return;
+    if (const std::string& why = gpu_unavailable_reason(); !why.empty())
+      GTEST_SKIP() << "SLUICE_E2E_BACKEND=gpu, but no usable GPU: " << why;
+  }
+};
+
+namespace detail_harness {
+inline const bool kGpuBackendGateInstalled = [] {
+  ::testing::UnitTest::GetInstance()->listeners().Append(new GpuBackendGate);
+  return true;
+}();
+}  // namespace detail_harness
+
 /// @brief OpenMP threads per CPU worker: SLUICE_E2E_THREADS, or 1. One thread keeps the suite
 /// fast on a loaded machine (OpenMP barriers stall when their threads lose their cores); tests
 /// that exercise threads inside a worker set EngineConfig::threads themselves.

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
+#include "host/cuda_probe.hpp"
 
 namespace sluice::e2e {
 namespace {
@@ -193,6 +194,14 @@ TEST(Workers, DefaultWorkersOnCpuIsOne) {
   Engine engine(config);
   EXPECT_EQ(engine.config().workers, 1);
   EXPECT_EQ(engine.backend(), Backend::cpu);
+}
+
+TEST(Workers, DefaultWorkersOnGpuIsOnePerGpu) {
+  EngineConfig config = make_config(0, 100);
+  if (config.backend != Backend::gpu) GTEST_SKIP() << "GPU backend only (SLUICE_E2E_BACKEND=gpu)";
+  Engine engine(config);
+  EXPECT_EQ(engine.backend(), Backend::gpu);
+  EXPECT_EQ(engine.config().workers, std::max(1, detail::cuda_device_count()));
 }
 
 // ---------------------------------------------------------------------------------------------
