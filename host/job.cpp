@@ -279,16 +279,22 @@ void Job::Impl::worker_main(int worker) {
       try {
         run_round(worker, *pipeline, round, state);
       } catch (...) {
-        std::string where = "worker " + std::to_string(worker) + ", round " +
-                            std::to_string(round.number) + ", " + state.stage;
-        if (!round.batches[0].empty())
-          where += ", batch " + std::to_string(round.batches[0].front()->sequence);
-        fail(worker, status_of_current_exception(where));
+        fail(worker, status_of_current_exception(state.where(worker)));
       }
     }
     for (detail::HostBatch* b : round.batches[0]) pool_.release(b);
     if (final || failed()) return;
   }
+}
+
+std::string Job::Impl::WorkerState::where(int worker) const {
+  std::string text =
+      "worker " + std::to_string(worker) + ", round " + std::to_string(round) + ", " + stage;
+  if (batch)
+    text += ", batch " + std::to_string(*batch);
+  else
+    text += ", no batch in this round";
+  return text;
 }
 
 void Job::Impl::stage_ahead(int worker, detail::WorkerPipeline& pipeline,
@@ -320,6 +326,8 @@ void Job::Impl::emit_fired(std::uint64_t round, detail::WorkerPipeline& pipeline
 void Job::Impl::run_round(int worker, detail::WorkerPipeline& pipeline, Round& round,
                           WorkerState& state) {
   std::vector<detail::HostBatch*>& batches = round.batches[0];
+  state.round = round.number;
+  state.batch.reset();
   per_worker_[worker] += batches.size();
   batches_ += batches.size();
   if (!query_.windowed) {
@@ -327,6 +335,7 @@ void Job::Impl::run_round(int worker, detail::WorkerPipeline& pipeline, Round& r
     std::vector<std::uint64_t> words;
     for (std::size_t i = 0; i < batches.size(); ++i) {
       detail::HostBatch* b = batches[i];
+      state.batch = b->sequence;
       state.stage = "copy-in";
       stage_ahead(worker, pipeline, batches, i + 1);
       state.stage = "filter and projection";
@@ -341,6 +350,7 @@ void Job::Impl::run_round(int worker, detail::WorkerPipeline& pipeline, Round& r
   std::vector<std::vector<std::uint64_t>> send(static_cast<std::size_t>(workers_));
   for (std::size_t i = 0; i < batches.size(); ++i) {
     detail::HostBatch* b = batches[i];
+    state.batch = b->sequence;
     // The next batches' copies overlap with this batch's kernels.
     state.stage = "copy-in";
     stage_ahead(worker, pipeline, batches, i + 1);
@@ -371,8 +381,13 @@ void Job::Impl::run_round(int worker, detail::WorkerPipeline& pipeline, Round& r
   // The previous round's fired rows were copied out while this round ran.
   if (state.pending_round) {
     state.stage = "copy-out";
+    const std::optional<std::uint64_t> current_batch = state.batch;
+    state.round = *state.pending_round;
+    state.batch = state.pending_batch;
     emit_fired(*state.pending_round, pipeline);
     state.pending_round.reset();
+    state.round = round.number;
+    state.batch = current_batch;
   }
   state.stage = "fire";
   pipeline.fire(state.fired_wm, wm);
@@ -380,6 +395,7 @@ void Job::Impl::run_round(int worker, detail::WorkerPipeline& pipeline, Round& r
   // With another round waiting, its work overlaps this copy-out; otherwise emit now.
   if (!round.final && round_waiting(worker)) {
     state.pending_round = round.number;
+    state.pending_batch = state.batch;
     return;
   }
   state.stage = "copy-out";

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -54,7 +55,11 @@ class Job::Impl {
   struct WorkerState {
     std::int64_t fired_wm = 0;                   // watermark of the last fire
     std::optional<std::uint64_t> pending_round;  // round whose fired rows are still copying out
+    std::optional<std::uint64_t> pending_batch;  // that round's last batch here
     const char* stage = "start";                 // what the worker is doing (for errors)
+    std::uint64_t round = 0;                     // the round the stage works for
+    std::optional<std::uint64_t> batch;          // the batch it works on, or last worked on
+    std::string where(int worker) const;         // "worker 0, round 3, fire, batch 7"
   };
 
   // Ingest side; callers hold ingest_mutex_.
