@@ -390,6 +390,10 @@ TEST_P(WindowTableGpu, StreamMatchesHostAndBruteForceModel) {
     ASSERT_EQ(host.table.size(), ref.entries.size()) << "host, after evict(" << next << ")";
   };
 
+  // An empty merge changes nothing.
+  dev.merge({}, wm);
+  host.merge({}, wm);
+  ASSERT_EQ(dev.table.size(), 0u);
   for (int b = 0; b < p.batches; ++b) {
     SCOPED_TRACE(::testing::Message() << "batch " << b << " wm " << wm);
     std::map<Slot, RefState> batch;
