@@ -85,6 +85,7 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
   forming_.batches.resize(static_cast<std::size_t>(workers_));
   exchange_ = std::make_unique<detail::LocalExchange>(workers_);
   last_activity_ = std::chrono::steady_clock::now();
+  pipelines_.resize(static_cast<std::size_t>(workers_));
   for (int w = 0; w < workers_; ++w) threads_.emplace_back([this, w] { worker_main(w); });
   timer_ = std::thread([this] { timer_main(); });
 }
@@ -245,7 +246,9 @@ void Job::Impl::enqueue(int worker, Round round) {
 }
 
 void Job::Impl::worker_main(int worker) {
-  std::unique_ptr<detail::WorkerPipeline> pipeline;
+  // The pipeline lives until the job ends: other workers copy partials from its outbox and may
+  // still do so when this worker has failed.
+  std::unique_ptr<detail::WorkerPipeline>& pipeline = pipelines_[static_cast<std::size_t>(worker)];
   WorkerState state;
   state.fired_wm = kNoWatermark;
   try {
@@ -347,7 +350,8 @@ void Job::Impl::run_round(int worker, detail::WorkerPipeline& pipeline, Round& r
     emit_rows(round.number, std::move(rows));
     return;
   }
-  std::vector<std::vector<std::uint64_t>> send(static_cast<std::size_t>(workers_));
+  // The last round's collective (the watermark) has passed: no owner still reads the outbox.
+  if (workers_ > 1) pipeline.clear_outbox();
   for (std::size_t i = 0; i < batches.size(); ++i) {
     detail::HostBatch* b = batches[i];
     state.batch = b->sequence;
@@ -368,13 +372,15 @@ void Job::Impl::run_round(int worker, detail::WorkerPipeline& pipeline, Round& r
     if (workers_ == 1)
       pipeline.merge_held(state.fired_wm);
     else
-      pipeline.pack_held(send);
+      pipeline.pack_held_to_outbox();
   }
   if (workers_ > 1) {
+    // Owners copy their parts from the senders' outboxes (device to device on GPUs).
     state.stage = "exchange";
-    std::vector<std::uint64_t> received = exchange_->all_to_all(worker, send);
+    std::vector<std::vector<std::uint64_t>> manifests = pipeline.outbox_manifests();
+    const std::vector<std::uint64_t> received = exchange_->all_to_all(worker, manifests);
     state.stage = "state merge";
-    pipeline.merge_packed(received, state.fired_wm);
+    pipeline.merge_outboxes(received, state.fired_wm);
   }
   state.stage = "watermark agreement";
   const std::int64_t wm = exchange_->all_reduce_min(worker, round.watermark);

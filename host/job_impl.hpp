@@ -116,6 +116,7 @@ class Job::Impl {
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
   std::vector<WorkerQueue> queues_;
+  std::vector<std::unique_ptr<detail::WorkerPipeline>> pipelines_;  // one per worker
   std::vector<std::thread> threads_;
   std::thread timer_;
   std::condition_variable timer_cv_;

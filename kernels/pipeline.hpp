@@ -90,6 +90,25 @@ class WorkerPipeline {
   /// @brief Merges packed partials received from other workers (any order, duplicates of a
   /// group allowed) into the state.
   virtual void merge_packed(std::span<const std::uint64_t> packed, std::int64_t fired_wm) = 0;
+
+  // Exchange in place, between workers of one process: partials stay in each pipeline's memory
+  // (a device's, for CUDA) and owners copy their parts straight from the senders' memory
+  // (peer-to-peer between GPUs where the devices allow it; the driver stages through the host
+  // otherwise). A round: clear_outbox(), pack_held_to_outbox() per batch, the outbox
+  // manifests through Exchange::all_to_all, merge_outboxes(), then a collective (the
+  // watermark's all_reduce_min) before anyone clears its outbox again.
+
+  /// @brief Empties the outbox. @pre Every worker has finished reading it (last round's
+  /// collective).
+  virtual void clear_outbox() = 0;
+  /// @brief Appends the held partials, packed and split by owner, to the outbox.
+  virtual void pack_held_to_outbox() = 0;
+  /// @brief Where the outbox's part for each owner lies: manifests[d] describes it to owner d.
+  /// Valid in this process until clear_outbox().
+  virtual std::vector<std::vector<std::uint64_t>> outbox_manifests() = 0;
+  /// @brief Copies the parts the manifests (from every sender, concatenated) describe from the
+  /// senders' memory and merges them into the state. The copies are complete on return.
+  virtual void merge_outboxes(std::span<const std::uint64_t> manifests, std::int64_t fired_wm) = 0;
   /// @brief Fires windows ending in (prev_wm, wm] plus re-emissions, then evicts expired panes.
   /// The copy of the fired rows to the host may still run when fire() returns: it overlaps
   /// with the next batches' work until collect_fired() waits for it.

@@ -77,6 +77,7 @@ class PipelineImpl final : public WorkerPipeline {
         partition_scratch_(exec_),
         packed_(exec_),
         packed_in_(exec_),
+        outbox_(exec_),
         key_ids_(exec_),
         late_rows_(exec_),
         fired_(exec_),
@@ -224,9 +225,69 @@ class PipelineImpl final : public WorkerPipeline {
       exec_.copy_from_host(packed_in_.data(), packed.data(), packed.size() * sizeof(std::uint64_t));
       rows = packed_in_.data();
     }
-    unpack_partials(exec_, rows, n, received_);
-    preaggregate_(exec_, received_.view(), plan_.states, reduced_);
-    merge(reduced_.view(), fired_wm);
+    merge_received(rows, n, fired_wm);
+  }
+
+  void clear_outbox() override {
+    outbox_words_ = 0;
+    for (auto& parts : outbox_parts_) parts.clear();
+  }
+
+  void pack_held_to_outbox() override {
+    const PartialsView held = reduced_.view();
+    const std::size_t width = packed_row_words(held.key_words, held.state_words);
+    const std::size_t at = outbox_words_;
+    outbox_.resize_keep(at + held.size * width);
+    const std::vector<std::size_t> sizes =
+        partition_partials(exec_, held, plan_.partitioner, outbox_.data() + at, partition_scratch_);
+    outbox_parts_.resize(sizes.size());
+    std::size_t offset = at;
+    for (std::size_t d = 0; d < sizes.size(); ++d) {
+      if (sizes[d] > 0) outbox_parts_[d].push_back({offset, sizes[d] * width});
+      offset += sizes[d] * width;
+    }
+    outbox_words_ = offset;
+  }
+
+  std::vector<std::vector<std::uint64_t>> outbox_manifests() override {
+    // Per owner: [device, address of the outbox, parts, (offset, words) per part].
+    const auto owners = static_cast<std::size_t>(plan_.partitioner.parts);
+    std::vector<std::vector<std::uint64_t>> manifests(owners);
+    outbox_parts_.resize(owners);
+    for (std::size_t d = 0; d < owners; ++d) {
+      std::vector<std::uint64_t>& m = manifests[d];
+      m.push_back(static_cast<std::uint64_t>(static_cast<std::int64_t>(exec_.device())));
+      m.push_back(reinterpret_cast<std::uintptr_t>(outbox_.data()));
+      m.push_back(outbox_parts_[d].size());
+      for (const OutboxPart& part : outbox_parts_[d]) {
+        m.push_back(part.offset);
+        m.push_back(part.words);
+      }
+    }
+    return manifests;
+  }
+
+  void merge_outboxes(std::span<const std::uint64_t> manifests, std::int64_t fired_wm) override {
+    std::size_t total = 0;
+    for (std::size_t at = 0; at + 3 <= manifests.size(); at += 3 + 2 * manifests[at + 2])
+      for (std::uint64_t p = 0; p < manifests[at + 2]; ++p) total += manifests[at + 4 + 2 * p];
+    packed_in_.resize_discard(total);
+    std::size_t filled = 0;
+    for (std::size_t at = 0; at + 3 <= manifests.size(); at += 3 + 2 * manifests[at + 2]) {
+      const int device = static_cast<int>(static_cast<std::int64_t>(manifests[at]));
+      const auto* base = reinterpret_cast<const std::uint64_t*>(manifests[at + 1]);
+      for (std::uint64_t p = 0; p < manifests[at + 2]; ++p) {
+        const std::uint64_t offset = manifests[at + 3 + 2 * p];
+        const std::uint64_t words = manifests[at + 4 + 2 * p];
+        exec_.copy_from_peer(packed_in_.data() + filled, base + offset, device,
+                             words * sizeof(std::uint64_t));
+        filled += words;
+      }
+    }
+    // The senders may reuse their outboxes once every owner is past the next collective.
+    exec_.synchronize();
+    const std::size_t width = packed_row_words(plan_.key_words, plan_.states.count);
+    merge_received(packed_in_.data(), total / width, fired_wm);
   }
 
   void fire(std::int64_t prev_wm, std::int64_t wm) override {
@@ -320,6 +381,18 @@ class PipelineImpl final : public WorkerPipeline {
     return kept;
   }
 
+  struct OutboxPart {
+    std::size_t offset = 0;  // in words, from the start of the outbox
+    std::size_t words = 0;
+  };
+
+  /// Unpacks n packed rows (in the executor's memory), pre-aggregates and merges them.
+  void merge_received(const std::uint64_t* rows, std::size_t n, std::int64_t fired_wm) {
+    unpack_partials(exec_, rows, n, received_);
+    preaggregate_(exec_, received_.view(), plan_.states, reduced_);
+    merge(reduced_.view(), fired_wm);
+  }
+
   void merge(PartialsView rows, std::int64_t fired_wm) {
     if (rows.size == 0) return;
     key_ids_.resize_discard(rows.size);
@@ -344,6 +417,9 @@ class PipelineImpl final : public WorkerPipeline {
   PartitionScratch<Exec> partition_scratch_;
   Buffer<std::uint64_t, Exec> packed_;
   Buffer<std::uint64_t, Exec> packed_in_;
+  Buffer<std::uint64_t, Exec> outbox_;
+  std::size_t outbox_words_ = 0;
+  std::vector<std::vector<OutboxPart>> outbox_parts_;
   Buffer<std::uint32_t, Exec> key_ids_;
   Buffer<std::uint32_t, Exec> late_rows_;
   std::optional<KeyTable<Exec>> keys_;

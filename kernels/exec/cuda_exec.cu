@@ -35,6 +35,20 @@ CudaExec::CudaExec(int device, std::size_t memory_limit) : device_(device) {
   max_blocks_ = static_cast<std::size_t>(multiprocessors_) * 32;
   allocator_.stream = stream_;
   allocator_.pool = pool_;
+  // Direct copies from the other devices that allow it (partials exchanged between workers).
+  int devices = 0;
+  SLUICE_CUDA_TRY(cudaGetDeviceCount(&devices));
+  for (int peer = 0; peer < devices; ++peer) {
+    int can = 0;
+    if (peer == device_) continue;
+    SLUICE_CUDA_TRY(cudaDeviceCanAccessPeer(&can, device_, peer));
+    if (can == 0) continue;
+    const cudaError_t err = cudaDeviceEnablePeerAccess(peer, 0);
+    if (err == cudaErrorPeerAccessAlreadyEnabled)
+      cudaGetLastError();
+    else
+      SLUICE_CUDA_TRY(err);
+  }
 }
 
 CudaExec::~CudaExec() {
@@ -95,6 +109,10 @@ void CudaExec::copy_from_host_on(Lane lane, void* dst, const void* src, std::siz
 void CudaExec::copy_to_host_on(Lane lane, void* dst, const void* src, std::size_t bytes) {
   if (bytes == 0) return;
   SLUICE_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream(lane)));
+}
+void CudaExec::copy_from_peer(void* dst, const void* src, int src_device, std::size_t bytes) {
+  if (bytes == 0) return;
+  SLUICE_CUDA_TRY(cudaMemcpyPeerAsync(dst, device_, src, src_device, bytes, stream_));
 }
 void* CudaExec::allocate_host(std::size_t bytes) {
   void* p = nullptr;

@@ -116,6 +116,9 @@ class CudaExec {
   /// @brief Copies on `lane`; asynchronous when the host memory is pinned (wait on an event
   /// recorded after it before reading dst).
   void copy_to_host_on(Lane lane, void* dst, const void* src, std::size_t bytes);
+  /// @brief Copies from device memory of another executor of this process (compute lane):
+  /// peer-to-peer where the devices allow it, staged through the host by the driver otherwise.
+  void copy_from_peer(void* dst, const void* src, int src_device, std::size_t bytes);
   /// @brief Pinned host memory (copies to and from it are asynchronous).
   void* allocate_host(std::size_t bytes);
   void deallocate_host(void* p, std::size_t bytes) noexcept;

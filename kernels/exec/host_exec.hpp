@@ -66,6 +66,12 @@ class HostExec {
   void copy_to_host_on(Lane, void* dst, const void* src, std::size_t bytes) {
     copy(dst, src, bytes);
   }
+  /// @brief The executor's device (-1: the host).
+  int device() const noexcept { return -1; }
+  /// @brief Copies from memory of another executor of this process (compute lane).
+  void copy_from_peer(void* dst, const void* src, int /*src_device*/, std::size_t bytes) {
+    copy(dst, src, bytes);
+  }
   /// @brief Host memory the executor's lanes can copy to and from asynchronously.
   void* allocate_host(std::size_t bytes) { return allocate(bytes); }
   void deallocate_host(void* p, std::size_t bytes) noexcept { deallocate(p, bytes); }

@@ -81,12 +81,14 @@ struct PipelineParams {
   int workers = 1;
   int round = 1;  // batches per fire
   int stage_ahead = WorkerPipeline::kStagedAhead;
+  bool outboxes = false;  // exchange in place (outbox manifests) instead of host buffers
 };
 
 std::ostream& operator<<(std::ostream& os, const PipelineParams& p) {
   return os << p.name << " (" << p.batches << " x " << p.rows << " rows, " << p.keys << " keys "
             << to_string(p.dist) << ", " << to_string(p.input) << ", " << p.workers
-            << " workers, rounds of " << p.round << ", staged " << p.stage_ahead << " ahead)";
+            << " workers, rounds of " << p.round << ", staged " << p.stage_ahead << " ahead"
+            << (p.outboxes ? ", outboxes" : "") << ")";
 }
 
 /// Out-of-order batches: times trail a clock advancing ~1 ms per 100 rows by up to 2 * delay
@@ -330,7 +332,18 @@ RunLog run_pipeline(
       std::vector<std::vector<std::uint64_t>>(static_cast<std::size_t>(workers)));
 
   auto fire = [&](std::int64_t wm) {
-    if (workers > 1) {
+    if (workers > 1 && p.outboxes) {
+      // Every owner copies its parts from the senders' outboxes, then every outbox is cleared.
+      std::vector<std::vector<std::vector<std::uint64_t>>> manifests;
+      for (auto& pipe : pipes) manifests.push_back(pipe->outbox_manifests());
+      for (int d = 0; d < workers; ++d) {
+        std::vector<std::uint64_t> received;
+        for (int w = 0; w < workers; ++w)
+          received.insert(received.end(), manifests[w][d].begin(), manifests[w][d].end());
+        pipes[d]->merge_outboxes(received, fired_wm);
+      }
+      for (auto& pipe : pipes) pipe->clear_outbox();
+    } else if (workers > 1) {
       for (int d = 0; d < workers; ++d) {
         std::vector<std::uint64_t> received;
         for (int w = 0; w < workers; ++w) {
@@ -366,6 +379,8 @@ RunLog run_pipeline(
     log.outcomes.push_back(pipe.preaggregate(feeder.columns(i), wm_before));
     if (workers == 1)
       pipe.merge_held(fired_wm);
+    else if (p.outboxes)
+      pipe.pack_held_to_outbox();
     else
       pipe.pack_held(send[w]);
     for (std::int64_t t : batches[i].ts) max_ts = std::max(max_ts, t);
@@ -507,7 +522,12 @@ INSTANTIATE_TEST_SUITE_P(
         PipelineParams{"two_workers_exchange", 1000, 250, 500, 800, 10, 20000, 5000, KeyDist::zipf,
                        Input::pageable, 2, 2},
         PipelineParams{"two_workers_large", 1000, 500, 500, 800, 6, kLarge, 10000, KeyDist::uniform,
-                       Input::pageable, 2, 2}));
+                       Input::pageable, 2, 2},
+        PipelineParams{"three_workers_outboxes", 1000, 250, 500, 800, 12, 20000, 5000,
+                       KeyDist::zipf, Input::pinned, 3, 3, WorkerPipeline::kStagedAhead, true},
+        PipelineParams{"two_workers_outboxes_large", 1000, 500, 500, 800, 6, kLarge, 10000,
+                       KeyDist::uniform, Input::pageable, 2, 2, WorkerPipeline::kStagedAhead,
+                       true}));
 
 // ---------------------------------------------------------------------------------------------
 // Stateless queries: project().
