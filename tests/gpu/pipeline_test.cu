@@ -524,7 +524,7 @@ INSTANTIATE_TEST_SUITE_P(
         PipelineParams{"two_workers_large", 1000, 500, 500, 800, 6, kLarge, 10000, KeyDist::uniform,
                        Input::pageable, 2, 2},
         PipelineParams{"three_workers_outboxes", 1000, 250, 500, 800, 12, 20000, 5000,
-                       KeyDist::zipf, Input::pinned, 3, 3, WorkerPipeline::kStagedAhead, true},
+                       KeyDist::zipf, Input::pageable, 3, 3, WorkerPipeline::kStagedAhead, true},
         PipelineParams{"two_workers_outboxes_large", 1000, 500, 500, 800, 6, kLarge, 10000,
                        KeyDist::uniform, Input::pageable, 2, 2, WorkerPipeline::kStagedAhead,
                        true}));
