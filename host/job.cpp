@@ -315,6 +315,16 @@ void Job::Impl::stage_ahead(int worker, detail::WorkerPipeline& pipeline,
   for (detail::HostBatch* b : upcoming) pipeline.stage(b->view());
 }
 
+detail::HostBatch* Job::Impl::begin_batch(int worker, detail::WorkerPipeline& pipeline,
+                                          const std::vector<detail::HostBatch*>& batches,
+                                          std::size_t i, WorkerState& state) {
+  state.batch = batches[i]->sequence;
+  // The next batches' copies overlap with this batch's kernels.
+  state.stage = "copy-in";
+  stage_ahead(worker, pipeline, batches, i + 1);
+  return batches[i];
+}
+
 bool Job::Impl::round_waiting(int worker) {
   std::lock_guard lock(queue_mutex_);
   return !queues_[worker].rounds.empty();
@@ -337,10 +347,7 @@ void Job::Impl::run_round(int worker, detail::WorkerPipeline& pipeline, Round& r
     std::vector<std::pair<std::uint64_t, Batch>> rows;
     std::vector<std::uint64_t> words;
     for (std::size_t i = 0; i < batches.size(); ++i) {
-      detail::HostBatch* b = batches[i];
-      state.batch = b->sequence;
-      state.stage = "copy-in";
-      stage_ahead(worker, pipeline, batches, i + 1);
+      detail::HostBatch* b = begin_batch(worker, pipeline, batches, i, state);
       state.stage = "filter and projection";
       const std::size_t kept = pipeline.project(b->view(), words);
       filtered_ += b->rows - kept;
@@ -353,11 +360,7 @@ void Job::Impl::run_round(int worker, detail::WorkerPipeline& pipeline, Round& r
   // The last round's collective (the watermark) has passed: no owner still reads the outbox.
   if (workers_ > 1) pipeline.clear_outbox();
   for (std::size_t i = 0; i < batches.size(); ++i) {
-    detail::HostBatch* b = batches[i];
-    state.batch = b->sequence;
-    // The next batches' copies overlap with this batch's kernels.
-    state.stage = "copy-in";
-    stage_ahead(worker, pipeline, batches, i + 1);
+    detail::HostBatch* b = begin_batch(worker, pipeline, batches, i, state);
     state.stage = "pre-aggregation";
     detail::BatchOutcome outcome = pipeline.preaggregate(b->view(), b->wm_before);
     filtered_ += b->rows - outcome.kept;

@@ -75,6 +75,10 @@ class Job::Impl {
   void run_round(int worker, detail::WorkerPipeline& pipeline, Round& round, WorkerState& state);
   void stage_ahead(int worker, detail::WorkerPipeline& pipeline,
                    const std::vector<detail::HostBatch*>& batches, std::size_t next);
+  /// Marks batch i as the worker's current one and stages the batches after it.
+  detail::HostBatch* begin_batch(int worker, detail::WorkerPipeline& pipeline,
+                                 const std::vector<detail::HostBatch*>& batches, std::size_t i,
+                                 WorkerState& state);
   bool round_waiting(int worker);
   void emit_fired(std::uint64_t round, detail::WorkerPipeline& pipeline);
   void emit(std::uint64_t round, std::vector<WindowResult> results);
