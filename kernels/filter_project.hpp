@@ -32,7 +32,8 @@ struct ProjectionSpec {
 /// @param out_words receives output j of kept row i at out_words[j * out_stride + i];
 ///        out_stride >= n.
 /// @return the number of kept rows.
-/// All pointers are in the executor's memory. Synchronizes (the count is read back).
+/// All pointers are in the executor's memory. With a filter it synchronizes (the count is read
+/// back); without one it only queues work.
 template <class Exec>
 std::size_t filter_project(Exec& exec, const InputColumns& in, std::size_t n,
                            ProgramSetView programs, const ProjectionSpec& spec,
