@@ -417,6 +417,7 @@ template <class Exec>
 std::size_t WindowTable<Exec>::fire(std::int64_t prev_wm, std::int64_t wm,
                                     FiredWindows<Exec>& out) {
   out.size = 0;
+  out.stride = 0;
   auto policy = exec_->policy();
   if (num_requests_ > 0) {
     // Sort, then keep the first of each run (thrust::unique reads out of bounds in Thrust 1.17's
