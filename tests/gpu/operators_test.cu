@@ -730,14 +730,6 @@ HostRows random_partition_rows(std::size_t n, int key_words, std::size_t keys, K
   return rows;
 }
 
-void append_packed(const HostRows& rows, std::size_t i, std::vector<std::uint64_t>& out) {
-  out.push_back(rows.hash[i]);
-  out.push_back(static_cast<std::uint64_t>(rows.pane[i]));
-  out.push_back(rows.cut[i]);
-  for (int j = 0; j < rows.key_words; ++j) out.push_back(rows.keys[i * rows.key_words + j]);
-  for (int s = 0; s < rows.state_words; ++s) out.push_back(rows.state(i, s));
-}
-
 struct PartitionRun {
   std::vector<std::size_t> sizes;
   std::vector<std::uint64_t> packed;  // n * width + 1 words

@@ -86,4 +86,13 @@ inline int ref_destination(PartKind kind, const detail::Partitioner& p, const Ho
   }
 }
 
+/// Appends row `i` of `rows` as partition_partials packs it: hash, pane, cut, key words, states.
+inline void append_packed(const HostRows& rows, std::size_t i, std::vector<std::uint64_t>& out) {
+  out.push_back(rows.hash[i]);
+  out.push_back(static_cast<std::uint64_t>(rows.pane[i]));
+  out.push_back(rows.cut[i]);
+  for (int j = 0; j < rows.key_words; ++j) out.push_back(rows.keys[i * rows.key_words + j]);
+  for (int s = 0; s < rows.state_words; ++s) out.push_back(rows.state(i, s));
+}
+
 }  // namespace sluice::test

@@ -52,14 +52,6 @@ HostRows random_rows(std::size_t n, int key_words, PartKind kind, std::mt19937_6
   return rows;
 }
 
-void append_packed(const HostRows& rows, std::size_t i, std::vector<std::uint64_t>& out) {
-  out.push_back(rows.hash[i]);
-  out.push_back(static_cast<std::uint64_t>(rows.pane[i]));
-  out.push_back(rows.cut[i]);
-  for (int j = 0; j < rows.key_words; ++j) out.push_back(rows.keys[i * rows.key_words + j]);
-  for (int s = 0; s < rows.state_words; ++s) out.push_back(rows.state(i, s));
-}
-
 void expect_same_row(const HostRows& got, std::size_t gi, const HostRows& want, std::size_t wi) {
   bool same =
       got.hash[gi] == want.hash[wi] && got.pane[gi] == want.pane[wi] && got.cut[gi] == want.cut[wi];
