@@ -525,26 +525,12 @@ TEST_F(EventPartialsGpuCases, NarrowedHashAndAllLate) {
 // =============================================================================================
 // reduce_partials
 
-/// Random partial rows: keys from `dist`, panes in [-4, 4], cuts 0..2, ~5% late rows, one state
-/// per accumulator kind (float sums of values that round).
+/// Random partial rows (partials_reference.hpp's random_rows) whose float sums are of values that
+/// round.
 HostRows random_partials(const RowsParams& p, std::mt19937_64& rng) {
-  HostRows rows;
-  rows.key_words = p.key_words;
-  rows.state_words = static_cast<int>(kAllOps.size());
-  rows.reserve(p.rows);
-  KeyDrawer draw(p.dist, p.keys);
-  const std::uint64_t salt = rng();
-  std::vector<std::uint64_t> st(kAllOps.size());
-  for (std::size_t i = 0; i < p.rows; ++i) {
-    const Key k = key_words_of(draw(rng), p.key_words, salt);
-    const auto pane = static_cast<std::int64_t>(rng() % 9) - 4;
-    const std::uint32_t cut = rng() % 20 == 0 ? kLateCut : static_cast<std::uint32_t>(rng() % 3);
-    for (std::size_t s = 0; s < kAllOps.size(); ++s)
-      st[s] = kAllOps[s] == StateOp::sum_f64 ? random_f64_word(rng)
-                                             : random_state_value(kAllOps[s], rng);
-    rows.push(k, pane, cut, st, p.mask);
-  }
-  return rows;
+  return random_rows(p, rng, [](StateOp op, std::mt19937_64& r) {
+    return op == StateOp::sum_f64 ? random_f64_word(r) : random_state_value(op, r);
+  });
 }
 
 struct RefGroup {

@@ -26,9 +26,13 @@ inline std::ostream& operator<<(std::ostream& os, const RowsParams& p) {
             << p.key_words << " key words, mask " << p.mask;
 }
 
+/// Draws a random state value of one accumulator kind.
+using StateDraw = std::uint64_t (*)(StateOp, std::mt19937_64&);
+
 /// Random partial rows: keys drawn from `dist`, panes in [-4, 4], cuts 0..2, ~5% late rows,
-/// one state per accumulator kind.
-inline HostRows random_rows(const RowsParams& p, std::mt19937_64& rng) {
+/// one state per accumulator kind (drawn by `draw_state`).
+inline HostRows random_rows(const RowsParams& p, std::mt19937_64& rng,
+                            StateDraw draw_state = random_state_value) {
   HostRows rows;
   rows.key_words = p.key_words;
   rows.state_words = static_cast<int>(kAllOps.size());
@@ -40,7 +44,7 @@ inline HostRows random_rows(const RowsParams& p, std::mt19937_64& rng) {
     const Key k = key_words_of(draw(rng), p.key_words, salt);
     const auto pane = static_cast<std::int64_t>(rng() % 9) - 4;
     const std::uint32_t cut = rng() % 20 == 0 ? kLateCut : static_cast<std::uint32_t>(rng() % 3);
-    for (std::size_t s = 0; s < kAllOps.size(); ++s) st[s] = random_state_value(kAllOps[s], rng);
+    for (std::size_t s = 0; s < kAllOps.size(); ++s) st[s] = draw_state(kAllOps[s], rng);
     rows.push(k, pane, cut, st, p.mask);
   }
   return rows;
