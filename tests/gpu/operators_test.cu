@@ -533,33 +533,7 @@ HostRows random_partials(const RowsParams& p, std::mt19937_64& rng) {
   });
 }
 
-struct RefGroup {
-  Key key;
-  std::int64_t pane;
-  std::uint32_t cut;
-  std::uint64_t hash;
-  RefState states;
-};
-
-/// Reference: the non-late rows stable-sorted by (key words, pane, cut) and folded per run.
-std::vector<RefGroup> reference_groups(const HostRows& rows) {
-  std::vector<std::size_t> idx;
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    if (rows.cut[i] != kLateCut) idx.push_back(i);
-  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
-    const Key ka = rows.key(a), kb = rows.key(b);
-    return std::tie(ka, rows.pane[a], rows.cut[a]) < std::tie(kb, rows.pane[b], rows.cut[b]);
-  });
-  std::vector<RefGroup> out;
-  for (std::size_t i : idx) {
-    const Key k = rows.key(i);
-    if (out.empty() || out.back().key != k || out.back().pane != rows.pane[i] ||
-        out.back().cut != rows.cut[i])
-      out.push_back(RefGroup{k, rows.pane[i], rows.cut[i], rows.hash[i], RefState(kAllOps)});
-    out.back().states.add_inputs(kAllOps, &rows.states[i * rows.state_words]);
-  }
-  return out;
-}
+using RefGroup = GroupOf<RefState>;
 
 /// Indices of `rows` in (key words, pane, cut) order.
 std::vector<std::size_t> canonical_order(const HostRows& rows) {
@@ -629,7 +603,7 @@ TEST_P(ReducePartialsGpu, MatchesHostAndSortAndFold) {
   const RowsParams p = GetParam();
   SLUICE_GPU_RNG(rng);
   const HostRows rows = random_partials(p, rng);
-  const std::vector<RefGroup> want = reference_groups(rows);
+  const std::vector<RefGroup> want = reference<RefState>(rows);
   if (p.rows >= 1000 && p.keys > 1) {
     ASSERT_GT(want.size(), 1u) << "premise: several groups";
   }
@@ -676,7 +650,7 @@ TEST_F(ReducePartialsGpuCases, ReusesScratchAndOutput) {
     const HostRows rows = random_partials(RowsParams{n, 1 + n / 10, KeyDist::zipf, 2}, rng);
     const HostRows got = run_reduce(dev, rows, din, dout, dscratch);
     const HostRows base = run_reduce(host, rows, hin, hout, hscratch);
-    check_reduce(got, base, reference_groups(rows));
+    check_reduce(got, base, reference<RefState>(rows));
     if (HasFatalFailure()) return;
   }
 }
