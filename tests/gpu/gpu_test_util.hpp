@@ -231,6 +231,21 @@ struct RefState {
   }
 };
 
+/// Folds `from` into `into` (values and magnitudes); an empty `into` starts from the initial
+/// states. The WindowTable model (tests/kernels/window_table_reference.hpp) folds with it.
+inline void ref_fold(const std::vector<StateOp>& ops, RefState& into, const RefState& from) {
+  if (into.value.empty()) into = RefState(ops);
+  into.merge(ops, from);
+}
+
+/// Folds one row's inputs (`inputs[s]`) into `into`; an empty `into` starts from the initial
+/// states. The reduce reference (tests/kernels/partials_reference.hpp) folds with it.
+inline void ref_fold_row(const std::vector<StateOp>& ops, RefState& into,
+                         const std::uint64_t* inputs) {
+  if (into.value.empty()) into = RefState(ops);
+  into.add_inputs(ops, inputs);
+}
+
 /// Relative tolerance of float sums, against max(|want|, sum of magnitudes). Summing n terms in
 /// any order errs by at most about n * 2^-53 of the magnitudes: 1e-9 covers n up to ~10^7.
 inline constexpr double kSumTolerance = 1e-9;

@@ -16,7 +16,10 @@
 #include "gpu/gpu_test_util.hpp"
 #include "kernels/event_partials.hpp"
 #include "kernels/filter_project.hpp"
+#include "kernels/filter_project_fixture.hpp"
+#include "kernels/partials_reference.hpp"
 #include "kernels/partition.hpp"
+#include "kernels/partition_reference.hpp"
 #include "kernels/reduce_partials.hpp"
 
 namespace sluice::test {
@@ -36,26 +39,8 @@ constexpr std::size_t kHuge = 10000000;  // the largest batch, where an operator
 // =============================================================================================
 // filter_project
 
-enum Col : int { kI32, kI64, kU32, kU64, kF32, kF64, kBool, kTs, kStr, kNumCols };
-const ColumnType kTypes[kNumCols] = {
-    ColumnType::i32, ColumnType::i64,     ColumnType::u32,       ColumnType::u64,   ColumnType::f32,
-    ColumnType::f64, ColumnType::boolean, ColumnType::timestamp, ColumnType::string};
-
-struct Columns {
-  std::vector<std::int32_t> i32;
-  std::vector<std::int64_t> i64;
-  std::vector<std::uint32_t> u32;
-  std::vector<std::uint64_t> u64;
-  std::vector<float> f32;
-  std::vector<double> f64;
-  std::vector<std::uint8_t> boolean;
-  std::vector<std::int64_t> ts;
-  std::vector<std::uint32_t> str;
-  std::size_t size() const { return i64.size(); }
-};
-
-Columns random_columns(std::size_t n, std::mt19937_64& rng) {
-  Columns c;
+Batch random_columns(std::size_t n, std::mt19937_64& rng) {
+  Batch c;
   std::uniform_int_distribution<std::int32_t> small(-20, 20);
   std::uniform_real_distribution<double> unit(-1.0, 1.0);
   for (std::size_t r = 0; r < n; ++r) {
@@ -94,7 +79,7 @@ struct ExecColumns {
     in.data[in.count] = buffers.back().data();
     ++in.count;
   }
-  ExecColumns(Exec& exec, const Columns& c) {
+  ExecColumns(Exec& exec, const Batch& c) {
     buffers.reserve(kNumCols);
     add(exec, c.i32, kTypes[kI32]);
     add(exec, c.i64, kTypes[kI64]);
@@ -108,55 +93,10 @@ struct ExecColumns {
   }
 };
 
-/// Programs appended to one shared code array.
-struct ProgramSet {
-  std::vector<Instr> code;
-  std::vector<ProgramRef> programs;
-  struct Builder {
-    ProgramSet& set;
-    ValueKind kind;
-    std::uint32_t begin;
-    Builder& load(int column) {
-      Instr i;
-      i.op = OpCode::load;
-      i.type = kTypes[column];
-      i.column = static_cast<std::uint16_t>(column);
-      set.code.push_back(i);
-      return *this;
-    }
-    Builder& push_i(std::int64_t v) {
-      Instr i;
-      i.literal = static_cast<std::uint64_t>(v);
-      set.code.push_back(i);
-      return *this;
-    }
-    Builder& push_f(double v) {
-      Instr i;
-      i.literal = dbits(v);
-      set.code.push_back(i);
-      return *this;
-    }
-    Builder& op(OpCode o) {
-      Instr i;
-      i.op = o;
-      set.code.push_back(i);
-      return *this;
-    }
-    int done() {
-      set.programs.push_back(
-          ProgramRef{begin, static_cast<std::uint16_t>(set.code.size() - begin), kind});
-      return static_cast<int>(set.programs.size()) - 1;
-    }
-  };
-  Builder start(ValueKind kind) {
-    return Builder{*this, kind, static_cast<std::uint32_t>(code.size())};
-  }
-};
-
 struct Filter {
   const char* name;
   std::function<int(ProgramSet&)> build;
-  std::function<bool(const Columns&, std::size_t)> want;
+  std::function<bool(const Batch&, std::size_t)> want;
 };
 
 std::vector<Filter> filters() {
@@ -176,7 +116,7 @@ std::vector<Filter> filters() {
              .op(OpCode::logical_or)
              .done();
        },
-       [](const Columns& c, std::size_t r) {
+       [](const Batch& c, std::size_t r) {
          return (c.i64[r] > 10 && c.f64[r] < 0.25) || !c.boolean[r];
        }},
       {"str == 3 and f32 >= 0.25 or u32 > 4000000000",
@@ -195,7 +135,7 @@ std::vector<Filter> filters() {
              .op(OpCode::logical_or)
              .done();
        },
-       [](const Columns& c, std::size_t r) {
+       [](const Batch& c, std::size_t r) {
          return (c.str[r] == 3 && static_cast<double>(c.f32[r]) >= 0.25) || c.u32[r] > 4000000000u;
        }},
   };
@@ -204,7 +144,7 @@ std::vector<Filter> filters() {
 struct Output {
   const char* name;
   std::function<void(ProgramSet&)> build;
-  std::function<std::uint64_t(const Columns&, std::size_t)> want;
+  std::function<std::uint64_t(const Batch&, std::size_t)> want;
 };
 
 std::uint64_t u(std::int64_t v) { return static_cast<std::uint64_t>(v); }
@@ -213,25 +153,25 @@ std::uint64_t u(std::int64_t v) { return static_cast<std::uint64_t>(v); }
 std::vector<Output> outputs() {
   return {
       {"f64 key", [](ProgramSet& s) { s.start(ValueKind::f64).load(kF64).done(); },
-       [](const Columns& c, std::size_t r) { return detail::float_key_word(c.f64[r]); }},
+       [](const Batch& c, std::size_t r) { return detail::float_key_word(c.f64[r]); }},
       {"i32", [](ProgramSet& s) { s.start(ValueKind::i64).load(kI32).done(); },
-       [](const Columns& c, std::size_t r) { return u(c.i32[r]); }},
+       [](const Batch& c, std::size_t r) { return u(c.i32[r]); }},
       {"i64", [](ProgramSet& s) { s.start(ValueKind::i64).load(kI64).done(); },
-       [](const Columns& c, std::size_t r) { return u(c.i64[r]); }},
+       [](const Batch& c, std::size_t r) { return u(c.i64[r]); }},
       {"u32", [](ProgramSet& s) { s.start(ValueKind::i64).load(kU32).done(); },
-       [](const Columns& c, std::size_t r) { return std::uint64_t{c.u32[r]}; }},
+       [](const Batch& c, std::size_t r) { return std::uint64_t{c.u32[r]}; }},
       {"u64", [](ProgramSet& s) { s.start(ValueKind::i64).load(kU64).done(); },
-       [](const Columns& c, std::size_t r) { return c.u64[r]; }},
+       [](const Batch& c, std::size_t r) { return c.u64[r]; }},
       {"f32", [](ProgramSet& s) { s.start(ValueKind::f64).load(kF32).done(); },
-       [](const Columns& c, std::size_t r) { return dbits(static_cast<double>(c.f32[r])); }},
+       [](const Batch& c, std::size_t r) { return dbits(static_cast<double>(c.f32[r])); }},
       {"f64 raw bits", [](ProgramSet& s) { s.start(ValueKind::f64).load(kF64).done(); },
-       [](const Columns& c, std::size_t r) { return dbits(c.f64[r]); }},
+       [](const Batch& c, std::size_t r) { return dbits(c.f64[r]); }},
       {"bool", [](ProgramSet& s) { s.start(ValueKind::boolean).load(kBool).done(); },
-       [](const Columns& c, std::size_t r) { return std::uint64_t{c.boolean[r] != 0}; }},
+       [](const Batch& c, std::size_t r) { return std::uint64_t{c.boolean[r] != 0}; }},
       {"timestamp", [](ProgramSet& s) { s.start(ValueKind::i64).load(kTs).done(); },
-       [](const Columns& c, std::size_t r) { return u(c.ts[r]); }},
+       [](const Batch& c, std::size_t r) { return u(c.ts[r]); }},
       {"string code", [](ProgramSet& s) { s.start(ValueKind::i64).load(kStr).done(); },
-       [](const Columns& c, std::size_t r) { return std::uint64_t{c.str[r]}; }},
+       [](const Batch& c, std::size_t r) { return std::uint64_t{c.str[r]}; }},
       {"i64 + i32 * 2 - 1 (wraps)",
        [](ProgramSet& s) {
          s.start(ValueKind::i64)
@@ -244,7 +184,7 @@ std::vector<Output> outputs() {
              .op(OpCode::sub_i)
              .done();
        },
-       [](const Columns& c, std::size_t r) { return u(c.i64[r]) + u(c.i32[r]) * 2 - 1; }},
+       [](const Batch& c, std::size_t r) { return u(c.i64[r]) + u(c.i32[r]) * 2 - 1; }},
       {"i64 / i32 as floats",
        [](ProgramSet& s) {
          s.start(ValueKind::f64)
@@ -255,7 +195,7 @@ std::vector<Output> outputs() {
              .op(OpCode::div_f)
              .done();
        },
-       [](const Columns& c, std::size_t r) {
+       [](const Batch& c, std::size_t r) {
          return dbits(static_cast<double>(c.i64[r]) / static_cast<double>(c.i32[r]));
        }},
       {"-(f32 * 2.5) + ts / 1000",
@@ -272,7 +212,7 @@ std::vector<Output> outputs() {
              .op(OpCode::add_f)
              .done();
        },
-       [](const Columns& c, std::size_t r) {
+       [](const Batch& c, std::size_t r) {
          const double product = static_cast<double>(c.f32[r]) * 2.5;
          const double quotient = static_cast<double>(c.ts[r]) / 1000.0;
          return dbits(-product + quotient);
@@ -295,7 +235,7 @@ struct ProjectRun {
 };
 
 template <class Exec>
-ProjectRun run_filter_project(Exec& exec, const Columns& c, const ProgramSet& set,
+ProjectRun run_filter_project(Exec& exec, const Batch& c, const ProgramSet& set,
                               const ProjectionSpec& spec, std::size_t stride) {
   const std::size_t n = c.size();
   const ExecColumns<Exec> columns(exec, c);
@@ -313,7 +253,7 @@ ProjectRun run_filter_project(Exec& exec, const Columns& c, const ProgramSet& se
   return run;
 }
 
-void check_filter_project(const Columns& c, const Filter* f, std::size_t extra_stride = 0) {
+void check_filter_project(const Batch& c, const Filter* f, std::size_t extra_stride = 0) {
   const std::size_t n = c.size();
   ProgramSet set;
   const int filter = f ? f->build(set) : -1;
@@ -377,7 +317,7 @@ class FilterProjectGpu : public GpuTestWithParam<std::size_t> {};
 TEST_P(FilterProjectGpu, EveryFilterAndColumnTypeMatchesHostAndReference) {
   const std::size_t n = GetParam();
   SLUICE_GPU_RNG(rng);
-  const Columns c = random_columns(n, rng);
+  const Batch c = random_columns(n, rng);
   const std::vector<Filter> fs = filters();
   for (const Filter& f : fs) {
     SCOPED_TRACE(f.name);
@@ -399,7 +339,7 @@ using FilterProjectGpuCases = GpuTest;
 
 TEST_F(FilterProjectGpuCases, OutputStrideLargerThanRows) {
   SLUICE_GPU_RNG(rng);
-  const Columns c = random_columns(1000, rng);
+  const Batch c = random_columns(1000, rng);
   const std::vector<Filter> fs = filters();
   check_filter_project(c, &fs[0], 37);
   check_filter_project(c, nullptr, 5);
@@ -585,68 +525,15 @@ TEST_F(EventPartialsGpuCases, NarrowedHashAndAllLate) {
 // =============================================================================================
 // reduce_partials
 
-struct ReduceParams {
-  std::size_t rows;
-  std::size_t keys;
-  KeyDist dist;
-  int key_words;
-  std::uint64_t mask = ~0ULL;
-};
-
-std::ostream& operator<<(std::ostream& os, const ReduceParams& p) {
-  return os << p.rows << " rows, " << p.keys << " keys, " << to_string(p.dist) << ", "
-            << p.key_words << " key words, mask " << p.mask;
-}
-
-/// Random partial rows: keys from `dist`, panes in [-4, 4], cuts 0..2, ~5% late rows, one state
-/// per accumulator kind (float sums of values that round).
-HostRows random_partials(const ReduceParams& p, std::mt19937_64& rng) {
-  HostRows rows;
-  rows.key_words = p.key_words;
-  rows.state_words = static_cast<int>(kAllOps.size());
-  rows.reserve(p.rows);
-  KeyDrawer draw(p.dist, p.keys);
-  const std::uint64_t salt = rng();
-  std::vector<std::uint64_t> st(kAllOps.size());
-  for (std::size_t i = 0; i < p.rows; ++i) {
-    const Key k = key_words_of(draw(rng), p.key_words, salt);
-    const auto pane = static_cast<std::int64_t>(rng() % 9) - 4;
-    const std::uint32_t cut = rng() % 20 == 0 ? kLateCut : static_cast<std::uint32_t>(rng() % 3);
-    for (std::size_t s = 0; s < kAllOps.size(); ++s)
-      st[s] = kAllOps[s] == StateOp::sum_f64 ? random_f64_word(rng)
-                                             : random_state_value(kAllOps[s], rng);
-    rows.push(k, pane, cut, st, p.mask);
-  }
-  return rows;
-}
-
-struct Group {
-  Key key;
-  std::int64_t pane;
-  std::uint32_t cut;
-  std::uint64_t hash;
-  RefState states;
-};
-
-/// Reference: the non-late rows stable-sorted by (key words, pane, cut) and folded per run.
-std::vector<Group> reference_groups(const HostRows& rows) {
-  std::vector<std::size_t> idx;
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    if (rows.cut[i] != kLateCut) idx.push_back(i);
-  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
-    const Key ka = rows.key(a), kb = rows.key(b);
-    return std::tie(ka, rows.pane[a], rows.cut[a]) < std::tie(kb, rows.pane[b], rows.cut[b]);
+/// Random partial rows (partials_reference.hpp's random_rows) whose float sums are of values that
+/// round.
+HostRows random_partials(const RowsParams& p, std::mt19937_64& rng) {
+  return random_rows(p, rng, [](StateOp op, std::mt19937_64& r) {
+    return op == StateOp::sum_f64 ? random_f64_word(r) : random_state_value(op, r);
   });
-  std::vector<Group> out;
-  for (std::size_t i : idx) {
-    const Key k = rows.key(i);
-    if (out.empty() || out.back().key != k || out.back().pane != rows.pane[i] ||
-        out.back().cut != rows.cut[i])
-      out.push_back(Group{k, rows.pane[i], rows.cut[i], rows.hash[i], RefState(kAllOps)});
-    out.back().states.add_inputs(kAllOps, &rows.states[i * rows.state_words]);
-  }
-  return out;
 }
+
+using RefGroup = GroupOf<RefState>;
 
 /// Indices of `rows` in (key words, pane, cut) order.
 std::vector<std::size_t> canonical_order(const HostRows& rows) {
@@ -670,7 +557,7 @@ HostRows run_reduce(Exec& exec, const HostRows& rows, Partials<Exec>& in, Partia
   return download_rows(exec, out.view());
 }
 
-void check_reduce(const HostRows& got, const HostRows& base, const std::vector<Group>& want) {
+void check_reduce(const HostRows& got, const HostRows& base, const std::vector<RefGroup>& want) {
   for (const HostRows* run : {&got, &base}) {
     SCOPED_TRACE(run == &got ? "device executor" : "host executor");
     const HostRows& r = *run;
@@ -710,13 +597,13 @@ void check_reduce(const HostRows& got, const HostRows& base, const std::vector<G
   }
 }
 
-class ReducePartialsGpu : public GpuTestWithParam<ReduceParams> {};
+class ReducePartialsGpu : public GpuTestWithParam<RowsParams> {};
 
 TEST_P(ReducePartialsGpu, MatchesHostAndSortAndFold) {
-  const ReduceParams p = GetParam();
+  const RowsParams p = GetParam();
   SLUICE_GPU_RNG(rng);
   const HostRows rows = random_partials(p, rng);
-  const std::vector<Group> want = reference_groups(rows);
+  const std::vector<RefGroup> want = reference<RefState>(rows);
   if (p.rows >= 1000 && p.keys > 1) {
     ASSERT_GT(want.size(), 1u) << "premise: several groups";
   }
@@ -735,18 +622,18 @@ TEST_P(ReducePartialsGpu, MatchesHostAndSortAndFold) {
 INSTANTIATE_TEST_SUITE_P(
     SizesKeysSkew, ReducePartialsGpu,
     ::testing::Values(
-        ReduceParams{0, 1, KeyDist::uniform, 1}, ReduceParams{1, 1, KeyDist::uniform, 2},
-        ReduceParams{31, 1, KeyDist::uniform, 1}, ReduceParams{31, 100, KeyDist::uniform, 2},
-        ReduceParams{1000, 100, KeyDist::zipf, 1}, ReduceParams{1000, 100000, KeyDist::uniform, 2},
-        ReduceParams{kLarge, 1, KeyDist::uniform, 1}, ReduceParams{kLarge, 100, KeyDist::zipf, 2},
-        ReduceParams{kLarge, 100000, KeyDist::zipf, 1},
-        ReduceParams{kLarge, 10000000, KeyDist::uniform, 2},
-        ReduceParams{kHuge, 100000, KeyDist::zipf, 1},
-        ReduceParams{kHuge, 10000000, KeyDist::uniform, 1},
+        RowsParams{0, 1, KeyDist::uniform, 1}, RowsParams{1, 1, KeyDist::uniform, 2},
+        RowsParams{31, 1, KeyDist::uniform, 1}, RowsParams{31, 100, KeyDist::uniform, 2},
+        RowsParams{1000, 100, KeyDist::zipf, 1}, RowsParams{1000, 100000, KeyDist::uniform, 2},
+        RowsParams{kLarge, 1, KeyDist::uniform, 1}, RowsParams{kLarge, 100, KeyDist::zipf, 2},
+        RowsParams{kLarge, 100000, KeyDist::zipf, 1},
+        RowsParams{kLarge, 10000000, KeyDist::uniform, 2},
+        RowsParams{kHuge, 100000, KeyDist::zipf, 1},
+        RowsParams{kHuge, 10000000, KeyDist::uniform, 1},
         // Forced hash collisions: equal hashes never merge distinct keys.
-        ReduceParams{1000, 100, KeyDist::uniform, 2, 0x7},
-        ReduceParams{100000, 5000, KeyDist::zipf, 1, 0x7},
-        ReduceParams{20000, 1000, KeyDist::uniform, 2, 0x0}));
+        RowsParams{1000, 100, KeyDist::uniform, 2, 0x7},
+        RowsParams{100000, 5000, KeyDist::zipf, 1, 0x7},
+        RowsParams{20000, 1000, KeyDist::uniform, 2, 0x0}));
 
 using ReducePartialsGpuCases = GpuTest;
 
@@ -760,10 +647,10 @@ TEST_F(ReducePartialsGpuCases, ReusesScratchAndOutput) {
   detail::ReduceScratch<detail::HostExec> hscratch(host);
   for (std::size_t n : {100000u, 31u, 0u, 1000u, 1u, 20000u}) {
     SCOPED_TRACE(::testing::Message() << n << " rows");
-    const HostRows rows = random_partials(ReduceParams{n, 1 + n / 10, KeyDist::zipf, 2}, rng);
+    const HostRows rows = random_partials(RowsParams{n, 1 + n / 10, KeyDist::zipf, 2}, rng);
     const HostRows got = run_reduce(dev, rows, din, dout, dscratch);
     const HostRows base = run_reduce(host, rows, hin, hout, hscratch);
-    check_reduce(got, base, reference_groups(rows));
+    check_reduce(got, base, reference<RefState>(rows));
     if (HasFatalFailure()) return;
   }
 }
@@ -772,79 +659,6 @@ TEST_F(ReducePartialsGpuCases, ReusesScratchAndOutput) {
 // partition_partials and unpack_partials
 
 using detail::Partitioner;
-
-enum class PartKind { hash1, hash3, hash8, hash64, key3, key7, range_i64, range_f64 };
-
-const char* to_string(PartKind k) {
-  const char* names[] = {"hash1", "hash3", "hash8",     "hash64",
-                         "key3",  "key7",  "range_i64", "range_f64"};
-  return names[static_cast<int>(k)];
-}
-
-const std::vector<std::int64_t> kIntBounds = {-500, 0, 1, 700};
-const std::vector<double> kDoubleBounds = {-2.5, 0.0, 3.0, 7.75};
-
-Partitioner make_partitioner(PartKind kind) {
-  Partitioner p;
-  switch (kind) {
-    case PartKind::hash1:
-      p.parts = 1;
-      break;
-    case PartKind::hash3:
-      p.parts = 3;
-      break;
-    case PartKind::hash8:
-      p.parts = 8;
-      break;
-    case PartKind::hash64:
-      p.parts = 64;
-      break;
-    case PartKind::key3:
-    case PartKind::key7:
-      p.kind = Partitioner::Kind::key;
-      p.parts = kind == PartKind::key3 ? 3 : 7;
-      break;
-    case PartKind::range_i64:
-      p.kind = Partitioner::Kind::range;
-      p.parts = static_cast<int>(kIntBounds.size()) + 1;
-      p.num_boundaries = static_cast<int>(kIntBounds.size());
-      for (std::size_t b = 0; b < kIntBounds.size(); ++b)
-        p.boundaries[b] = static_cast<std::uint64_t>(kIntBounds[b]);
-      break;
-    case PartKind::range_f64:
-      p.kind = Partitioner::Kind::range;
-      p.range_as_double = true;
-      p.parts = static_cast<int>(kDoubleBounds.size()) + 1;
-      p.num_boundaries = static_cast<int>(kDoubleBounds.size());
-      for (std::size_t b = 0; b < kDoubleBounds.size(); ++b)
-        p.boundaries[b] = dbits(kDoubleBounds[b]);
-      break;
-  }
-  return p;
-}
-
-/// Reference destination: hash % parts; first key word mod parts (non-negative); or the number
-/// of boundaries at or below the first key word.
-int ref_destination(PartKind kind, const Partitioner& p, const HostRows& rows, std::size_t i) {
-  const std::uint64_t w = rows.keys[i * rows.key_words];
-  switch (kind) {
-    case PartKind::key3:
-    case PartKind::key7: {
-      const std::int64_t d = static_cast<std::int64_t>(w) % p.parts;
-      return static_cast<int>(d < 0 ? d + p.parts : d);
-    }
-    case PartKind::range_i64:
-      return static_cast<int>(
-          std::upper_bound(kIntBounds.begin(), kIntBounds.end(), static_cast<std::int64_t>(w)) -
-          kIntBounds.begin());
-    case PartKind::range_f64:
-      return static_cast<int>(
-          std::upper_bound(kDoubleBounds.begin(), kDoubleBounds.end(), bitsd(w)) -
-          kDoubleBounds.begin());
-    default:
-      return static_cast<int>(rows.hash[i] % static_cast<std::uint64_t>(p.parts));
-  }
-}
 
 /// Rows whose first key word suits the partitioner: integers around the boundaries (negative
 /// too), doubles (some on a boundary, some -0.0), or key numbers drawn from `dist`.
@@ -874,14 +688,6 @@ HostRows random_partition_rows(std::size_t n, int key_words, std::size_t keys, K
     rows.push(k, pane, cut, {rng(), rng(), rng()});
   }
   return rows;
-}
-
-void append_packed(const HostRows& rows, std::size_t i, std::vector<std::uint64_t>& out) {
-  out.push_back(rows.hash[i]);
-  out.push_back(static_cast<std::uint64_t>(rows.pane[i]));
-  out.push_back(rows.cut[i]);
-  for (int j = 0; j < rows.key_words; ++j) out.push_back(rows.keys[i * rows.key_words + j]);
-  for (int s = 0; s < rows.state_words; ++s) out.push_back(rows.state(i, s));
 }
 
 struct PartitionRun {

@@ -15,7 +15,9 @@
 
 #include "gpu/gpu_test_util.hpp"
 #include "kernels/key_table.hpp"
+#include "kernels/key_table_reference.hpp"
 #include "kernels/window_table.hpp"
+#include "kernels/window_table_reference.hpp"
 
 namespace sluice::test {
 namespace {
@@ -26,37 +28,6 @@ using detail::WindowTable;
 
 // =============================================================================================
 // KeyTable
-
-struct KeyStdHash {
-  std::size_t operator()(const Key& k) const { return ref_fmix64(k[0] ^ ref_fmix64(k[1] + 1)); }
-};
-
-/// The reference: ids handed out in order of first sight.
-struct RefIds {
-  std::unordered_map<Key, std::uint32_t, KeyStdHash> ids;
-  std::vector<Key> keys;  // by id
-  std::uint32_t id(const Key& k) {
-    auto [it, inserted] = ids.try_emplace(k, static_cast<std::uint32_t>(keys.size()));
-    if (inserted) keys.push_back(k);
-    return it->second;
-  }
-};
-
-/// A batch with equal keys adjacent (find_or_insert's precondition), groups in random order.
-HostRows key_batch(std::vector<Key> keys, int key_words, std::uint64_t mask, std::mt19937_64& rng) {
-  const std::uint64_t salt = rng();
-  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
-    const std::uint64_t ha = ref_fmix64(a[0] ^ ref_fmix64(a[1] ^ salt));
-    const std::uint64_t hb = ref_fmix64(b[0] ^ ref_fmix64(b[1] ^ salt));
-    return ha != hb ? ha < hb : a < b;
-  });
-  HostRows rows;
-  rows.key_words = key_words;
-  rows.state_words = 0;
-  rows.reserve(keys.size());
-  for (const Key& k : keys) rows.push(k, 0, 0, {}, mask);
-  return rows;
-}
 
 /// One executor's key table with the buffers a batch needs.
 template <class Exec>
@@ -175,71 +146,9 @@ INSTANTIATE_TEST_SUITE_P(
 // =============================================================================================
 // WindowTable
 
-using Slot = std::tuple<std::uint32_t, std::int64_t, std::uint32_t>;  // key id, pane, cut
-using WinKey = std::pair<std::int64_t, std::uint32_t>;                // window, key id
-
-struct MergeRow {
-  std::uint32_t key;
-  std::int64_t pane;
-  std::uint32_t cut;
-  RefState states;
-};
-
-struct FiredRow {
-  bool update = false;
-  RefState states;
-};
-
-/// Brute-force model of the window state: every merged (key, pane, cut) entry. Window k of key K
-/// merges the entries of K whose pane lies in k and whose cut admits k.
-struct RefWindows {
-  PaneSpec panes;
-  std::vector<StateOp> ops;
-  std::map<Slot, RefState> entries;
-  std::set<WinKey> requests;
-
-  void merge(const std::vector<MergeRow>& rows, std::int64_t fired_wm) {
-    for (const MergeRow& r : rows) {
-      auto it = entries.try_emplace(Slot{r.key, r.pane, r.cut}, ops).first;
-      it->second.merge(ops, r.states);
-      if (fired_wm == kNoWatermark || panes.global) continue;
-      const std::vector<std::int64_t> ks = ref_windows_of_pane(panes, r.pane);
-      for (std::size_t i = r.cut; i < ks.size(); ++i)
-        if (ref_window_end(panes, ks[i]) <= fired_wm) requests.insert({ks[i], r.key});
-    }
-  }
-  /// Windows ending in (prev, wm] with data, plus requested windows that already fired.
-  std::map<WinKey, FiredRow> fire(std::int64_t prev, std::int64_t wm) {
-    std::map<WinKey, FiredRow> out;
-    for (const auto& [slot, states] : entries) {
-      const std::uint32_t key = std::get<0>(slot);
-      const std::vector<std::int64_t> ks = ref_windows_of_pane(panes, std::get<1>(slot));
-      for (std::size_t i = std::get<2>(slot); i < ks.size(); ++i) {
-        const __int128 end = ref_window_end(panes, ks[i]);
-        const bool fires = prev < end && end <= wm;
-        const bool refires = end <= prev && requests.count({ks[i], key}) > 0;
-        if (!fires && !refires) continue;
-        auto [it, inserted] = out.try_emplace(WinKey{ks[i], key});
-        if (inserted) it->second = FiredRow{end <= prev, RefState(ops)};
-        it->second.states.merge(ops, states);
-      }
-    }
-    requests.clear();
-    return out;
-  }
-  std::size_t evict(std::int64_t wm) {
-    std::size_t removed = 0;
-    for (auto it = entries.begin(); it != entries.end();) {
-      if (ref_pane_expired(panes, std::get<1>(it->first), wm)) {
-        it = entries.erase(it);
-        ++removed;
-      } else {
-        ++it;
-      }
-    }
-    return removed;
-  }
-};
+using MergeRow = MergeRowOf<RefState>;
+using FiredRow = FiredRowOf<RefState>;
+using RefWindows = RefWindowsOf<RefState>;
 
 /// Fired rows read back from an executor (fired.size rows; states at [s * size + i]).
 struct FiredCopy {
@@ -303,7 +212,7 @@ struct WindowTableRun {
 
 /// Compares one executor's fire with the model: same (window, key) rows in (window, key) order,
 /// same update flags, merged states (float sums within the tolerance).
-void compare_fire(const FiredCopy& got, std::size_t n, const std::map<WinKey, FiredRow>& want,
+void compare_fire(const FiredCopy& got, std::size_t n, const std::map<WindowKey, FiredRow>& want,
                   const std::vector<StateOp>& ops, const char* who) {
   SCOPED_TRACE(who);
   ASSERT_EQ(n, want.size());
@@ -366,7 +275,7 @@ TEST_P(WindowTableGpu, StreamMatchesHostAndBruteForceModel) {
 
   auto fire_all = [&](std::int64_t prev, std::int64_t next) {
     SCOPED_TRACE(::testing::Message() << "fire(" << prev << ", " << next << ")");
-    const std::map<WinKey, FiredRow> want = ref.fire(prev, next);
+    const std::map<WindowKey, FiredRow> want = ref.fire(prev, next);
     if (!want.empty()) {
       EXPECT_TRUE(dev.table.may_fire(prev, next));
     }

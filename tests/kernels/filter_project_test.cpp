@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "filter_project_fixture.hpp"
 #include "kernel_test_util.hpp"
 
 namespace sluice::test {
@@ -24,42 +25,6 @@ using detail::ProgramRef;
 using detail::ProgramSetView;
 using detail::ProjectionSpec;
 using detail::ValueKind;
-
-// Column indices of the test batch.
-enum Col : int { kI32, kI64, kU32, kU64, kF32, kF64, kBool, kTs, kStr, kNumCols };
-
-const ColumnType kTypes[kNumCols] = {
-    ColumnType::i32, ColumnType::i64,     ColumnType::u32,       ColumnType::u64,   ColumnType::f32,
-    ColumnType::f64, ColumnType::boolean, ColumnType::timestamp, ColumnType::string};
-
-struct Batch {
-  std::vector<std::int32_t> i32;
-  std::vector<std::int64_t> i64;
-  std::vector<std::uint32_t> u32;
-  std::vector<std::uint64_t> u64;
-  std::vector<float> f32;
-  std::vector<double> f64;
-  std::vector<std::uint8_t> boolean;
-  std::vector<std::int64_t> ts;
-  std::vector<std::uint32_t> str;
-
-  std::size_t size() const { return i64.size(); }
-  InputColumns in() const {
-    InputColumns c;
-    c.count = kNumCols;
-    c.data[kI32] = i32.data();
-    c.data[kI64] = i64.data();
-    c.data[kU32] = u32.data();
-    c.data[kU64] = u64.data();
-    c.data[kF32] = f32.data();
-    c.data[kF64] = f64.data();
-    c.data[kBool] = boolean.data();
-    c.data[kTs] = ts.data();
-    c.data[kStr] = str.data();
-    for (int k = 0; k < kNumCols; ++k) c.type[k] = kTypes[k];
-    return c;
-  }
-};
 
 Batch random_batch(std::size_t n, std::mt19937_64& rng) {
   Batch b;
@@ -83,53 +48,6 @@ Batch random_batch(std::size_t n, std::mt19937_64& rng) {
   }
   return b;
 }
-
-/// A program set under construction: programs appended to one shared code array.
-struct ProgramSet {
-  std::vector<Instr> code;
-  std::vector<ProgramRef> programs;
-
-  struct Builder {
-    ProgramSet& set;
-    ValueKind kind;
-    std::uint32_t begin;
-    Builder& load(int column) {
-      Instr i;
-      i.op = OpCode::load;
-      i.type = kTypes[column];
-      i.column = static_cast<std::uint16_t>(column);
-      set.code.push_back(i);
-      return *this;
-    }
-    Builder& push_i(std::int64_t v) {
-      Instr i;
-      i.literal = static_cast<std::uint64_t>(v);
-      set.code.push_back(i);
-      return *this;
-    }
-    Builder& push_f(double v) {
-      Instr i;
-      i.literal = dbits(v);
-      set.code.push_back(i);
-      return *this;
-    }
-    Builder& op(OpCode o) {
-      Instr i;
-      i.op = o;
-      set.code.push_back(i);
-      return *this;
-    }
-    int done() {
-      set.programs.push_back(
-          ProgramRef{begin, static_cast<std::uint16_t>(set.code.size() - begin), kind});
-      return static_cast<int>(set.programs.size()) - 1;
-    }
-  };
-  Builder start(ValueKind kind) {
-    return Builder{*this, kind, static_cast<std::uint32_t>(code.size())};
-  }
-  ProgramSetView view() const { return ProgramSetView{code.data(), programs.data()}; }
-};
 
 using RowPredicate = std::function<bool(const Batch&, std::size_t)>;
 

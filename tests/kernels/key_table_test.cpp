@@ -10,42 +10,12 @@
 #include <vector>
 
 #include "kernel_test_util.hpp"
+#include "key_table_reference.hpp"
 
 namespace sluice::test {
 namespace {
 
 using detail::KeyTable;
-
-struct KeyStdHash {
-  std::size_t operator()(const Key& k) const { return ref_fmix64(k[0] ^ ref_fmix64(k[1] + 1)); }
-};
-
-/// The reference: ids handed out in order of first sight.
-struct RefIds {
-  std::unordered_map<Key, std::uint32_t, KeyStdHash> ids;
-  std::vector<Key> keys;  // by id
-  std::uint32_t id(const Key& k) {
-    auto [it, inserted] = ids.try_emplace(k, static_cast<std::uint32_t>(keys.size()));
-    if (inserted) keys.push_back(k);
-    return it->second;
-  }
-};
-
-/// A batch of rows with equal keys adjacent (the precondition), groups in random order.
-HostRows batch_of(std::vector<Key> keys, int key_words, std::uint64_t mask, std::mt19937_64& rng) {
-  const std::uint64_t salt = rng();
-  std::stable_sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
-    const std::uint64_t ha = ref_fmix64(a[0] ^ ref_fmix64(a[1] ^ salt));
-    const std::uint64_t hb = ref_fmix64(b[0] ^ ref_fmix64(b[1] ^ salt));
-    return ha != hb ? ha < hb : a < b;
-  });
-  HostRows rows;
-  rows.key_words = key_words;
-  rows.state_words = 0;
-  rows.reserve(keys.size());
-  for (const Key& k : keys) rows.push(k, 0, 0, {}, mask);
-  return rows;
-}
 
 /// Inserts `rows`, checks every id against the reference, and checks size and gather.
 void insert_and_check(KeyTable<HostExec>& table, RefIds& ref, const HostRows& rows,
@@ -111,7 +81,7 @@ TEST_P(KeyTableIds, DenseIdsInFirstInsertionOrder) {
     SCOPED_TRACE(::testing::Message() << "batch " << b);
     std::vector<Key> keys(p.rows_per_batch);
     for (Key& k : keys) k = key_words_of(draw(rng), p.key_words, salt);
-    insert_and_check(table, ref, batch_of(std::move(keys), p.key_words, p.mask, rng), exec);
+    insert_and_check(table, ref, key_batch(std::move(keys), p.key_words, p.mask, rng), exec);
   }
   check_all_ids(table, ref, p.key_words);
 }
@@ -149,7 +119,7 @@ TEST(KeyTable, GrowsFromDefaultCapacityToAMillionKeys) {
                             std::size_t{598969}}) {
     std::vector<Key> keys;
     for (std::size_t i = 0; i < batch; ++i) keys.push_back(key_words_of(next++, 1, salt));
-    insert_and_check(table, ref, batch_of(std::move(keys), 1, ~0ULL, rng), exec);
+    insert_and_check(table, ref, key_batch(std::move(keys), 1, ~0ULL, rng), exec);
   }
   ASSERT_EQ(table.size(), 1000001u);
   EXPECT_GT(table.capacity(), initial);
@@ -157,7 +127,7 @@ TEST(KeyTable, GrowsFromDefaultCapacityToAMillionKeys) {
   // After growth every old key still finds its id and nothing is inserted twice.
   std::vector<Key> again;
   for (std::size_t i = 0; i < next; i += 3) again.push_back(key_words_of(i, 1, salt));
-  insert_and_check(table, ref, batch_of(std::move(again), 1, ~0ULL, rng), exec);
+  insert_and_check(table, ref, key_batch(std::move(again), 1, ~0ULL, rng), exec);
   EXPECT_EQ(table.size(), 1000001u);
   check_all_ids(table, ref, 1);
 }
@@ -174,7 +144,7 @@ TEST(KeyTable, GrowthUnderFullCollisions) {
     std::vector<Key> keys;
     for (int i = 0; i < 700; ++i) keys.push_back(key_words_of(next++, 2, salt));
     for (int i = 0; i < 300; ++i) keys.push_back(key_words_of(rng() % next, 2, salt));
-    insert_and_check(table, ref, batch_of(std::move(keys), 2, 0, rng), exec);
+    insert_and_check(table, ref, key_batch(std::move(keys), 2, 0, rng), exec);
   }
   EXPECT_EQ(table.size(), 3500u);
   check_all_ids(table, ref, 2);
@@ -189,7 +159,7 @@ TEST(KeyTable, HigherMaxLoadStillExact) {
   for (int b = 0; b < 6; ++b) {
     std::vector<Key> keys(5000);
     for (Key& k : keys) k = key_words_of(rng() % 20000, 1, salt);
-    insert_and_check(table, ref, batch_of(std::move(keys), 1, 0xff, rng), exec);
+    insert_and_check(table, ref, key_batch(std::move(keys), 1, 0xff, rng), exec);
   }
   EXPECT_LE(static_cast<double>(table.size()), 0.9 * static_cast<double>(table.capacity()));
   check_all_ids(table, ref, 1);
@@ -203,7 +173,7 @@ TEST(KeyTable, KeysDifferingOnlyInTheSecondWord) {
   std::vector<Key> keys;
   for (std::uint64_t i = 0; i < 50; ++i) keys.push_back(Key{42, i});
   for (std::uint64_t i = 0; i < 50; ++i) keys.push_back(Key{i, 42});
-  insert_and_check(table, ref, batch_of(keys, 2, ~0ULL, rng), exec);
+  insert_and_check(table, ref, key_batch(keys, 2, ~0ULL, rng), exec);
   EXPECT_EQ(table.size(), 99u);  // (42, 42) appears twice
 }
 

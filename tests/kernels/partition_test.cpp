@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernel_test_util.hpp"
+#include "partition_reference.hpp"
 
 namespace sluice::test {
 namespace {
@@ -21,66 +22,9 @@ using detail::Partitioner;
 using detail::PartitionScratch;
 using detail::unpack_partials;
 
-enum class Kind { hash1, hash3, hash8, hash64, range_i64, range_f64 };
-
-const std::vector<std::int64_t> kIntBounds = {-500, 0, 1, 700};
-const std::vector<double> kDoubleBounds = {-2.5, 0.0, 3.0, 7.75};
-
-Partitioner make_partitioner(Kind kind) {
-  Partitioner p;
-  switch (kind) {
-    case Kind::hash1:
-      p.parts = 1;
-      break;
-    case Kind::hash3:
-      p.parts = 3;
-      break;
-    case Kind::hash8:
-      p.parts = 8;
-      break;
-    case Kind::hash64:
-      p.parts = 64;
-      break;
-    case Kind::range_i64:
-      p.kind = Partitioner::Kind::range;
-      p.parts = static_cast<int>(kIntBounds.size()) + 1;
-      p.num_boundaries = static_cast<int>(kIntBounds.size());
-      for (std::size_t b = 0; b < kIntBounds.size(); ++b)
-        p.boundaries[b] = static_cast<std::uint64_t>(kIntBounds[b]);
-      break;
-    case Kind::range_f64:
-      p.kind = Partitioner::Kind::range;
-      p.range_as_double = true;
-      p.parts = static_cast<int>(kDoubleBounds.size()) + 1;
-      p.num_boundaries = static_cast<int>(kDoubleBounds.size());
-      for (std::size_t b = 0; b < kDoubleBounds.size(); ++b)
-        p.boundaries[b] = dbits(kDoubleBounds[b]);
-      break;
-  }
-  return p;
-}
-
-const char* to_string(Kind k) {
-  const char* names[] = {"hash1", "hash3", "hash8", "hash64", "range_i64", "range_f64"};
-  return names[static_cast<int>(k)];
-}
-
-/// Reference destination: hash % parts, or the number of boundaries at or below the first key
-/// word (upper_bound over the sorted boundaries).
-int ref_destination(Kind kind, const Partitioner& p, const HostRows& rows, std::size_t i) {
-  if (p.kind == Partitioner::Kind::hash) return static_cast<int>(rows.hash[i] % p.parts);
-  const std::uint64_t w = rows.keys[i * rows.key_words];
-  if (kind == Kind::range_i64)
-    return static_cast<int>(
-        std::upper_bound(kIntBounds.begin(), kIntBounds.end(), static_cast<std::int64_t>(w)) -
-        kIntBounds.begin());
-  return static_cast<int>(std::upper_bound(kDoubleBounds.begin(), kDoubleBounds.end(), bitsd(w)) -
-                          kDoubleBounds.begin());
-}
-
 /// Random rows whose first key word suits the partitioner: i64 around the integer boundaries,
 /// doubles (some exactly on a boundary, some -0.0) for the double ranges, anything for hashes.
-HostRows random_rows(std::size_t n, int key_words, Kind kind, std::mt19937_64& rng,
+HostRows random_rows(std::size_t n, int key_words, PartKind kind, std::mt19937_64& rng,
                      bool skewed = false) {
   HostRows rows;
   rows.key_words = key_words;
@@ -88,13 +32,13 @@ HostRows random_rows(std::size_t n, int key_words, Kind kind, std::mt19937_64& r
   rows.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     Key k = key_words_of(skewed && rng() % 10 != 0 ? 0 : rng() % 100000, key_words, 99);
-    if (kind == Kind::range_i64) {
+    if (kind == PartKind::range_i64) {
       const std::int64_t edge[] = {-501, -500, -1, 0, 1, 2, 699, 700, 701};
       k[0] = static_cast<std::uint64_t>(skewed ? 5
                                         : rng() % 4 == 0
                                             ? edge[rng() % 9]
                                             : static_cast<std::int64_t>(rng() % 3001) - 1500);
-    } else if (kind == Kind::range_f64) {
+    } else if (kind == PartKind::range_f64) {
       const double edge[] = {-2.5, 0.0, -0.0, 3.0, 7.75, -1e300, 1e300};
       const double v = skewed           ? 1.0
                        : rng() % 4 == 0 ? edge[rng() % 7]
@@ -108,14 +52,6 @@ HostRows random_rows(std::size_t n, int key_words, Kind kind, std::mt19937_64& r
   return rows;
 }
 
-void append_packed(const HostRows& rows, std::size_t i, std::vector<std::uint64_t>& out) {
-  out.push_back(rows.hash[i]);
-  out.push_back(static_cast<std::uint64_t>(rows.pane[i]));
-  out.push_back(rows.cut[i]);
-  for (int j = 0; j < rows.key_words; ++j) out.push_back(rows.keys[i * rows.key_words + j]);
-  for (int s = 0; s < rows.state_words; ++s) out.push_back(rows.state(i, s));
-}
-
 void expect_same_row(const HostRows& got, std::size_t gi, const HostRows& want, std::size_t wi) {
   bool same =
       got.hash[gi] == want.hash[wi] && got.pane[gi] == want.pane[wi] && got.cut[gi] == want.cut[wi];
@@ -125,7 +61,7 @@ void expect_same_row(const HostRows& got, std::size_t gi, const HostRows& want, 
   ASSERT_TRUE(same) << "unpacked row " << gi << " differs from input row " << wi;
 }
 
-void check_partition(const HostRows& rows, Kind kind, PartitionScratch<HostExec>& scratch,
+void check_partition(const HostRows& rows, PartKind kind, PartitionScratch<HostExec>& scratch,
                      HostExec& exec) {
   SCOPED_TRACE(to_string(kind));
   const Partitioner p = make_partitioner(kind);
@@ -185,9 +121,9 @@ TEST_P(PartitionSizes, EveryPartitionerMatchesReference) {
   SLUICE_SEEDED_RNG(rng);
   HostExec exec;
   PartitionScratch<HostExec> scratch(exec);
-  for (Kind kind :
-       {Kind::hash1, Kind::hash3, Kind::hash8, Kind::hash64, Kind::range_i64, Kind::range_f64}) {
-    if (n == kLarge && kind != Kind::hash8 && kind != Kind::range_f64) continue;
+  for (PartKind kind : {PartKind::hash1, PartKind::hash3, PartKind::hash8, PartKind::hash64,
+                        PartKind::range_i64, PartKind::range_f64}) {
+    if (n == kLarge && kind != PartKind::hash8 && kind != PartKind::range_f64) continue;
     check_partition(random_rows(n, key_words, kind, rng), kind, scratch, exec);
   }
 }
@@ -203,7 +139,8 @@ TEST(Partition, SkewedKeysCrowdOneDestination) {
   SLUICE_SEEDED_RNG(rng);
   HostExec exec;
   PartitionScratch<HostExec> scratch(exec);
-  for (Kind kind : {Kind::hash3, Kind::hash64, Kind::range_i64, Kind::range_f64})
+  for (PartKind kind :
+       {PartKind::hash3, PartKind::hash64, PartKind::range_i64, PartKind::range_f64})
     check_partition(random_rows(5000, 1, kind, rng, /*skewed=*/true), kind, scratch, exec);
 }
 
@@ -240,9 +177,9 @@ TEST(Partition, ScratchReusedAcrossPartsAndSizes) {
   SLUICE_SEEDED_RNG(rng);
   HostExec exec;
   PartitionScratch<HostExec> scratch(exec);
-  const std::tuple<std::size_t, Kind> runs[] = {{20000, Kind::hash64},   {31, Kind::hash3},
-                                                {0, Kind::range_i64},    {1000, Kind::hash1},
-                                                {5000, Kind::range_f64}, {1, Kind::hash8}};
+  const std::tuple<std::size_t, PartKind> runs[] = {
+      {20000, PartKind::hash64}, {31, PartKind::hash3},       {0, PartKind::range_i64},
+      {1000, PartKind::hash1},   {5000, PartKind::range_f64}, {1, PartKind::hash8}};
   for (const auto& [n, kind] : runs)
     check_partition(random_rows(n, 2, kind, rng), kind, scratch, exec);
 }

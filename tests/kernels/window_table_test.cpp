@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernel_test_util.hpp"
+#include "window_table_reference.hpp"
 
 namespace sluice::test {
 namespace {
@@ -22,84 +23,9 @@ using detail::FiredWindows;
 using detail::StateSpec;
 using detail::WindowTable;
 
-using Slot = std::tuple<std::uint32_t, std::int64_t, std::uint32_t>;  // key id, pane, cut
-using WindowKey = std::pair<std::int64_t, std::uint32_t>;             // window, key id
-
-struct MergeRow {
-  std::uint32_t key;
-  std::int64_t pane;
-  std::uint32_t cut;
-  std::vector<std::uint64_t> states;
-};
-
-struct FiredRow {
-  bool update = false;
-  std::vector<std::uint64_t> states;
-};
-
-/// Brute-force model of the window state: every merged (key, pane, cut) entry with its states.
-/// Window k of key K is the merge of the entries of K whose pane lies in k and whose cut admits
-/// k (k's position among the pane's windows >= cut).
-struct RefWindows {
-  PaneSpec panes;
-  std::vector<StateOp> ops;
-  std::map<Slot, std::vector<std::uint64_t>> entries;
-  std::set<WindowKey> requests;
-
-  void merge(const std::vector<MergeRow>& rows, std::int64_t fired_wm) {
-    for (const MergeRow& r : rows) {
-      auto [it, inserted] = entries.try_emplace(Slot{r.key, r.pane, r.cut});
-      if (inserted) {
-        it->second.resize(ops.size());
-        for (std::size_t s = 0; s < ops.size(); ++s) it->second[s] = ref_init(ops[s]);
-      }
-      for (std::size_t s = 0; s < ops.size(); ++s)
-        it->second[s] = ref_merge(ops[s], it->second[s], r.states[s]);
-      if (fired_wm == kNoWatermark || panes.global) continue;
-      const std::vector<std::int64_t> ks = ref_windows_of_pane(panes, r.pane);
-      for (std::size_t i = r.cut; i < ks.size(); ++i)
-        if (ref_window_end(panes, ks[i]) <= fired_wm) requests.insert({ks[i], r.key});
-    }
-  }
-
-  /// Windows ending in (prev, wm] with data, plus requested windows that already fired.
-  std::map<WindowKey, FiredRow> fire(std::int64_t prev, std::int64_t wm) {
-    std::map<WindowKey, FiredRow> out;
-    for (const auto& [slot, states] : entries) {
-      const auto [key, pane, cut] = slot;
-      const std::vector<std::int64_t> ks = ref_windows_of_pane(panes, pane);
-      for (std::size_t i = cut; i < ks.size(); ++i) {
-        const __int128 end = ref_window_end(panes, ks[i]);
-        const bool fires = prev < end && end <= wm;
-        const bool refires = end <= prev && requests.count({ks[i], key}) > 0;
-        if (!fires && !refires) continue;
-        auto [it, inserted] = out.try_emplace(WindowKey{ks[i], key});
-        if (inserted) {
-          it->second.update = end <= prev;
-          for (StateOp op : ops) it->second.states.push_back(ref_init(op));
-        }
-        for (std::size_t s = 0; s < ops.size(); ++s)
-          it->second.states[s] = ref_merge(ops[s], it->second.states[s], states[s]);
-      }
-    }
-    requests.clear();
-    return out;
-  }
-
-  /// Drops entries whose every window is past the lateness; returns how many.
-  std::size_t evict(std::int64_t wm) {
-    std::size_t removed = 0;
-    for (auto it = entries.begin(); it != entries.end();) {
-      if (ref_pane_expired(panes, std::get<1>(it->first), wm)) {
-        it = entries.erase(it);
-        ++removed;
-      } else {
-        ++it;
-      }
-    }
-    return removed;
-  }
-};
+using MergeRow = MergeRowOf<std::vector<std::uint64_t>>;
+using FiredRow = FiredRowOf<std::vector<std::uint64_t>>;
+using RefWindows = RefWindowsOf<std::vector<std::uint64_t>>;
 
 /// Merges rows into the table (rows as partials: key word = key id; ids passed alongside).
 void table_merge(WindowTable<HostExec>& table, const std::vector<MergeRow>& rows,
