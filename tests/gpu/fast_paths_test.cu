@@ -7,7 +7,7 @@
 #include <tuple>
 #include <vector>
 
-#include "host/cuda_probe.hpp"
+#include "gpu_test_util.hpp"
 #include "kernels/cuda/hash_preaggregate.cuh"
 #include "kernels/partials_reference.hpp"
 
@@ -17,61 +17,6 @@ namespace {
 using detail::CudaExec;
 using detail::CudaPreaggregation;
 using detail::CudaPreaggregator;
-
-#define SLUICE_SKIP_WITHOUT_GPU()                                                         \
-  do {                                                                                    \
-    std::string why_;                                                                     \
-    if (!detail::cuda_device_available(&why_)) GTEST_SKIP() << "no usable GPU: " << why_; \
-  } while (0)
-
-/// Copies host rows into device partials.
-void to_device(CudaExec& exec, const HostRows& rows, Partials<CudaExec>& out) {
-  HostExec host;
-  Partials<HostExec> staged(host, rows.key_words, rows.state_words);
-  to_partials(rows, staged);
-  out.resize_discard(rows.size());
-  const PartialsView s = staged.view();
-  const PartialsView d = out.view();
-  const std::size_t n = rows.size();
-  exec.copy_from_host(d.hash, s.hash, n * 8);
-  for (int j = 0; j < rows.key_words; ++j)
-    exec.copy_from_host(d.keys + j * d.stride, s.keys + j * s.stride, n * 8);
-  exec.copy_from_host(d.pane, s.pane, n * 8);
-  exec.copy_from_host(d.cut, s.cut, n * 4);
-  for (int k = 0; k < rows.state_words; ++k)
-    exec.copy_from_host(d.states + k * d.stride, s.states + k * s.stride, n * 8);
-  exec.synchronize();
-}
-
-/// Reads device partials back.
-HostRows from_device(CudaExec& exec, const PartialsView& d) {
-  HostExec host;
-  Partials<HostExec> staged(host, d.key_words, d.state_words);
-  staged.resize_discard(d.size);
-  const PartialsView s = staged.view();
-  const std::size_t n = d.size;
-  exec.copy_to_host(s.hash, d.hash, n * 8);
-  for (int j = 0; j < d.key_words; ++j)
-    exec.copy_to_host(s.keys + j * s.stride, d.keys + j * d.stride, n * 8);
-  exec.copy_to_host(s.pane, d.pane, n * 8);
-  exec.copy_to_host(s.cut, d.cut, n * 4);
-  for (int k = 0; k < d.state_words; ++k)
-    exec.copy_to_host(s.states + k * s.stride, d.states + k * d.stride, n * 8);
-  return from_view(staged.view());
-}
-
-/// Fills every column of `p` (up to its capacity) with 0xA5 bytes, so rows an operator claims
-/// to have written but did not show up as garbage.
-void poison(CudaExec& exec, Partials<CudaExec>& p, std::size_t rows) {
-  p.resize_discard(rows);
-  const PartialsView v = p.view();
-  const std::size_t n = v.stride;
-  exec.fill_bytes(v.hash, 0xA5, n * 8);
-  exec.fill_bytes(v.keys, 0xA5, n * 8 * v.key_words);
-  exec.fill_bytes(v.pane, 0xA5, n * 8);
-  exec.fill_bytes(v.cut, 0xA5, n * 4);
-  exec.fill_bytes(v.states, 0xA5, n * 8 * v.state_words);
-}
 
 /// The rows as groups sorted by (key, pane, cut); fails on a repeated group.
 std::vector<Group> groups_of(const HostRows& got) {
@@ -85,7 +30,12 @@ std::vector<Group> groups_of(const HostRows& got) {
   return groups;
 }
 
-void expect_same_groups(const std::vector<Group>& got, const std::vector<Group>& want) {
+/// The reference groups, with the magnitudes of their float sums (their rounding scale).
+std::vector<GroupOf<RefState>> want_groups(const HostRows& rows) {
+  return reference<RefState>(rows);
+}
+
+void expect_same_groups(const std::vector<Group>& got, const std::vector<GroupOf<RefState>>& want) {
   ASSERT_EQ(got.size(), want.size());
   for (std::size_t g = 0; g < want.size(); ++g) {
     ASSERT_EQ(got[g].key, want[g].key) << "group " << g;
@@ -93,7 +43,8 @@ void expect_same_groups(const std::vector<Group>& got, const std::vector<Group>&
     ASSERT_EQ(got[g].cut, want[g].cut) << "group " << g;
     ASSERT_EQ(got[g].hash, want[g].hash) << "group " << g;
     for (std::size_t s = 0; s < kAllOps.size(); ++s)
-      ASSERT_TRUE(state_matches(kAllOps[s], got[g].states[s], want[g].states[s]))
+      ASSERT_TRUE(state_close(kAllOps[s], got[g].states[s], want[g].states.value[s],
+                              want[g].states.magnitude[s]))
           << "group " << g << " state " << s;
   }
 }
@@ -136,25 +87,26 @@ const char* name_of(CudaPreaggregation path) {
 class FastPreaggregation : public ::testing::TestWithParam<RowsParams> {};
 
 TEST_P(FastPreaggregation, EveryPathAgreesWithThePortableOperator) {
-  SLUICE_SKIP_WITHOUT_GPU();
+  SLUICE_REQUIRE_GPU();
   const RowsParams p = GetParam();
-  SLUICE_SEEDED_RNG(rng);
+  SLUICE_GPU_RNG(rng);
   const HostRows rows = random_rows(p, rng);
-  const std::vector<Group> want = reference(rows);
+  const std::vector<GroupOf<RefState>> want = want_groups(rows);
   const std::vector<Group> host = groups_of(portable(rows));
   expect_same_groups(host, want);
   const int states = static_cast<int>(kAllOps.size());
   CudaExec exec;
   Partials<CudaExec> in(exec, p.key_words, states), out(exec, p.key_words, states);
-  to_device(exec, rows, in);
+  upload_rows(exec, rows, in);
   CudaPreaggregator preaggregate(exec);
   for (CudaPreaggregation path : {CudaPreaggregation::block_then_hash, CudaPreaggregation::hash,
                                   CudaPreaggregation::sort, CudaPreaggregation::automatic}) {
     SCOPED_TRACE(name_of(path));
     preaggregate.set_mode(path);
-    poison(exec, out, rows.size());
+    out.resize_discard(rows.size());
+    poison_partials(exec, out.view());
     preaggregate(exec, in.view(), make_states(kAllOps), out);
-    const HostRows got = from_device(exec, out.view());
+    const HostRows got = download_rows(exec, out.view());
     expect_keys_adjacent(got);
     expect_same_groups(groups_of(got), want);
   }
@@ -178,43 +130,45 @@ INSTANTIATE_TEST_SUITE_P(
         RowsParams{20000, 1000, KeyDist::uniform, 2, 0x0}));
 
 TEST(FastPreaggregation, BlockTablesFoldFewKeysWithinEachBlock) {
-  SLUICE_SKIP_WITHOUT_GPU();
-  SLUICE_SEEDED_RNG(rng);
+  SLUICE_REQUIRE_GPU();
+  SLUICE_GPU_RNG(rng);
   const RowsParams p{kLarge, 3, KeyDist::hot90, 1};
   const HostRows rows = random_rows(p, rng);
   const int states = static_cast<int>(kAllOps.size());
   CudaExec exec;
   Partials<CudaExec> in(exec, 1, states), tiles(exec, 1, states);
-  to_device(exec, rows, in);
+  upload_rows(exec, rows, in);
   detail::Buffer<unsigned long long, CudaExec> counter(exec, 1);
-  poison(exec, tiles, rows.size());
+  tiles.resize_discard(rows.size());
+  poison_partials(exec, tiles.view());
   detail::block_preaggregate(exec, in.view(), make_states(kAllOps), tiles, counter.data());
   // 3 keys x 9 panes x 3 cuts: at most 81 groups per block of 4096 rows, none spilled.
   const std::size_t blocks = (rows.size() + 4095) / 4096;
   EXPECT_LE(tiles.size(), blocks * 81);
   EXPECT_GT(tiles.size(), 0u);
   // Merged within blocks only: grouping the block rows again gives the reference.
-  expect_same_groups(groups_of(portable(from_device(exec, tiles.view()))), reference(rows));
+  expect_same_groups(groups_of(portable(download_rows(exec, tiles.view()))), want_groups(rows));
 }
 
 TEST(FastPreaggregation, FullBlockTablesPassRowsThrough) {
-  SLUICE_SKIP_WITHOUT_GPU();
-  SLUICE_SEEDED_RNG(rng);
+  SLUICE_REQUIRE_GPU();
+  SLUICE_GPU_RNG(rng);
   // Every row its own group: the shared tables overflow and rows pass through unchanged.
   const HostRows rows = random_rows(RowsParams{100003, 10000000, KeyDist::uniform, 2}, rng);
   const int states = static_cast<int>(kAllOps.size());
   CudaExec exec;
   Partials<CudaExec> in(exec, 2, states), tiles(exec, 2, states);
-  to_device(exec, rows, in);
+  upload_rows(exec, rows, in);
   detail::Buffer<unsigned long long, CudaExec> counter(exec, 1);
-  poison(exec, tiles, rows.size());
+  tiles.resize_discard(rows.size());
+  poison_partials(exec, tiles.view());
   detail::block_preaggregate(exec, in.view(), make_states(kAllOps), tiles, counter.data());
-  expect_same_groups(groups_of(portable(from_device(exec, tiles.view()))), reference(rows));
+  expect_same_groups(groups_of(portable(download_rows(exec, tiles.view()))), want_groups(rows));
 }
 
 TEST(FastPreaggregation, HashTableIsCleanAfterEachCall) {
-  SLUICE_SKIP_WITHOUT_GPU();
-  SLUICE_SEEDED_RNG(rng);
+  SLUICE_REQUIRE_GPU();
+  SLUICE_GPU_RNG(rng);
   const int states = static_cast<int>(kAllOps.size());
   CudaExec exec;
   Partials<CudaExec> in(exec, 2, states), out(exec, 2, states);
@@ -223,16 +177,17 @@ TEST(FastPreaggregation, HashTableIsCleanAfterEachCall) {
   for (std::size_t n : {200000u, 31u, 0u, 1000u, 1u, 20000u, 200000u}) {
     SCOPED_TRACE(::testing::Message() << n << " rows");
     const HostRows rows = random_rows(RowsParams{n, 1 + n / 3, KeyDist::zipf, 2}, rng);
-    to_device(exec, rows, in);
-    poison(exec, out, n);
+    upload_rows(exec, rows, in);
+    out.resize_discard(n);
+    poison_partials(exec, out.view());
     detail::hash_aggregate(exec, in.view(), make_states(kAllOps), out, table, counter.data());
-    expect_same_groups(groups_of(from_device(exec, out.view())), reference(rows));
+    expect_same_groups(groups_of(download_rows(exec, out.view())), want_groups(rows));
   }
 }
 
 TEST(FastPreaggregation, AutomaticChoiceFollowsTheGroupCount) {
-  SLUICE_SKIP_WITHOUT_GPU();
-  SLUICE_SEEDED_RNG(rng);
+  SLUICE_REQUIRE_GPU();
+  SLUICE_GPU_RNG(rng);
   const int states = static_cast<int>(kAllOps.size());
   CudaExec exec;
   Partials<CudaExec> in(exec, 1, states), out(exec, 1, states);
@@ -240,9 +195,9 @@ TEST(FastPreaggregation, AutomaticChoiceFollowsTheGroupCount) {
   preaggregate.set_mode(CudaPreaggregation::automatic);
   auto run = [&](const RowsParams& p) {
     const HostRows rows = random_rows(p, rng);
-    to_device(exec, rows, in);
+    upload_rows(exec, rows, in);
     preaggregate(exec, in.view(), make_states(kAllOps), out);
-    expect_same_groups(groups_of(from_device(exec, out.view())), reference(rows));
+    expect_same_groups(groups_of(download_rows(exec, out.view())), want_groups(rows));
   };
   run(RowsParams{100000, 2, KeyDist::uniform, 1});
   EXPECT_EQ(preaggregate.last_path(), CudaPreaggregation::block_then_hash);
