@@ -4,15 +4,20 @@
 file(GLOB SLUICE_HOST_SOURCES CONFIGURE_DEPENDS
      ${PROJECT_SOURCE_DIR}/host/*.cpp
      ${PROJECT_SOURCE_DIR}/host/api/*.cpp
+     ${PROJECT_SOURCE_DIR}/host/engine/*.cpp
      ${PROJECT_SOURCE_DIR}/host/io/*.cpp
      ${PROJECT_SOURCE_DIR}/transport/*.cpp
      ${PROJECT_SOURCE_DIR}/kernels/*.cpp
+     ${PROJECT_SOURCE_DIR}/kernels/table/*.cpp
+     ${PROJECT_SOURCE_DIR}/kernels/pipeline/*.cpp
      ${PROJECT_SOURCE_DIR}/kernels/host/*.cpp)
 add_library(sluice STATIC ${SLUICE_HOST_SOURCES})
 add_library(sluice::sluice ALIAS sluice)
 if(SLUICE_WITH_CUDA)
   file(GLOB SLUICE_CUDA_SOURCES CONFIGURE_DEPENDS
        ${PROJECT_SOURCE_DIR}/kernels/*.cu
+       ${PROJECT_SOURCE_DIR}/kernels/table/*.cu
+       ${PROJECT_SOURCE_DIR}/kernels/pipeline/*.cu
        ${PROJECT_SOURCE_DIR}/kernels/exec/*.cu
        ${PROJECT_SOURCE_DIR}/kernels/cuda/*.cu
        ${PROJECT_SOURCE_DIR}/host/*.cu)

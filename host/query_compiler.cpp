@@ -1,10 +1,11 @@
-// Query compilation: name resolution, type checking and code generation for expression programs.
+// Query compilation: name resolution, type checking and generation of typed expression programs.
 #include "host/query_compiler.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
-#include <sstream>
 #include <variant>
 
 #include "sluice/status.hpp"
@@ -12,38 +13,16 @@
 namespace sluice::detail {
 namespace {
 
-/// Code of one expression: postfix instructions, its type, and its stack need.
+/// Code of one expression: postfix instructions, the type of its value, its stack need.
 struct Fragment {
   std::vector<Instr> code;
+  VType type = VType::i64;
   Sem sem = Sem::integer;
   int depth = 1;
   int input = -1;  ///< read-column index when the fragment is exactly one column load
   DataType column_type;
+  bool literal = false;  ///< a constant: `code` is one konst of `type`
 };
-
-ColumnType column_type_of(TypeId id) {
-  switch (id) {
-    case TypeId::i32:
-      return ColumnType::i32;
-    case TypeId::i64:
-      return ColumnType::i64;
-    case TypeId::u32:
-      return ColumnType::u32;
-    case TypeId::u64:
-      return ColumnType::u64;
-    case TypeId::f32:
-      return ColumnType::f32;
-    case TypeId::f64:
-      return ColumnType::f64;
-    case TypeId::boolean:
-      return ColumnType::boolean;
-    case TypeId::timestamp:
-      return ColumnType::timestamp;
-    case TypeId::string:
-      return ColumnType::string;
-  }
-  return ColumnType::i64;
-}
 
 Sem sem_of(TypeId id) {
   switch (id) {
@@ -88,6 +67,79 @@ std::string where(const ExprNode& node, const std::string& context) {
   return s;
 }
 
+Instr make(Op op, VType type, VType out = VType::i64) {
+  Instr ins;
+  ins.op = op;
+  ins.type = type;
+  ins.out = out;
+  return ins;
+}
+
+/// Appends a widening cast of f's value to `to` (i64 or f64); nothing when it already is.
+void cast_to(Fragment& f, VType to) {
+  if (f.type == to) return;
+  if (f.literal) {  // fold the constant
+    Instr& k = f.code.back();
+    k.imm = cast_word(k.imm, f.type, to);
+    k.type = to;
+  } else {
+    f.code.push_back(make(Op::cast, f.type, to));
+  }
+  f.type = to;
+  f.input = -1;
+}
+
+/// The arithmetic type of a number: f64 for floats, i64 for integers.
+VType arithmetic_type(Sem s) { return s == Sem::floating ? VType::f64 : VType::i64; }
+
+Op compare_op(ExprOp op) {
+  switch (op) {
+    case ExprOp::eq:
+      return Op::eq;
+    case ExprOp::ne:
+      return Op::ne;
+    case ExprOp::lt:
+      return Op::lt;
+    case ExprOp::le:
+      return Op::le;
+    case ExprOp::gt:
+      return Op::gt;
+    default:
+      return Op::ge;
+  }
+}
+
+/// The comparison with the operands swapped (a < b == b > a).
+Op mirrored(Op op) {
+  switch (op) {
+    case Op::lt:
+      return Op::gt;
+    case Op::le:
+      return Op::ge;
+    case Op::gt:
+      return Op::lt;
+    case Op::ge:
+      return Op::le;
+    default:
+      return op;
+  }
+}
+
+Op konst_form(Op op) { return static_cast<Op>(static_cast<int>(op) + (static_cast<int>(Op::eq_k) - static_cast<int>(Op::eq))); }
+
+/// The literal's value as an exact i64, if it has one.
+bool literal_integer(const Fragment& f, std::int64_t& v) {
+  if (!f.literal || f.sem == Sem::floating) return false;
+  v = static_cast<std::int64_t>(f.code.back().imm);
+  return true;
+}
+
+double literal_double(const Fragment& f) {
+  const Instr& k = f.code.back();
+  return f.type == VType::f64 ? from_word<double>(k.imm)
+                              : static_cast<double>(static_cast<std::int64_t>(k.imm));
+}
+
 /// Resolves names and generates code. Names in scope are input columns or mapped columns.
 class ExprCompiler {
  public:
@@ -110,6 +162,20 @@ class ExprCompiler {
     node.op = ExprOp::column;
     node.column = name;
     return lower(node, context);
+  }
+  /// The top-level conjuncts of a boolean expression (a and b and c: three of them).
+  void conjuncts(const ExprNode& node, const std::string& context, std::vector<Fragment>& out) {
+    if (node.op == ExprOp::logical_and) {
+      conjuncts(*node.args.at(0), context, out);
+      conjuncts(*node.args.at(1), context, out);
+      return;
+    }
+    Fragment f = lower(node, context);
+    if (f.sem != Sem::boolean)
+      throw Error(ErrorCode::type_mismatch, context + " must be a bool, got " + sem_name(f.sem));
+    if (f.depth > kMaxStackDepth)
+      throw Error(ErrorCode::invalid_argument, "expression too deep in " + context);
+    out.push_back(std::move(f));
   }
 
   void define(const std::string& name, Fragment f) {
@@ -166,70 +232,131 @@ class ExprCompiler {
     f.input = read_index(index);
     f.column_type = type;
     f.sem = sem_of(type.id);
-    Instr load;
-    load.op = OpCode::load;
-    load.type = column_type_of(type.id);
+    f.type = value_type_of(column_type_of(type.id));
+    Instr load = make(Op::load, f.type);
     load.column = static_cast<std::uint16_t>(f.input);
     f.code.push_back(load);
+    // u64 values are integers of 64 bits in expressions: the same word, read as i64.
+    if (f.type == VType::u64) f.type = VType::i64;
     return f;
   }
 
   Fragment lower_literal(const ExprNode& node) {
     Fragment f;
-    Instr push;
-    push.op = OpCode::push;
+    f.literal = true;
+    Instr k = make(Op::konst, VType::i64);
     if (const auto* i = std::get_if<std::int64_t>(&node.literal)) {
-      push.literal = static_cast<std::uint64_t>(*i);
+      k.imm = static_cast<std::uint64_t>(*i);
       f.sem = Sem::integer;
     } else if (const auto* d = std::get_if<double>(&node.literal)) {
-      push.literal = double_bits(*d);
+      k.type = VType::f64;
+      k.imm = to_word(*d);
       f.sem = Sem::floating;
     } else if (const auto* b = std::get_if<bool>(&node.literal)) {
-      push.literal = *b ? 1 : 0;
+      k.type = VType::boolean;
+      k.imm = *b ? 1 : 0;
       f.sem = Sem::boolean;
     } else {
-      push.literal = dictionary_.intern(std::get<std::string>(node.literal));
+      k.type = VType::u32;
+      k.imm = dictionary_.intern(std::get<std::string>(node.literal));
       f.sem = Sem::string;
     }
-    f.code.push_back(push);
+    f.type = k.type;
+    f.code.push_back(k);
     return f;
   }
 
   static void append(Fragment& to, const Fragment& from) {
     to.code.insert(to.code.end(), from.code.begin(), from.code.end());
   }
-  static void emit(Fragment& f, OpCode op) {
-    Instr ins;
-    ins.op = op;
-    f.code.push_back(ins);
-  }
 
   Fragment lower_unary(const ExprNode& node, const std::string& context) {
-    Fragment a = lower(*node.args.at(0), context);
-    Fragment f;
-    f.code = a.code;
-    f.depth = a.depth;
+    Fragment f = lower(*node.args.at(0), context);
+    f.input = -1;
     if (node.op == ExprOp::logical_not) {
-      if (a.sem != Sem::boolean)
+      if (f.sem != Sem::boolean)
         throw Error(ErrorCode::type_mismatch, std::string("'not' needs a bool, got ") +
-                                                  sem_name(a.sem) + where(node, context));
-      emit(f, OpCode::logical_not);
-      f.sem = Sem::boolean;
+                                                  sem_name(f.sem) + where(node, context));
+      f.code.push_back(make(Op::logical_not, VType::boolean));
+      f.literal = false;
       return f;
     }
-    if (!numeric(a.sem))
+    if (!numeric(f.sem))
       throw Error(ErrorCode::type_mismatch,
-                  std::string("'-' needs a number, got ") + sem_name(a.sem) + where(node, context));
-    f.sem = a.sem == Sem::floating ? Sem::floating : Sem::integer;
-    emit(f, a.sem == Sem::floating ? OpCode::neg_f : OpCode::neg_i);
+                  std::string("'-' needs a number, got ") + sem_name(f.sem) + where(node, context));
+    cast_to(f, arithmetic_type(f.sem));
+    f.sem = f.sem == Sem::floating ? Sem::floating : Sem::integer;
+    f.code.push_back(make(Op::neg, f.type));
+    f.literal = false;
     return f;
+  }
+
+  /// a op literal with a single typed instruction where that is exact; false otherwise.
+  static bool compare_with_literal(Fragment& a, const Fragment& lit, Op op, Fragment& out) {
+    if (!lit.literal || a.literal || !numeric(a.sem) || !numeric(lit.sem)) return false;
+    std::int64_t iv = 0;
+    const bool integer_literal = literal_integer(lit, iv);
+    out = a;
+    out.literal = false;
+    out.input = -1;
+    out.sem = Sem::boolean;
+    Instr cmp = make(konst_form(op), a.type);
+    if (a.type == VType::i32 || a.type == VType::u32) {
+      const bool fits = integer_literal && (a.type == VType::i32
+                                                ? iv >= INT32_MIN && iv <= INT32_MAX
+                                                : iv >= 0 && iv <= static_cast<std::int64_t>(UINT32_MAX));
+      if (!fits) return false;
+      cmp.imm = a.type == VType::i32 ? to_word(static_cast<std::int32_t>(iv))
+                                     : to_word(static_cast<std::uint32_t>(iv));
+    } else if (a.type == VType::i64) {
+      if (!integer_literal) return false;
+      cmp.imm = static_cast<std::uint64_t>(iv);
+    } else if (a.type == VType::f64) {
+      cmp.imm = to_word(literal_double(lit));
+    } else if (a.type == VType::f32) {
+      // x op c for a float x and a double c, as one float comparison with a float constant:
+      // with lo < c < hi the floats around an inexact c, x < c is x < hi, x > c is x > lo, ...
+      const double c = literal_double(lit);
+      const float f = static_cast<float>(c);
+      float k = f;
+      if (static_cast<double>(f) != c) {
+        const bool below = static_cast<double>(f) < c;
+        const float lo = below ? f : std::nextafter(f, -std::numeric_limits<float>::infinity());
+        const float hi = below ? std::nextafter(f, std::numeric_limits<float>::infinity()) : f;
+        switch (op) {
+          case Op::eq:
+          case Op::ne: {  // never equal: the constant answer, without evaluating x
+            out.code.clear();
+            Instr answer = make(Op::konst, VType::boolean);
+            answer.imm = op == Op::ne ? 1 : 0;
+            out.code.push_back(answer);
+            out.type = VType::boolean;
+            out.depth = 1;
+            out.literal = true;
+            return true;
+          }
+          case Op::lt:
+          case Op::ge:
+            k = hi;
+            break;
+          default:  // le, gt
+            k = lo;
+            break;
+        }
+      }
+      cmp.imm = to_word(k);
+    } else {
+      return false;
+    }
+    out.code.push_back(cmp);
+    out.type = VType::boolean;
+    return true;
   }
 
   Fragment lower_binary(const ExprNode& node, const std::string& context) {
     Fragment a = lower(*node.args.at(0), context);
     Fragment b = lower(*node.args.at(1), context);
     Fragment f;
-    f.depth = std::max(a.depth, b.depth + 1);
     const ExprOp op = node.op;
     const bool logic = op == ExprOp::logical_and || op == ExprOp::logical_or;
     const bool equality = op == ExprOp::eq || op == ExprOp::ne;
@@ -240,10 +367,13 @@ class ExprCompiler {
       if (a.sem != Sem::boolean || b.sem != Sem::boolean)
         throw Error(ErrorCode::type_mismatch,
                     "'and'/'or' need bools, got " + operands + where(node, context));
+      f.depth = std::max(a.depth, b.depth + 1);
       append(f, a);
       append(f, b);
-      emit(f, op == ExprOp::logical_and ? OpCode::logical_and : OpCode::logical_or);
+      f.code.push_back(
+          make(op == ExprOp::logical_and ? Op::logical_and : Op::logical_or, VType::boolean));
       f.sem = Sem::boolean;
+      f.type = VType::boolean;
       return f;
     }
     if (a.sem == Sem::string || b.sem == Sem::string || a.sem == Sem::boolean ||
@@ -252,47 +382,73 @@ class ExprCompiler {
       if (!equality || a.sem != b.sem)
         throw Error(ErrorCode::type_mismatch, "cannot apply '" + std::string(to_string(op)) +
                                                   "' to " + operands + where(node, context));
+      const VType t = a.sem == Sem::string ? VType::u32 : VType::boolean;
+      if (b.literal && !a.literal) {
+        f = a;
+        f.code.push_back(make(konst_form(compare_op(op)), t));
+        f.code.back().imm = b.code.back().imm;
+      } else {
+        f.depth = std::max(a.depth, b.depth + 1);
+        append(f, a);
+        append(f, b);
+        f.code.push_back(make(compare_op(op), t));
+      }
+      f.input = -1;
+      f.literal = false;
+      f.sem = Sem::boolean;
+      f.type = VType::boolean;
+      return f;
+    }
+    if (!numeric(a.sem) || !numeric(b.sem))
+      throw Error(ErrorCode::type_mismatch, "cannot apply '" + std::string(to_string(op)) +
+                                                "' to " + operands + where(node, context));
+    if (equality || ordering) {
+      const Op cmp = compare_op(op);
+      if (compare_with_literal(a, b, cmp, f)) return f;
+      if (compare_with_literal(b, a, mirrored(cmp), f)) return f;
+      // Both sides in one type: native for equal 32-bit types and f32, else i64 or f64.
+      VType t;
+      if (a.type == b.type && a.type != VType::boolean && !a.literal && !b.literal &&
+          (a.type == VType::i32 || a.type == VType::u32 || a.type == VType::f32)) {
+        t = a.type;
+      } else {
+        t = a.sem == Sem::floating || b.sem == Sem::floating ? VType::f64 : VType::i64;
+        cast_to(a, t);
+        cast_to(b, t);
+      }
+      f.depth = std::max(a.depth, b.depth + 1);
       append(f, a);
       append(f, b);
-      emit(f, op == ExprOp::eq ? OpCode::eq_i : OpCode::ne_i);
+      f.code.push_back(make(cmp, t));
       f.sem = Sem::boolean;
+      f.type = VType::boolean;
       return f;
     }
     const bool as_float = a.sem == Sem::floating || b.sem == Sem::floating || op == ExprOp::div;
+    const VType t = as_float ? VType::f64 : VType::i64;
+    cast_to(a, t);
+    cast_to(b, t);
+    f.depth = std::max(a.depth, b.depth + 1);
     append(f, a);
-    if (as_float && a.sem != Sem::floating) emit(f, OpCode::to_f64);
     append(f, b);
-    if (as_float && b.sem != Sem::floating) emit(f, OpCode::to_f64);
-    f.sem = equality || ordering ? Sem::boolean : (as_float ? Sem::floating : Sem::integer);
-    emit(f, opcode(op, as_float));
-    return f;
-  }
-
-  static OpCode opcode(ExprOp op, bool f) {
+    Op arith = Op::add;
     switch (op) {
-      case ExprOp::add:
-        return f ? OpCode::add_f : OpCode::add_i;
       case ExprOp::sub:
-        return f ? OpCode::sub_f : OpCode::sub_i;
+        arith = Op::sub;
+        break;
       case ExprOp::mul:
-        return f ? OpCode::mul_f : OpCode::mul_i;
+        arith = Op::mul;
+        break;
       case ExprOp::div:
-        return OpCode::div_f;
-      case ExprOp::eq:
-        return f ? OpCode::eq_f : OpCode::eq_i;
-      case ExprOp::ne:
-        return f ? OpCode::ne_f : OpCode::ne_i;
-      case ExprOp::lt:
-        return f ? OpCode::lt_f : OpCode::lt_i;
-      case ExprOp::le:
-        return f ? OpCode::le_f : OpCode::le_i;
-      case ExprOp::gt:
-        return f ? OpCode::gt_f : OpCode::gt_i;
-      case ExprOp::ge:
-        return f ? OpCode::ge_f : OpCode::ge_i;
+        arith = Op::div;
+        break;
       default:
-        return OpCode::push;
+        break;
     }
+    f.code.push_back(make(arith, t));
+    f.sem = as_float ? Sem::floating : Sem::integer;
+    f.type = t;
+    return f;
   }
 
   const Schema& schema_;
@@ -307,41 +463,33 @@ int add_program(PipelinePlan& plan, const Fragment& f) {
   ProgramRef ref;
   ref.begin = static_cast<std::uint32_t>(plan.code.size());
   ref.size = static_cast<std::uint16_t>(f.code.size());
-  ref.kind = f.sem == Sem::floating ? ValueKind::f64
-                                    : (f.sem == Sem::boolean ? ValueKind::boolean : ValueKind::i64);
+  ref.result = f.type;
   plan.code.insert(plan.code.end(), f.code.begin(), f.code.end());
   plan.programs.push_back(ref);
   return static_cast<int>(plan.programs.size() - 1);
 }
 
-Fragment as_float(Fragment f) {
-  if (f.sem != Sem::floating) {
-    Instr ins;
-    ins.op = OpCode::to_f64;
-    f.code.push_back(ins);
-    f.sem = Sem::floating;
-    f.input = -1;
-  }
-  return f;
-}
-
 DataType output_type(const Fragment& f) {
   if (f.input >= 0) return f.column_type;
-  switch (f.sem) {
-    case Sem::floating:
+  switch (f.type) {
+    case VType::f64:
       return TypeId::f64;
-    case Sem::boolean:
+    case VType::f32:
+      return TypeId::f32;
+    case VType::boolean:
       return TypeId::boolean;
-    case Sem::unsigned_integer:
-      return TypeId::u64;
+    case VType::i32:
+      return TypeId::i32;
+    case VType::u32:
+      return f.sem == Sem::string ? TypeId::string : TypeId::u32;
     default:
-      return TypeId::i64;
+      return f.sem == Sem::unsigned_integer ? TypeId::u64 : TypeId::i64;
   }
 }
 
 std::uint64_t boundary_word(const Value& v, bool as_double, std::size_t i) {
   if (const auto* d = std::get_if<double>(&v)) {
-    if (as_double) return double_bits(*d);
+    if (as_double) return to_word(*d);
     if (*d != static_cast<double>(static_cast<std::int64_t>(*d)))
       throw Error(ErrorCode::invalid_argument, "range boundary " + std::to_string(i + 1) +
                                                    " must be an integer for an integer key");
@@ -355,10 +503,107 @@ std::uint64_t boundary_word(const Value& v, bool as_double, std::size_t i) {
   else
     throw Error(ErrorCode::invalid_argument,
                 "range boundary " + std::to_string(i + 1) + " must be a number");
-  return as_double ? double_bits(static_cast<double>(x)) : static_cast<std::uint64_t>(x);
+  return as_double ? to_word(static_cast<double>(x)) : static_cast<std::uint64_t>(x);
+}
+
+/// Programs beyond kMaxInputPrograms conjuncts are folded into the last one.
+void add_conjuncts(PipelinePlan& plan, std::vector<Fragment> conjuncts, int& begin, int& count) {
+  while (conjuncts.size() > static_cast<std::size_t>(kMaxInputPrograms)) {
+    Fragment last = std::move(conjuncts.back());
+    conjuncts.pop_back();
+    Fragment& into = conjuncts.back();
+    into.depth = std::max(into.depth, last.depth + 1);
+    into.code.insert(into.code.end(), last.code.begin(), last.code.end());
+    into.code.push_back(make(Op::logical_and, VType::boolean));
+  }
+  begin = static_cast<int>(plan.programs.size());
+  for (const Fragment& f : conjuncts) add_program(plan, f);
+  count = static_cast<int>(conjuncts.size());
+}
+
+void check_partitioning(const CompiledQuery& out, PipelinePlan& plan, int workers,
+                        const PartitionSpec& partition) {
+  plan.partitioner.parts = workers;
+  const int key_words = plan.aggregation.key_words;
+  if (partition.kind == PartitionSpec::Kind::key) {
+    if (key_words == 0 ||
+        (out.keys[0].sem != Sem::integer && out.keys[0].sem != Sem::unsigned_integer))
+      throw Error(ErrorCode::invalid_argument,
+                  "key partitioning needs an integer first key (key_by)");
+    plan.partitioner.kind = Partitioner::Kind::key;
+  }
+  if (partition.kind == PartitionSpec::Kind::range) {
+    if (key_words == 0) throw Error(ErrorCode::invalid_argument, "range partitioning needs key_by");
+    const Sem first = out.keys[0].sem;
+    if (!numeric(first))
+      throw Error(ErrorCode::invalid_argument, "range partitioning needs a numeric first key, '" +
+                                                   out.keys[0].name + "' is " + sem_name(first));
+    if (partition.boundaries.size() + 1 != static_cast<std::size_t>(workers))
+      throw Error(ErrorCode::invalid_argument,
+                  "range partitioning over " + std::to_string(workers) + " workers needs " +
+                      std::to_string(workers - 1) + " boundaries, got " +
+                      std::to_string(partition.boundaries.size()));
+    if (partition.boundaries.size() > static_cast<std::size_t>(kMaxRangeBoundaries))
+      throw Error(ErrorCode::invalid_argument, "too many range boundaries");
+    Partitioner& p = plan.partitioner;
+    p.kind = Partitioner::Kind::range;
+    p.range_as_double = first == Sem::floating;
+    p.num_boundaries = static_cast<int>(partition.boundaries.size());
+    for (std::size_t i = 0; i < partition.boundaries.size(); ++i) {
+      p.boundaries[i] = boundary_word(partition.boundaries[i], p.range_as_double, i);
+      if (i > 0 && (p.range_as_double ? from_word<double>(p.boundaries[i]) <=
+                                            from_word<double>(p.boundaries[i - 1])
+                                      : static_cast<std::int64_t>(p.boundaries[i]) <=
+                                            static_cast<std::int64_t>(p.boundaries[i - 1])))
+        throw Error(ErrorCode::invalid_argument, "range boundaries must be strictly ascending");
+    }
+  }
+}
+
+/// The sink schema of a windowed query: window_start, window_end, keys, aggregates, update.
+Schema result_schema_of(const CompiledQuery& q) {
+  const DataType bound =
+      q.time_is_timestamp ? DataType::timestamp(q.time_unit) : DataType(TypeId::i64);
+  std::vector<Field> fields{{"window_start", bound}, {"window_end", bound}};
+  for (const KeyColumn& k : q.keys) fields.push_back({k.name, k.type});
+  for (const AggregateOutput& a : q.aggregates)
+    fields.push_back({a.name, a.float_result ? DataType(TypeId::f64) : DataType(TypeId::i64)});
+  fields.push_back({"update", TypeId::boolean});
+  for (std::size_t i = 0; i < fields.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (fields[i].name == fields[j].name)
+        throw Error(ErrorCode::invalid_argument,
+                    "result column '" + fields[i].name +
+                        "' appears twice (keys, aggregates, window_start, window_end and update "
+                        "name the result columns; rename an aggregate with .as(...))");
+  return Schema(std::move(fields));
 }
 
 }  // namespace
+
+ColumnType column_type_of(TypeId id) {
+  switch (id) {
+    case TypeId::i32:
+      return ColumnType::i32;
+    case TypeId::i64:
+      return ColumnType::i64;
+    case TypeId::u32:
+      return ColumnType::u32;
+    case TypeId::u64:
+      return ColumnType::u64;
+    case TypeId::f32:
+      return ColumnType::f32;
+    case TypeId::f64:
+      return ColumnType::f64;
+    case TypeId::boolean:
+      return ColumnType::boolean;
+    case TypeId::timestamp:
+      return ColumnType::timestamp;
+    case TypeId::string:
+      return ColumnType::string;
+  }
+  return ColumnType::i64;
+}
 
 std::int64_t to_time_units(Duration d, TimeUnit unit, const char* what) {
   const std::int64_t per = nanos_per_unit(unit);
@@ -373,18 +618,22 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
   CompiledQuery out;
   PipelinePlan& plan = out.plan;
   ExprCompiler compiler(schema, dictionary);
-  std::vector<Fragment> filters;
+  std::vector<Fragment> conjuncts;
   int step_no = 0;
   for (const Query::Step& step : query.steps()) {
     ++step_no;
     const std::string context = "step " + std::to_string(step_no);
     switch (step.kind) {
       case Query::Step::Kind::filter: {
-        Fragment f = compiler.compile(step.expr, "filter (" + context + ")");
-        if (f.sem != Sem::boolean)
-          throw Error(ErrorCode::type_mismatch, "filter (" + context + ") must be a bool, got " +
-                                                    sem_name(f.sem) + ": " + step.expr.to_string());
-        filters.push_back(std::move(f));
+        const std::size_t before = conjuncts.size();
+        try {
+          compiler.conjuncts(step.expr.node(), "filter (" + context + ")", conjuncts);
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::type_mismatch) throw;
+          throw Error(ErrorCode::type_mismatch,
+                      std::string(e.what()) + ": " + step.expr.to_string());
+        }
+        (void)before;
         break;
       }
       case Query::Step::Kind::map:
@@ -395,176 +644,126 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
         break;
     }
   }
-  // Several filters are one conjunction, evaluated in one program.
-  Fragment filter;
-  for (std::size_t i = 0; i < filters.size(); ++i) {
-    if (i == 0) {
-      filter = filters[0];
-      continue;
-    }
-    filter.depth = std::max(filter.depth, filters[i].depth + 1);
-    filter.code.insert(filter.code.end(), filters[i].code.begin(), filters[i].code.end());
-    Instr ins;
-    ins.op = OpCode::logical_and;
-    filter.code.push_back(ins);
-  }
 
-  out.result_sink = query.result_sink();
-  out.row_sink = query.row_sink();
+  out.result_sink = query.batch_sink();
+  out.row_result_sink = query.result_sink();
   out.late_sink = query.late_events_sink();
   out.windowed = query.is_windowed();
+  plan.windowed = out.windowed;
 
   if (!out.windowed) {
     if (!query.keys().empty())
       throw Error(ErrorCode::invalid_argument, "key_by needs a window and aggregates");
-    plan.projection.first_output = 0;
+    add_conjuncts(plan, std::move(conjuncts), plan.filter_begin, plan.filter_count);
+    plan.outputs_begin = static_cast<int>(plan.programs.size());
     for (const std::string& name : compiler.visible()) {
       Fragment f = compiler.column(name, "output");
       out.outputs.push_back({name, output_type(f)});
       add_program(plan, f);
     }
-    plan.projection.num_outputs = static_cast<int>(plan.programs.size());
+    plan.outputs_count = static_cast<int>(out.outputs.size());
   } else {
+    AggregationSpec& agg = plan.aggregation;
     if (query.aggregates().empty())
       throw Error(ErrorCode::invalid_argument, "a windowed query needs at least one aggregate");
     const WindowSpec window = query.window_spec().value_or(WindowSpec::global());
     const bool global = window.kind == WindowSpec::Kind::global;
-    // Output 0: event time.
-    Fragment time;
+    add_conjuncts(plan, std::move(conjuncts), agg.conjuncts_begin, agg.conjuncts);
+    // Event time.
     if (query.time_column()) {
-      time = compiler.column(*query.time_column(), "event time");
+      Fragment time = compiler.column(*query.time_column(), "event time");
       if (time.input < 0 || (time.sem != Sem::integer && time.sem != Sem::unsigned_integer))
         throw Error(ErrorCode::type_mismatch, "event time column '" + *query.time_column() +
                                                   "' must be a timestamp or integer input column");
       out.time_input = time.input;
-      out.time_unit =
-          time.column_type.id == TypeId::timestamp ? time.column_type.unit : TimeUnit::ms;
+      out.time_is_timestamp = time.column_type.id == TypeId::timestamp;
+      out.time_unit = out.time_is_timestamp ? time.column_type.unit : TimeUnit::ms;
+      cast_to(time, VType::i64);
+      agg.time_program = add_program(plan, time);
     } else if (!global) {
       throw Error(ErrorCode::invalid_argument, "a time window needs event_time(column)");
-    } else {
-      Instr zero;
-      zero.op = OpCode::push;
-      time.code.push_back(zero);
     }
-    plan.time_output = add_program(plan, time);
-    // Outputs 1..K: keys.
-    plan.projection.key_begin = 1;
+    // Keys.
+    if (query.keys().size() > static_cast<std::size_t>(kMaxKeyWords))
+      throw Error(ErrorCode::invalid_argument,
+                  "a query may group by at most " + std::to_string(kMaxKeyWords) + " columns");
+    agg.keys_begin = static_cast<int>(plan.programs.size());
     for (const std::string& key : query.keys()) {
       Fragment f = compiler.column(key, "key_by");
-      out.key_names.push_back(key);
-      out.key_sems.push_back(f.sem);
+      out.keys.push_back({key, output_type(f), f.sem});
       add_program(plan, f);
     }
-    plan.key_words = static_cast<int>(query.keys().size());
-    plan.projection.key_end = 1 + plan.key_words;
-    // State columns and their inputs.
-    StateSpec& states = plan.states;
-    auto add_state = [&](StateOp op, int input) {
-      if (states.count >= kMaxStates)
-        throw Error(ErrorCode::invalid_argument, "too many aggregates");
-      states.ops[states.count] = op;
-      states.inputs[states.count] = static_cast<std::int16_t>(input);
-      return states.count++;
-    };
-    for (const AggregateSpec& agg : query.aggregates()) {
+    agg.key_words = static_cast<int>(query.keys().size());
+    // States and their inputs, from the aggregate catalogue.
+    std::vector<Fragment> inputs;
+    StateSpec& states = agg.states;
+    for (const AggregateSpec& spec : query.aggregates()) {
       AggregateOutput a;
-      a.name = agg.name;
-      a.kind = agg.kind;
-      if (agg.kind == AggKind::count) {
-        a.state = add_state(StateOp::sum_i64, -1);
-        a.integral = true;
-        out.aggregates.push_back(a);
-        continue;
+      a.name = spec.name;
+      a.kind = spec.kind;
+      int input = -1;
+      bool float_input = false;
+      if (spec.kind != AggKind::count) {
+        if (!spec.input)
+          throw Error(ErrorCode::invalid_argument, "aggregate '" + spec.name + "' needs an input");
+        Fragment in = compiler.compile(*spec.input, "aggregate '" + spec.name + "'");
+        if (!numeric(in.sem))
+          throw Error(ErrorCode::type_mismatch,
+                      "aggregate '" + spec.name + "' needs a number, got " + sem_name(in.sem));
+        float_input = in.sem == Sem::floating || spec.kind == AggKind::avg;
+        cast_to(in, float_input ? VType::f64 : VType::i64);
+        // Equal inputs share one program.
+        for (std::size_t j = 0; j < inputs.size() && input < 0; ++j)
+          if (inputs[j].code.size() == in.code.size() &&
+              std::equal(in.code.begin(), in.code.end(), inputs[j].code.begin(),
+                         [](const Instr& x, const Instr& y) {
+                           return x.op == y.op && x.type == y.type && x.out == y.out &&
+                                  x.column == y.column && x.imm == y.imm;
+                         }))
+            input = static_cast<int>(j);
+        if (input < 0) {
+          if (inputs.size() >= static_cast<std::size_t>(kMaxInputPrograms))
+            throw Error(ErrorCode::invalid_argument, "too many aggregate inputs");
+          inputs.push_back(std::move(in));
+          input = static_cast<int>(inputs.size() - 1);
+        }
       }
-      if (!agg.input)
-        throw Error(ErrorCode::invalid_argument, "aggregate '" + agg.name + "' needs an input");
-      Fragment in = compiler.compile(*agg.input, "aggregate '" + agg.name + "'");
-      if (!numeric(in.sem))
-        throw Error(ErrorCode::type_mismatch,
-                    "aggregate '" + agg.name + "' needs a number, got " + sem_name(in.sem));
-      const bool integral = in.sem != Sem::floating && agg.kind != AggKind::avg;
-      if (!integral) in = as_float(in);
-      const int input = add_program(plan, in);
-      a.integral = integral;
-      switch (agg.kind) {
-        case AggKind::sum:
-          a.state = add_state(integral ? StateOp::sum_i64 : StateOp::sum_f64, input);
-          break;
-        case AggKind::min:
-          a.state = add_state(integral ? StateOp::min_i64 : StateOp::min_f64, input);
-          break;
-        case AggKind::max:
-          a.state = add_state(integral ? StateOp::max_i64 : StateOp::max_f64, input);
-          break;
-        case AggKind::avg:
-          a.state = add_state(StateOp::sum_f64, input);
-          a.count_state = add_state(StateOp::sum_i64, -1);
-          break;
-        case AggKind::count:
-          break;
+      const AggregateShape shape = aggregate_shape(spec.kind, float_input);
+      a.state = states.count;
+      a.float_result = shape.float_result;
+      for (int s = 0; s < shape.states; ++s) {
+        if (states.count >= kMaxStates)
+          throw Error(ErrorCode::invalid_argument, "too many aggregates");
+        states.ops[states.count] = shape.ops[s];
+        states.inputs[states.count] = static_cast<std::int16_t>(shape.has_input[s] ? input : -1);
+        ++states.count;
       }
       out.aggregates.push_back(a);
     }
-    plan.projection.num_outputs = static_cast<int>(plan.programs.size());
+    agg.inputs_begin = static_cast<int>(plan.programs.size());
+    for (const Fragment& f : inputs) add_program(plan, f);
+    agg.inputs = static_cast<int>(inputs.size());
     // Geometry in time units.
-    PaneSpec& panes = plan.panes;
-    panes.global = global;
     const TimeUnit unit = out.time_unit;
     out.max_delay = to_time_units(query.max_out_of_orderness(), unit, "max out-of-orderness");
-    panes.lateness = to_time_units(query.lateness(), unit, "allowed lateness");
-    if (out.max_delay < 0 || panes.lateness < 0)
+    const std::int64_t lateness = to_time_units(query.lateness(), unit, "allowed lateness");
+    if (out.max_delay < 0 || lateness < 0)
       throw Error(ErrorCode::invalid_argument, "delays must not be negative");
-    if (!global) {
-      panes.size = to_time_units(window.size, unit, "window size");
-      panes.slide =
-          to_time_units(window.kind == WindowSpec::Kind::sliding ? window.slide : window.size, unit,
-                        "window slide");
-      panes.offset = to_time_units(window.offset, unit, "window offset");
-      if (panes.size <= 0 || panes.slide <= 0)
+    if (global) {
+      agg.panes = PaneSpec::make_global(lateness);
+    } else {
+      const std::int64_t size = to_time_units(window.size, unit, "window size");
+      const std::int64_t slide = to_time_units(
+          window.kind == WindowSpec::Kind::sliding ? window.slide : window.size, unit,
+          "window slide");
+      const std::int64_t offset = to_time_units(window.offset, unit, "window offset");
+      if (size <= 0 || slide <= 0)
         throw Error(ErrorCode::invalid_argument, "window size and slide must be positive");
-      panes.pane = std::gcd(panes.size, panes.slide);
-      panes.offset %= panes.slide;
+      agg.panes = PaneSpec::make(size, slide, offset, lateness);
     }
-    // Partitioning across workers.
-    plan.partitioner.parts = workers;
-    if (partition.kind == PartitionSpec::Kind::key) {
-      if (plan.key_words == 0 ||
-          (out.key_sems[0] != Sem::integer && out.key_sems[0] != Sem::unsigned_integer))
-        throw Error(ErrorCode::invalid_argument,
-                    "key partitioning needs an integer first key (key_by)");
-      plan.partitioner.kind = Partitioner::Kind::key;
-    }
-    if (partition.kind == PartitionSpec::Kind::range) {
-      if (plan.key_words == 0)
-        throw Error(ErrorCode::invalid_argument, "range partitioning needs key_by");
-      const Sem first = out.key_sems[0];
-      if (!numeric(first))
-        throw Error(ErrorCode::invalid_argument, "range partitioning needs a numeric first key, '" +
-                                                     out.key_names[0] + "' is " + sem_name(first));
-      if (partition.boundaries.size() + 1 != static_cast<std::size_t>(workers))
-        throw Error(ErrorCode::invalid_argument,
-                    "range partitioning over " + std::to_string(workers) + " workers needs " +
-                        std::to_string(workers - 1) + " boundaries, got " +
-                        std::to_string(partition.boundaries.size()));
-      if (partition.boundaries.size() > static_cast<std::size_t>(kMaxRangeBoundaries))
-        throw Error(ErrorCode::invalid_argument, "too many range boundaries");
-      plan.partitioner.kind = Partitioner::Kind::range;
-      plan.partitioner.range_as_double = first == Sem::floating;
-      plan.partitioner.num_boundaries = static_cast<int>(partition.boundaries.size());
-      for (std::size_t i = 0; i < partition.boundaries.size(); ++i) {
-        plan.partitioner.boundaries[i] =
-            boundary_word(partition.boundaries[i], plan.partitioner.range_as_double, i);
-        if (i > 0 && (plan.partitioner.range_as_double
-                          ? bits_double(plan.partitioner.boundaries[i]) <=
-                                bits_double(plan.partitioner.boundaries[i - 1])
-                          : static_cast<std::int64_t>(plan.partitioner.boundaries[i]) <=
-                                static_cast<std::int64_t>(plan.partitioner.boundaries[i - 1])))
-          throw Error(ErrorCode::invalid_argument, "range boundaries must be strictly ascending");
-      }
-    }
+    check_partitioning(out, plan, workers, partition);
+    out.result_schema = result_schema_of(out);
   }
-  if (!filters.empty()) plan.projection.filter = add_program(plan, filter);
-  plan.windowed = out.windowed;
   // Batches carry the read columns in schema order: renumber the loads accordingly.
   const std::vector<std::size_t>& first_use = compiler.read_columns();
   out.read_columns = first_use;
@@ -575,7 +774,7 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
         std::find(out.read_columns.begin(), out.read_columns.end(), first_use[i]) -
         out.read_columns.begin());
   for (Instr& ins : plan.code)
-    if (ins.op == OpCode::load) ins.column = position[ins.column];
+    if (ins.op == Op::load) ins.column = position[ins.column];
   if (out.time_input >= 0) out.time_input = position[static_cast<std::size_t>(out.time_input)];
   for (std::size_t c : out.read_columns)
     plan.input_types.push_back(column_type_of(schema.field(c).type.id));

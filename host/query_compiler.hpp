@@ -7,23 +7,22 @@
 #include <string>
 #include <vector>
 
-#include "kernels/pipeline.hpp"
+#include "kernels/pipeline/plan.hpp"
 #include "sluice/dictionary.hpp"
 #include "sluice/query.hpp"
 #include "sluice/schema.hpp"
 
 namespace sluice::detail {
 
-/// Semantic type of a compiled expression (its ValueKind plus what the words mean).
+/// Semantic type of a compiled expression (what its value words mean to the user).
 enum class Sem : std::uint8_t { integer, unsigned_integer, floating, boolean, string };
 
-/// @brief How one aggregate's result is read from the state columns.
+/// @brief One aggregate's result column: its name, kind, first state column and result type.
 struct AggregateOutput {
   std::string name;
   AggKind kind = AggKind::count;
-  int state = 0;         ///< state column (sum for avg)
-  int count_state = -1;  ///< avg: the count column
-  bool integral = false;
+  int state = 0;          ///< first state column (avg: the sum, then the count)
+  bool float_result = false;
 };
 
 /// @brief One output column of a stateless query.
@@ -32,21 +31,29 @@ struct OutputColumn {
   DataType type;
 };
 
+/// @brief One key column of a windowed query.
+struct KeyColumn {
+  std::string name;
+  DataType type;  ///< of the key's values (strings: codes of the job's dictionary)
+  Sem sem = Sem::integer;
+};
+
 /// @brief A query ready to run: the executor-neutral plan plus what the host needs to feed it
-/// and to decode its results.
+/// and to write its results.
 struct CompiledQuery {
   PipelinePlan plan;
   std::vector<std::size_t> read_columns;  ///< schema indices of plan.input_types
   bool windowed = false;
   int time_input = -1;  ///< index into read_columns of the event-time column, or -1
   TimeUnit time_unit = TimeUnit::ms;
-  std::int64_t max_delay = 0;  ///< watermark delay, in time units
-  std::vector<std::string> key_names;
-  std::vector<Sem> key_sems;
+  bool time_is_timestamp = false;  ///< the time column is a timestamp (else an integer)
+  std::int64_t max_delay = 0;      ///< watermark delay, in time units
+  std::vector<KeyColumn> keys;
   std::vector<AggregateOutput> aggregates;
   std::vector<OutputColumn> outputs;  ///< stateless queries
-  ResultSink result_sink;
-  RowSink row_sink;
+  Schema result_schema;               ///< what a windowed query's sink receives
+  BatchSink result_sink;
+  ResultSink row_result_sink;  ///< the row adapter's sink, when the query used one
   LateSink late_sink;
 };
 
@@ -58,5 +65,8 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
 
 /// @brief Converts a duration to whole time units. @throws Error(invalid_argument) unless exact.
 std::int64_t to_time_units(Duration d, TimeUnit unit, const char* what);
+
+/// @brief The column type of a data type.
+ColumnType column_type_of(TypeId id);
 
 }  // namespace sluice::detail

@@ -1,4 +1,4 @@
-// Operator: fused filter + projection with stream compaction.
+// Operator: filter and projection of a stateless query, into typed output columns.
 #pragma once
 
 #include <cstddef>
@@ -8,36 +8,64 @@
 
 namespace sluice::detail {
 
-/// @brief Compiled programs of a query in an executor's memory.
-struct ProgramSetView {
-  const Instr* code = nullptr;
-  const ProgramRef* programs = nullptr;
-};
-
-/// @brief What filter_project evaluates: the filter program (or none) and a contiguous range of
-/// output programs. Outputs in [key_begin, key_end) are keys: their floats become key words
-/// (float_key_word) so equal keys have equal words.
+/// @brief What filter_project evaluates: filter conjuncts and output programs (indices into
+/// the ProgramSetView), and where the outputs go.
 struct ProjectionSpec {
-  int filter = -1;  ///< program index, -1 keeps every row
-  int first_output = 0;
-  int num_outputs = 0;
-  int key_begin = 0;
-  int key_end = 0;
+  int filter_begin = 0;  ///< conjuncts [begin, begin + count), all must hold
+  int filter_count = 0;
+  int outputs_begin = 0;  ///< outputs [begin, begin + count)
+  int outputs_count = 0;
 };
 
-/// @brief Keeps the rows of `in` where the filter holds and evaluates the output programs for
-/// them, compacted and in row order.
+inline constexpr int kMaxOutputColumns = 64;
+
+/// @brief Output columns in the executor's memory: column j holds values of output program j's
+/// result type at its own width (booleans one byte).
+struct OutputColumns {
+  void* data[kMaxOutputColumns] = {};
+};
+
+/// @brief Keeps the rows of `in` where the filter holds and writes the output programs' values
+/// for them, compacted and in row order.
 /// @param n rows in `in` (< 2^32).
-/// @param out_rows receives the kept row indices; capacity n.
-/// @param out_words receives output j of kept row i at out_words[j * out_stride + i];
-///        out_stride >= n.
-/// @return the number of kept rows.
-/// All pointers are in the executor's memory. With a filter it synchronizes (the count is read
-/// back); without one it only queues work.
+/// @param kept_rows receives the kept row indices (room for n); *kept their number (executor
+///        memory). @param out room for n values per column.
+/// Only queues work; reading *kept is the caller's synchronization.
 template <class Exec>
-std::size_t filter_project(Exec& exec, const InputColumns& in, std::size_t n,
-                           ProgramSetView programs, const ProjectionSpec& spec,
-                           std::uint32_t* out_rows, std::uint64_t* out_words,
-                           std::size_t out_stride);
+void filter_project(Exec& exec, const InputColumns& in, std::size_t n, ProgramSetView programs,
+                    const ProjectionSpec& spec, std::uint32_t* kept_rows,
+                    unsigned long long* kept, unsigned long long* scratch, OutputColumns out);
+
+/// @brief Bytes of one value of `t` in an output column.
+SLUICE_HD inline std::size_t value_width(VType t) {
+  switch (t) {
+    case VType::boolean:
+      return 1;
+    case VType::i32:
+    case VType::u32:
+    case VType::f32:
+      return 4;
+    default:
+      return 8;
+  }
+}
+
+/// @brief Stores a value word of type `t` at `cell` (value_width(t) bytes).
+SLUICE_HD inline void store_value(void* cell, VType t, std::uint64_t w) {
+  switch (value_width(t)) {
+    case 1: {
+      const auto v = static_cast<std::uint8_t>(w != 0);
+      std::memcpy(cell, &v, 1);
+      return;
+    }
+    case 4: {
+      const auto v = static_cast<std::uint32_t>(w);
+      std::memcpy(cell, &v, 4);
+      return;
+    }
+    default:
+      std::memcpy(cell, &w, 8);
+  }
+}
 
 }  // namespace sluice::detail

@@ -57,10 +57,12 @@ struct PartitionScratch {
 
 /// @brief Packs the rows of `in` row-major (packed_row_words each) into `out`, grouped by
 /// destination and in input order within a destination (stable, deterministic).
+/// @param count the rows of `in` (executor memory), or null: in.size; at most in.size.
 /// @param out room for in.size packed rows, in the executor's memory.
-/// @return rows per destination (size partitioner.parts), on the host.
+/// @return rows per destination (size partitioner.parts), on the host (one synchronization).
 template <class Exec>
 std::vector<std::size_t> partition_partials(Exec& exec, PartialsView in,
+                                            const unsigned long long* count,
                                             const Partitioner& partitioner, std::uint64_t* out,
                                             PartitionScratch<Exec>& scratch);
 

@@ -12,14 +12,21 @@ namespace sluice::detail {
 // chunk then scatters its rows in order. Stable on both executors without atomics.
 inline constexpr std::size_t kPartitionChunk = 512;
 
+SLUICE_HD inline std::size_t partition_rows(const PartialsView& in,
+                                            const unsigned long long* count) {
+  return count == nullptr ? in.size : static_cast<std::size_t>(*count);
+}
+
 struct CountChunkDestinations {
   PartialsView in;
+  const unsigned long long* count;
   Partitioner partitioner;
   std::size_t chunks;
   std::uint64_t* counts;  // [parts][chunks]
   SLUICE_HD void operator()(std::size_t c) const {
+    const std::size_t n = partition_rows(in, count);
     const std::size_t begin = c * kPartitionChunk;
-    const std::size_t end = begin + kPartitionChunk < in.size ? begin + kPartitionChunk : in.size;
+    const std::size_t end = begin + kPartitionChunk < n ? begin + kPartitionChunk : n;
     for (int d = 0; d < partitioner.parts; ++d) counts[d * chunks + c] = 0;
     for (std::size_t i = begin; i < end; ++i) ++counts[partitioner(in, i) * chunks + c];
   }
@@ -35,14 +42,16 @@ SLUICE_HD inline void pack_row(const PartialsView& in, std::size_t i, std::uint6
 
 struct ScatterChunk {
   PartialsView in;
+  const unsigned long long* count;
   Partitioner partitioner;
   std::size_t chunks;
   std::uint64_t* cursor;  // [parts][chunks], exclusive offsets, advanced in place
   std::uint64_t* out;
   std::size_t width;
   SLUICE_HD void operator()(std::size_t c) const {
+    const std::size_t n = partition_rows(in, count);
     const std::size_t begin = c * kPartitionChunk;
-    const std::size_t end = begin + kPartitionChunk < in.size ? begin + kPartitionChunk : in.size;
+    const std::size_t end = begin + kPartitionChunk < n ? begin + kPartitionChunk : n;
     for (std::size_t i = begin; i < end; ++i) {
       const int d = partitioner(in, i);
       const std::uint64_t at = cursor[d * chunks + c]++;
@@ -68,6 +77,7 @@ struct UnpackRow {
 
 template <class Exec>
 std::vector<std::size_t> partition_partials(Exec& exec, PartialsView in,
+                                            const unsigned long long* count,
                                             const Partitioner& partitioner, std::uint64_t* out,
                                             PartitionScratch<Exec>& scratch) {
   const auto parts = static_cast<std::size_t>(partitioner.parts);
@@ -76,7 +86,7 @@ std::vector<std::size_t> partition_partials(Exec& exec, PartialsView in,
   const std::size_t chunks = (in.size + kPartitionChunk - 1) / kPartitionChunk;
   scratch.counts.resize_discard(parts * chunks + 1);
   std::uint64_t* counts = scratch.counts.data();
-  exec.for_each_index(chunks, CountChunkDestinations{in, partitioner, chunks, counts});
+  exec.for_each_index(chunks, CountChunkDestinations{in, count, partitioner, chunks, counts});
   exec.fill_bytes(counts + parts * chunks, 0, sizeof(std::uint64_t));
   thrust::exclusive_scan(exec.policy(), counts, counts + parts * chunks + 1, counts);
   // First row of each destination, plus the total, read before the scatter advances cursors.
@@ -84,7 +94,7 @@ std::vector<std::size_t> partition_partials(Exec& exec, PartialsView in,
   exec.copy_to_host(scanned.data(), counts, scanned.size() * sizeof(std::uint64_t));
   for (std::size_t d = 0; d < parts; ++d)
     sizes[d] = static_cast<std::size_t>(scanned[(d + 1) * chunks] - scanned[d * chunks]);
-  exec.for_each_index(chunks, ScatterChunk{in, partitioner, chunks, counts, out,
+  exec.for_each_index(chunks, ScatterChunk{in, count, partitioner, chunks, counts, out,
                                            packed_row_words(in.key_words, in.state_words)});
   return sizes;
 }
@@ -98,7 +108,8 @@ void unpack_partials(Exec& exec, const std::uint64_t* packed, std::size_t n, Par
 
 #define SLUICE_INSTANTIATE_PARTITION(Exec)                                               \
   template std::vector<std::size_t> partition_partials<Exec>(                            \
-      Exec&, PartialsView, const Partitioner&, std::uint64_t*, PartitionScratch<Exec>&); \
+      Exec&, PartialsView, const unsigned long long*, const Partitioner&, std::uint64_t*,     \
+      PartitionScratch<Exec>&);                                                              \
   template void unpack_partials<Exec>(Exec&, const std::uint64_t*, std::size_t, Partials<Exec>&);
 
 }  // namespace sluice::detail

@@ -1,11 +1,35 @@
-// Exchange: the collective operations workers (ranks) use to trade partials and agree on time.
+// Exchange: the collectives workers (ranks) use to trade partials and agree on time.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace sluice::detail {
+
+/// @brief Where a worker's packed partials lie: `rows` rows of `row_words` 64-bit words, in the
+/// memory of `device` (-1: host memory). Valid in its process until that worker's next round.
+struct OutboxView {
+  const std::uint64_t* data = nullptr;
+  int device = -1;
+  std::uint32_t row_words = 0;
+};
+
+/// @brief One part of an outbox sent to one destination: rows [first_row, first_row + rows).
+/// Plain data: what an exchange between processes serializes.
+struct PartDescriptor {
+  std::uint64_t first_row = 0;
+  std::uint64_t rows = 0;
+};
+
+/// @brief A part received from `source`, with the outbox it lies in (for an in-process exchange;
+/// an exchange between processes copies the rows into its own buffer and describes that).
+struct ReceivedPart {
+  int source = 0;
+  PartDescriptor part;
+  OutboxView outbox;
+};
 
 /// @brief Collectives among `size()` ranks. Every rank calls each collective in the same order.
 /// A rank that fails calls abort(); every rank then blocked in (or later entering) a
@@ -14,10 +38,10 @@ class Exchange {
  public:
   virtual ~Exchange() = default;
   virtual int size() const = 0;
-  /// @brief Sends send[d] to rank d and returns what each rank sent to `rank`, concatenated in
-  /// rank order.
-  virtual std::vector<std::uint64_t> all_to_all(int rank,
-                                                std::vector<std::vector<std::uint64_t>>& send) = 0;
+  /// @brief Sends parts[d] of `outbox` to rank d; fills `received` (cleared first) with what
+  /// every rank sent to `rank`, in rank order.
+  virtual void all_to_all(int rank, std::span<const PartDescriptor> parts, OutboxView outbox,
+                          std::vector<ReceivedPart>& received) = 0;
   /// @brief Minimum of `value` over all ranks.
   virtual std::int64_t all_reduce_min(int rank, std::int64_t value) = 0;
   /// @brief Waits for every rank.

@@ -5,7 +5,7 @@
 
 namespace sluice::detail {
 
-LocalExchange::LocalExchange(int ranks) : ranks_(ranks), mailbox_(static_cast<std::size_t>(ranks)) {
+LocalExchange::LocalExchange(int ranks) : ranks_(ranks), posted_(static_cast<std::size_t>(ranks)) {
   if (ranks < 1) throw Error(ErrorCode::invalid_argument, "an exchange needs at least one rank");
 }
 
@@ -26,27 +26,24 @@ void LocalExchange::arrive_and_wait(std::unique_lock<std::mutex>& lock) {
   if (generation_ == gen) throw_if_aborted();
 }
 
-std::vector<std::uint64_t> LocalExchange::all_to_all(
-    int rank, std::vector<std::vector<std::uint64_t>>& send) {
-  if (static_cast<int>(send.size()) != ranks_)
+void LocalExchange::all_to_all(int rank, std::span<const PartDescriptor> parts,
+                               OutboxView outbox, std::vector<ReceivedPart>& received) {
+  if (static_cast<int>(parts.size()) != ranks_)
     throw Error(ErrorCode::internal, "all_to_all: rank " + std::to_string(rank) + " sent " +
-                                         std::to_string(send.size()) + " buffers for " +
+                                         std::to_string(parts.size()) + " parts for " +
                                          std::to_string(ranks_) + " ranks");
   std::unique_lock lock(mutex_);
-  mailbox_[static_cast<std::size_t>(rank)] = std::move(send);
-  send.assign(static_cast<std::size_t>(ranks_), {});
+  Posted& mine = posted_[static_cast<std::size_t>(rank)];
+  mine.parts.assign(parts.begin(), parts.end());
+  mine.outbox = outbox;
   arrive_and_wait(lock);  // every rank has posted
-  std::vector<std::uint64_t> received;
-  std::size_t total = 0;
-  for (int from = 0; from < ranks_; ++from) total += mailbox_[from][rank].size();
-  received.reserve(total);
+  received.clear();
   for (int from = 0; from < ranks_; ++from) {
-    std::vector<std::uint64_t>& part = mailbox_[from][rank];
-    received.insert(received.end(), part.begin(), part.end());
-    part = {};
+    const Posted& theirs = posted_[static_cast<std::size_t>(from)];
+    const PartDescriptor& part = theirs.parts[static_cast<std::size_t>(rank)];
+    if (part.rows > 0) received.push_back({from, part, theirs.outbox});
   }
-  arrive_and_wait(lock);  // every rank has collected: the mailbox may be reused
-  return received;
+  arrive_and_wait(lock);  // every rank has read the descriptions: they may be posted again
 }
 
 std::int64_t LocalExchange::all_reduce_min(int /*rank*/, std::int64_t value) {

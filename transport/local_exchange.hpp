@@ -12,14 +12,16 @@
 
 namespace sluice::detail {
 
-/// @brief Exchange for workers running as threads in one process: buffers are handed over
-/// through shared memory (moved, not copied) and each collective is a generation barrier.
+/// @brief Exchange for workers running as threads in one process: each rank posts the
+/// descriptions of its parts and its outbox, and the receivers copy the rows straight from the
+/// senders' outboxes (host memory, or device memory peer to peer); each collective is a
+/// generation barrier.
 class LocalExchange final : public Exchange {
  public:
   explicit LocalExchange(int ranks);
   int size() const override { return ranks_; }
-  std::vector<std::uint64_t> all_to_all(int rank,
-                                        std::vector<std::vector<std::uint64_t>>& send) override;
+  void all_to_all(int rank, std::span<const PartDescriptor> parts, OutboxView outbox,
+                  std::vector<ReceivedPart>& received) override;
   std::int64_t all_reduce_min(int rank, std::int64_t value) override;
   void barrier(int rank) override;
   void abort(int rank, const std::string& why) override;
@@ -34,7 +36,11 @@ class LocalExchange final : public Exchange {
   std::condition_variable cv_;
   int arrived_ = 0;
   std::uint64_t generation_ = 0;
-  std::vector<std::vector<std::vector<std::uint64_t>>> mailbox_;  // [from][to]
+  struct Posted {
+    std::vector<PartDescriptor> parts;  // per destination
+    OutboxView outbox;
+  };
+  std::vector<Posted> posted_;  // per rank
   std::int64_t min_ = INT64_MAX;
   std::int64_t min_result_ = INT64_MAX;
   std::optional<std::string> aborted_;

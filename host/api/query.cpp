@@ -114,12 +114,14 @@ Query& Query::aggregate(std::vector<AggregateSpec> aggregates) {
 Query& Query::sink(ResultSink sink) {
   if (!sink) misuse("sink: the result sink is empty");
   result_sink_ = std::move(sink);
+  batch_sink_ = nullptr;
   return *this;
 }
 
-Query& Query::sink(RowSink sink) {
-  if (!sink) misuse("sink: the row sink is empty");
-  row_sink_ = std::move(sink);
+Query& Query::sink(BatchSink sink) {
+  if (!sink) misuse("sink: the sink is empty");
+  batch_sink_ = std::move(sink);
+  result_sink_ = nullptr;
   return *this;
 }
 

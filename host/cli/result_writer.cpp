@@ -1,7 +1,8 @@
-// ResultWriter: CSV text of window results (header, quoting, one row per WindowResult).
+// ResultWriter: CSV text of result batches (header, quoting, typed cells written from columns).
 #include "host/cli/result_writer.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <iostream>
 #include <utility>
@@ -9,24 +10,67 @@
 #include "sluice/status.hpp"
 
 namespace sluice::cli {
+namespace {
 
-std::string csv_field(std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
-  std::string out = "\"";
+template <class T>
+T cell(const ColumnView& c, std::size_t row) {
+  T v;
+  std::memcpy(&v, static_cast<const std::byte*>(c.data) + row * sizeof(T), sizeof(T));
+  return v;
+}
+
+template <class T>
+void append_number(std::string& out, T v) {
+  char buffer[64];
+  const auto r = std::to_chars(buffer, buffer + sizeof(buffer), v);
+  out.append(buffer, r.ptr);
+}
+
+void append_quoted(std::string& out, std::string_view text) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out.append(text);
+    return;
+  }
+  out += '"';
   for (const char c : text) {
     if (c == '"') out += '"';
     out += c;
   }
   out += '"';
+}
+
+void append_cell(std::string& out, const ColumnView& c, std::size_t row) {
+  switch (c.type.id) {
+    case TypeId::i32:
+      return append_number(out, cell<std::int32_t>(c, row));
+    case TypeId::i64:
+    case TypeId::timestamp:
+      return append_number(out, cell<std::int64_t>(c, row));
+    case TypeId::u32:
+      return append_number(out, cell<std::uint32_t>(c, row));
+    case TypeId::u64:
+      return append_number(out, cell<std::uint64_t>(c, row));
+    case TypeId::f32:
+      return append_number(out, static_cast<double>(cell<float>(c, row)));
+    case TypeId::f64:
+      return append_number(out, cell<double>(c, row));
+    case TypeId::boolean:
+      out += cell<std::uint8_t>(c, row) != 0 ? "true" : "false";
+      return;
+    case TypeId::string:
+      return append_quoted(out, c.dictionary->at(cell<std::uint32_t>(c, row)));
+  }
+}
+
+}  // namespace
+
+std::string csv_field(std::string_view text) {
+  std::string out;
+  append_quoted(out, text);
   return out;
 }
 
-ResultWriter::ResultWriter(std::vector<std::string> key_names,
-                           std::vector<std::string> aggregate_names)
-    : columns_{"window_start", "window_end"} {
-  for (std::string& name : key_names) columns_.push_back(std::move(name));
-  for (std::string& name : aggregate_names) columns_.push_back(std::move(name));
-}
+ResultWriter::ResultWriter(std::vector<std::string> columns) : columns_(std::move(columns)) {}
 
 void ResultWriter::open(const std::string& path) {
   path_ = path;
@@ -49,25 +93,27 @@ void ResultWriter::write_header() {
   *out_ << '\n';
 }
 
-void ResultWriter::write(std::span<const WindowResult> windows) {
+void ResultWriter::write(const Batch& results) {
   std::lock_guard lock(mutex_);
   if (stopped_ || out_ == nullptr) return;
-  for (const WindowResult& w : windows) {
-    line_ = std::to_string(w.window_start);
-    line_ += ',';
-    line_ += std::to_string(w.window_end);
-    for (const Value& key : w.keys) {
-      line_ += ',';
-      line_ += csv_field(to_string(key));
+  const std::size_t columns = results.num_columns() - 1;  // all but `update`
+  std::vector<ColumnView>& views = views_;
+  views.clear();
+  for (std::size_t c = 0; c < columns; ++c) views.push_back(results.column(c));
+  text_.clear();
+  for (std::size_t r = 0; r < results.rows(); ++r) {
+    for (std::size_t c = 0; c < columns; ++c) {
+      if (c > 0) text_ += ',';
+      append_cell(text_, views[c], r);
     }
-    for (const Value& value : w.values) {
-      line_ += ',';
-      line_ += csv_field(to_string(value));
+    text_ += '\n';
+    if (text_.size() >= (std::size_t{1} << 20)) {
+      out_->write(text_.data(), static_cast<std::streamsize>(text_.size()));
+      text_.clear();
     }
-    line_ += '\n';
-    out_->write(line_.data(), static_cast<std::streamsize>(line_.size()));
   }
-  rows_ += windows.size();
+  out_->write(text_.data(), static_cast<std::streamsize>(text_.size()));
+  rows_ += results.rows();
 }
 
 void ResultWriter::close() {

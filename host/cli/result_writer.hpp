@@ -1,17 +1,15 @@
-// ResultWriter: writes fired windows as CSV rows to a file or stdout.
+// ResultWriter: writes result batches as CSV rows, straight from their columns.
 #pragma once
 
 #include <cstdint>
 #include <fstream>
 #include <iosfwd>
 #include <mutex>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "sluice/result.hpp"
-#include "sluice/value.hpp"
+#include "sluice/batch.hpp"
 
 namespace sluice::cli {
 
@@ -19,18 +17,19 @@ namespace sluice::cli {
 /// a line break.
 std::string csv_field(std::string_view text);
 
-/// @brief Writes "window_start,window_end,<keys>,<aggregates>" and then one row per
-/// WindowResult, in the order the sink receives them. Safe to call write() from an engine
-/// thread while the caller's thread does other work.
+/// @brief Writes "window_start,window_end,<keys>,<aggregates>" and then one row per result row
+/// (the result batch's columns but `update`), in the order the sink receives them. Safe to call
+/// write() from an engine thread while the caller's thread does other work.
 class ResultWriter {
  public:
-  ResultWriter(std::vector<std::string> key_names, std::vector<std::string> aggregate_names);
+  /// @param columns the header: every column of the result schema but `update`.
+  explicit ResultWriter(std::vector<std::string> columns);
 
   /// @brief Opens `path` ("-" is stdout). @throws Error(io_error) when it cannot be opened.
   void open(const std::string& path);
   void write_header();
-  /// @brief Appends rows; the sink of the job.
-  void write(std::span<const WindowResult> windows);
+  /// @brief Appends the rows of a result batch; the sink of the job.
+  void write(const Batch& results);
   /// @brief Flushes. @throws Error(io_error) if any write failed.
   void close();
   /// @brief Ignores every later write() (the run failed; its windows are not results).
@@ -43,7 +42,8 @@ class ResultWriter {
   std::ostream* out_ = nullptr;
   std::string path_;
   mutable std::mutex mutex_;
-  std::string line_;
+  std::string text_;
+  std::vector<ColumnView> views_;
   std::uint64_t rows_ = 0;
   bool stopped_ = false;
 };

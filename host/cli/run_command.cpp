@@ -36,7 +36,7 @@ Engine make_engine(const EngineConfig& config) {
 Job start_job(const Engine& engine, const RunOptions& options, ResultWriter& writer) {
   try {
     return engine.start(options.schema,
-                        make_query(options, [&writer](std::span<const WindowResult> windows) {
+                        make_query(options, [&writer](const Batch& windows) {
                           writer.write(windows);
                         }));
   } catch (const Error& e) {
@@ -54,9 +54,11 @@ std::istream& open_input(const std::string& path, std::ifstream& file) {
   return file;
 }
 
-std::vector<std::string> names_of(const std::vector<AggregateSpec>& aggregates) {
-  std::vector<std::string> names;
-  for (const AggregateSpec& spec : aggregates) names.push_back(spec.name);
+/// The header: window_start, window_end, the keys and the aggregates as written.
+std::vector<std::string> header_of(const RunOptions& options) {
+  std::vector<std::string> names{"window_start", "window_end"};
+  for (const std::string& key : options.keys) names.push_back(key);
+  for (const AggregateSpec& spec : options.aggregates) names.push_back(spec.name);
   return names;
 }
 
@@ -82,7 +84,7 @@ void print_summary(const Engine& engine, const Metrics& m, std::uint64_t malform
 
 int execute(const RunOptions& options) {
   const Engine engine = make_engine(options.engine);
-  ResultWriter writer(options.keys, names_of(options.aggregates));
+  ResultWriter writer(header_of(options));
   Job job = start_job(engine, options, writer);
   try {
     std::ifstream file;

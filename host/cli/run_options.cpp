@@ -67,7 +67,7 @@ RunOptions parse_run_options(std::span<char* const> args) {
   return o;
 }
 
-Query make_query(const RunOptions& options, ResultSink sink) {
+Query make_query(const RunOptions& options, BatchSink sink) {
   Query query;
   if (options.where) query.filter(*options.where);
   if (!options.keys.empty()) query.key_by(options.keys);

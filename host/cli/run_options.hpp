@@ -40,7 +40,7 @@ struct RunOptions {
 RunOptions parse_run_options(std::span<char* const> args);
 
 /// @brief The query the options describe, with `sink` receiving the windows.
-Query make_query(const RunOptions& options, ResultSink sink);
+Query make_query(const RunOptions& options, BatchSink sink);
 
 /// @brief The text of `sluice run --help`.
 const char* run_usage();

@@ -16,6 +16,10 @@
 
 namespace sluice {
 
+namespace detail {
+struct BatchAccess;
+}  // namespace detail
+
 /// @brief A non-owning view of one column plus, for strings, the dictionary of its codes.
 struct ColumnView {
   DataType type;
@@ -32,7 +36,7 @@ class Batch {
   /// @brief Wraps caller arrays without copying. `columns[i]` points to `rows` values of
   /// schema column i (bool as 1 byte, strings as u32 codes of `dictionaries[i]`). The arrays
   /// must outlive the Batch and every copy of it, or be owned by `keep_alive`, which the
-  /// Batch and its copies hold.
+  /// Batch and its copies hold. A Job reads pushed batches in place: see Job::push.
   /// @throws Error(invalid_argument) on a column count mismatch or a string column with no
   /// dictionary.
   static Batch wrap(Schema schema, std::vector<const void*> columns, std::size_t rows,
@@ -59,6 +63,7 @@ class Batch {
 
  private:
   friend class BatchBuilder;
+  friend struct detail::BatchAccess;
   struct Storage;
   template <class T>
   static constexpr int storage_tag() {

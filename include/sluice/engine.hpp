@@ -49,6 +49,9 @@ struct EngineConfig {
   /// GPU backend: the most device memory one worker's pool may hold, in bytes; 0 = no limit
   /// below the card's. State that outgrows it fails the job with ErrorCode::out_of_memory.
   std::size_t device_memory_limit = 0;
+  /// Result batches ordered by window, then key (a radix pass over window and key code per
+  /// emission); off: rows in the order the workers fire them.
+  bool ordered_results = true;
 };
 
 /// @brief Counters of a job. Snapshot; safe to read while the job runs.
@@ -101,8 +104,15 @@ class Job {
 
   /// @brief A builder whose string columns use the job's dictionaries (no re-encoding on push).
   BatchBuilder make_builder() const;
-  /// @brief Pushes a batch of the job's schema from `source`. Only the columns the query reads
-  /// are copied; the batch may be reused once push returns. Blocks while the engine is behind.
+  /// @brief Pushes a batch of the job's schema from `source`. Blocks while the engine is behind.
+  /// Batches are read in place, without a copy, when their string columns use the job's
+  /// dictionaries (make_builder(), or wrap() with dictionary(column)) and they are not small
+  /// (at least 1/16 of EngineConfig::batch_rows): the engine then holds a copy of the Batch
+  /// until it has processed those rows. A batch that owns its storage (built, or wrapped with
+  /// keep_alive) needs no care; the arrays of a batch wrapped without keep_alive must stay
+  /// valid and unchanged until flush() or finish() returns. Other batches (small ones, foreign
+  /// dictionaries) have their read columns copied into the engine's micro-batches, and may be
+  /// reused once push returns.
   /// The watermark is the minimum over sources (each: its largest event time minus the
   /// out-of-orderness) that have sent events and are not idle (EngineConfig::source_idle_timeout).
   /// @throws Error on a schema mismatch or if the job has failed.
@@ -112,6 +122,10 @@ class Job {
   void push_row(std::initializer_list<Value> row, int source = 0) {
     push_row(std::span<const Value>(row.begin(), row.size()), source);
   }
+  /// @brief Seals pending rows and waits until every batch pushed so far has been processed
+  /// (its arrays are no longer read) and the windows it closed have been emitted.
+  /// @throws Error if any stage failed.
+  void flush();
   /// @brief Seals pending rows, processes everything, fires all remaining windows and stops.
   /// @throws Error if any stage failed (the message names the stage, worker and batch).
   void finish();

@@ -46,8 +46,11 @@ class Query {
   Query& allowed_lateness(Duration lateness);
   Query& window(WindowSpec spec);
   Query& aggregate(std::vector<AggregateSpec> aggregates);
+  /// @brief Where results go: result batches of fired windows (windowed queries) or output
+  /// rows (stateless queries). See BatchSink.
+  Query& sink(BatchSink sink);
+  /// @brief Results as rows (windowed queries): the row adapter, for samples and tests.
   Query& sink(ResultSink sink);
-  Query& sink(RowSink sink);
   Query& late_sink(LateSink sink);
 
   struct Step {
@@ -63,8 +66,8 @@ class Query {
   Duration lateness() const { return lateness_; }
   const std::optional<WindowSpec>& window_spec() const { return window_; }
   const std::vector<AggregateSpec>& aggregates() const { return aggregates_; }
+  const BatchSink& batch_sink() const { return batch_sink_; }
   const ResultSink& result_sink() const { return result_sink_; }
-  const RowSink& row_sink() const { return row_sink_; }
   const LateSink& late_events_sink() const { return late_sink_; }
   bool is_windowed() const { return window_.has_value() || !aggregates_.empty(); }
 
@@ -76,8 +79,8 @@ class Query {
   Duration lateness_{0};
   std::optional<WindowSpec> window_;
   std::vector<AggregateSpec> aggregates_;
+  BatchSink batch_sink_;
   ResultSink result_sink_;
-  RowSink row_sink_;
   LateSink late_sink_;
 };
 

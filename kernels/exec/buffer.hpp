@@ -91,6 +91,21 @@ class HostBuffer {
   explicit HostBuffer(Exec& exec) : exec_(&exec) {}
   HostBuffer(const HostBuffer&) = delete;
   HostBuffer& operator=(const HostBuffer&) = delete;
+  HostBuffer(HostBuffer&& o) noexcept : exec_(o.exec_), data_(o.data_), capacity_(o.capacity_) {
+    o.data_ = nullptr;
+    o.capacity_ = 0;
+  }
+  HostBuffer& operator=(HostBuffer&& o) noexcept {
+    if (this != &o) {
+      release();
+      exec_ = o.exec_;
+      data_ = o.data_;
+      capacity_ = o.capacity_;
+      o.data_ = nullptr;
+      o.capacity_ = 0;
+    }
+    return *this;
+  }
   ~HostBuffer() { release(); }
 
   T* data() noexcept { return data_; }

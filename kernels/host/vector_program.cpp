@@ -1,93 +1,235 @@
-// Vectorized interpretation of expression programs (one instruction over many rows).
+// Vectorized interpretation of typed expression programs (one instruction over many rows).
 #include "kernels/host/vector_program.hpp"
 
 #include <cstring>
+#include <utility>
 
 namespace sluice::detail {
 namespace {
 
-template <class T, class Convert>
-void load_rows(const void* data, std::size_t first, const std::uint32_t* rows, std::size_t n,
-               std::uint64_t* out, Convert convert) {
+template <class T>
+void gather(const void* data, std::size_t first, const std::uint32_t* rows, std::size_t n,
+            T* out) {
   const T* column = static_cast<const T*>(data);
   if (rows == nullptr) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = convert(column[first + i]);
+    std::memcpy(out, column + first, n * sizeof(T));
   } else {
-    for (std::size_t i = 0; i < n; ++i) out[i] = convert(column[rows[i]]);
+    for (std::size_t i = 0; i < n; ++i) out[i] = column[rows[i]];
   }
 }
 
 void load_vector(const void* data, ColumnType type, std::size_t first, const std::uint32_t* rows,
-                 std::size_t n, std::uint64_t* out) {
-  // Each conversion is load_column's for that type.
+                 std::size_t n, ValueVector& out) {
   switch (type) {
     case ColumnType::i32:
-      load_rows<std::int32_t>(data, first, rows, n, out, [](std::int32_t v) {
-        return static_cast<std::uint64_t>(static_cast<std::int64_t>(v));
-      });
-      return;
+      return gather(data, first, rows, n, out.as<std::int32_t>());
     case ColumnType::u32:
     case ColumnType::string:
-      load_rows<std::uint32_t>(data, first, rows, n, out,
-                               [](std::uint32_t v) { return std::uint64_t{v}; });
-      return;
+      return gather(data, first, rows, n, out.as<std::uint32_t>());
     case ColumnType::f32:
-      load_rows<float>(data, first, rows, n, out,
-                       [](float v) { return double_bits(static_cast<double>(v)); });
+      return gather(data, first, rows, n, out.as<float>());
+    case ColumnType::f64:
+      return gather(data, first, rows, n, out.as<double>());
+    case ColumnType::boolean: {
+      const auto* column = static_cast<const std::uint8_t*>(data);
+      std::uint8_t* o = out.as<std::uint8_t>();
+      for (std::size_t i = 0; i < n; ++i) o[i] = column[rows ? rows[i] : first + i] != 0 ? 1 : 0;
       return;
-    case ColumnType::boolean:
-      load_rows<std::uint8_t>(data, first, rows, n, out,
-                              [](std::uint8_t v) { return std::uint64_t{v != 0 ? 1u : 0u}; });
-      return;
+    }
     default:
-      load_rows<std::uint64_t>(data, first, rows, n, out, [](std::uint64_t v) { return v; });
-      return;
+      return gather(data, first, rows, n, out.as<std::uint64_t>());
   }
 }
 
-/// Applies one operator to the top vectors of the stack.
-struct VectorStep {
-  VectorStack& stack;
-  int& top;
-  std::size_t n;
-  template <OpCode Op>
-  void unary() {
-    std::uint64_t* b = stack.slots[top];
-    for (std::size_t i = 0; i < n; ++i) b[i] = apply_unary<Op>(b[i]);
+template <class T>
+void broadcast(std::uint64_t word, std::size_t n, ValueVector& out) {
+  const T v = from_word<T>(word);
+  T* o = out.as<T>();
+  for (std::size_t i = 0; i < n; ++i) o[i] = v;
+}
+
+template <class From, class To>
+void convert(const ValueVector& in, std::size_t n, ValueVector& out) {
+  const From* a = in.as<From>();
+  To* o = out.as<To>();
+  for (std::size_t i = 0; i < n; ++i) o[i] = static_cast<To>(a[i]);
+}
+
+/// Widening casts as cast_word defines them (integers and booleans to i64, numbers to f64).
+void cast_vector(const ValueVector& in, VType from, VType to, std::size_t n, ValueVector& out) {
+  if (to == VType::f64) {
+    switch (from) {
+      case VType::i32:
+        return convert<std::int32_t, double>(in, n, out);
+      case VType::u32:
+        return convert<std::uint32_t, double>(in, n, out);
+      case VType::f32:
+        return convert<float, double>(in, n, out);
+      case VType::f64:
+        return convert<double, double>(in, n, out);
+      case VType::boolean:
+        return convert<std::uint8_t, double>(in, n, out);
+      default:  // i64, and u64 read as i64
+        return convert<std::int64_t, double>(in, n, out);
+    }
   }
-  template <OpCode Op>
-  void binary() {
-    std::uint64_t* a = stack.slots[top - 1];
-    const std::uint64_t* b = stack.slots[top];
-    for (std::size_t i = 0; i < n; ++i) a[i] = apply_binary<Op>(a[i], b[i]);
-    --top;
+  if (to == VType::f32) return convert<double, float>(in, n, out);
+  switch (from) {  // to i64 (or u64: the same bits)
+    case VType::i32:
+      return convert<std::int32_t, std::int64_t>(in, n, out);
+    case VType::u32:
+      return convert<std::uint32_t, std::int64_t>(in, n, out);
+    case VType::boolean:
+      return convert<std::uint8_t, std::int64_t>(in, n, out);
+    default:
+      return convert<std::int64_t, std::int64_t>(in, n, out);
+  }
+}
+
+struct VectorBinary {
+  const ValueVector& a;
+  const ValueVector& b;
+  Op op;
+  std::size_t n;
+  ValueVector& out;
+  template <class T>
+  void operator()() const {
+    const T* x = a.as<T>();
+    const T* y = b.as<T>();
+    if (is_compare(op)) {
+      std::uint8_t* o = out.as<std::uint8_t>();
+      switch (op) {  // one loop per comparison, so each is a tight, vectorizable loop
+        case Op::eq:
+          for (std::size_t i = 0; i < n; ++i) o[i] = x[i] == y[i];
+          return;
+        case Op::ne:
+          for (std::size_t i = 0; i < n; ++i) o[i] = x[i] != y[i];
+          return;
+        case Op::lt:
+          for (std::size_t i = 0; i < n; ++i) o[i] = x[i] < y[i];
+          return;
+        case Op::le:
+          for (std::size_t i = 0; i < n; ++i) o[i] = x[i] <= y[i];
+          return;
+        case Op::gt:
+          for (std::size_t i = 0; i < n; ++i) o[i] = x[i] > y[i];
+          return;
+        default:
+          for (std::size_t i = 0; i < n; ++i) o[i] = x[i] >= y[i];
+          return;
+      }
+    }
+    T* o = out.as<T>();
+    for (std::size_t i = 0; i < n; ++i) o[i] = apply_arith<T>(op, x[i], y[i]);
+  }
+};
+
+struct VectorCompareKonst {
+  const ValueVector& a;
+  std::uint64_t imm;
+  Op op;
+  std::size_t n;
+  ValueVector& out;
+  template <class T>
+  void operator()() const {
+    const T* x = a.as<T>();
+    const T k = from_word<T>(imm);
+    std::uint8_t* o = out.as<std::uint8_t>();
+    for (std::size_t i = 0; i < n; ++i) o[i] = apply_compare<T>(op, x[i], k);
   }
 };
 
 }  // namespace
 
-void run_program_vector(const Instr* code, ProgramRef program, const InputColumns& in,
-                        std::size_t first_row, const std::uint32_t* rows, std::size_t count,
-                        VectorStack& stack, std::uint64_t* out) {
+const ValueVector& run_program_vector(const Instr* code, ProgramRef program,
+                                      const InputColumns& in, std::size_t first_row,
+                                      const std::uint32_t* rows, std::size_t count,
+                                      VectorStack& stack) {
+  // Slots by pointer: results go to the spare vector, which then takes the operand's place.
+  ValueVector* slot[kMaxStackDepth + 1];
+  for (int i = 0; i <= kMaxStackDepth; ++i) slot[i] = &stack.storage[i];
+  ValueVector*& spare = slot[kMaxStackDepth];
   int top = -1;
   const Instr* pc = code + program.begin;
   const Instr* end = pc + program.size;
+  const std::size_t n = count;
   for (; pc != end; ++pc) {
     const Instr ins = *pc;
-    if (ins.op == OpCode::load) {
-      ++top;
-      load_vector(in.data[ins.column], ins.type, first_row, rows, count, stack.slots[top]);
-    } else if (ins.op == OpCode::push) {
-      ++top;
-      for (std::size_t i = 0; i < count; ++i) stack.slots[top][i] = ins.literal;
-    } else {
-      dispatch_opcode(ins.op, VectorStep{stack, top, count});
+    switch (ins.op) {
+      case Op::load:
+        ++top;
+        load_vector(in.data[ins.column], in.type[ins.column], first_row, rows, n, *slot[top]);
+        break;
+      case Op::konst:
+        ++top;
+        visit_type(ins.type, [&]<class T>() { broadcast<T>(ins.imm, n, *slot[top]); });
+        break;
+      case Op::cast:
+        cast_vector(*slot[top], ins.type, ins.out, n, *spare);
+        std::swap(slot[top], spare);
+        break;
+      case Op::neg:
+        if (ins.type == VType::f64) {
+          double* v = slot[top]->as<double>();
+          for (std::size_t i = 0; i < n; ++i) v[i] = -v[i];
+        } else {
+          std::uint64_t* v = slot[top]->as<std::uint64_t>();
+          for (std::size_t i = 0; i < n; ++i) v[i] = std::uint64_t{0} - v[i];
+        }
+        break;
+      case Op::logical_not: {
+        std::uint8_t* v = slot[top]->as<std::uint8_t>();
+        for (std::size_t i = 0; i < n; ++i) v[i] = v[i] == 0 ? 1 : 0;
+        break;
+      }
+      case Op::logical_and:
+      case Op::logical_or: {
+        const std::uint8_t* a = slot[top - 1]->as<std::uint8_t>();
+        const std::uint8_t* b = slot[top]->as<std::uint8_t>();
+        std::uint8_t* o = spare->as<std::uint8_t>();
+        if (ins.op == Op::logical_and)
+          for (std::size_t i = 0; i < n; ++i) o[i] = (a[i] != 0) & (b[i] != 0);
+        else
+          for (std::size_t i = 0; i < n; ++i) o[i] = (a[i] != 0) | (b[i] != 0);
+        std::swap(slot[top - 1], spare);
+        --top;
+        break;
+      }
+      default:
+        if (is_compare_konst(ins.op)) {
+          visit_type(ins.type, VectorCompareKonst{*slot[top], ins.imm, ins.op, n, *spare});
+          std::swap(slot[top], spare);
+        } else {
+          visit_type(ins.type, VectorBinary{*slot[top - 1], *slot[top], ins.op, n, *spare});
+          std::swap(slot[top - 1], spare);
+          --top;
+        }
+        break;
     }
   }
-  if (top >= 0)
-    std::memcpy(out, stack.slots[top], count * sizeof(std::uint64_t));
-  else
-    std::memset(out, 0, count * sizeof(std::uint64_t));
+  return *slot[top < 0 ? 0 : top];
+}
+
+void vector_to_words(const ValueVector& v, VType t, std::size_t count, std::uint64_t* out) {
+  visit_type(t, [&]<class T>() {
+    const T* x = v.as<T>();
+    for (std::size_t i = 0; i < count; ++i) out[i] = to_word(x[i]);
+  });
+}
+
+bool plain_column(const Instr* code, ProgramRef program, int& column, VType& result) {
+  if (program.size == 0 || code[program.begin].op != Op::load) return false;
+  if (program.size == 1) {
+    column = code[program.begin].column;
+    result = program.result;
+    return true;
+  }
+  if (program.size == 2 && code[program.begin + 1].op == Op::cast) {
+    column = code[program.begin].column;
+    result = program.result;
+    return true;
+  }
+  return false;
 }
 
 }  // namespace sluice::detail

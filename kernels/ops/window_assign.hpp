@@ -12,12 +12,21 @@ inline constexpr std::int64_t kNoWatermark = INT64_MIN;     ///< before any even
 inline constexpr std::int64_t kFinalWatermark = INT64_MAX;  ///< at finish(): fire everything
 inline constexpr std::uint32_t kLateCut = 0xffffffffu;      ///< cut of an event too late for all
 
+/// @brief The panes whose events need no per-event cut computation at one watermark: panes
+/// below `alive` are late for every window, panes from `full` on may update all of their
+/// windows (cut 0). Between the two, PaneSpec::cut_of decides.
+struct CutBounds {
+  std::int64_t alive = INT64_MIN;
+  std::int64_t full = INT64_MIN;
+};
+
 /// @brief Window geometry in the time column's units. Windows start at offset + k * slide and
 /// last `size`; panes of length gcd(size, slide) tile time so each pane lies wholly inside or
 /// outside every window. Windows containing a pane are numbered 0.. in order of end; an
 /// event's "cut" is the first of them it may still update (earlier ones ended more than the
 /// allowed lateness before the watermark), so a partial keyed by (key, pane, cut) updates
-/// exactly the windows a per-window assignment would.
+/// exactly the windows a per-window assignment would. Build with make() (or global()); the
+/// divisions by the pane length go through a FastDivisor.
 struct PaneSpec {
   std::int64_t size = 1;
   std::int64_t slide = 1;
@@ -25,18 +34,51 @@ struct PaneSpec {
   std::int64_t pane = 1;      ///< gcd(size, slide)
   std::int64_t lateness = 0;  ///< allowed lateness
   bool global = false;        ///< one window over all time (pane 0, fires at the final watermark)
+  FastDivisor pane_divisor;
+  FastDivisor slide_divisor;
+
+  /// @pre size > 0, slide > 0, lateness >= 0; offset is reduced modulo slide.
+  static PaneSpec make(std::int64_t size, std::int64_t slide, std::int64_t offset,
+                       std::int64_t lateness) {
+    PaneSpec p;
+    p.size = size;
+    p.slide = slide;
+    std::int64_t a = size, b = slide;
+    while (b != 0) {
+      const std::int64_t t = a % b;
+      a = b;
+      b = t;
+    }
+    p.pane = a;
+    p.offset = ((offset % slide) + slide) % slide;
+    p.lateness = lateness;
+    p.pane_divisor = FastDivisor(p.pane);
+    p.slide_divisor = FastDivisor(slide);
+    return p;
+  }
+  /// @brief One window over all time.
+  static PaneSpec make_global(std::int64_t lateness = 0) {
+    PaneSpec p;
+    p.global = true;
+    p.lateness = lateness;
+    return p;
+  }
+
+  /// @brief Windows per pane at most (size / pane); 1 for tumbling and global windows.
+  SLUICE_HD std::int64_t windows_per_pane() const { return global ? 1 : size / pane; }
+  SLUICE_HD bool tumbling() const { return global || size == slide; }
 
   SLUICE_HD std::int64_t pane_of(std::int64_t t) const {
-    return global ? 0 : floor_div(t - offset, pane);
+    return global ? 0 : pane_divisor.floor_divide(t - offset);
   }
   SLUICE_HD std::int64_t pane_start(std::int64_t p) const { return offset + p * pane; }
   /// @brief Index k of the earliest window (start offset + k*slide) containing pane p.
   SLUICE_HD std::int64_t first_window(std::int64_t p) const {
-    return global ? 0 : ceil_div(pane_start(p) + pane - size - offset, slide);
+    return global ? 0 : -slide_divisor.floor_divide(size - pane - p * pane);
   }
   /// @brief Index k of the latest window containing pane p.
   SLUICE_HD std::int64_t last_window(std::int64_t p) const {
-    return global ? 0 : floor_div(pane_start(p) - offset, slide);
+    return global ? 0 : slide_divisor.floor_divide(p * pane);
   }
   SLUICE_HD std::int64_t window_start(std::int64_t k) const {
     return global ? INT64_MIN : offset + k * slide;
@@ -46,7 +88,11 @@ struct PaneSpec {
   }
   /// @brief Index of the window starting at `start`.
   SLUICE_HD std::int64_t window_index(std::int64_t start) const {
-    return global ? 0 : floor_div(start - offset, slide);
+    return global ? 0 : slide_divisor.floor_divide(start - offset);
+  }
+  /// @brief Index of the first window whose end lies after t: end(k) > t.
+  SLUICE_HD std::int64_t first_window_ending_after(std::int64_t t) const {
+    return slide_divisor.floor_divide(t - offset - size) + 1;
   }
   /// @brief True when window k may still change at watermark wm (end + lateness > wm).
   SLUICE_HD bool window_alive(std::int64_t k, std::int64_t wm) const {
@@ -64,15 +110,32 @@ struct PaneSpec {
     if (lo > hi) return kLateCut;
     if (wm == kNoWatermark) return 0;
     if (!window_alive(hi, wm)) return kLateCut;
-    // First alive window: end + lateness > wm  <=>  k > (wm - lateness - size - offset) / slide.
-    std::int64_t k = floor_div(wm - lateness - size - offset, slide) + 1;
+    std::int64_t k = first_window_ending_after(wm - lateness);
     if (k < lo) k = lo;
     return static_cast<std::uint32_t>(k - lo);
+  }
+  /// @brief The pane bounds of cut_of at watermark wm (see CutBounds): for p < alive cut_of is
+  /// kLateCut, for p >= full it is 0 unless p lies in a gap between windows (slide > size).
+  CutBounds cut_bounds(std::int64_t wm) const {
+    if (global || wm == kNoWatermark) return {INT64_MIN, INT64_MIN};
+    const std::int64_t k = first_window_ending_after(wm - lateness);  // first alive window
+    CutBounds b;
+    // Pane p is alive iff last_window(p) >= k  <=>  p * pane >= k * slide.
+    b.alive = ceil_div(k * slide, pane);
+    // Every window of p is alive iff first_window(p) >= k  <=>  (p + 1) * pane - size >
+    // (k - 1) * slide.
+    b.full = floor_div((k - 1) * slide + size - pane, pane) + 1;
+    return b;
   }
   /// @brief True once every window containing pane p is past the lateness at watermark wm.
   SLUICE_HD bool pane_expired(std::int64_t p, std::int64_t wm) const {
     if (global) return wm == kFinalWatermark;
     return wm != kNoWatermark && !window_alive(last_window(p), wm);
+  }
+  /// @brief The first pane that is not expired at watermark wm.
+  std::int64_t first_live_pane(std::int64_t wm) const {
+    if (global || wm == kNoWatermark) return INT64_MIN;
+    return cut_bounds(wm).alive;
   }
 };
 

@@ -1,0 +1,83 @@
+// Engine (backend choice, job start) and Job's forwarding to Job::Impl.
+#include "sluice/engine.hpp"
+
+#include "host/cuda_probe.hpp"
+#include "host/engine/job_impl.hpp"
+#include "host/query_compiler.hpp"
+
+namespace sluice {
+
+const char* to_string(Backend backend) noexcept {
+  switch (backend) {
+    case Backend::automatic:
+      return "auto";
+    case Backend::cpu:
+      return "cpu";
+    case Backend::gpu:
+      return "gpu";
+  }
+  return "?";
+}
+
+bool Engine::gpu_available(std::string* why) { return detail::cuda_device_available(why); }
+
+Engine::Engine(EngineConfig config) : config_(std::move(config)) {
+  std::string why;
+  switch (config_.backend) {
+    case Backend::cpu:
+      backend_ = Backend::cpu;
+      reason_ = "CPU backend requested";
+      break;
+    case Backend::gpu:
+      if (!gpu_available(&why))
+        throw Error(ErrorCode::backend_unavailable, "GPU backend requested, but " + why);
+      backend_ = Backend::gpu;
+      reason_ = "GPU backend requested; " + why;
+      break;
+    case Backend::automatic:
+      if (gpu_available(&why)) {
+        backend_ = Backend::gpu;
+        reason_ = "GPU found: " + why;
+      } else {
+        backend_ = Backend::cpu;
+        reason_ = "no usable GPU (" + why + "), using the CPU";
+      }
+      break;
+  }
+  if (config_.workers < 0) throw Error(ErrorCode::invalid_argument, "workers must not be negative");
+  if (config_.workers == 0)
+    config_.workers = backend_ == Backend::gpu ? std::max(1, detail::cuda_device_count()) : 1;
+  if (config_.batch_rows == 0) throw Error(ErrorCode::invalid_argument, "batch_rows must be > 0");
+  if (config_.batch_rows >= (std::size_t{1} << 32))
+    throw Error(ErrorCode::invalid_argument, "batch_rows must be < 2^32");
+  if (config_.balance == BalancePolicy::weighted &&
+      static_cast<int>(config_.weights.size()) != config_.workers)
+    throw Error(
+        ErrorCode::invalid_argument,
+        "weighted balancing needs one weight per worker: " + std::to_string(config_.workers) +
+            " workers, " + std::to_string(config_.weights.size()) + " weights");
+}
+
+Job Engine::start(const Schema& schema, const Query& query) const {
+  auto dictionary = std::make_shared<StringDictionary>();
+  detail::CompiledQuery compiled =
+      detail::compile_query(schema, query, *dictionary, config_.workers, config_.partition);
+  return Job(std::make_unique<Job::Impl>(config_, backend_, schema, std::move(compiled),
+                                         std::move(dictionary)));
+}
+
+Job::Job(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Job::Job(Job&&) noexcept = default;
+Job& Job::operator=(Job&&) noexcept = default;
+Job::~Job() = default;
+
+BatchBuilder Job::make_builder() const { return impl_->make_builder(); }
+void Job::push(const Batch& batch, int source) { impl_->push(batch, source); }
+void Job::push_row(std::span<const Value> row, int source) { impl_->push_row(row, source); }
+void Job::flush() { impl_->flush(); }
+void Job::finish() { impl_->finish(); }
+Metrics Job::metrics() const { return impl_->metrics(); }
+Status Job::status() const { return impl_->status(); }
+const Schema& Job::schema() const { return impl_->schema(); }
+
+}  // namespace sluice

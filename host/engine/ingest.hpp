@@ -1,0 +1,72 @@
+// Ingest: pushed batches and rows into micro-batches of the columns a query reads.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "host/engine/micro_batch.hpp"
+#include "host/query_compiler.hpp"
+#include "sluice/batch.hpp"
+
+namespace sluice::detail {
+
+/// @brief Fills micro-batches from pushes: a large batch whose string columns use the job's
+/// dictionary becomes slices read in place (holding a copy of the Batch); small batches, rows
+/// and batches of foreign dictionaries are copied into the micro-batch's own buffer (codes
+/// re-encoded). A micro-batch seals at `batch_rows` rows (its slices cut there, so batch
+/// boundaries do not depend on how rows were pushed) or on seal(). Not thread-safe: the job
+/// calls it under its ingest lock.
+class Ingest {
+ public:
+  /// Receives each sealed micro-batch (rows > 0).
+  using SealedSink = std::function<void(BatchLease)>;
+
+  Ingest(const Schema& schema, const CompiledQuery& query, DictionaryPtr dictionary,
+         MicroBatchPool& pool, std::size_t batch_rows, SealedSink sealed,
+         std::function<bool()> cancelled);
+
+  /// @throws Error(invalid_argument) on a schema mismatch; Error(malformed_input) for a string
+  /// code outside its dictionary.
+  void push(const Batch& batch, int source);
+  void push_row(std::span<const Value> row, int source);
+  /// @brief Moves rows pushed one by one into the forming micro-batch.
+  void flush_rows();
+  /// @brief Seals the forming micro-batch, if it has rows.
+  void seal();
+  /// @brief Rows pushed so far.
+  std::uint64_t events() const noexcept { return events_; }
+  BatchBuilder make_builder() const;
+
+ private:
+  void append(const Batch& batch, int source);
+  void append_in_place(const Batch& batch, std::size_t first, std::size_t rows);
+  void append_copy(const Batch& batch, std::size_t first, std::size_t rows,
+                   const std::vector<const std::vector<std::uint32_t>*>& translate);
+  void observe_times(const Batch& batch, std::size_t first, std::size_t rows, int source);
+  const std::vector<std::uint32_t>& translation_for(const Batch& batch, std::size_t column);
+  MicroBatch& forming();
+
+  const Schema& schema_;
+  const CompiledQuery& query_;
+  DictionaryPtr dictionary_;
+  MicroBatchPool& pool_;
+  std::size_t batch_rows_;
+  std::size_t in_place_rows_;  ///< pushes of at least this many rows are read in place
+  SealedSink sealed_;
+  std::function<bool()> cancelled_;
+  std::vector<std::size_t> widths_;  ///< of the read columns
+  std::optional<BatchBuilder> row_builder_;
+  int row_source_ = 0;
+  BatchLease current_;
+  std::map<const StringDictionary*, std::vector<std::uint32_t>> translations_;
+  std::vector<const std::vector<std::uint32_t>*> translate_;
+  std::atomic<std::uint64_t> events_{0};
+};
+
+}  // namespace sluice::detail

@@ -1,0 +1,300 @@
+// Job::Impl: threads, locks and errors around ingest, dispatch, the workers and emission.
+#include <omp.h>
+#include <thrust/system_error.h>
+
+#include <algorithm>
+#include <exception>
+
+#include "host/cuda_probe.hpp"
+#include "host/engine/job_impl.hpp"
+
+namespace sluice {
+namespace {
+
+using detail::kFinalWatermark;
+using detail::kNoWatermark;
+
+Schema read_schema_of(const Schema& schema, const std::vector<std::size_t>& read) {
+  std::vector<Field> fields;
+  for (std::size_t c : read) fields.push_back(schema.field(c));
+  return Schema(std::move(fields));
+}
+
+std::vector<std::size_t> read_widths(const Schema& schema, const std::vector<std::size_t>& read) {
+  std::vector<std::size_t> w;
+  for (std::size_t c : read) w.push_back(type_width(schema.field(c).type.id));
+  return w;
+}
+
+std::size_t pool_limit(const EngineConfig& config, int workers) {
+  // Batches alive at once: one filling, a forming round, two queued rounds and one running
+  // round per worker, plus what the user allows to wait.
+  return 1 + static_cast<std::size_t>(workers) * 4 + config.queue_batches;
+}
+
+std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Status status_of_current_exception(const std::string& where) {
+  try {
+    throw;
+  } catch (const Error& e) {
+    return Status(e.code(), where + ": " + e.what());
+  } catch (const std::bad_alloc&) {
+    return Status(ErrorCode::out_of_memory, where + ": out of host memory");
+  } catch (const thrust::system_error& e) {
+    // A failure Thrust detected in a device algorithm (its message names the algorithm).
+    const std::string what = e.what();
+    const bool memory = what.find("cudaErrorMemoryAllocation") != std::string::npos ||
+                        what.find("out of memory") != std::string::npos;
+    return Status(memory ? ErrorCode::out_of_memory : ErrorCode::device_error, where + ": " + what);
+  } catch (const std::exception& e) {
+    return Status(ErrorCode::internal, where + ": " + e.what());
+  } catch (...) {
+    return Status(ErrorCode::internal, where + ": an exception of unknown type");
+  }
+}
+
+std::vector<std::unique_ptr<detail::RoundQueue>> make_queues(int workers) {
+  std::vector<std::unique_ptr<detail::RoundQueue>> q;
+  for (int w = 0; w < workers; ++w)
+    q.push_back(std::make_unique<detail::RoundQueue>(2, static_cast<std::size_t>(workers)));
+  return q;
+}
+
+detail::Dispatcher::Queues queue_pointers(
+    const std::vector<std::unique_ptr<detail::RoundQueue>>& queues) {
+  detail::Dispatcher::Queues p;
+  for (const auto& q : queues) p.push_back(q.get());
+  return p;
+}
+
+}  // namespace
+
+Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
+                detail::CompiledQuery query, DictionaryPtr dictionary)
+    : config_(config),
+      backend_(backend),
+      schema_(std::move(schema)),
+      query_(std::move(query)),
+      dictionary_(std::move(dictionary)),
+      workers_(config.workers),
+      cancelled_([this] { return failed(); }),
+      pool_(read_widths(schema_, query_.read_columns), std::max<std::size_t>(config.batch_rows, 1),
+            pool_limit(config, workers_), backend == Backend::gpu),
+      queues_(make_queues(workers_)),
+      dispatcher_(query_.plan.aggregation.panes, query_.time_input >= 0, query_.max_delay,
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      config.source_idle_timeout),
+                  detail::Balancer(config.balance, workers_, config.weights, config.seed),
+                  queue_pointers(queues_), cancelled_),
+      ingest_(schema_, query_, dictionary_, pool_, std::max<std::size_t>(config.batch_rows, 1),
+              [this](detail::BatchLease b) { dispatcher_.add(std::move(b)); }, cancelled_),
+      exchange_(std::make_unique<detail::LocalExchange>(workers_)),
+      emitter_(query_, read_schema_of(schema_, query_.read_columns), dictionary_, workers_,
+               config.ordered_results, emit_counters_),
+      per_worker_(static_cast<std::size_t>(workers_)),
+      rounds_done_(static_cast<std::size_t>(workers_), 0) {
+  last_activity_ = std::chrono::steady_clock::now();
+  pipelines_.resize(static_cast<std::size_t>(workers_));
+  for (int w = 0; w < workers_; ++w) threads_.emplace_back([this, w] { worker_main(w); });
+  timer_ = std::thread([this] { timer_main(); });
+}
+
+Job::Impl::~Impl() {
+  if (!finished_) {
+    try {
+      finish();
+    } catch (...) {  // a destructor must not throw; status() keeps the error
+    }
+  }
+}
+
+BatchBuilder Job::Impl::make_builder() const { return ingest_.make_builder(); }
+
+void Job::Impl::throw_if_failed() const {
+  if (failed()) throw Error(status());
+}
+
+void Job::Impl::touch(int source) {
+  if (started_ns_ == 0) started_ns_ = steady_now_ns();
+  last_activity_ = std::chrono::steady_clock::now();
+  dispatcher_.touch(source, last_activity_);
+}
+
+void Job::Impl::push(const Batch& batch, int source) {
+  std::lock_guard lock(ingest_mutex_);
+  if (finished_) throw Error(ErrorCode::invalid_argument, "push after finish()");
+  throw_if_failed();
+  touch(source);
+  ingest_.push(batch, source);
+}
+
+void Job::Impl::push_row(std::span<const Value> row, int source) {
+  std::lock_guard lock(ingest_mutex_);
+  if (finished_) throw Error(ErrorCode::invalid_argument, "push_row after finish()");
+  throw_if_failed();
+  touch(source);
+  ingest_.push_row(row, source);
+}
+
+void Job::Impl::worker_main(int worker) {
+  // The pipeline lives until the job ends: other workers read its outbox and may still do so
+  // when this worker has failed.
+  std::unique_ptr<detail::WorkerPipeline>& pipeline = pipelines_[static_cast<std::size_t>(worker)];
+  const char* stage = "start";
+  try {
+    if (backend_ == Backend::gpu) {
+      const int device = worker % std::max(1, detail::cuda_device_count());
+      stage = "device setup";
+      pipeline = detail::make_cuda_pipeline(query_.plan, device, config_.device_memory_limit);
+    } else {
+      const int cores = std::max(1, omp_get_num_procs());
+      omp_set_num_threads(config_.threads > 0 ? config_.threads : std::max(1, cores / workers_));
+      stage = "pipeline setup";
+      pipeline = detail::make_host_pipeline(query_.plan);
+    }
+    stage = "buffer reservation";
+    pipeline->reserve(config_.batch_rows);
+  } catch (...) {
+    fail(worker, status_of_current_exception("worker " + std::to_string(worker) + " " + stage));
+    return;
+  }
+  detail::RoundQueue& queue = *queues_[static_cast<std::size_t>(worker)];
+  detail::Worker runner(worker, workers_, query_, *pipeline, queue, *exchange_, emitter_,
+                        work_counters_);
+  for (;;) {
+    detail::RoundPart* part = queue.front(cancelled_);
+    if (part == nullptr) return;  // failed
+    const bool final = part->final;
+    if (!failed()) {
+      try {
+        runner.run_round(*part);
+      } catch (...) {
+        fail(worker, status_of_current_exception(runner.where()));
+      }
+    }
+    per_worker_[static_cast<std::size_t>(worker)] += part->batches.size();
+    queue.pop();
+    {
+      std::lock_guard lock(done_mutex_);
+      ++rounds_done_[static_cast<std::size_t>(worker)];
+    }
+    done_cv_.notify_all();
+    if (final || failed()) return;
+  }
+}
+
+void Job::Impl::fail(int worker, const Status& status) {
+  {
+    std::lock_guard lock(status_mutex_);
+    if (status_.ok()) status_ = status;
+  }
+  failed_ = true;
+  exchange_->abort(worker, status.message());
+  for (const auto& q : queues_) q->wake();
+  pool_.wake();
+  done_cv_.notify_all();
+}
+
+void Job::Impl::timer_main() {
+  const auto timeout =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(config_.batch_timeout);
+  if (timeout <= std::chrono::steady_clock::duration::zero()) return;
+  std::unique_lock lock(ingest_mutex_);
+  while (!stop_timer_) {
+    timer_cv_.wait_for(lock, timeout);
+    if (stop_timer_ || finished_) break;
+    if (std::chrono::steady_clock::now() - last_activity_ < timeout) continue;
+    // Idle for a whole timeout: seal what is pending and send out a partial round; if idle
+    // sources let the watermark advance, an empty round fires what it closes.
+    try {
+      ingest_.flush_rows();
+      ingest_.seal();
+      dispatcher_.dispatch(false);
+      if (dispatcher_.refresh(std::chrono::steady_clock::now())) dispatcher_.dispatch(false, true);
+    } catch (...) {
+      fail(-1, status_of_current_exception("batch timer"));
+    }
+    last_activity_ = std::chrono::steady_clock::now();
+  }
+}
+
+void Job::Impl::flush() {
+  std::uint64_t rounds = 0;
+  {
+    std::lock_guard lock(ingest_mutex_);
+    if (finished_) {
+      throw_if_failed();
+      return;
+    }
+    throw_if_failed();
+    ingest_.flush_rows();
+    ingest_.seal();
+    dispatcher_.dispatch(false);
+    rounds = dispatcher_.rounds();
+  }
+  std::unique_lock lock(done_mutex_);
+  done_cv_.wait(lock, [&] {
+    if (failed()) return true;
+    for (std::uint64_t done : rounds_done_)
+      if (done < rounds) return false;
+    return true;
+  });
+  lock.unlock();
+  throw_if_failed();
+}
+
+void Job::Impl::finish() {
+  {
+    std::lock_guard lock(ingest_mutex_);
+    if (finished_) {
+      throw_if_failed();
+      return;
+    }
+    finished_ = true;
+    stop_timer_ = true;
+    timer_cv_.notify_all();
+    try {
+      ingest_.flush_rows();
+      ingest_.seal();
+      dispatcher_.dispatch(false);
+      dispatcher_.dispatch(true);
+    } catch (...) {
+      if (!failed()) fail(-1, status_of_current_exception("finish"));
+    }
+  }
+  if (timer_.joinable()) timer_.join();
+  for (std::thread& t : threads_)
+    if (t.joinable()) t.join();
+  ended_ns_ = steady_now_ns();
+  throw_if_failed();
+}
+
+Metrics Job::Impl::metrics() const {
+  Metrics m;
+  m.events_in = ingest_.events();
+  m.events_filtered = work_counters_.filtered;
+  m.events_late = work_counters_.late;
+  m.windows_fired = emit_counters_.windows_fired;
+  m.window_updates = emit_counters_.window_updates;
+  m.batches = work_counters_.batches;
+  for (const auto& w : per_worker_) m.batches_per_worker.push_back(w);
+  if (const std::int64_t start = started_ns_; start != 0) {
+    const std::int64_t end = ended_ns_ != 0 ? ended_ns_.load() : steady_now_ns();
+    m.elapsed_seconds = static_cast<double>(end - start) * 1e-9;
+    if (m.elapsed_seconds > 0)
+      m.events_per_second = static_cast<double>(m.events_in) / m.elapsed_seconds;
+  }
+  return m;
+}
+
+Status Job::Impl::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+}  // namespace sluice

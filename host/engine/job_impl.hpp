@@ -1,0 +1,91 @@
+// Job::Impl: a running job, composed of its ingest, dispatch, workers and emitter.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "host/engine/dispatch.hpp"
+#include "host/engine/emitter.hpp"
+#include "host/engine/ingest.hpp"
+#include "host/engine/micro_batch.hpp"
+#include "host/engine/worker.hpp"
+#include "host/query_compiler.hpp"
+#include "sluice/engine.hpp"
+#include "transport/local_exchange.hpp"
+
+namespace sluice {
+
+/// @brief A running job. Pushes go through Ingest into micro-batches; the Dispatcher gives each
+/// its watermark and worker and sends rounds to the workers' queues; each worker thread runs
+/// its rounds (Worker) on its pipeline; the Emitter hands results to the sinks. This class owns
+/// the threads, the locks and the first error.
+class Job::Impl {
+ public:
+  Impl(const EngineConfig& config, Backend backend, Schema schema, detail::CompiledQuery query,
+       DictionaryPtr dictionary);
+  ~Impl();
+
+  BatchBuilder make_builder() const;
+  void push(const Batch& batch, int source);
+  void push_row(std::span<const Value> row, int source);
+  void flush();
+  void finish();
+  Metrics metrics() const;
+  Status status() const;
+  const Schema& schema() const { return schema_; }
+
+ private:
+  void worker_main(int worker);
+  void timer_main();
+  void fail(int worker, const Status& status);
+  bool failed() const { return failed_.load(); }
+  void throw_if_failed() const;
+  void touch(int source);
+
+  EngineConfig config_;
+  Backend backend_;
+  Schema schema_;
+  detail::CompiledQuery query_;
+  DictionaryPtr dictionary_;
+  int workers_;
+  std::function<bool()> cancelled_;
+
+  std::mutex ingest_mutex_;  // ingest and dispatch
+  detail::MicroBatchPool pool_;
+  std::vector<std::unique_ptr<detail::RoundQueue>> queues_;
+  detail::Dispatcher dispatcher_;
+  detail::Ingest ingest_;
+  std::chrono::steady_clock::time_point last_activity_;
+  bool finished_ = false;
+
+  std::unique_ptr<detail::LocalExchange> exchange_;
+  detail::EmitCounters emit_counters_;
+  detail::WorkCounters work_counters_;
+  detail::Emitter emitter_;
+  std::vector<std::unique_ptr<detail::WorkerPipeline>> pipelines_;  // live until the job ends
+  std::vector<std::atomic<std::uint64_t>> per_worker_;
+  std::vector<std::thread> threads_;
+  std::thread timer_;
+  std::condition_variable timer_cv_;
+  bool stop_timer_ = false;
+
+  // Rounds completed by every worker (flush() waits for them).
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  std::vector<std::uint64_t> rounds_done_;  // per worker
+
+  std::atomic<bool> failed_{false};
+  mutable std::mutex status_mutex_;
+  Status status_;
+  std::atomic<std::int64_t> started_ns_{0};  // steady_clock, 0 until the first push
+  std::atomic<std::int64_t> ended_ns_{0};    // 0 until finish() returns
+};
+
+}  // namespace sluice

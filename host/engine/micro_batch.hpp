@@ -1,0 +1,134 @@
+// MicroBatch and MicroBatchPool: the engine's unit of work (slices of pushed batches, read in
+// place, or rows copied into the batch's own buffer) and the bounded pool they come from.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "kernels/pipeline/batch_view.hpp"
+
+namespace sluice::detail {
+
+/// Slices one micro-batch holds at most; beyond that, rows are copied.
+inline constexpr int kMaxSlices = 16;
+
+/// @brief A micro-batch: up to `capacity` rows of the read columns as slices, each either a
+/// range of a pushed batch (kept alive by `owners`) or a range of the batch's own buffer, plus
+/// what the dispatcher learned about it.
+struct MicroBatch {
+  std::uint64_t id = 0;  ///< dispatch order, from 1
+  std::size_t rows = 0;
+  std::size_t capacity = 0;
+  int num_slices = 0;
+  ColumnSlice slices[kMaxSlices];
+  std::shared_ptr<const void> owners[kMaxSlices];
+  bool last_slice_copied = false;  ///< the last slice lies in `buffer` and may grow
+  /// The batch's own columns (allocated when rows are first copied), read-column order.
+  std::vector<std::unique_ptr<std::byte[], void (*)(std::byte*)>> buffer;
+  std::size_t buffer_rows = 0;  ///< rows of `buffer` in use
+  std::int64_t wm_before = 0;   ///< watermark before this batch
+  std::int64_t min_time = INT64_MAX;  ///< of its rows' event times (INT64_MAX: none)
+  std::int64_t max_time = INT64_MIN;
+  std::vector<std::pair<int, std::int64_t>> source_max;  ///< largest event time per source
+
+  BatchView view() const {
+    BatchView v;
+    v.slices = slices;
+    v.num_slices = num_slices;
+    v.rows = rows;
+    v.id = id;
+    return v;
+  }
+  /// @brief The value of read column c at row `row` (its bytes, `width` of them).
+  const std::byte* cell(std::size_t c, std::size_t width, std::size_t row) const {
+    for (int s = 0; s < num_slices; ++s) {
+      if (row < slices[s].rows)
+        return static_cast<const std::byte*>(slices[s].columns[c]) + row * width;
+      row -= slices[s].rows;
+    }
+    return nullptr;
+  }
+  /// @brief Forgets the rows and drops the references to pushed batches.
+  void clear() {
+    for (int s = 0; s < num_slices; ++s) owners[s].reset();
+    rows = 0;
+    num_slices = 0;
+    last_slice_copied = false;
+    buffer_rows = 0;
+    min_time = INT64_MAX;
+    max_time = INT64_MIN;
+    source_max.clear();
+  }
+};
+
+class MicroBatchPool;
+
+/// @brief Ownership of a pooled micro-batch: returns it to the pool when destroyed.
+class BatchLease {
+ public:
+  BatchLease() = default;
+  BatchLease(MicroBatchPool* pool, MicroBatch* batch) : pool_(pool), batch_(batch) {}
+  BatchLease(BatchLease&& o) noexcept : pool_(o.pool_), batch_(std::exchange(o.batch_, nullptr)) {}
+  BatchLease& operator=(BatchLease&& o) noexcept {
+    if (this != &o) {
+      reset();
+      pool_ = o.pool_;
+      batch_ = std::exchange(o.batch_, nullptr);
+    }
+    return *this;
+  }
+  BatchLease(const BatchLease&) = delete;
+  BatchLease& operator=(const BatchLease&) = delete;
+  ~BatchLease() { reset(); }
+
+  MicroBatch* get() const noexcept { return batch_; }
+  MicroBatch* operator->() const noexcept { return batch_; }
+  MicroBatch& operator*() const noexcept { return *batch_; }
+  explicit operator bool() const noexcept { return batch_ != nullptr; }
+  void reset();
+
+ private:
+  MicroBatchPool* pool_ = nullptr;
+  MicroBatch* batch_ = nullptr;
+};
+
+/// @brief A bounded set of micro-batches made on demand up to `limit` and recycled; acquire()
+/// blocks while all are in use (backpressure). With `pinned`, their buffers are page-locked so
+/// that the GPU backend copies them asynchronously.
+class MicroBatchPool {
+ public:
+  MicroBatchPool(std::vector<std::size_t> widths, std::size_t capacity, std::size_t limit,
+                 bool pinned = false);
+  /// @brief A free batch with rows == 0; waits while none is free unless `cancelled()`.
+  /// @return an empty lease if cancelled while waiting.
+  BatchLease acquire(const std::function<bool()>& cancelled);
+  /// @brief Allocates the batch's buffer if it has none yet.
+  void ensure_buffer(MicroBatch& batch);
+  /// @brief Wakes waiters so they re-check cancellation.
+  void wake();
+  /// @brief Batches currently leased.
+  std::size_t in_use() const;
+  /// @brief Waits until every batch is back.
+  void wait_all_returned();
+
+ private:
+  friend class BatchLease;
+  void release(MicroBatch* batch);
+
+  std::vector<std::size_t> widths_;
+  std::size_t capacity_;
+  std::size_t limit_;
+  bool pinned_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<MicroBatch>> all_;
+  std::vector<MicroBatch*> free_;
+};
+
+}  // namespace sluice::detail

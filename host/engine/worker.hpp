@@ -1,0 +1,66 @@
+// Worker: the round protocol of one worker, over its pipeline, the exchange and the emitter.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "host/engine/dispatch.hpp"
+#include "host/engine/emitter.hpp"
+#include "host/query_compiler.hpp"
+#include "kernels/pipeline/worker_pipeline.hpp"
+#include "transport/exchange.hpp"
+
+namespace sluice::detail {
+
+/// @brief Counters the workers keep for Metrics.
+struct WorkCounters {
+  std::atomic<std::uint64_t> filtered{0};
+  std::atomic<std::uint64_t> late{0};
+  std::atomic<std::uint64_t> batches{0};
+};
+
+/// @brief Runs one worker's rounds. A windowed round: pre-aggregate each batch, exchange the
+/// groups by owner (several workers), settle (the one synchronization: counters, and the
+/// previous round's fired rows, on the host), emit the previous round's rows, merge, agree on
+/// the watermark, fire. The rows a fire emits go out at the next round's settle when another
+/// round is already queued (so their copy overlaps that round's work), at once otherwise.
+/// Callable from any one thread; no threads of its own.
+class Worker {
+ public:
+  Worker(int index, int workers, const CompiledQuery& query, WorkerPipeline& pipeline,
+         RoundQueue& queue, Exchange& exchange, Emitter& emitter, WorkCounters& counters);
+
+  /// @brief Runs `part` (the front of the queue).
+  void run_round(RoundPart& part);
+  /// @brief Where the worker is, for error messages: "worker 0, round 3, fire, batch 7".
+  std::string where() const;
+  std::uint64_t batches() const noexcept { return batches_; }
+
+ private:
+  void run_stateless(RoundPart& part);
+  void stage_ahead(RoundPart& part, std::size_t next);
+
+  int index_;
+  int workers_;
+  const CompiledQuery& query_;
+  WorkerPipeline& pipeline_;
+  RoundQueue& queue_;
+  Exchange& exchange_;
+  Emitter& emitter_;
+  WorkCounters& counters_;
+  std::int64_t fired_wm_;
+  std::optional<std::uint64_t> pending_;  ///< a round whose fired rows are not emitted yet
+  std::vector<ReceivedPart> received_;
+  std::vector<std::uint32_t> kept_;
+  // For messages.
+  const char* stage_ = "start";
+  std::uint64_t round_ = 0;
+  std::optional<std::uint64_t> batch_;
+  std::uint64_t batches_ = 0;
+};
+
+}  // namespace sluice::detail

@@ -1,0 +1,519 @@
+// Host fast path of the fused pre-aggregation: vector evaluation of blocks, per-thread tables.
+#include "kernels/host/fused_aggregate.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/host/vector_program.hpp"
+#include "kernels/table/open_addressing.hpp"
+
+namespace sluice::detail {
+namespace {
+
+/// The hash of a group in a thread's table: a cheap mix (the documented key hash is computed
+/// once per group, when the table flushes).
+inline std::uint64_t local_hash(const std::uint64_t* key, int key_words, std::int64_t pane,
+                                std::uint32_t cut) {
+  std::uint64_t h = static_cast<std::uint64_t>(pane) * 0x9e3779b97f4a7c15ULL ^ cut;
+  for (int j = 0; j < key_words; ++j) {
+    h ^= key[j];
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+  }
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 29);
+}
+
+/// A comparison of a column with a constant, refining a selection in one typed loop.
+struct ColumnTest {
+  int column = -1;
+  Op op = Op::eq_k;
+  VType type = VType::i64;
+  std::uint64_t imm = 0;
+};
+
+/// Filter conjuncts that are `column op constant` become ColumnTests; others run through the
+/// vector interpreter.
+bool as_column_test(const Instr* code, ProgramRef p, const InputColumns& types, ColumnTest& t) {
+  if (p.size != 2 || code[p.begin].op != Op::load || !is_compare_konst(code[p.begin + 1].op))
+    return false;
+  const Instr& load = code[p.begin];
+  const Instr& cmp = code[p.begin + 1];
+  if (cmp.type != value_type_of(types.type[load.column])) return false;
+  t.column = load.column;
+  t.op = cmp.op;
+  t.type = cmp.type;
+  t.imm = cmp.imm;
+  return true;
+}
+
+template <class T, class Pred>
+std::size_t refine(const T* column, std::uint32_t* sel, std::size_t n, bool dense,
+                   std::size_t first, Pred pred) {
+  std::size_t kept = 0;
+  if (dense) {
+    for (std::size_t i = 0; i < n; ++i) {
+      sel[kept] = static_cast<std::uint32_t>(first + i);
+      kept += pred(column[first + i]) ? 1 : 0;
+    }
+  } else {
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint32_t r = sel[i];
+      sel[kept] = r;
+      kept += pred(column[r]) ? 1 : 0;
+    }
+  }
+  return kept;
+}
+
+struct RefineByTest {
+  const void* data;
+  const ColumnTest& test;
+  std::uint32_t* sel;
+  std::size_t n;
+  bool dense;
+  std::size_t first;
+  template <class T>
+  std::size_t operator()() const {
+    const T k = from_word<T>(test.imm);
+    const T* column = static_cast<const T*>(data);
+    switch (test.op) {
+      case Op::eq_k:
+        return refine(column, sel, n, dense, first, [k](T v) { return v == k; });
+      case Op::ne_k:
+        return refine(column, sel, n, dense, first, [k](T v) { return v != k; });
+      case Op::lt_k:
+        return refine(column, sel, n, dense, first, [k](T v) { return v < k; });
+      case Op::le_k:
+        return refine(column, sel, n, dense, first, [k](T v) { return v <= k; });
+      case Op::gt_k:
+        return refine(column, sel, n, dense, first, [k](T v) { return v > k; });
+      default:
+        return refine(column, sel, n, dense, first, [k](T v) { return v >= k; });
+    }
+  }
+};
+
+/// Writes program value words of the selected rows (plain columns gathered directly).
+struct ValueSource {
+  ProgramRef program;
+  int column = -1;  // >= 0: a plain column load (plus a widening cast to `type`)
+  VType type = VType::i64;
+};
+
+template <class T, class Out>
+void gather_words(const void* data, const std::uint32_t* sel, std::size_t n, Out convert,
+                  std::uint64_t* out) {
+  const T* c = static_cast<const T*>(data);
+  for (std::size_t i = 0; i < n; ++i) out[i] = convert(c[sel[i]]);
+}
+
+/// Value words (to_word of the program's result type) of the selected rows.
+void evaluate_words(const ValueSource& src, const Instr* code, const InputColumns& in,
+                    const std::uint32_t* sel, std::size_t n, VectorStack& stack,
+                    std::uint64_t* out) {
+  if (src.column >= 0) {
+    const void* data = in.data[src.column];
+    const ColumnType ct = in.type[src.column];
+    const VType from = value_type_of(ct);
+    if (src.type == VType::f64) {
+      switch (from) {
+        case VType::f32:
+          return gather_words<float>(data, sel, n,
+                                     [](float v) { return to_word(static_cast<double>(v)); }, out);
+        case VType::i32:
+          return gather_words<std::int32_t>(
+              data, sel, n, [](std::int32_t v) { return to_word(static_cast<double>(v)); }, out);
+        case VType::u32:
+          return gather_words<std::uint32_t>(
+              data, sel, n, [](std::uint32_t v) { return to_word(static_cast<double>(v)); }, out);
+        case VType::f64:
+          return gather_words<std::uint64_t>(data, sel, n, [](std::uint64_t v) { return v; },
+                                             out);
+        case VType::boolean:
+          break;
+        default:
+          return gather_words<std::int64_t>(
+              data, sel, n, [](std::int64_t v) { return to_word(static_cast<double>(v)); }, out);
+      }
+    } else {
+      switch (from) {
+        case VType::i32:
+          return gather_words<std::int32_t>(data, sel, n, [](std::int32_t v) { return to_word(v); },
+                                            out);
+        case VType::u32:
+          return gather_words<std::uint32_t>(data, sel, n,
+                                             [](std::uint32_t v) { return to_word(v); }, out);
+        case VType::f32:
+          if (src.type != VType::f32) break;
+          return gather_words<float>(data, sel, n, [](float v) { return to_word(v); }, out);
+        case VType::boolean:
+          return gather_words<std::uint8_t>(
+              data, sel, n, [](std::uint8_t v) { return std::uint64_t{v != 0 ? 1u : 0u}; }, out);
+        default:
+          return gather_words<std::uint64_t>(data, sel, n, [](std::uint64_t v) { return v; },
+                                             out);
+      }
+    }
+  }
+  const ValueVector& v = run_program_vector(code, src.program, in, 0, sel, n, stack);
+  vector_to_words(v, src.program.result, n, out);
+}
+
+/// acc[group[i] * width] = combine(acc, in[i]) for i < n, one loop per state kind; `in` null:
+/// the input is 1 (counts).
+template <StateOp kOp>
+void update_rows(std::uint64_t* acc, int width, const std::uint32_t* group, std::size_t n,
+                 const std::uint64_t* in) {
+  const auto w = static_cast<std::size_t>(width);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint64_t& a = acc[group[i] * w];
+    const std::uint64_t v = in == nullptr ? kUnitInput : in[i];
+    if constexpr (kOp == StateOp::sum_i64) {
+      a += v;
+    } else if constexpr (kOp == StateOp::sum_f64) {
+      a = to_word(from_word<double>(a) + from_word<double>(v));
+    } else {
+      a = state_combine(kOp, a, v);
+    }
+  }
+}
+
+void update_state(StateOp op, std::uint64_t* acc, int width, const std::uint32_t* group,
+                  std::size_t n, const std::uint64_t* in) {
+  switch (op) {
+    case StateOp::sum_i64:
+      return update_rows<StateOp::sum_i64>(acc, width, group, n, in);
+    case StateOp::sum_f64:
+      return update_rows<StateOp::sum_f64>(acc, width, group, n, in);
+    case StateOp::min_i64:
+      return update_rows<StateOp::min_i64>(acc, width, group, n, in);
+    case StateOp::min_f64:
+      return update_rows<StateOp::min_f64>(acc, width, group, n, in);
+    case StateOp::max_i64:
+      return update_rows<StateOp::max_i64>(acc, width, group, n, in);
+    case StateOp::max_f64:
+      return update_rows<StateOp::max_f64>(acc, width, group, n, in);
+  }
+}
+
+ValueSource source_of(const Instr* code, ProgramRef p) {
+  ValueSource s;
+  s.program = p;
+  int column = -1;
+  VType type = p.result;
+  if (plain_column(code, p, column, type)) {
+    s.column = column;
+    s.type = type;
+  }
+  return s;
+}
+
+}  // namespace
+
+/// How each program of the spec is evaluated: typed column tests and plain column loads skip
+/// the interpreter.
+struct HostProgramAnalysis {
+  ColumnTest tests[kMaxInputPrograms];
+  bool is_test[kMaxInputPrograms] = {};
+  ValueSource time;
+  ValueSource keys[kMaxKeyWords];
+  ValueSource inputs[kMaxInputPrograms];
+};
+
+/// One thread's table and scratch. The table holds at most `capacity` groups (it starts small
+/// and doubles up to `max_groups` while its live groups fill it); rows are [pane, cut, key
+/// words, states].
+struct HostThreadAggregation {
+  HostThreadAggregation(std::size_t max_table_groups, int width, int partitions)
+      : width(width), max_groups(max_table_groups), lists(static_cast<std::size_t>(partitions)) {
+    capacity = std::min<std::size_t>(kFirstTableGroups, max_groups);
+    slots.assign(table_capacity_for(max_groups, 0.5), kEmptySlot);
+    rows.resize((max_groups + 1) * static_cast<std::size_t>(width));  // + a scratch row
+  }
+  static constexpr std::size_t kFirstTableGroups = 1024;
+  int width;
+  std::size_t max_groups;
+  std::size_t capacity;
+  std::vector<std::uint64_t> slots;
+  std::vector<std::uint64_t> rows;
+  std::size_t groups = 0;
+  std::int64_t newest_pane = INT64_MIN;  // the largest pane folded since the table was empty
+  std::vector<std::vector<std::uint64_t>> lists;  // per partition
+  std::int64_t first_pane = INT64_MAX;
+  std::int64_t last_pane = INT64_MIN;
+  std::vector<std::uint32_t> late;
+  std::size_t kept = 0;
+  VectorStack stack;
+  std::uint32_t sel[kVectorRows];
+  std::int64_t time[kVectorRows];
+  std::uint32_t group[kVectorRows];
+  std::vector<std::uint64_t> keys;    // [key_words][kVectorRows]
+  std::vector<std::uint64_t> inputs;  // [inputs][kVectorRows]
+
+  OpenAddressingRef<> index() {
+    return OpenAddressingRef<>{slots.data(), table_capacity_for(capacity, 0.5) - 1};
+  }
+};
+
+HostAggregator::HostAggregator(const AggregationSpec& spec, ProgramSetView programs,
+                               const std::vector<ColumnType>& input_types, int partitions,
+                               std::size_t table_groups)
+    : spec_(spec),
+      programs_(programs),
+      partitions_(partitions),
+      table_groups_(table_groups),
+      row_words_(3 + spec.key_words + spec.states.count),
+      analysis_(std::make_unique<HostProgramAnalysis>()) {
+  InputColumns types;
+  types.count = static_cast<int>(std::min<std::size_t>(input_types.size(), kMaxInputColumns));
+  for (int c = 0; c < types.count; ++c) {
+    input_types_[c] = input_types[static_cast<std::size_t>(c)];
+    types.type[c] = input_types_[c];
+  }
+  const Instr* code = programs.code;
+  const ProgramRef* refs = programs.programs;
+  HostProgramAnalysis& a = *analysis_;
+  for (int c = 0; c < spec.conjuncts; ++c)
+    a.is_test[c] = as_column_test(code, refs[spec.conjuncts_begin + c], types, a.tests[c]);
+  if (spec.time_program >= 0) a.time = source_of(code, refs[spec.time_program]);
+  for (int j = 0; j < spec.key_words; ++j) a.keys[j] = source_of(code, refs[spec.keys_begin + j]);
+  for (int j = 0; j < spec.inputs; ++j)
+    a.inputs[j] = source_of(code, refs[spec.inputs_begin + j]);
+}
+
+HostAggregator::~HostAggregator() = default;
+
+namespace {
+
+/// Moves a thread's groups of panes before `keep_from` to its per-partition lists and keeps
+/// the others (a stream in time order keeps adding to its newest panes only). When the kept
+/// groups still fill half the table, the table doubles (up to its largest size).
+void flush(HostThreadAggregation& t, const AggregationSpec& spec, int partitions,
+           std::int64_t keep_from) {
+  const int k = spec.key_words;
+  const int s_count = spec.states.count;
+  const int local_width = 2 + k + s_count;
+  std::size_t kept = 0;
+  for (std::size_t g = 0; g < t.groups; ++g) {
+    std::uint64_t* r = t.rows.data() + g * static_cast<std::size_t>(local_width);
+    const auto pane = static_cast<std::int64_t>(r[0]);
+    if (pane >= keep_from) {
+      if (kept != g)
+        std::memmove(t.rows.data() + kept * static_cast<std::size_t>(local_width), r,
+                     static_cast<std::size_t>(local_width) * sizeof(std::uint64_t));
+      ++kept;
+      continue;
+    }
+    const std::uint64_t key_hash = spec.hasher(r + 2, 1, k, 0);
+    std::vector<std::uint64_t>& list =
+        t.lists[static_cast<std::size_t>(state_partition(key_hash, partitions))];
+    list.push_back(key_hash);
+    list.insert(list.end(), r, r + local_width);
+    t.first_pane = std::min(t.first_pane, pane);
+    t.last_pane = std::max(t.last_pane, pane);
+  }
+  std::fill(t.slots.begin(), t.slots.begin() + static_cast<std::ptrdiff_t>(t.index().capacity()),
+            kEmptySlot);
+  t.groups = kept;
+  if (kept * 2 > t.capacity && t.capacity < t.max_groups) t.capacity *= 2;
+  if (kept == 0) {
+    t.newest_pane = INT64_MIN;
+    return;
+  }
+  const OpenAddressingRef<> index = t.index();
+  for (std::size_t g = 0; g < kept; ++g) {
+    const std::uint64_t* r = t.rows.data() + g * static_cast<std::size_t>(local_width);
+    index.insert_local(local_hash(r + 2, k, static_cast<std::int64_t>(r[0]),
+                                  static_cast<std::uint32_t>(r[1])),
+                       static_cast<std::uint32_t>(g));
+  }
+}
+
+}  // namespace
+
+std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_before,
+                                      std::vector<std::uint32_t>& late_rows) {
+  const int team = std::max(1, omp_get_max_threads());
+  const int k_words = spec_.key_words;
+  const int s_count = spec_.states.count;
+  const int local_width = 2 + k_words + s_count;
+  while (threads_.size() < static_cast<std::size_t>(team))
+    threads_.push_back(
+        std::make_unique<HostThreadAggregation>(table_groups_, local_width, partitions_));
+  const BatchWindowing windowing = batch_windowing(spec_.panes, wm_before);
+  const std::size_t n = batch.rows;
+  if (n == 0) return 0;
+
+  const Instr* code = programs_.code;
+  const ProgramRef* programs = programs_.programs;
+  const HostProgramAnalysis& a = *analysis_;
+
+  const int used = n > 4096 ? team : 1;
+#pragma omp parallel num_threads(used)
+  {
+    const int tid = omp_get_thread_num();
+    const int nt = omp_get_num_threads();
+    HostThreadAggregation& t = *threads_[static_cast<std::size_t>(tid)];
+    t.late.clear();
+    t.kept = 0;
+    t.keys.resize(static_cast<std::size_t>(k_words) * kVectorRows);
+    t.inputs.resize(static_cast<std::size_t>(spec_.inputs) * kVectorRows);
+    const std::size_t begin = n * static_cast<std::size_t>(tid) / static_cast<std::size_t>(nt);
+    const std::size_t end = n * static_cast<std::size_t>(tid + 1) / static_cast<std::size_t>(nt);
+    std::size_t slice_first = 0;  // logical row of the current slice's row 0
+    for (int sl = 0; sl < batch.num_slices; ++sl) {
+      const ColumnSlice& slice = batch.slices[sl];
+      const std::size_t s_begin = std::max(begin, slice_first);
+      const std::size_t s_end = std::min(end, slice_first + slice.rows);
+      if (s_begin < s_end) {
+        InputColumns in;
+        in.count = kMaxInputColumns;
+        for (int c = 0; c < kMaxInputColumns; ++c) {
+          in.data[c] = slice.columns[c];
+          in.type[c] = input_types_[c];
+        }
+        for (std::size_t first = s_begin - slice_first; first < s_end - slice_first;
+             first += kVectorRows) {
+          const std::size_t rows = std::min(kVectorRows, s_end - slice_first - first);
+          // Filter: refine a selection conjunct by conjunct.
+          std::size_t m = rows;
+          bool dense = true;
+          for (int c = 0; c < spec_.conjuncts && m > 0; ++c) {
+            if (a.is_test[c]) {
+              const ColumnTest& test = a.tests[c];
+              m = visit_type(test.type,
+                             RefineByTest{in.data[test.column], test, t.sel, m, dense, first});
+            } else {
+              if (dense)
+                for (std::size_t i = 0; i < rows; ++i)
+                  t.sel[i] = static_cast<std::uint32_t>(first + i);
+              const ValueVector& v = run_program_vector(
+                  code, programs[spec_.conjuncts_begin + c], in, 0, t.sel, m, t.stack);
+              const std::uint8_t* keep = v.as<std::uint8_t>();
+              std::size_t kept = 0;
+              for (std::size_t i = 0; i < m; ++i) {
+                t.sel[kept] = t.sel[i];
+                kept += keep[i] != 0 ? 1 : 0;
+              }
+              m = kept;
+            }
+            dense = false;
+          }
+          if (dense)
+            for (std::size_t i = 0; i < rows; ++i) t.sel[i] = static_cast<std::uint32_t>(first + i);
+          if (m == 0) continue;
+          t.kept += m;
+          // Event time, keys and inputs of the selected rows.
+          if (spec_.time_program >= 0) {
+            evaluate_words(a.time, code, in, t.sel, m, t.stack,
+                           reinterpret_cast<std::uint64_t*>(t.time));
+          } else {
+            std::fill(t.time, t.time + m, 0);
+          }
+          for (int j = 0; j < k_words; ++j) {
+            std::uint64_t* out = t.keys.data() + static_cast<std::size_t>(j) * kVectorRows;
+            evaluate_words(a.keys[j], code, in, t.sel, m, t.stack, out);
+            const VType kt = programs[spec_.keys_begin + j].result;
+            if (kt == VType::f32 || kt == VType::f64)
+              for (std::size_t i = 0; i < m; ++i) out[i] = key_word_of(out[i], kt);
+          }
+          for (int j = 0; j < spec_.inputs; ++j)
+            evaluate_words(a.inputs[j], code, in, t.sel, m, t.stack,
+                           t.inputs.data() + static_cast<std::size_t>(j) * kVectorRows);
+          // Fold the selected events into the thread's table: first each event's group (a
+          // block adds at most m groups, so the table flushes before it, never inside), then
+          // one typed loop per state.
+          while (t.groups + m > t.capacity) {
+            // A full flush when even the panes before the newest keep the table full.
+            const std::size_t before = t.groups;
+            flush(t, spec_, partitions_, t.newest_pane);
+            if (t.groups + m > t.capacity && t.groups == before)
+              flush(t, spec_, partitions_, INT64_MAX);
+          }
+          const OpenAddressingRef<> index = t.index();
+          std::uint32_t* group = t.group;
+          std::uint64_t* rows_base = t.rows.data();
+          std::uint64_t key[kMaxKeyWords];
+          for (std::size_t i = 0; i < m; ++i) {
+            const std::int64_t pane = spec_.panes.pane_of(t.time[i]);
+            const std::uint32_t cut = event_cut(spec_.panes, windowing, pane);
+            if (cut == kLateCut) {
+              t.late.push_back(static_cast<std::uint32_t>(slice_first + t.sel[i]));
+              group[i] = static_cast<std::uint32_t>(t.max_groups);  // the scratch row
+              continue;
+            }
+            for (int j = 0; j < k_words; ++j)
+              key[j] = t.keys[static_cast<std::size_t>(j) * kVectorRows + i];
+            if (pane > t.newest_pane) t.newest_pane = pane;
+            const std::uint64_t h = local_hash(key, k_words, pane, cut);
+            const ClaimResult found = index.find_or_insert_local(
+                h, static_cast<std::uint32_t>(t.groups), [&](std::uint32_t g) {
+                  const std::uint64_t* r = rows_base + static_cast<std::size_t>(g) * local_width;
+                  if (static_cast<std::int64_t>(r[0]) != pane || r[1] != cut) return false;
+                  for (int j = 0; j < k_words; ++j)
+                    if (r[2 + j] != key[j]) return false;
+                  return true;
+                });
+            group[i] = found.payload;
+            if (found.claimed) {
+              std::uint64_t* r = rows_base + static_cast<std::size_t>(found.payload) * local_width;
+              ++t.groups;
+              r[0] = static_cast<std::uint64_t>(pane);
+              r[1] = cut;
+              for (int j = 0; j < k_words; ++j) r[2 + j] = key[j];
+              for (int s = 0; s < s_count; ++s) r[2 + k_words + s] = state_init(spec_.states.ops[s]);
+            }
+          }
+          for (int s = 0; s < s_count; ++s) {
+            const int input = spec_.states.inputs[s];
+            update_state(spec_.states.ops[s], rows_base + 2 + k_words + s, local_width, group, m,
+                         input < 0 ? nullptr
+                                   : t.inputs.data() + static_cast<std::size_t>(input) * kVectorRows);
+          }
+        }
+      }
+      slice_first += slice.rows;
+    }
+    flush(t, spec_, partitions_, INT64_MAX);
+  }
+  std::size_t kept = 0;
+  for (int tid = 0; tid < used; ++tid) {
+    const HostThreadAggregation& t = *threads_[static_cast<std::size_t>(tid)];
+    kept += t.kept;
+    late_rows.insert(late_rows.end(), t.late.begin(), t.late.end());
+  }
+  return kept;
+}
+
+GroupRowLists HostAggregator::lists() {
+  GroupRowLists l;
+  l.partitions = partitions_;
+  l.producers = static_cast<int>(threads_.size());
+  list_data_.clear();
+  list_rows_.clear();
+  for (const auto& t : threads_) {
+    for (int q = 0; q < partitions_; ++q) {
+      const std::vector<std::uint64_t>& list = t->lists[static_cast<std::size_t>(q)];
+      list_data_.push_back(list.data());
+      list_rows_.push_back(list.size() / static_cast<std::size_t>(row_words_));
+    }
+    l.first_pane = std::min(l.first_pane, t->first_pane);
+    l.last_pane = std::max(l.last_pane, t->last_pane);
+  }
+  l.data = list_data_.data();
+  l.rows = list_rows_.data();
+  return l;
+}
+
+void HostAggregator::clear() {
+  for (const auto& t : threads_) {
+    for (auto& list : t->lists) list.clear();
+    t->first_pane = INT64_MAX;
+    t->last_pane = INT64_MIN;
+  }
+}
+
+}  // namespace sluice::detail

@@ -1,0 +1,60 @@
+// Host fast path of the fused pre-aggregation: each OpenMP thread evaluates blocks of rows with
+// the vector interpreter and folds them into its own cache-sized table, which it flushes into
+// per-partition group lists. Agrees with GroupTable::add_events (the portable operator): the
+// same groups and states once the lists are merged, float sums up to association order.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kernels/aggregation_spec.hpp"
+#include "kernels/pipeline/batch_view.hpp"
+#include "kernels/table/window_state.hpp"
+
+namespace sluice::detail {
+
+struct HostThreadAggregation;
+struct HostProgramAnalysis;
+
+/// @brief Per-thread tables and group lists of the host's fused pre-aggregation. Group rows are
+/// [key hash, pane, cut, key words..., states...]; the same group may appear in several lists
+/// (other threads, or an earlier flush of the same thread).
+class HostAggregator {
+ public:
+  /// @param partitions of the window state the lists feed (a power of two).
+  /// @param table_groups groups a thread's table holds before it flushes.
+  /// @param programs in host memory; @param input_types the types of the batch columns.
+  HostAggregator(const AggregationSpec& spec, ProgramSetView programs,
+                 const std::vector<ColumnType>& input_types, int partitions,
+                 std::size_t table_groups = 8192);
+  ~HostAggregator();
+  HostAggregator(const HostAggregator&) = delete;
+  HostAggregator& operator=(const HostAggregator&) = delete;
+
+  /// @brief Folds one batch (host memory) into the lists, on the calling thread's OpenMP team.
+  /// @param late_rows receives the batch rows too late for every window, in row order.
+  /// @return rows that passed the filter (late ones included).
+  std::size_t add_batch(const BatchView& batch, std::int64_t wm_before,
+                        std::vector<std::uint32_t>& late_rows);
+  /// @brief The lists since the last clear(), for WindowState::merge_rows.
+  GroupRowLists lists();
+  /// @brief Empties the lists (their memory stays).
+  void clear();
+  int row_words() const noexcept { return row_words_; }
+
+ private:
+  AggregationSpec spec_;
+  ProgramSetView programs_;
+  int partitions_;
+  std::size_t table_groups_;
+  int row_words_;
+  ColumnType input_types_[kMaxInputColumns] = {};
+  std::unique_ptr<HostProgramAnalysis> analysis_;
+  std::vector<std::unique_ptr<HostThreadAggregation>> threads_;
+  std::vector<const std::uint64_t*> list_data_;
+  std::vector<std::size_t> list_rows_;
+};
+
+}  // namespace sluice::detail

@@ -1,0 +1,212 @@
+// The host executor's round stages: fused aggregation, exchange of row lists, projection.
+#include "kernels/host/host_round.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/host/vector_program.hpp"
+
+namespace sluice::detail {
+
+RoundGroups<HostExec>::RoundGroups(HostExec& /*exec*/, const PipelinePlan& plan,
+                                   ProgramSetView programs, WindowState<HostExec>& state)
+    : plan_(plan),
+      state_(&state),
+      aggregator_(plan.aggregation, programs, plan.input_types, state.partitions()) {}
+
+void RoundGroups<HostExec>::begin_round(std::size_t /*max_rows*/, std::size_t /*batches*/) {
+  aggregator_.clear();
+  outcomes_.clear();
+  late_rows_.clear();
+  received_ = false;
+}
+
+void RoundGroups<HostExec>::aggregate(const BatchView& batch, const InputColumns& /*columns*/,
+                                      std::int64_t wm_before) {
+  Outcome o;
+  o.late_first = late_rows_.size();
+  o.kept = aggregator_.add_batch(batch, wm_before, late_rows_);
+  o.late = late_rows_.size() - o.late_first;
+  outcomes_.push_back(o);
+}
+
+std::span<const PartDescriptor> RoundGroups<HostExec>::pack(const Partitioner& partitioner) {
+  const GroupRowLists lists = aggregator_.lists();
+  const auto width = static_cast<std::size_t>(aggregator_.row_words());
+  const auto owners = static_cast<std::size_t>(partitioner.parts);
+  // A row of the lists is a packed partial row: [hash, pane, cut, keys, states].
+  const auto owner_of = [&](const std::uint64_t* row) {
+    PartialsView v;
+    v.size = 1;
+    v.stride = 1;
+    v.key_words = plan_.aggregation.key_words;
+    v.hash = const_cast<std::uint64_t*>(row);
+    v.keys = const_cast<std::uint64_t*>(row + 3);
+    return static_cast<std::size_t>(partitioner(v, 0));
+  };
+  parts_.assign(owners, PartDescriptor{});
+  std::size_t total = 0;
+  const int lists_count = lists.producers * lists.partitions;
+  for (int l = 0; l < lists_count; ++l)
+    for (std::size_t i = 0; i < lists.rows[l]; ++i) ++parts_[owner_of(lists.data[l] + i * width)].rows;
+  for (std::size_t d = 0; d < owners; ++d) {
+    parts_[d].first_row = total;
+    total += parts_[d].rows;
+  }
+  outbox_.resize(total * width);
+  std::vector<std::uint64_t> cursor(owners);
+  for (std::size_t d = 0; d < owners; ++d) cursor[d] = parts_[d].first_row;
+  for (int l = 0; l < lists_count; ++l)
+    for (std::size_t i = 0; i < lists.rows[l]; ++i) {
+      const std::uint64_t* row = lists.data[l] + i * width;
+      std::memcpy(outbox_.data() + cursor[owner_of(row)]++ * width, row,
+                  width * sizeof(std::uint64_t));
+    }
+  return parts_;
+}
+
+OutboxView RoundGroups<HostExec>::outbox() const {
+  return OutboxView{outbox_.data(), -1, static_cast<std::uint32_t>(aggregator_.row_words())};
+}
+
+void RoundGroups<HostExec>::unpack(std::span<const ReceivedPart> parts) {
+  const auto width = static_cast<std::size_t>(aggregator_.row_words());
+  received_ = true;
+  received_data_.clear();
+  received_rows_.clear();
+  received_lists_ = GroupRowLists{};
+  for (const ReceivedPart& p : parts) {
+    const std::uint64_t* rows = p.outbox.data + p.part.first_row * width;
+    received_data_.push_back(rows);
+    received_rows_.push_back(p.part.rows);
+    for (std::size_t i = 0; i < p.part.rows; ++i) {
+      const auto pane = static_cast<std::int64_t>(rows[i * width + 1]);
+      received_lists_.first_pane = std::min(received_lists_.first_pane, pane);
+      received_lists_.last_pane = std::max(received_lists_.last_pane, pane);
+    }
+  }
+  received_lists_.data = received_data_.data();
+  received_lists_.rows = received_rows_.data();
+  received_lists_.producers = static_cast<int>(received_data_.size());
+  received_lists_.partitions = 1;
+}
+
+BatchOutcome RoundGroups<HostExec>::outcome(std::size_t i) {
+  const Outcome& o = outcomes_.at(i);
+  BatchOutcome r;
+  r.kept = o.kept;
+  r.late = o.late;
+  r.late_rows = std::span<const std::uint32_t>(late_rows_.data() + o.late_first, o.late);
+  return r;
+}
+
+void RoundGroups<HostExec>::merge(std::int64_t fired_wm) {
+  state_->merge_rows(received_ ? received_lists_ : aggregator_.lists(), fired_wm);
+}
+
+Projector<HostExec>::Projector(HostExec& /*exec*/, const PipelinePlan& plan) : plan_(plan) {
+  columns_.resize(static_cast<std::size_t>(plan.outputs_count));
+}
+
+const ProjectedView& Projector<HostExec>::operator()(const BatchView& batch,
+                                                     ProgramSetView programs,
+                                                     std::vector<std::uint32_t>& kept) {
+  const std::size_t n = batch.rows;
+  kept.resize(n);
+  // Blocks of kVectorRows rows within slices: [slice, first row in it, logical first row].
+  struct Block {
+    int slice;
+    std::size_t first;
+    std::size_t rows;
+    std::size_t logical;
+  };
+  std::vector<Block> blocks;
+  std::size_t logical = 0;
+  for (int s = 0; s < batch.num_slices; ++s) {
+    for (std::size_t f = 0; f < batch.slices[s].rows; f += kVectorRows)
+      blocks.push_back({s, f, std::min(kVectorRows, batch.slices[s].rows - f), logical + f});
+    logical += batch.slices[s].rows;
+  }
+  block_counts_.assign(blocks.size() + 1, 0);
+  const auto input_columns = [&](int s) {
+    InputColumns in;
+    in.count = static_cast<int>(plan_.input_types.size());
+    for (int c = 0; c < in.count; ++c) {
+      in.data[c] = batch.slices[s].columns[c];
+      in.type[c] = plan_.input_types[static_cast<std::size_t>(c)];
+    }
+    return in;
+  };
+  const auto count = static_cast<std::int64_t>(blocks.size());
+  for (int j = 0; j < plan_.outputs_count; ++j) {
+    const VType t = plan_.programs[static_cast<std::size_t>(plan_.outputs_begin + j)].result;
+    columns_[static_cast<std::size_t>(j)].resize(n * value_width(t) + 1);
+  }
+#pragma omp parallel if (n > static_cast<std::size_t>(HostExec::kSerialBelow))
+  {
+    thread_local VectorStack stack;
+    std::uint32_t sel[kVectorRows];
+#pragma omp for schedule(static)
+    for (std::int64_t b = 0; b < count; ++b) {
+      const Block& blk = blocks[static_cast<std::size_t>(b)];
+      const InputColumns in = input_columns(blk.slice);
+      std::size_t m = blk.rows;
+      for (std::size_t i = 0; i < m; ++i) sel[i] = static_cast<std::uint32_t>(blk.first + i);
+      for (int c = 0; c < plan_.filter_count && m > 0; ++c) {
+        const ValueVector& v = run_program_vector(programs.code,
+                                                  programs.programs[plan_.filter_begin + c], in,
+                                                  0, sel, m, stack);
+        const std::uint8_t* keep = v.as<std::uint8_t>();
+        std::size_t k = 0;
+        for (std::size_t i = 0; i < m; ++i) {
+          sel[k] = sel[i];
+          k += keep[i] != 0 ? 1 : 0;
+        }
+        m = k;
+      }
+      for (std::size_t i = 0; i < m; ++i)
+        kept[blk.logical + i] = static_cast<std::uint32_t>(blk.logical - blk.first + sel[i]);
+      block_counts_[static_cast<std::size_t>(b)] = static_cast<std::uint32_t>(m);
+    }
+#pragma omp single
+    {
+      std::uint32_t total = 0;
+      for (std::int64_t b = 0; b <= count; ++b) {
+        const std::uint32_t c = b < count ? block_counts_[static_cast<std::size_t>(b)] : 0;
+        block_counts_[static_cast<std::size_t>(b)] = total;
+        total += c;
+      }
+    }
+#pragma omp for schedule(static)
+    for (std::int64_t b = 0; b < count; ++b) {
+      const Block& blk = blocks[static_cast<std::size_t>(b)];
+      const InputColumns in = input_columns(blk.slice);
+      const std::size_t at = block_counts_[static_cast<std::size_t>(b)];
+      const std::size_t m = block_counts_[static_cast<std::size_t>(b) + 1] - at;
+      for (std::size_t i = 0; i < m; ++i)
+        sel[i] = static_cast<std::uint32_t>(kept[blk.logical + i] - (blk.logical - blk.first));
+      for (int j = 0; j < plan_.outputs_count && m > 0; ++j) {
+        const ProgramRef p = programs.programs[plan_.outputs_begin + j];
+        const ValueVector& v = run_program_vector(programs.code, p, in, 0, sel, m, stack);
+        const std::size_t w = value_width(p.result);
+        std::memcpy(columns_[static_cast<std::size_t>(j)].data() + at * w, v.bytes, m * w);
+      }
+    }
+  }
+  // The kept rows, compacted (each block's rows lie at its logical start).
+  std::size_t total = 0;
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    const std::size_t m = block_counts_[b + 1] - block_counts_[b];
+    std::memmove(kept.data() + total, kept.data() + blocks[b].logical, m * sizeof(std::uint32_t));
+    total += m;
+  }
+  kept.resize(total);
+  view_.rows = total;
+  view_.columns.resize(columns_.size());
+  for (std::size_t j = 0; j < columns_.size(); ++j) view_.columns[j] = columns_[j].data();
+  return view_;
+}
+
+}  // namespace sluice::detail

@@ -1,0 +1,176 @@
+// GroupTable implemented once over an executor; instantiated by group_table.cpp and .cu.
+#pragma once
+
+#include <thrust/scan.h>
+
+#include "kernels/table/group_table.hpp"
+
+namespace sluice::detail {
+
+/// Rows per call of the portable passes: their counters take one atomic per chunk.
+inline constexpr std::size_t kGroupChunkRows = 64;
+
+struct AddEventChunk {
+  GroupTableRef table;
+  InputColumns in;
+  ProgramSetView programs;
+  AggregationSpec spec;
+  BatchWindowing windowing;
+  std::size_t rows;
+  AggregationCounters* counters;
+  std::uint32_t* late_rows;
+  SLUICE_HD void operator()(std::size_t chunk) const {
+    const std::size_t begin = chunk * kGroupChunkRows;
+    const std::size_t end = begin + kGroupChunkRows < rows ? begin + kGroupChunkRows : rows;
+    unsigned long long kept = 0;
+    EventFields e;
+    for (std::size_t i = begin; i < end; ++i) {
+      if (!event_passes(spec, programs, in, i)) continue;
+      ++kept;
+      evaluate_event(spec, programs, in, i, windowing, e);
+      if (e.cut == kLateCut) {
+        cuda::atomic_ref<unsigned long long, cuda::thread_scope_device> late(counters->late);
+        late_rows[late.fetch_add(1, cuda::memory_order_relaxed)] = static_cast<std::uint32_t>(i);
+        continue;
+      }
+      const std::uint64_t p = table.find_or_claim(e.key_hash, e.keys, e.pane, e.cut);
+      for (int s = 0; s < spec.states.count; ++s)
+        atomic_state_combine(spec.states.ops[s], table.state(s, p),
+                             event_state_value(spec.states, e, s));
+    }
+    if (kept > 0) {
+      cuda::atomic_ref<unsigned long long, cuda::thread_scope_device> total(counters->kept);
+      total.fetch_add(kept, cuda::memory_order_relaxed);
+    }
+  }
+};
+
+struct AddPartialRow {
+  GroupTableRef table;
+  PartialsView in;
+  StateSpec spec;
+  const unsigned long long* count;
+  SLUICE_HD void operator()(std::size_t i) const {
+    if (count != nullptr && i >= *count) return;
+    if (in.cut[i] == kLateCut) return;
+    std::uint64_t key[kMaxKeyWords];
+    for (int j = 0; j < in.key_words; ++j) key[j] = in.key(j, i);
+    const std::uint64_t p = table.find_or_claim(in.hash[i], key, in.pane[i], in.cut[i]);
+    for (int s = 0; s < spec.count; ++s)
+      atomic_state_combine(spec.ops[s], table.state(s, p), in.state(s, i));
+  }
+};
+
+struct MarkOccupiedSlot {
+  const std::uint64_t* slots;
+  unsigned long long* flags;
+  SLUICE_HD void operator()(std::size_t p) const { flags[p] = slots[p] != kEmptySlot ? 1 : 0; }
+};
+
+struct MoveGroupOut {
+  GroupTableRef table;
+  StateSpec spec;
+  const unsigned long long* positions;
+  PartialsView out;
+  SLUICE_HD void operator()(std::size_t p) const {
+    const unsigned long long at = positions[p];
+    if (positions[p + 1] == at) return;  // empty slot
+    out.hash[at] = table.key_hash[p];
+    for (int j = 0; j < table.key_words; ++j)
+      out.keys[j * out.stride + at] = table.keys[j * table.capacity() + p];
+    out.pane[at] = table.pane[p];
+    out.cut[at] = table.cut[p];
+    for (int s = 0; s < spec.count; ++s) {
+      std::uint64_t* word = table.state(s, p);
+      out.states[s * out.stride + at] = *word;
+      *word = state_init(spec.ops[s]);
+    }
+    table.index.slots[p] = kEmptySlot;
+  }
+};
+
+struct ResetGroupStates {
+  GroupTableRef table;
+  StateSpec spec;
+  SLUICE_HD void operator()(std::size_t p) const {
+    for (int s = 0; s < spec.count; ++s) *table.state(s, p) = state_init(spec.ops[s]);
+  }
+};
+
+template <class Exec>
+GroupTable<Exec>::GroupTable(Exec& exec, int key_words, const StateSpec& states)
+    : exec_(&exec),
+      key_words_(key_words),
+      spec_(states),
+      slots_(exec),
+      key_hash_(exec),
+      keys_(exec),
+      pane_(exec),
+      cut_(exec),
+      states_(exec),
+      positions_(exec) {}
+
+template <class Exec>
+GroupTableRef GroupTable<Exec>::ref() {
+  GroupTableRef r;
+  r.index = OpenAddressingRef<>{slots_.data(), capacity_ == 0 ? 0 : capacity_ - 1};
+  r.key_hash = key_hash_.data();
+  r.keys = keys_.data();
+  r.pane = pane_.data();
+  r.cut = cut_.data();
+  r.states = states_.data();
+  r.key_words = key_words_;
+  r.state_words = spec_.count;
+  return r;
+}
+
+template <class Exec>
+void GroupTable<Exec>::reserve(std::size_t rows) {
+  const std::size_t capacity = table_capacity_for(rows, 0.5);
+  if (capacity <= capacity_) return;
+  capacity_ = 0;  // until every column has its room (allocation may throw)
+  slots_.resize_discard(capacity);
+  key_hash_.resize_discard(capacity);
+  keys_.resize_discard(capacity * static_cast<std::size_t>(key_words_));
+  pane_.resize_discard(capacity);
+  cut_.resize_discard(capacity);
+  states_.resize_discard(capacity * static_cast<std::size_t>(spec_.count));
+  positions_.resize_discard(capacity + 1);
+  exec_->fill_bytes(slots_.data(), 0, capacity * sizeof(std::uint64_t));
+  capacity_ = capacity;
+  exec_->for_each_index(capacity, ResetGroupStates{ref(), spec_});
+}
+
+template <class Exec>
+void GroupTable<Exec>::add_events(const InputColumns& in, std::size_t rows,
+                                  ProgramSetView programs, const AggregationSpec& spec,
+                                  std::int64_t wm_before, AggregationCounters* counters,
+                                  std::uint32_t* late_rows) {
+  if (rows == 0) return;
+  const std::size_t chunks = (rows + kGroupChunkRows - 1) / kGroupChunkRows;
+  exec_->for_each_index(chunks,
+                        AddEventChunk{ref(), in, programs, spec,
+                                      batch_windowing(spec.panes, wm_before), rows, counters,
+                                      late_rows});
+}
+
+template <class Exec>
+void GroupTable<Exec>::add_partials(PartialsView partials, const unsigned long long* count) {
+  if (partials.size == 0) return;
+  exec_->for_each_index(partials.size, AddPartialRow{ref(), partials, spec_, count});
+}
+
+template <class Exec>
+void GroupTable<Exec>::compact(Partials<Exec>& out, unsigned long long* count) {
+  out.resize_discard(row_capacity());
+  unsigned long long* positions = positions_.data();
+  exec_->for_each_index(capacity_, MarkOccupiedSlot{slots_.data(), positions});
+  exec_->fill_bytes(positions + capacity_, 0, sizeof(unsigned long long));
+  thrust::exclusive_scan(exec_->policy(), positions, positions + capacity_ + 1, positions);
+  exec_->for_each_index(capacity_, MoveGroupOut{ref(), spec_, positions, out.view()});
+  exec_->copy_within(count, positions + capacity_, sizeof(unsigned long long));
+}
+
+#define SLUICE_INSTANTIATE_GROUP_TABLE(Exec) template class GroupTable<Exec>;
+
+}  // namespace sluice::detail
