@@ -7,6 +7,7 @@
 
 #include "bench/device_memory.hpp"
 #include "host/query_compiler.hpp"
+#include "kernels/pipeline/worker_pipeline.hpp"
 #include "kernels/ops/window_assign.hpp"
 #include "sluice/status.hpp"
 
@@ -23,7 +24,9 @@ ResidentTelemetry upload_telemetry(const TelemetryData& data, const TelemetryOpt
   out.columns = {base, base + 8 * n, base + 12 * n, base + 16 * n};
   for (std::size_t begin = 0; begin < n; begin += out.batch_rows) {
     const std::size_t end = std::min(n, begin + out.batch_rows);
-    out.batch_max_time.push_back(*std::max_element(data.ts.begin() + begin, data.ts.begin() + end));
+    const auto [lo, hi] = std::minmax_element(data.ts.begin() + begin, data.ts.begin() + end);
+    out.batch_min_time.push_back(*lo);
+    out.batch_max_time.push_back(*hi);
   }
   return out;
 }
@@ -35,8 +38,8 @@ struct FiredTally {
   std::uint64_t count_sum = 0;
   std::set<std::int64_t> windows;
 
-  void add(const detail::FiredHost& fired, int count_state) {
-    const std::uint64_t* counts = fired.states + static_cast<std::size_t>(count_state) * fired.size;
+  void add(const detail::FiredView& fired, int count_state) {
+    const std::uint64_t* counts = fired.states + static_cast<std::size_t>(count_state) * fired.stride;
     for (std::size_t i = 0; i < fired.size; ++i) {
       count_sum += counts[i];
       windows.insert(fired.window[i]);
@@ -54,8 +57,8 @@ RunResult run_telemetry_resident(const ResidentTelemetry& data) {
   const Schema schema = telemetry_schema();
   StringDictionary dictionary;  // no string literals in the query; keys stay codes
   const detail::CompiledQuery query =
-      detail::compile_query(schema, telemetry_query([](std::span<const WindowResult>) {}),
-                            dictionary, 1, PartitionSpec{});
+      detail::compile_query(schema, telemetry_query([](const Batch&) {}), dictionary, 1,
+                            PartitionSpec{});
   if (query.aggregates.empty() || query.aggregates[0].kind != AggKind::count)
     throw Error(ErrorCode::internal, "sluice-bench: the first aggregate is not count");
   const int count_state = query.aggregates[0].state;
@@ -80,22 +83,34 @@ RunResult run_telemetry_resident(const ResidentTelemetry& data) {
     if (b == warmup) t0 = std::chrono::steady_clock::now();
     const std::size_t begin = b * data.batch_rows;
     const std::size_t rows = std::min(data.batch_rows, data.rows - begin);
-    detail::BatchColumns batch;
-    batch.rows = rows;
-    batch.id = b;
-    batch.resident = true;
+    detail::ColumnSlice slice;
+    slice.rows = rows;
     for (std::size_t j = 0; j < query.read_columns.size(); ++j)
-      batch.data.push_back(static_cast<const std::byte*>(data.columns[query.read_columns[j]]) +
-                           begin * widths[j]);
-    const detail::BatchOutcome outcome = pipeline->preaggregate(batch, wm);
+      slice.columns[j] = static_cast<const std::byte*>(data.columns[query.read_columns[j]]) +
+                         begin * widths[j];
+    detail::BatchView batch;
+    batch.slices = &slice;
+    batch.num_slices = 1;
+    batch.rows = rows;
+    batch.id = b + 1;
+    batch.resident = true;
+    // As detail::Worker runs a round of one worker.
+    const detail::PaneSpec& panes = query.plan.aggregation.panes;
+    std::int64_t first_pane = panes.pane_of(data.batch_min_time[b]);
+    if (wm != kNoWatermark) first_pane = std::max(first_pane, panes.cut_bounds(wm).alive);
+    const std::int64_t last_pane = std::max(first_pane, panes.pane_of(data.batch_max_time[b]));
+    pipeline->begin_round(rows);
+    pipeline->aggregate(batch, wm);
+    pipeline->settle(first_pane, last_pane, fired_wm);
+    const detail::BatchOutcome outcome = pipeline->outcome(0);
     r.passed += outcome.kept;
     r.late += outcome.late;
-    pipeline->merge_held(fired_wm);
+    // The previous fire's rows came back with this round's settle.
+    if (pending) tally.add(pipeline->collect_fired(), count_state);
+    pipeline->merge(fired_wm);
     // The batch's largest event time moves the watermark, never backwards.
     max_time = std::max(max_time, data.batch_max_time[b]);
     wm = std::max(wm, max_time - query.max_delay);
-    // As Job::Impl::run_round: the previous fire's rows were copied out during this batch.
-    if (pending) tally.add(pipeline->collect_fired(), count_state);
     pipeline->fire(fired_wm, wm);
     fired_wm = std::max(fired_wm, wm);
     pending = true;

@@ -15,7 +15,8 @@ namespace sluice::bench {
 struct ResidentTelemetry {
   std::shared_ptr<std::byte> storage;        ///< device memory: ts | host | cpu | status
   std::vector<const void*> columns;          ///< device pointer of each schema column
-  std::vector<std::int64_t> batch_max_time;  ///< per batch of `batch_rows` rows
+  std::vector<std::int64_t> batch_min_time;  ///< per batch of `batch_rows` rows
+  std::vector<std::int64_t> batch_max_time;
   std::size_t rows = 0;
   std::size_t batch_rows = 0;
 };
@@ -26,9 +27,9 @@ ResidentTelemetry upload_telemetry(const TelemetryData& data, const TelemetryOpt
 
 /// @brief One run of the query over the device-resident events, without Engine or Job: the
 /// query is compiled with detail::compile_query and run by detail::make_cuda_pipeline(plan, 0),
-/// driven as Job::Impl::run_round drives a single worker: per batch preaggregate(batch,
-/// watermark before it), merge_held(fired watermark), then fire(fired watermark, watermark
-/// after it), the previous fire's rows collected first; at the end fire(.., kFinalWatermark).
+/// driven as detail::Worker drives a single worker's rounds of one batch each: begin_round,
+/// aggregate(batch, watermark before it), settle, the previous fire's rows collected, merge,
+/// then fire(fired watermark, watermark after it); at the end fire(.., kFinalWatermark).
 /// Batch 0 is a warm-up (processed, not timed) when there are at least two batches; the clock
 /// runs from after it to the last collect_fired(). Results are tallied from the fired rows in
 /// host memory (the count state), not decoded into WindowResults.

@@ -81,15 +81,15 @@ TelemetryData generate_telemetry(const TelemetryOptions& options, HostMemory mem
     data.cpu[i] = static_cast<float>(static_cast<std::uint32_t>(b) >> 8) * (100.0f / 16777216.0f);
     const std::uint32_t roll = below(static_cast<std::uint32_t>(b >> 32), 100);
     data.status[i] = roll < 90 ? 200 : (roll < 95 ? 404 : 500);
-    passing += data.status[i] == 200 ? 1 : 0;
+    passing += data.status[i] == 200 && data.cpu[i] > 10.0f ? 1 : 0;
   }
   data.passing = passing;
   return data;
 }
 
-Query telemetry_query(ResultSink sink) {
+Query telemetry_query(BatchSink sink) {
   Query q;
-  q.filter(col("status") == lit(200))
+  q.filter(col("status") == lit(200) && col("cpu") > lit(10))
       .key_by({"host"})
       .event_time("ts", std::chrono::milliseconds(kMaxDelayMs))
       .window(WindowSpec::tumbling(std::chrono::seconds(10)))
@@ -102,8 +102,8 @@ std::size_t read_bytes_per_event() {
   const Schema schema = telemetry_schema();
   StringDictionary dictionary;
   const detail::CompiledQuery compiled =
-      detail::compile_query(schema, telemetry_query([](std::span<const WindowResult>) {}),
-                            dictionary, 1, PartitionSpec{});
+      detail::compile_query(schema, telemetry_query([](const Batch&) {}), dictionary, 1,
+                            PartitionSpec{});
   std::size_t bytes = 0;
   for (std::size_t c : compiled.read_columns) bytes += type_width(schema.field(c).type.id);
   return bytes;
@@ -118,13 +118,17 @@ struct Tally {
   std::set<std::int64_t> windows;
 };
 
-ResultSink tally_sink(Tally* tally) {
-  return [tally](std::span<const WindowResult> results) {
-    for (const WindowResult& r : results) {
-      ++tally->rows;
-      tally->count_sum += static_cast<std::uint64_t>(std::get<std::int64_t>(r.values[0]));
-      tally->windows.insert(r.window_start);
+/// Reads the result columns: window_start (0) and count (3, after the host key).
+BatchSink tally_sink(Tally* tally) {
+  return [tally](const Batch& results) {
+    const std::span<const std::int64_t> start = results.values<std::int64_t>(0);
+    const std::span<const std::int64_t> counts = results.values<std::int64_t>(3);
+    std::int64_t last = INT64_MIN;
+    for (std::size_t i = 0; i < results.rows(); ++i) {
+      tally->count_sum += static_cast<std::uint64_t>(counts[i]);
+      if (start[i] != last) tally->windows.insert(last = start[i]);
     }
+    tally->rows += results.rows();
   };
 }
 

@@ -33,7 +33,7 @@ struct TelemetryOptions {
   int threads = 0;  ///< OpenMP threads per worker; 0 = cores / workers
   std::size_t batch_rows = std::size_t{1} << 20;  ///< engine micro-batch = pushed batch size
   int repeat = 3;
-  std::uint64_t time_rate = 100'000;  ///< events per second of event time
+  std::uint64_t time_rate = 1'000;  ///< events per second of event time (1 per ms)
   std::uint64_t seed = 42;
   std::string json;  ///< write a JSON record here when not empty
 };
@@ -43,7 +43,7 @@ inline constexpr std::size_t kBytesPerEvent = 20;
 /// Watermark delay of the query; the generator's out-of-order jitter stays below it.
 inline constexpr std::int64_t kMaxDelayMs = 2000;
 /// Largest backward jitter of a timestamp, in ms.
-inline constexpr std::int64_t kJitterMs = 1000;
+inline constexpr std::int64_t kJitterMs = 2000;
 
 /// @brief Host memory the generated columns live in.
 enum class HostMemory : std::uint8_t {
@@ -58,7 +58,7 @@ struct TelemetryData {
   std::span<std::uint32_t> host;   ///< codes 0..keys-1 of "host-%06d"
   std::span<float> cpu;            ///< [0, 100)
   std::span<std::int32_t> status;  ///< 200 (about 90%), 404 or 500
-  std::uint64_t passing = 0;       ///< rows with status == 200
+  std::uint64_t passing = 0;       ///< rows with status == 200 and cpu > 10
   std::uint32_t keys = 0;
   HostMemory memory = HostMemory::pageable;
   std::shared_ptr<std::byte> storage;
@@ -78,9 +78,9 @@ TelemetryData generate_telemetry(const TelemetryOptions& options,
                                  HostMemory memory = HostMemory::pageable);
 
 /// @brief The query, its results handed to `sink` (not empty):
-/// filter(status == 200) . key_by(host) . event_time(ts, 2s) . tumbling(10s)
+/// filter(status == 200 and cpu > 10) . key_by(host) . event_time(ts, 2s) . tumbling(10s)
 ///   . aggregate(count, sum(cpu), max(cpu))
-Query telemetry_query(ResultSink sink);
+Query telemetry_query(BatchSink sink);
 
 /// @brief Bytes per event of the columns the compiled query reads (each read column's width),
 /// taken from the query compiler rather than written down by hand. 20 for this query.

@@ -121,8 +121,8 @@ void evaluate_words(const ValueSource& src, const Instr* code, const InputColumn
     if (src.type == VType::f64) {
       switch (from) {
         case VType::f32:
-          return gather_words<float>(data, sel, n,
-                                     [](float v) { return to_word(static_cast<double>(v)); }, out);
+          return gather_words<float>(
+              data, sel, n, [](float v) { return to_word(static_cast<double>(v)); }, out);
         case VType::i32:
           return gather_words<std::int32_t>(
               data, sel, n, [](std::int32_t v) { return to_word(static_cast<double>(v)); }, out);
@@ -130,8 +130,8 @@ void evaluate_words(const ValueSource& src, const Instr* code, const InputColumn
           return gather_words<std::uint32_t>(
               data, sel, n, [](std::uint32_t v) { return to_word(static_cast<double>(v)); }, out);
         case VType::f64:
-          return gather_words<std::uint64_t>(data, sel, n, [](std::uint64_t v) { return v; },
-                                             out);
+          return gather_words<std::uint64_t>(
+              data, sel, n, [](std::uint64_t v) { return v; }, out);
         case VType::boolean:
           break;
         default:
@@ -141,20 +141,21 @@ void evaluate_words(const ValueSource& src, const Instr* code, const InputColumn
     } else {
       switch (from) {
         case VType::i32:
-          return gather_words<std::int32_t>(data, sel, n, [](std::int32_t v) { return to_word(v); },
-                                            out);
+          return gather_words<std::int32_t>(
+              data, sel, n, [](std::int32_t v) { return to_word(v); }, out);
         case VType::u32:
-          return gather_words<std::uint32_t>(data, sel, n,
-                                             [](std::uint32_t v) { return to_word(v); }, out);
+          return gather_words<std::uint32_t>(
+              data, sel, n, [](std::uint32_t v) { return to_word(v); }, out);
         case VType::f32:
           if (src.type != VType::f32) break;
-          return gather_words<float>(data, sel, n, [](float v) { return to_word(v); }, out);
+          return gather_words<float>(
+              data, sel, n, [](float v) { return to_word(v); }, out);
         case VType::boolean:
           return gather_words<std::uint8_t>(
               data, sel, n, [](std::uint8_t v) { return std::uint64_t{v != 0 ? 1u : 0u}; }, out);
         default:
-          return gather_words<std::uint64_t>(data, sel, n, [](std::uint64_t v) { return v; },
-                                             out);
+          return gather_words<std::uint64_t>(
+              data, sel, n, [](std::uint64_t v) { return v; }, out);
       }
     }
   }
@@ -223,6 +224,9 @@ struct HostProgramAnalysis {
   ValueSource inputs[kMaxInputPrograms];
 };
 
+/// Rows per unit of work shared out among the threads.
+constexpr std::size_t kChunkRows = 16384;
+
 /// One thread's table and scratch. The table holds at most `capacity` groups (it starts small
 /// and doubles up to `max_groups` while its live groups fill it); rows are [pane, cut, key
 /// words, states].
@@ -280,8 +284,7 @@ HostAggregator::HostAggregator(const AggregationSpec& spec, ProgramSetView progr
     a.is_test[c] = as_column_test(code, refs[spec.conjuncts_begin + c], types, a.tests[c]);
   if (spec.time_program >= 0) a.time = source_of(code, refs[spec.time_program]);
   for (int j = 0; j < spec.key_words; ++j) a.keys[j] = source_of(code, refs[spec.keys_begin + j]);
-  for (int j = 0; j < spec.inputs; ++j)
-    a.inputs[j] = source_of(code, refs[spec.inputs_begin + j]);
+  for (int j = 0; j < spec.inputs; ++j) a.inputs[j] = source_of(code, refs[spec.inputs_begin + j]);
 }
 
 HostAggregator::~HostAggregator() = default;
@@ -326,9 +329,9 @@ void flush(HostThreadAggregation& t, const AggregationSpec& spec, int partitions
   const OpenAddressingRef<> index = t.index();
   for (std::size_t g = 0; g < kept; ++g) {
     const std::uint64_t* r = t.rows.data() + g * static_cast<std::size_t>(local_width);
-    index.insert_local(local_hash(r + 2, k, static_cast<std::int64_t>(r[0]),
-                                  static_cast<std::uint32_t>(r[1])),
-                       static_cast<std::uint32_t>(g));
+    index.insert_local(
+        local_hash(r + 2, k, static_cast<std::int64_t>(r[0]), static_cast<std::uint32_t>(r[1])),
+        static_cast<std::uint32_t>(g));
   }
 }
 
@@ -361,130 +364,147 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
     t.kept = 0;
     t.keys.resize(static_cast<std::size_t>(k_words) * kVectorRows);
     t.inputs.resize(static_cast<std::size_t>(spec_.inputs) * kVectorRows);
-    const std::size_t begin = n * static_cast<std::size_t>(tid) / static_cast<std::size_t>(nt);
-    const std::size_t end = n * static_cast<std::size_t>(tid + 1) / static_cast<std::size_t>(nt);
-    std::size_t slice_first = 0;  // logical row of the current slice's row 0
-    for (int sl = 0; sl < batch.num_slices; ++sl) {
-      const ColumnSlice& slice = batch.slices[sl];
-      const std::size_t s_begin = std::max(begin, slice_first);
-      const std::size_t s_end = std::min(end, slice_first + slice.rows);
-      if (s_begin < s_end) {
-        InputColumns in;
-        in.count = kMaxInputColumns;
-        for (int c = 0; c < kMaxInputColumns; ++c) {
-          in.data[c] = slice.columns[c];
-          in.type[c] = input_types_[c];
-        }
-        for (std::size_t first = s_begin - slice_first; first < s_end - slice_first;
-             first += kVectorRows) {
-          const std::size_t rows = std::min(kVectorRows, s_end - slice_first - first);
-          // Filter: refine a selection conjunct by conjunct.
-          std::size_t m = rows;
-          bool dense = true;
-          for (int c = 0; c < spec_.conjuncts && m > 0; ++c) {
-            if (a.is_test[c]) {
-              const ColumnTest& test = a.tests[c];
-              m = visit_type(test.type,
-                             RefineByTest{in.data[test.column], test, t.sel, m, dense, first});
-            } else {
-              if (dense)
-                for (std::size_t i = 0; i < rows; ++i)
-                  t.sel[i] = static_cast<std::uint32_t>(first + i);
-              const ValueVector& v = run_program_vector(
-                  code, programs[spec_.conjuncts_begin + c], in, 0, t.sel, m, t.stack);
-              const std::uint8_t* keep = v.as<std::uint8_t>();
-              std::size_t kept = 0;
-              for (std::size_t i = 0; i < m; ++i) {
-                t.sel[kept] = t.sel[i];
-                kept += keep[i] != 0 ? 1 : 0;
+    (void)nt;
+    // Chunks of rows go to whichever thread is free (a thread that loses its core for a while
+    // does not hold the others back).
+    const auto chunks = static_cast<std::int64_t>((n + kChunkRows - 1) / kChunkRows);
+#pragma omp for schedule(dynamic, 1) nowait
+    for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
+      const std::size_t begin = static_cast<std::size_t>(chunk) * kChunkRows;
+      const std::size_t end = std::min(n, begin + kChunkRows);
+      std::size_t slice_first = 0;  // logical row of the current slice's row 0
+      for (int sl = 0; sl < batch.num_slices; ++sl) {
+        const ColumnSlice& slice = batch.slices[sl];
+        const std::size_t s_begin = std::max(begin, slice_first);
+        const std::size_t s_end = std::min(end, slice_first + slice.rows);
+        if (s_begin < s_end) {
+          InputColumns in;
+          in.count = kMaxInputColumns;
+          for (int c = 0; c < kMaxInputColumns; ++c) {
+            in.data[c] = slice.columns[c];
+            in.type[c] = input_types_[c];
+          }
+          for (std::size_t first = s_begin - slice_first; first < s_end - slice_first;
+               first += kVectorRows) {
+            const std::size_t rows = std::min(kVectorRows, s_end - slice_first - first);
+            // Filter: refine a selection conjunct by conjunct.
+            std::size_t m = rows;
+            bool dense = true;
+            for (int c = 0; c < spec_.conjuncts && m > 0; ++c) {
+              if (a.is_test[c]) {
+                const ColumnTest& test = a.tests[c];
+                m = visit_type(test.type,
+                               RefineByTest{in.data[test.column], test, t.sel, m, dense, first});
+              } else {
+                if (dense)
+                  for (std::size_t i = 0; i < rows; ++i)
+                    t.sel[i] = static_cast<std::uint32_t>(first + i);
+                const ValueVector& v = run_program_vector(code, programs[spec_.conjuncts_begin + c],
+                                                          in, 0, t.sel, m, t.stack);
+                const std::uint8_t* keep = v.as<std::uint8_t>();
+                std::size_t kept = 0;
+                for (std::size_t i = 0; i < m; ++i) {
+                  t.sel[kept] = t.sel[i];
+                  kept += keep[i] != 0 ? 1 : 0;
+                }
+                m = kept;
               }
-              m = kept;
+              dense = false;
             }
-            dense = false;
-          }
-          if (dense)
-            for (std::size_t i = 0; i < rows; ++i) t.sel[i] = static_cast<std::uint32_t>(first + i);
-          if (m == 0) continue;
-          t.kept += m;
-          // Event time, keys and inputs of the selected rows.
-          if (spec_.time_program >= 0) {
-            evaluate_words(a.time, code, in, t.sel, m, t.stack,
-                           reinterpret_cast<std::uint64_t*>(t.time));
-          } else {
-            std::fill(t.time, t.time + m, 0);
-          }
-          for (int j = 0; j < k_words; ++j) {
-            std::uint64_t* out = t.keys.data() + static_cast<std::size_t>(j) * kVectorRows;
-            evaluate_words(a.keys[j], code, in, t.sel, m, t.stack, out);
-            const VType kt = programs[spec_.keys_begin + j].result;
-            if (kt == VType::f32 || kt == VType::f64)
-              for (std::size_t i = 0; i < m; ++i) out[i] = key_word_of(out[i], kt);
-          }
-          for (int j = 0; j < spec_.inputs; ++j)
-            evaluate_words(a.inputs[j], code, in, t.sel, m, t.stack,
-                           t.inputs.data() + static_cast<std::size_t>(j) * kVectorRows);
-          // Fold the selected events into the thread's table: first each event's group (a
-          // block adds at most m groups, so the table flushes before it, never inside), then
-          // one typed loop per state.
-          while (t.groups + m > t.capacity) {
-            // A full flush when even the panes before the newest keep the table full.
-            const std::size_t before = t.groups;
-            flush(t, spec_, partitions_, t.newest_pane);
-            if (t.groups + m > t.capacity && t.groups == before)
-              flush(t, spec_, partitions_, INT64_MAX);
-          }
-          const OpenAddressingRef<> index = t.index();
-          std::uint32_t* group = t.group;
-          std::uint64_t* rows_base = t.rows.data();
-          std::uint64_t key[kMaxKeyWords];
-          for (std::size_t i = 0; i < m; ++i) {
-            const std::int64_t pane = spec_.panes.pane_of(t.time[i]);
-            const std::uint32_t cut = event_cut(spec_.panes, windowing, pane);
-            if (cut == kLateCut) {
-              t.late.push_back(static_cast<std::uint32_t>(slice_first + t.sel[i]));
-              group[i] = static_cast<std::uint32_t>(t.max_groups);  // the scratch row
-              continue;
+            if (dense)
+              for (std::size_t i = 0; i < rows; ++i)
+                t.sel[i] = static_cast<std::uint32_t>(first + i);
+            if (m == 0) continue;
+            t.kept += m;
+            // Event time, keys and inputs of the selected rows.
+            if (spec_.time_program >= 0) {
+              evaluate_words(a.time, code, in, t.sel, m, t.stack,
+                             reinterpret_cast<std::uint64_t*>(t.time));
+            } else {
+              std::fill(t.time, t.time + m, 0);
             }
-            for (int j = 0; j < k_words; ++j)
-              key[j] = t.keys[static_cast<std::size_t>(j) * kVectorRows + i];
-            if (pane > t.newest_pane) t.newest_pane = pane;
-            const std::uint64_t h = local_hash(key, k_words, pane, cut);
-            const ClaimResult found = index.find_or_insert_local(
-                h, static_cast<std::uint32_t>(t.groups), [&](std::uint32_t g) {
-                  const std::uint64_t* r = rows_base + static_cast<std::size_t>(g) * local_width;
-                  if (static_cast<std::int64_t>(r[0]) != pane || r[1] != cut) return false;
-                  for (int j = 0; j < k_words; ++j)
-                    if (r[2 + j] != key[j]) return false;
-                  return true;
-                });
-            group[i] = found.payload;
-            if (found.claimed) {
-              std::uint64_t* r = rows_base + static_cast<std::size_t>(found.payload) * local_width;
-              ++t.groups;
-              r[0] = static_cast<std::uint64_t>(pane);
-              r[1] = cut;
-              for (int j = 0; j < k_words; ++j) r[2 + j] = key[j];
-              for (int s = 0; s < s_count; ++s) r[2 + k_words + s] = state_init(spec_.states.ops[s]);
+            for (int j = 0; j < k_words; ++j) {
+              std::uint64_t* out = t.keys.data() + static_cast<std::size_t>(j) * kVectorRows;
+              evaluate_words(a.keys[j], code, in, t.sel, m, t.stack, out);
+              const VType kt = programs[spec_.keys_begin + j].result;
+              if (kt == VType::f32 || kt == VType::f64)
+                for (std::size_t i = 0; i < m; ++i) out[i] = key_word_of(out[i], kt);
             }
-          }
-          for (int s = 0; s < s_count; ++s) {
-            const int input = spec_.states.inputs[s];
-            update_state(spec_.states.ops[s], rows_base + 2 + k_words + s, local_width, group, m,
-                         input < 0 ? nullptr
-                                   : t.inputs.data() + static_cast<std::size_t>(input) * kVectorRows);
+            for (int j = 0; j < spec_.inputs; ++j)
+              evaluate_words(a.inputs[j], code, in, t.sel, m, t.stack,
+                             t.inputs.data() + static_cast<std::size_t>(j) * kVectorRows);
+            // Fold the selected events into the thread's table: first each event's group (a
+            // block adds at most m groups, so the table flushes before it, never inside), then
+            // one typed loop per state.
+            while (t.groups + m > t.capacity) {
+              // A full flush when even the panes before the newest keep the table full.
+              const std::size_t before = t.groups;
+              flush(t, spec_, partitions_, t.newest_pane);
+              if (t.groups + m > t.capacity && t.groups == before)
+                flush(t, spec_, partitions_, INT64_MAX);
+            }
+            const OpenAddressingRef<> index = t.index();
+            std::uint32_t* group = t.group;
+            std::uint64_t* rows_base = t.rows.data();
+            std::uint64_t key[kMaxKeyWords];
+            for (std::size_t i = 0; i < m; ++i) {
+              const std::int64_t pane = spec_.panes.pane_of(t.time[i]);
+              const std::uint32_t cut = event_cut(spec_.panes, windowing, pane);
+              if (cut == kLateCut) {
+                t.late.push_back(static_cast<std::uint32_t>(slice_first + t.sel[i]));
+                group[i] = static_cast<std::uint32_t>(t.max_groups);  // the scratch row
+                continue;
+              }
+              for (int j = 0; j < k_words; ++j)
+                key[j] = t.keys[static_cast<std::size_t>(j) * kVectorRows + i];
+              if (pane > t.newest_pane) t.newest_pane = pane;
+              const std::uint64_t h = local_hash(key, k_words, pane, cut);
+              const ClaimResult found = index.find_or_insert_local(
+                  h, static_cast<std::uint32_t>(t.groups), [&](std::uint32_t g) {
+                    const std::uint64_t* r = rows_base + static_cast<std::size_t>(g) * local_width;
+                    if (static_cast<std::int64_t>(r[0]) != pane || r[1] != cut) return false;
+                    for (int j = 0; j < k_words; ++j)
+                      if (r[2 + j] != key[j]) return false;
+                    return true;
+                  });
+              group[i] = found.payload;
+              if (found.claimed) {
+                std::uint64_t* r =
+                    rows_base + static_cast<std::size_t>(found.payload) * local_width;
+                ++t.groups;
+                r[0] = static_cast<std::uint64_t>(pane);
+                r[1] = cut;
+                for (int j = 0; j < k_words; ++j) r[2 + j] = key[j];
+                for (int s = 0; s < s_count; ++s)
+                  r[2 + k_words + s] = state_init(spec_.states.ops[s]);
+              }
+            }
+            for (int s = 0; s < s_count; ++s) {
+              const int input = spec_.states.inputs[s];
+              update_state(spec_.states.ops[s], rows_base + 2 + k_words + s, local_width, group, m,
+                           input < 0
+                               ? nullptr
+                               : t.inputs.data() + static_cast<std::size_t>(input) * kVectorRows);
+            }
           }
         }
+        slice_first += slice.rows;
       }
-      slice_first += slice.rows;
     }
     flush(t, spec_, partitions_, INT64_MAX);
   }
   std::size_t kept = 0;
+  const std::size_t late_first = late_rows.size();
+  int late_threads = 0;
   for (int tid = 0; tid < used; ++tid) {
     const HostThreadAggregation& t = *threads_[static_cast<std::size_t>(tid)];
     kept += t.kept;
+    late_threads += t.late.empty() ? 0 : 1;
     late_rows.insert(late_rows.end(), t.late.begin(), t.late.end());
   }
+  // Chunks were shared out dynamically: late rows of several threads interleave.
+  if (late_threads > 1)
+    std::sort(late_rows.begin() + static_cast<std::ptrdiff_t>(late_first), late_rows.end());
   return kept;
 }
 
