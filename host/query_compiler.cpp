@@ -125,7 +125,10 @@ Op mirrored(Op op) {
   }
 }
 
-Op konst_form(Op op) { return static_cast<Op>(static_cast<int>(op) + (static_cast<int>(Op::eq_k) - static_cast<int>(Op::eq))); }
+Op konst_form(Op op) {
+  return static_cast<Op>(static_cast<int>(op) +
+                         (static_cast<int>(Op::eq_k) - static_cast<int>(Op::eq)));
+}
 
 /// The literal's value as an exact i64, if it has one.
 bool literal_integer(const Fragment& f, std::int64_t& v) {
@@ -292,19 +295,21 @@ class ExprCompiler {
   }
 
   /// a op literal with a single typed instruction where that is exact; false otherwise.
-  static bool compare_with_literal(Fragment& a, const Fragment& lit, Op op, Fragment& out) {
+  static bool compare_with_literal(const Fragment& a, const Fragment& lit, Op op,
+                                   Fragment& result) {
     if (!lit.literal || a.literal || !numeric(a.sem) || !numeric(lit.sem)) return false;
     std::int64_t iv = 0;
     const bool integer_literal = literal_integer(lit, iv);
-    out = a;
+    Fragment out = a;
     out.literal = false;
     out.input = -1;
     out.sem = Sem::boolean;
     Instr cmp = make(konst_form(op), a.type);
     if (a.type == VType::i32 || a.type == VType::u32) {
-      const bool fits = integer_literal && (a.type == VType::i32
-                                                ? iv >= INT32_MIN && iv <= INT32_MAX
-                                                : iv >= 0 && iv <= static_cast<std::int64_t>(UINT32_MAX));
+      const bool fits =
+          integer_literal &&
+          (a.type == VType::i32 ? iv >= INT32_MIN && iv <= INT32_MAX
+                                : iv >= 0 && iv <= static_cast<std::int64_t>(UINT32_MAX));
       if (!fits) return false;
       cmp.imm = a.type == VType::i32 ? to_word(static_cast<std::int32_t>(iv))
                                      : to_word(static_cast<std::uint32_t>(iv));
@@ -333,6 +338,7 @@ class ExprCompiler {
             out.type = VType::boolean;
             out.depth = 1;
             out.literal = true;
+            result = std::move(out);
             return true;
           }
           case Op::lt:
@@ -350,6 +356,7 @@ class ExprCompiler {
     }
     out.code.push_back(cmp);
     out.type = VType::boolean;
+    result = std::move(out);
     return true;
   }
 
@@ -753,9 +760,9 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
       agg.panes = PaneSpec::make_global(lateness);
     } else {
       const std::int64_t size = to_time_units(window.size, unit, "window size");
-      const std::int64_t slide = to_time_units(
-          window.kind == WindowSpec::Kind::sliding ? window.slide : window.size, unit,
-          "window slide");
+      const std::int64_t slide =
+          to_time_units(window.kind == WindowSpec::Kind::sliding ? window.slide : window.size, unit,
+                        "window slide");
       const std::int64_t offset = to_time_units(window.offset, unit, "window offset");
       if (size <= 0 || slide <= 0)
         throw Error(ErrorCode::invalid_argument, "window size and slide must be positive");

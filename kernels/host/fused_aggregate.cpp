@@ -268,7 +268,7 @@ HostAggregator::HostAggregator(const AggregationSpec& spec, ProgramSetView progr
     : spec_(spec),
       programs_(programs),
       partitions_(partitions),
-      table_groups_(table_groups),
+      table_groups_(std::max(table_groups, kVectorRows)),
       row_words_(3 + spec.key_words + spec.states.count),
       analysis_(std::make_unique<HostProgramAnalysis>()) {
   InputColumns types;

@@ -24,7 +24,8 @@ struct HostProgramAnalysis;
 class HostAggregator {
  public:
   /// @param partitions of the window state the lists feed (a power of two).
-  /// @param table_groups groups a thread's table holds before it flushes.
+  /// @param table_groups groups a thread's table holds at most before it flushes (at least
+  ///        kVectorRows: a block of rows must fit).
   /// @param programs in host memory; @param input_types the types of the batch columns.
   HostAggregator(const AggregationSpec& spec, ProgramSetView programs,
                  const std::vector<ColumnType>& input_types, int partitions,

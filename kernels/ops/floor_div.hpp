@@ -15,12 +15,14 @@ SLUICE_HD inline std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 /// @pre b > 0.
 SLUICE_HD inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return -floor_div(-a, b); }
 
+__extension__ using uint128_t = unsigned __int128;  // a GCC/Clang extension, as __extension__ says
+
 /// @brief High 64 bits of the 128-bit product a * b.
 SLUICE_HD inline std::uint64_t mul_high(std::uint64_t a, std::uint64_t b) {
 #if defined(__CUDA_ARCH__)
   return __umul64hi(a, b);
 #else
-  return static_cast<std::uint64_t>((static_cast<unsigned __int128>(a) * b) >> 64);
+  return static_cast<std::uint64_t>((static_cast<uint128_t>(a) * b) >> 64);
 #endif
 }
 
@@ -36,7 +38,7 @@ class FastDivisor {
     const auto ud = static_cast<std::uint64_t>(d);
     int l = 0;  // ceil(log2(d))
     while (l < 64 && (std::uint64_t{1} << l) < ud) ++l;
-    const unsigned __int128 two_l = static_cast<unsigned __int128>(1) << l;
+    const uint128_t two_l = static_cast<uint128_t>(1) << l;
     multiplier_ = static_cast<std::uint64_t>(((two_l - ud) << 64) / ud + 1);
     shift1_ = l < 1 ? l : 1;
     shift2_ = l > 1 ? l - 1 : 0;

@@ -37,7 +37,8 @@ struct PaneSpec {
   FastDivisor pane_divisor;
   FastDivisor slide_divisor;
 
-  /// @pre size > 0, slide > 0, lateness >= 0; offset is reduced modulo slide.
+  /// @pre size > 0, slide > 0, lateness >= 0 (the query compiler passes an offset in
+  /// [0, slide); any offset works, it only renumbers the windows).
   static PaneSpec make(std::int64_t size, std::int64_t slide, std::int64_t offset,
                        std::int64_t lateness) {
     PaneSpec p;
@@ -50,7 +51,7 @@ struct PaneSpec {
       b = t;
     }
     p.pane = a;
-    p.offset = ((offset % slide) + slide) % slide;
+    p.offset = offset;
     p.lateness = lateness;
     p.pane_divisor = FastDivisor(p.pane);
     p.slide_divisor = FastDivisor(slide);

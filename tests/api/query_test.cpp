@@ -50,11 +50,16 @@ TEST(Query, WindowedSettings) {
   EXPECT_EQ(q.aggregates()[1].name, "avg(cpu)");
   EXPECT_TRUE(static_cast<bool>(q.result_sink()));
   EXPECT_TRUE(static_cast<bool>(q.late_events_sink()));
-  EXPECT_FALSE(static_cast<bool>(q.row_sink()));
+  EXPECT_FALSE(static_cast<bool>(q.batch_sink()));
+
+  // A columnar sink replaces the row adapter, and the other way round.
+  q.sink([](const Batch&) {});
+  EXPECT_TRUE(static_cast<bool>(q.batch_sink()));
+  EXPECT_FALSE(static_cast<bool>(q.result_sink()));
 
   Query stateless;
   stateless.sink(RowSink([](const Batch&) {}));
-  EXPECT_TRUE(static_cast<bool>(stateless.row_sink()));
+  EXPECT_TRUE(static_cast<bool>(stateless.batch_sink()));
 }
 
 TEST(Query, WindowIsNormalised) {

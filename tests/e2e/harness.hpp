@@ -117,11 +117,39 @@ inline EngineConfig make_config(int workers, std::size_t batch_rows) {
 
 /// @brief What the sinks of one job received.
 struct RunResult {
-  std::vector<std::vector<WindowResult>> calls;  ///< ResultSink calls in order
+  std::vector<std::vector<WindowResult>> calls;  ///< result batches in order, as rows
   std::vector<Batch> late;                       ///< LateSink batches in order
   std::vector<Batch> rows;                       ///< RowSink batches in order
+  std::vector<std::string> order_errors;         ///< result batches out of the promised order
   Metrics metrics;
 };
+
+/// @brief Why a result batch is not ordered by window start, then keys (numbers by value,
+/// strings by dictionary code), or "" when it is.
+inline std::string result_order_error(const Batch& b, std::size_t keys) {
+  const auto start = b.values<std::int64_t>(0);
+  const auto compare = [&](std::size_t c, std::size_t i, std::size_t j) -> int {
+    const ColumnView v = b.column(c);
+    if (v.type.id == TypeId::string) {
+      const auto codes = b.values<std::uint32_t>(c);
+      return codes[i] < codes[j] ? -1 : (codes[i] > codes[j] ? 1 : 0);
+    }
+    const Value x = b.at(i, c), y = b.at(j, c);
+    return x < y ? -1 : (y < x ? 1 : 0);
+  };
+  for (std::size_t i = 1; i < b.rows(); ++i) {
+    if (start[i - 1] < start[i]) continue;
+    if (start[i - 1] > start[i])
+      return "row " + std::to_string(i) + ": window " + std::to_string(start[i]) + " after " +
+             std::to_string(start[i - 1]);
+    int order = 0;
+    for (std::size_t k = 0; k < keys && order == 0; ++k) order = compare(2 + k, i - 1, i);
+    if (order >= 0)
+      return "row " + std::to_string(i) + " of window " + std::to_string(start[i]) +
+             ": keys not ascending";
+  }
+  return {};
+}
 
 namespace detail_harness {
 
@@ -221,6 +249,8 @@ inline void push_events(Job& job, const std::vector<Event>& events, PushMode mod
       }
       const EventColumns columns = EventColumns::from(events, dict);
       push_slices(job, columns.wrap(), rng, max_chunk);
+      // Batches of the job's dictionary are read in place: the arrays live until flush().
+      job.flush();
       break;
     }
   }
@@ -234,9 +264,12 @@ inline RunResult run_job(const EngineConfig& config, Query query, const std::vec
   auto result = std::make_shared<RunResult>();
   auto mutex = std::make_shared<std::mutex>();
   if (query.is_windowed()) {
-    query.sink(ResultSink([result, mutex](std::span<const WindowResult> rows) {
+    const std::size_t keys = query.keys().size();
+    query.sink(BatchSink([result, mutex, keys](const Batch& b) {
       std::lock_guard lock(*mutex);
-      result->calls.emplace_back(rows.begin(), rows.end());
+      if (std::string why = result_order_error(b, keys); !why.empty())
+        result->order_errors.push_back("call " + std::to_string(result->calls.size()) + ": " + why);
+      result->calls.push_back(window_results(b, keys));
     }));
   } else {
     query.sink(RowSink([result, mutex](const Batch& b) {
@@ -331,16 +364,17 @@ inline void expect_finals(const std::map<WindowKey, std::vector<Value>>& got,
   }
 }
 
-/// @brief Each call is ordered by window start, then keys.
-inline void expect_sorted_calls(const std::vector<std::vector<WindowResult>>& calls) {
+/// @brief Each call is ordered by window start (run_job also checks the keys' order on the
+/// result batches themselves: strings order by dictionary code, which rows no longer show).
+inline void expect_sorted_calls(const RunResult& run) {
+  for (const std::string& e : run.order_errors) ADD_FAILURE() << e;
+  const auto& calls = run.calls;
   for (std::size_t c = 0; c < calls.size(); ++c) {
     EXPECT_FALSE(calls[c].empty()) << "call " << c << " is empty";
     for (std::size_t i = 1; i < calls[c].size(); ++i) {
       const WindowResult& a = calls[c][i - 1];
       const WindowResult& b = calls[c][i];
-      const bool ordered =
-          a.window_start < b.window_start || (a.window_start == b.window_start && a.keys < b.keys);
-      if (!ordered) {
+      if (a.window_start > b.window_start) {
         ADD_FAILURE() << "call " << c << " row " << i
                       << " out of order: " << describe(a.window_start, a.window_end, a.keys)
                       << " then " << describe(b.window_start, b.window_end, b.keys);
@@ -350,19 +384,29 @@ inline void expect_sorted_calls(const std::vector<std::vector<WindowResult>>& ca
   }
 }
 
+/// @brief A call's rows ordered as the reference orders them: by window start, then key values.
+inline std::vector<WindowResult> by_key_values(std::vector<WindowResult> rows) {
+  std::stable_sort(rows.begin(), rows.end(), [](const WindowResult& a, const WindowResult& b) {
+    if (a.window_start != b.window_start) return a.window_start < b.window_start;
+    return a.keys < b.keys;
+  });
+  return rows;
+}
+
 /// @brief The calls equal the reference's expected emissions row by row (update flags too).
 inline void expect_calls(const std::vector<std::vector<WindowResult>>& got,
                          const std::vector<std::vector<RefRow>>& want) {
   ASSERT_EQ(got.size(), want.size()) << "number of ResultSink calls";
   int shown = 0;
   for (std::size_t c = 0; c < got.size() && shown < 10; ++c) {
-    if (got[c].size() != want[c].size()) {
+    const std::vector<WindowResult> rows = by_key_values(got[c]);
+    if (rows.size() != want[c].size()) {
       ADD_FAILURE() << "call " << c << ": " << got[c].size() << " rows, want " << want[c].size();
       ++shown;
       continue;
     }
-    for (std::size_t i = 0; i < got[c].size() && shown < 10; ++i) {
-      const WindowResult& g = got[c][i];
+    for (std::size_t i = 0; i < rows.size() && shown < 10; ++i) {
+      const WindowResult& g = rows[i];
       const RefRow& w = want[c][i];
       const std::string where = "call " + std::to_string(c) + " row " + std::to_string(i) + ": ";
       if (g.window_start != w.start || g.window_end != w.end || g.keys != w.keys) {
@@ -475,7 +519,7 @@ inline void expect_metrics(const RunResult& run, std::size_t events, const RefRe
 inline void expect_matches(const RunResult& run, const std::vector<Event>& events,
                            const RefResult& ref, const std::vector<std::string>& read_columns,
                            bool late_in_order) {
-  expect_sorted_calls(run.calls);
+  expect_sorted_calls(run);
   expect_finals(final_values(run.calls), ref.finals);
   expect_calls(run.calls, ref.calls);
   expect_late_rows(run, events, ref, read_columns, late_in_order);

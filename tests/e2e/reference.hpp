@@ -191,14 +191,18 @@ inline constexpr std::uint32_t kFiltered = 0xffffffffu;
 /// the windows ending in (previous watermark, round watermark] fire (update = false), and the
 /// already fired windows the round changed are re-emitted (update = true); finish() adds a
 /// last round that fires everything.
-inline RefResult reference(const std::vector<Event>& events, const RefQuery& q,
-                           std::size_t batch_rows, int round_batches = 1) {
+inline RefResult reference_of_batches(const std::vector<Event>& events, const RefQuery& q,
+                                      const std::vector<std::size_t>& batch_sizes,
+                                      int round_batches = 1) {
   using detail_ref::Acc;
   using detail_ref::kFiltered;
   RefResult out;
   const Geometry g = Geometry::of(q.window);
   const std::size_t n = events.size();
-  const std::size_t num_batches = (n + batch_rows - 1) / batch_rows;
+  const std::size_t num_batches = batch_sizes.size();
+  std::vector<std::size_t> batch_first(num_batches + 1, 0);
+  for (std::size_t b = 0; b < num_batches; ++b)
+    batch_first[b + 1] = batch_first[b] + batch_sizes[b];
   out.batches = num_batches;
 
   // Watermark before each batch, and after each batch.
@@ -206,7 +210,7 @@ inline RefResult reference(const std::vector<Event>& events, const RefQuery& q,
   std::int64_t max_time = INT64_MIN;
   for (std::size_t b = 0; b < num_batches; ++b) {
     out.wm_before.push_back(!q.has_time || max_time == INT64_MIN ? kNoWm : max_time - q.delay);
-    for (std::size_t i = b * batch_rows; i < std::min(n, (b + 1) * batch_rows); ++i)
+    for (std::size_t i = batch_first[b]; i < batch_first[b + 1]; ++i)
       max_time = std::max(max_time, events[i].ts);
     wm_after[b] = !q.has_time || max_time == INT64_MIN ? kNoWm : max_time - q.delay;
   }
@@ -254,7 +258,7 @@ inline RefResult reference(const std::vector<Event>& events, const RefQuery& q,
     std::vector<std::pair<std::int64_t, std::uint32_t>> touched;
     for (std::size_t b = b_begin; b < b_end; ++b) {
       const std::int64_t wm = out.wm_before[b];
-      for (std::size_t i = b * batch_rows; i < std::min(n, (b + 1) * batch_rows); ++i) {
+      for (std::size_t i = batch_first[b]; i < batch_first[b + 1]; ++i) {
         const Event& e = events[i];
         const std::uint32_t id = key_of[i];
         if (id == kFiltered) {
@@ -313,6 +317,15 @@ inline RefResult reference(const std::vector<Event>& events, const RefQuery& q,
                               detail_ref::finish(keys.at(id), q.aggregates));
   }
   return out;
+}
+
+/// @brief The reference with batches of `batch_rows` rows (the last one shorter).
+inline RefResult reference(const std::vector<Event>& events, const RefQuery& q,
+                           std::size_t batch_rows, int round_batches = 1) {
+  std::vector<std::size_t> sizes;
+  for (std::size_t i = 0; i < events.size(); i += batch_rows)
+    sizes.push_back(std::min(batch_rows, events.size() - i));
+  return reference_of_batches(events, q, sizes, round_batches);
 }
 
 }  // namespace sluice::e2e

@@ -1,5 +1,5 @@
 // WatermarkTracker: minimum over active sources, idle sources excluded, never backwards.
-#include "host/watermark_tracker.hpp"
+#include "host/engine/watermark_tracker.hpp"
 
 #include <gtest/gtest.h>
 

@@ -16,11 +16,10 @@
 #include <vector>
 
 #include "kernels/exec/host_exec.hpp"
-#include "kernels/ops/accumulator.hpp"
+#include "kernels/ops/aggregates.hpp"
 #include "kernels/ops/hash.hpp"
 #include "kernels/ops/window_assign.hpp"
 #include "kernels/partials.hpp"
-#include "kernels/state_spec.hpp"
 
 namespace sluice::test {
 
@@ -83,19 +82,11 @@ inline std::int64_t ref_floor_div(std::int64_t a, std::int64_t b) {
 /// @brief A PaneSpec with pane = gcd(size, slide), as the query compiler builds it.
 inline PaneSpec make_panes(std::int64_t size, std::int64_t slide, std::int64_t offset = 0,
                            std::int64_t lateness = 0) {
-  PaneSpec p;
-  p.size = size;
-  p.slide = slide;
-  p.offset = offset;
-  p.pane = std::gcd(size, slide);
-  p.lateness = lateness;
-  return p;
+  return PaneSpec::make(size, slide, offset, lateness);
 }
 
-inline PaneSpec make_global_panes() {
-  PaneSpec p;
-  p.global = true;
-  return p;
+inline PaneSpec make_global_panes(std::int64_t lateness = 0) {
+  return PaneSpec::make_global(lateness);
 }
 
 inline std::int64_t ref_pane_of(const PaneSpec& s, std::int64_t t) {
@@ -136,6 +127,13 @@ inline std::uint32_t ref_cut(const PaneSpec& s, std::int64_t p, std::int64_t wm)
   for (std::size_t i = 0; i < ks.size(); ++i)
     if (ref_window_alive(s, ks[i], wm)) return static_cast<std::uint32_t>(i);
   return kLateCut;
+}
+
+/// @brief The cut of an event in pane p at wm: ref_cut, and late in a gap between windows
+/// (slide > size: the pane belongs to no window), watermark or not.
+inline std::uint32_t ref_event_cut(const PaneSpec& s, std::int64_t p, std::int64_t wm) {
+  if (!s.global && ref_windows_of_pane(s, p).empty()) return kLateCut;
+  return ref_cut(s, p, wm);
 }
 
 /// @brief Every window of pane p is past the lateness at wm (global: only at the final mark).

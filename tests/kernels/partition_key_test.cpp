@@ -33,7 +33,7 @@ TEST(PartitionByKey, DestinationIsKeyModuloPartsAndStable) {
       std::vector<std::uint64_t> packed(n * width + 1);
       detail::PartitionScratch<HostExec> scratch(exec);
       const std::vector<std::size_t> sizes =
-          detail::partition_partials(exec, v, partitioner, packed.data(), scratch);
+          detail::partition_partials(exec, v, nullptr, partitioner, packed.data(), scratch);
       // Reference: rows of each destination, in input order.
       std::vector<std::vector<std::size_t>> expected(static_cast<std::size_t>(parts));
       for (std::size_t i = 0; i < n; ++i) {

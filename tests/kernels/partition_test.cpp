@@ -72,7 +72,7 @@ void check_partition(const HostRows& rows, PartKind kind, PartitionScratch<HostE
   constexpr std::uint64_t kSentinel = 0xababababababababULL;
   std::vector<std::uint64_t> packed(rows.size() * width + 1, kSentinel);
   const std::vector<std::size_t> sizes =
-      partition_partials(exec, in.view(), p, packed.data(), scratch);
+      partition_partials(exec, in.view(), nullptr, p, packed.data(), scratch);
 
   // Reference: input indices per destination, in input order.
   std::vector<std::vector<std::size_t>> dest(p.parts);
@@ -162,7 +162,7 @@ TEST(Partition, HashDestinationIsHashModParts) {
   p.parts = 3;
   std::vector<std::uint64_t> packed(rows.size() * packed_row_words(1, 1));
   const std::vector<std::size_t> sizes =
-      partition_partials(exec, in.view(), p, packed.data(), scratch);
+      partition_partials(exec, in.view(), nullptr, p, packed.data(), scratch);
   std::vector<std::size_t> want(3, 0);
   for (std::uint64_t h : hashes) ++want[h % 3];
   EXPECT_EQ(sizes, want);

@@ -1,545 +1,438 @@
-// Tests of the expression interpreter (ops/program.hpp): loads, arithmetic, comparisons, logic.
+// Tests of compiled expression programs: random typed expressions, compiled by the query
+// compiler, evaluated by run_program and by the host's vector interpreter, against a reference
+// evaluator written from the documented semantics.
 #include "kernels/ops/program.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdint>
 #include <limits>
-#include <memory>
 #include <random>
+#include <string>
+#include <variant>
 #include <vector>
 
+#include "host/query_compiler.hpp"
 #include "kernel_test_util.hpp"
+#include "kernels/host/vector_program.hpp"
+#include "sluice/sluice.hpp"
 
 namespace sluice::test {
 namespace {
 
-using detail::ColumnType;
-using detail::InputColumns;
-using detail::Instr;
-using detail::load_column;
-using detail::OpCode;
+using detail::from_word;
 using detail::ProgramRef;
-using detail::run_program;
-using detail::ValueKind;
+using detail::VType;
 
-/// Builds postfix code.
-struct Code {
-  std::vector<Instr> code;
-  Code& load(int column, ColumnType type) {
-    Instr i;
-    i.op = OpCode::load;
-    i.type = type;
-    i.column = static_cast<std::uint16_t>(column);
-    code.push_back(i);
-    return *this;
-  }
-  Code& push_i(std::int64_t v) {
-    Instr i;
-    i.op = OpCode::push;
-    i.literal = static_cast<std::uint64_t>(v);
-    code.push_back(i);
-    return *this;
-  }
-  Code& push_f(double v) {
-    Instr i;
-    i.op = OpCode::push;
-    i.literal = dbits(v);
-    code.push_back(i);
-    return *this;
-  }
-  Code& op(OpCode o) {
-    Instr i;
-    i.op = o;
-    code.push_back(i);
-    return *this;
-  }
-  ProgramRef ref(ValueKind kind = ValueKind::i64) const {
-    return ProgramRef{0, static_cast<std::uint16_t>(code.size()), kind};
-  }
-};
-
-std::uint64_t run(const Code& c, const InputColumns& in = {}, std::size_t row = 0) {
-  return run_program(c.code.data(), c.ref(), in, row);
-}
-std::int64_t run_i(const Code& c, const InputColumns& in = {}, std::size_t row = 0) {
-  return static_cast<std::int64_t>(run(c, in, row));
-}
-double run_f(const Code& c, const InputColumns& in = {}, std::size_t row = 0) {
-  return bitsd(run(c, in, row));
-}
-
-TEST(LoadColumn, WidensEveryStorageType) {
-  const std::int32_t i32[] = {-7, std::numeric_limits<std::int32_t>::min(), 5};
-  const std::int64_t i64[] = {-9000000000LL, std::numeric_limits<std::int64_t>::max(), 0};
-  const std::uint32_t u32[] = {4000000000u, 0, 1};
-  const std::uint64_t u64[] = {~0ULL, 1ULL << 63, 3};
-  const float f32[] = {-1.5f, 3.25e10f, 0.1f};
-  const double f64[] = {-0.0, 2.5, std::numeric_limits<double>::infinity()};
-  const std::uint8_t boolean[] = {0, 1, 2};  // any nonzero byte is true
-  const std::int64_t ts[] = {-1000, 1700000000000LL, 0};
-  const std::uint32_t str[] = {0, 42, 0xfffffffeu};
-
-  EXPECT_EQ(static_cast<std::int64_t>(load_column(i32, ColumnType::i32, 0)), -7);
-  EXPECT_EQ(static_cast<std::int64_t>(load_column(i32, ColumnType::i32, 1)),
-            std::numeric_limits<std::int32_t>::min());
-  EXPECT_EQ(static_cast<std::int64_t>(load_column(i64, ColumnType::i64, 0)), -9000000000LL);
-  EXPECT_EQ(static_cast<std::int64_t>(load_column(i64, ColumnType::i64, 1)),
-            std::numeric_limits<std::int64_t>::max());
-  EXPECT_EQ(load_column(u32, ColumnType::u32, 0), 4000000000u);  // zero-extended, not sign
-  EXPECT_EQ(load_column(u64, ColumnType::u64, 0), ~0ULL);
-  EXPECT_EQ(load_column(u64, ColumnType::u64, 1), 1ULL << 63);
-  EXPECT_EQ(bitsd(load_column(f32, ColumnType::f32, 0)), -1.5);
-  EXPECT_EQ(bitsd(load_column(f32, ColumnType::f32, 1)), static_cast<double>(3.25e10f));
-  EXPECT_EQ(bitsd(load_column(f32, ColumnType::f32, 2)), static_cast<double>(0.1f));
-  EXPECT_EQ(load_column(f64, ColumnType::f64, 0), dbits(-0.0));  // raw bits, no key folding
-  EXPECT_EQ(bitsd(load_column(f64, ColumnType::f64, 1)), 2.5);
-  EXPECT_EQ(load_column(boolean, ColumnType::boolean, 0), 0u);
-  EXPECT_EQ(load_column(boolean, ColumnType::boolean, 1), 1u);
-  EXPECT_EQ(load_column(boolean, ColumnType::boolean, 2), 1u);
-  EXPECT_EQ(static_cast<std::int64_t>(load_column(ts, ColumnType::timestamp, 0)), -1000);
-  EXPECT_EQ(static_cast<std::int64_t>(load_column(ts, ColumnType::timestamp, 1)), 1700000000000LL);
-  EXPECT_EQ(load_column(str, ColumnType::string, 1), 42u);
-  EXPECT_EQ(load_column(str, ColumnType::string, 2), 0xfffffffeu);
-}
-
-TEST(RunProgram, LoadsThroughInputColumns) {
-  const std::int32_t a[] = {1, -2, 3};
-  const double b[] = {0.5, 1.5, -2.5};
-  InputColumns in;
-  in.count = 2;
-  in.data[0] = a;
-  in.type[0] = ColumnType::i32;
-  in.data[1] = b;
-  in.type[1] = ColumnType::f64;
-  for (std::size_t row = 0; row < 3; ++row) {
-    EXPECT_EQ(run_i(Code{}.load(0, ColumnType::i32), in, row), a[row]);
-    EXPECT_EQ(run_f(Code{}.load(1, ColumnType::f64), in, row), b[row]);
-    // a * 2 + 1 as float: to_f64(a) * b
-    EXPECT_EQ(run_f(Code{}
-                        .load(0, ColumnType::i32)
-                        .op(OpCode::to_f64)
-                        .load(1, ColumnType::f64)
-                        .op(OpCode::mul_f),
-                    in, row),
-              static_cast<double>(a[row]) * b[row]);
-  }
-}
-
-TEST(RunProgram, EmptyProgramYieldsZero) { EXPECT_EQ(run(Code{}), 0u); }
-
-TEST(RunProgram, IntegerArithmeticWrapsLikeTwosComplement) {
-  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
-  EXPECT_EQ(run_i(Code{}.push_i(7).push_i(-3).op(OpCode::add_i)), 4);
-  EXPECT_EQ(run_i(Code{}.push_i(7).push_i(-3).op(OpCode::sub_i)), 10);
-  EXPECT_EQ(run_i(Code{}.push_i(7).push_i(-3).op(OpCode::mul_i)), -21);
-  EXPECT_EQ(run_i(Code{}.push_i(5).op(OpCode::neg_i)), -5);
-  EXPECT_EQ(run_i(Code{}.push_i(kMax).push_i(1).op(OpCode::add_i)), kMin);
-  EXPECT_EQ(run_i(Code{}.push_i(kMin).push_i(1).op(OpCode::sub_i)), kMax);
-  EXPECT_EQ(run_i(Code{}.push_i(kMin).op(OpCode::neg_i)), kMin);
-  EXPECT_EQ(run_i(Code{}.push_i(1LL << 62).push_i(4).op(OpCode::mul_i)), 0);
-  // Order of operands: (10 - 4) - 3, not 10 - (4 - 3).
-  EXPECT_EQ(run_i(Code{}.push_i(10).push_i(4).op(OpCode::sub_i).push_i(3).op(OpCode::sub_i)), 3);
-  EXPECT_EQ(run_i(Code{}.push_i(10).push_i(4).push_i(3).op(OpCode::sub_i).op(OpCode::sub_i)), 9);
-}
-
-TEST(RunProgram, FloatArithmeticAndDivision) {
-  EXPECT_EQ(run_f(Code{}.push_f(1.5).push_f(2.25).op(OpCode::add_f)), 3.75);
-  EXPECT_EQ(run_f(Code{}.push_f(1.5).push_f(2.25).op(OpCode::sub_f)), -0.75);
-  EXPECT_EQ(run_f(Code{}.push_f(1.5).push_f(-2.0).op(OpCode::mul_f)), -3.0);
-  EXPECT_EQ(run_f(Code{}.push_f(1.5).op(OpCode::neg_f)), -1.5);
-  EXPECT_EQ(run(Code{}.push_f(0.0).op(OpCode::neg_f)), dbits(-0.0));
-  // Integer operands divided as floats: 7 / 2 = 3.5, -7 / 2 = -3.5 (no integer truncation).
-  EXPECT_EQ(
-      run_f(Code{}.push_i(7).op(OpCode::to_f64).push_i(2).op(OpCode::to_f64).op(OpCode::div_f)),
-      3.5);
-  EXPECT_EQ(
-      run_f(Code{}.push_i(-7).op(OpCode::to_f64).push_i(2).op(OpCode::to_f64).op(OpCode::div_f)),
-      -3.5);
-  EXPECT_EQ(run_f(Code{}.push_f(1.0).push_f(3.0).op(OpCode::div_f)), 1.0 / 3.0);
-  EXPECT_EQ(run_f(Code{}.push_f(1.0).push_f(0.0).op(OpCode::div_f)),
-            std::numeric_limits<double>::infinity());
-  EXPECT_EQ(run_f(Code{}.push_f(-1.0).push_f(0.0).op(OpCode::div_f)),
-            -std::numeric_limits<double>::infinity());
-  EXPECT_TRUE(std::isnan(run_f(Code{}.push_f(0.0).push_f(0.0).op(OpCode::div_f))));
-  EXPECT_EQ(run_f(Code{}.push_i(-(1LL << 53) - 1).op(OpCode::to_f64)),
-            static_cast<double>(-(1LL << 53) - 1));
-}
-
-TEST(RunProgram, IntegerComparisonsAreSigned) {
-  const std::int64_t values[] = {std::numeric_limits<std::int64_t>::min(), -5, -1, 0, 1, 5,
-                                 std::numeric_limits<std::int64_t>::max()};
-  for (std::int64_t a : values) {
-    for (std::int64_t b : values) {
-      auto cmp = [&](OpCode op) { return run(Code{}.push_i(a).push_i(b).op(op)); };
-      EXPECT_EQ(cmp(OpCode::eq_i), a == b ? 1u : 0u) << a << " " << b;
-      EXPECT_EQ(cmp(OpCode::ne_i), a != b ? 1u : 0u) << a << " " << b;
-      EXPECT_EQ(cmp(OpCode::lt_i), a < b ? 1u : 0u) << a << " " << b;
-      EXPECT_EQ(cmp(OpCode::le_i), a <= b ? 1u : 0u) << a << " " << b;
-      EXPECT_EQ(cmp(OpCode::gt_i), a > b ? 1u : 0u) << a << " " << b;
-      EXPECT_EQ(cmp(OpCode::ge_i), a >= b ? 1u : 0u) << a << " " << b;
-    }
-  }
-}
-
-TEST(RunProgram, FloatComparisonsFollowIeee) {
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  const double inf = std::numeric_limits<double>::infinity();
-  const double values[] = {-inf, -2.5, -0.0, 0.0, 1e-300, 2.5, inf, nan};
-  for (double a : values) {
-    for (double b : values) {
-      auto cmp = [&](OpCode op) { return run(Code{}.push_f(a).push_f(b).op(op)); };
-      EXPECT_EQ(cmp(OpCode::eq_f), a == b ? 1u : 0u) << a << " " << b;
-      EXPECT_EQ(cmp(OpCode::ne_f), a != b ? 1u : 0u) << a << " " << b;
-      EXPECT_EQ(cmp(OpCode::lt_f), a < b ? 1u : 0u) << a << " " << b;
-      EXPECT_EQ(cmp(OpCode::le_f), a <= b ? 1u : 0u) << a << " " << b;
-      EXPECT_EQ(cmp(OpCode::gt_f), a > b ? 1u : 0u) << a << " " << b;
-      EXPECT_EQ(cmp(OpCode::ge_f), a >= b ? 1u : 0u) << a << " " << b;
-    }
-  }
-}
-
-TEST(RunProgram, LogicalOperatorsTruthTables) {
-  for (std::int64_t a : {0, 1}) {
-    EXPECT_EQ(run(Code{}.push_i(a).op(OpCode::logical_not)), a ? 0u : 1u);
-    for (std::int64_t b : {0, 1}) {
-      EXPECT_EQ(run(Code{}.push_i(a).push_i(b).op(OpCode::logical_and)), (a && b) ? 1u : 0u);
-      EXPECT_EQ(run(Code{}.push_i(a).push_i(b).op(OpCode::logical_or)), (a || b) ? 1u : 0u);
-    }
-  }
-  // Not binds to its operand only: not(0) and 0 == 0; not(0 and 0) == 1.
-  EXPECT_EQ(run(Code{}.push_i(0).op(OpCode::logical_not).push_i(0).op(OpCode::logical_and)), 0u);
-  EXPECT_EQ(run(Code{}.push_i(0).push_i(0).op(OpCode::logical_and).op(OpCode::logical_not)), 1u);
-}
-
-TEST(RunProgram, UsesTheFullStackDepth) {
-  // v0 v1 ... v15 sub sub ... sub  ==  v0 - (v1 - (... - (v14 - v15))), all 16 values stacked.
-  auto v = [](int i) { return static_cast<std::int64_t>(i * 3 - 7); };
-  Code c;
-  for (int i = 0; i < detail::kMaxStackDepth; ++i) c.push_i(v(i));
-  for (int i = 0; i < detail::kMaxStackDepth - 1; ++i) c.op(OpCode::sub_i);
-  std::int64_t want = v(detail::kMaxStackDepth - 1);
-  for (int i = detail::kMaxStackDepth - 2; i >= 0; --i) want = v(i) - want;
-  EXPECT_EQ(run_i(c), want);
-}
-
-TEST(RunProgram, RunsAProgramInsideSharedCode) {
-  Code c;
-  c.push_i(100).push_i(1).op(OpCode::add_i);  // program 0: [0, 3)
-  c.push_i(5).push_i(6).op(OpCode::mul_i);    // program 1: [3, 6)
-  const InputColumns in;
-  EXPECT_EQ(static_cast<std::int64_t>(
-                run_program(c.code.data(), ProgramRef{0, 3, ValueKind::i64}, in, 0)),
-            101);
-  EXPECT_EQ(static_cast<std::int64_t>(
-                run_program(c.code.data(), ProgramRef{3, 3, ValueKind::i64}, in, 0)),
-            30);
-}
-
-// Random well-typed expressions over random rows, checked against a recursive evaluation of the
-// expression tree with ordinary C++ arithmetic.
-struct Node {
-  OpCode op = OpCode::push;
-  ValueKind kind = ValueKind::i64;
-  ColumnType type = ColumnType::i64;
-  int column = 0;
-  std::uint64_t literal = 0;
-  std::unique_ptr<Node> a, b;
-};
+// The test table: one column per type.
+const Schema kSchema({{"a", TypeId::i32},
+                      {"b", TypeId::i64},
+                      {"c", TypeId::u32},
+                      {"d", TypeId::u64},
+                      {"e", TypeId::f32},
+                      {"f", TypeId::f64},
+                      {"g", TypeId::boolean},
+                      {"h", TypeId::string},
+                      {"t", DataType::timestamp(TimeUnit::ms)}});
 
 struct Table {
-  std::vector<std::int64_t> i64;
-  std::vector<std::int32_t> i32;
-  std::vector<double> f64;
-  std::vector<float> f32;
-  std::vector<std::uint8_t> boolean;
-  InputColumns in() const {
-    InputColumns c;
-    c.count = 5;
-    c.data[0] = i64.data();
-    c.type[0] = ColumnType::i64;
-    c.data[1] = i32.data();
-    c.type[1] = ColumnType::i32;
-    c.data[2] = f64.data();
-    c.type[2] = ColumnType::f64;
-    c.data[3] = f32.data();
-    c.type[3] = ColumnType::f32;
-    c.data[4] = boolean.data();
-    c.type[4] = ColumnType::boolean;
-    return c;
-  }
+  std::vector<std::int32_t> a;
+  std::vector<std::int64_t> b;
+  std::vector<std::uint32_t> c;
+  std::vector<std::uint64_t> d;
+  std::vector<float> e;
+  std::vector<double> f;
+  std::vector<std::uint8_t> g;
+  std::vector<std::uint32_t> h;  // codes of `strings`
+  std::vector<std::int64_t> t;
+  std::vector<std::string> strings{"x", "y", "z"};
+  std::size_t rows() const { return a.size(); }
 };
+
+Table random_table(std::size_t n, std::mt19937_64& rng) {
+  Table t;
+  const float specials_f[] = {0.0f,
+                              -0.0f,
+                              10.0f,
+                              10.1f,
+                              0.1f,
+                              -3.5f,
+                              1e30f,
+                              std::numeric_limits<float>::infinity(),
+                              std::numeric_limits<float>::quiet_NaN()};
+  const double specials_d[] = {0.0,
+                               -0.0,
+                               10.1,
+                               0.1,
+                               1e300,
+                               -1e300,
+                               std::numeric_limits<double>::infinity(),
+                               std::numeric_limits<double>::quiet_NaN()};
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool small = rng() % 2 == 0;
+    t.a.push_back(small ? static_cast<std::int32_t>(rng() % 401) - 200
+                        : static_cast<std::int32_t>(rng()));
+    t.b.push_back(small ? static_cast<std::int64_t>(rng() % 401) - 200
+                        : static_cast<std::int64_t>(rng()));
+    t.c.push_back(small ? static_cast<std::uint32_t>(rng() % 300)
+                        : static_cast<std::uint32_t>(rng()));
+    t.d.push_back(small ? rng() % 300 : rng());
+    t.e.push_back(rng() % 5 == 0
+                      ? specials_f[rng() % 9]
+                      : static_cast<float>(static_cast<int>(rng() % 4001) - 2000) / 16.0f);
+    t.f.push_back(rng() % 5 == 0
+                      ? specials_d[rng() % 8]
+                      : static_cast<double>(static_cast<int>(rng() % 4001) - 2000) / 8.0);
+    t.g.push_back(static_cast<std::uint8_t>(rng() % 2));
+    t.h.push_back(static_cast<std::uint32_t>(rng() % 3));
+    t.t.push_back(static_cast<std::int64_t>(rng() % 100000));
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference semantics: integers are i64 (u32 zero-extended, u64 read as i64), floats doubles,
+// `/` is a float division, numeric comparisons compare doubles when either side is a float.
+
+using RefValue = std::variant<std::int64_t, double, bool, std::string>;
+
+enum class Kind { integer, floating, boolean, string };
+
+Kind kind_of(const RefValue& v) {
+  switch (v.index()) {
+    case 0:
+      return Kind::integer;
+    case 1:
+      return Kind::floating;
+    case 2:
+      return Kind::boolean;
+    default:
+      return Kind::string;
+  }
+}
+
+double as_double(const RefValue& v) {
+  return v.index() == 0 ? static_cast<double>(std::get<0>(v)) : std::get<1>(v);
+}
+
+RefValue column_value(const Table& t, const std::string& name, std::size_t i) {
+  switch (name[0]) {
+    case 'a':
+      return std::int64_t{t.a[i]};
+    case 'b':
+      return t.b[i];
+    case 'c':
+      return std::int64_t{t.c[i]};
+    case 'd':
+      return static_cast<std::int64_t>(t.d[i]);
+    case 'e':
+      return static_cast<double>(t.e[i]);
+    case 'f':
+      return t.f[i];
+    case 'g':
+      return t.g[i] != 0;
+    case 'h':
+      return t.strings[t.h[i]];
+    default:
+      return t.t[i];
+  }
+}
+
+RefValue eval(const ExprNode& n, const Table& t, std::size_t i) {
+  switch (n.op) {
+    case ExprOp::column:
+      return column_value(t, n.column, i);
+    case ExprOp::literal:
+      if (const auto* x = std::get_if<std::int64_t>(&n.literal)) return *x;
+      if (const auto* x = std::get_if<double>(&n.literal)) return *x;
+      if (const auto* x = std::get_if<bool>(&n.literal)) return *x;
+      return std::get<std::string>(n.literal);
+    case ExprOp::neg: {
+      const RefValue a = eval(*n.args[0], t, i);
+      if (kind_of(a) == Kind::floating) return -std::get<double>(a);
+      return static_cast<std::int64_t>(std::uint64_t{0} -
+                                       static_cast<std::uint64_t>(std::get<0>(a)));
+    }
+    case ExprOp::logical_not:
+      return !std::get<bool>(eval(*n.args[0], t, i));
+    default:
+      break;
+  }
+  const RefValue a = eval(*n.args[0], t, i);
+  const RefValue b = eval(*n.args[1], t, i);
+  switch (n.op) {
+    case ExprOp::logical_and:
+      return std::get<bool>(a) && std::get<bool>(b);
+    case ExprOp::logical_or:
+      return std::get<bool>(a) || std::get<bool>(b);
+    default:
+      break;
+  }
+  const bool fl = kind_of(a) == Kind::floating || kind_of(b) == Kind::floating;
+  if (n.op == ExprOp::add || n.op == ExprOp::sub || n.op == ExprOp::mul || n.op == ExprOp::div) {
+    if (fl || n.op == ExprOp::div) {
+      const double x = as_double(a), y = as_double(b);
+      switch (n.op) {
+        case ExprOp::add:
+          return x + y;
+        case ExprOp::sub:
+          return x - y;
+        case ExprOp::mul:
+          return x * y;
+        default:
+          return x / y;
+      }
+    }
+    const auto x = static_cast<std::uint64_t>(std::get<0>(a));
+    const auto y = static_cast<std::uint64_t>(std::get<0>(b));
+    switch (n.op) {
+      case ExprOp::add:
+        return static_cast<std::int64_t>(x + y);
+      case ExprOp::sub:
+        return static_cast<std::int64_t>(x - y);
+      default:
+        return static_cast<std::int64_t>(x * y);
+    }
+  }
+  // Comparisons.
+  int cmp_less = 0, cmp_equal = 0, unordered = 0;
+  if (kind_of(a) == Kind::string || kind_of(a) == Kind::boolean) {
+    cmp_equal = a == b;
+  } else if (fl) {
+    const double x = as_double(a), y = as_double(b);
+    unordered = std::isnan(x) || std::isnan(y);
+    cmp_less = x < y;
+    cmp_equal = x == y;
+  } else {
+    cmp_less = std::get<0>(a) < std::get<0>(b);
+    cmp_equal = std::get<0>(a) == std::get<0>(b);
+  }
+  switch (n.op) {
+    case ExprOp::eq:
+      return cmp_equal != 0;
+    case ExprOp::ne:
+      return cmp_equal == 0;
+    case ExprOp::lt:
+      return cmp_less != 0;
+    case ExprOp::le:
+      return !unordered && (cmp_less != 0 || cmp_equal != 0);
+    case ExprOp::gt:
+      return !unordered && cmp_less == 0 && cmp_equal == 0;
+    default:
+      return !unordered && cmp_less == 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random well-typed expressions.
 
 class ExprGen {
  public:
   explicit ExprGen(std::mt19937_64& rng) : rng_(rng) {}
-
-  std::unique_ptr<Node> gen(ValueKind kind, int depth) {
-    auto n = std::make_unique<Node>();
-    n->kind = kind;
-    const bool leaf = depth == 0 || pick(4) == 0;
-    if (kind == ValueKind::i64) {
-      if (leaf) {
-        switch (pick(3)) {
-          case 0:
-            return load(n, 0, ColumnType::i64);
-          case 1:
-            return load(n, 1, ColumnType::i32);
-          default:
-            n->literal = static_cast<std::uint64_t>(static_cast<std::int64_t>(pick(200)) - 100);
-            return n;
-        }
-      }
-      const OpCode ops[] = {OpCode::add_i, OpCode::sub_i, OpCode::mul_i, OpCode::neg_i};
-      n->op = ops[pick(4)];
-      n->a = gen(ValueKind::i64, depth - 1);
-      if (n->op != OpCode::neg_i) n->b = gen(ValueKind::i64, depth - 1);
-      return n;
-    }
-    if (kind == ValueKind::f64) {
-      if (leaf) {
-        switch (pick(4)) {
-          case 0:
-            return load(n, 2, ColumnType::f64);
-          case 1:
-            return load(n, 3, ColumnType::f32);
-          case 2:
-            n->op = OpCode::to_f64;
-            n->a = gen(ValueKind::i64, 0);
-            return n;
-          default:
-            n->literal = dbits(static_cast<double>(pick(1000)) / 8.0 - 60.0);
-            return n;
-        }
-      }
-      const OpCode ops[] = {OpCode::add_f, OpCode::sub_f, OpCode::mul_f,
-                            OpCode::div_f, OpCode::neg_f, OpCode::to_f64};
-      n->op = ops[pick(6)];
-      if (n->op == OpCode::to_f64) {
-        n->a = gen(ValueKind::i64, depth - 1);
-        return n;
-      }
-      n->a = gen(ValueKind::f64, depth - 1);
-      if (n->op != OpCode::neg_f) n->b = gen(ValueKind::f64, depth - 1);
-      return n;
-    }
-    // boolean
-    if (leaf) return load(n, 4, ColumnType::boolean);
-    switch (pick(4)) {
-      case 0: {
-        const OpCode ops[] = {OpCode::eq_i, OpCode::ne_i, OpCode::lt_i,
-                              OpCode::le_i, OpCode::gt_i, OpCode::ge_i};
-        n->op = ops[pick(6)];
-        n->a = gen(ValueKind::i64, depth - 1);
-        n->b = gen(ValueKind::i64, depth - 1);
-        return n;
-      }
-      case 1: {
-        const OpCode ops[] = {OpCode::eq_f, OpCode::ne_f, OpCode::lt_f,
-                              OpCode::le_f, OpCode::gt_f, OpCode::ge_f};
-        n->op = ops[pick(6)];
-        n->a = gen(ValueKind::f64, depth - 1);
-        n->b = gen(ValueKind::f64, depth - 1);
-        return n;
-      }
+  Expr number(int depth) {
+    if (depth == 0 || pick(3) == 0) return number_leaf();
+    switch (pick(5)) {
+      case 0:
+        return number(depth - 1) + number(depth - 1);
+      case 1:
+        return number(depth - 1) - number(depth - 1);
       case 2:
-        n->op = OpCode::logical_not;
-        n->a = gen(ValueKind::boolean, depth - 1);
-        return n;
+        return number(depth - 1) * number(depth - 1);
+      case 3:
+        return number(depth - 1) / number(depth - 1);
       default:
-        n->op = pick(2) ? OpCode::logical_and : OpCode::logical_or;
-        n->a = gen(ValueKind::boolean, depth - 1);
-        n->b = gen(ValueKind::boolean, depth - 1);
-        return n;
+        return -number(depth - 1);
+    }
+  }
+  Expr boolean(int depth) {
+    if (depth == 0 || pick(4) == 0) {
+      if (pick(3) == 0)
+        return pick(2) ? col("g") : (col("h") == lit(std::string(1, "xyzw"[pick(4)])));
+      return compare(number(0), number(0));
+    }
+    switch (pick(5)) {
+      case 0:
+        return boolean(depth - 1) && boolean(depth - 1);
+      case 1:
+        return boolean(depth - 1) || boolean(depth - 1);
+      case 2:
+        return !boolean(depth - 1);
+      default:
+        return compare(number(depth - 1), number(depth - 1));
     }
   }
 
  private:
-  std::unique_ptr<Node> load(std::unique_ptr<Node>& n, int column, ColumnType type) {
-    n->op = OpCode::load;
-    n->column = column;
-    n->type = type;
-    return std::move(n);
+  int pick(int n) { return static_cast<int>(rng_() % static_cast<std::uint64_t>(n)); }
+  Expr number_leaf() {
+    static const char* columns[] = {"a", "b", "c", "d", "e", "f", "t"};
+    if (pick(2) == 0) return col(columns[pick(7)]);
+    static const std::int64_t ints[] = {0,           1, -1, 200, 10, -2147483649LL, 4294967296LL,
+                                        3000000000LL};
+    static const double doubles[] = {10.1, 0.1, -3.5, 1e39, 2.5, 10.0, -0.0};
+    return pick(2) ? lit(ints[pick(8)]) : lit(doubles[pick(7)]);
   }
-  std::size_t pick(std::size_t n) {
-    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
+  Expr compare(Expr a, Expr b) {
+    switch (pick(6)) {
+      case 0:
+        return a == b;
+      case 1:
+        return a != b;
+      case 2:
+        return a < b;
+      case 3:
+        return a <= b;
+      case 4:
+        return a > b;
+      default:
+        return a >= b;
+    }
   }
   std::mt19937_64& rng_;
 };
 
-void compile(const Node& n, std::vector<Instr>& code) {
-  if (n.a) compile(*n.a, code);
-  if (n.b) compile(*n.b, code);
-  Instr i;
-  i.op = n.op;
-  i.type = n.type;
-  i.column = static_cast<std::uint16_t>(n.column);
-  i.literal = n.literal;
-  code.push_back(i);
-}
-
-// Values as a tagged pair; booleans are 0/1 integers.
-struct Val {
-  std::int64_t i = 0;
-  double f = 0;
+/// The program of `expr` as the compiler builds it (a stateless query's one output).
+struct Compiled {
+  detail::CompiledQuery query;
+  ProgramRef program;
 };
 
-Val eval(const Node& n, const Table& t, std::size_t row) {
-  Val r;
-  switch (n.op) {
-    case OpCode::push:
-      if (n.kind == ValueKind::f64)
-        r.f = bitsd(n.literal);
-      else
-        r.i = static_cast<std::int64_t>(n.literal);
-      return r;
-    case OpCode::load:
-      switch (n.column) {
-        case 0:
-          r.i = t.i64[row];
-          break;
-        case 1:
-          r.i = t.i32[row];
-          break;
-        case 2:
-          r.f = t.f64[row];
-          break;
-        case 3:
-          r.f = t.f32[row];
-          break;
-        default:
-          r.i = t.boolean[row] != 0;
-          break;
-      }
-      return r;
-    default:
-      break;
-  }
-  const Val a = eval(*n.a, t, row);
-  const Val b = n.b ? eval(*n.b, t, row) : Val{};
-  auto wrap = [](std::uint64_t x) { return static_cast<std::int64_t>(x); };
-  const auto ua = static_cast<std::uint64_t>(a.i), ub = static_cast<std::uint64_t>(b.i);
-  switch (n.op) {
-    case OpCode::to_f64:
-      r.f = static_cast<double>(a.i);
-      break;
-    case OpCode::neg_i:
-      r.i = wrap(0 - ua);
-      break;
-    case OpCode::add_i:
-      r.i = wrap(ua + ub);
-      break;
-    case OpCode::sub_i:
-      r.i = wrap(ua - ub);
-      break;
-    case OpCode::mul_i:
-      r.i = wrap(ua * ub);
-      break;
-    case OpCode::neg_f:
-      r.f = -a.f;
-      break;
-    case OpCode::add_f:
-      r.f = a.f + b.f;
-      break;
-    case OpCode::sub_f:
-      r.f = a.f - b.f;
-      break;
-    case OpCode::mul_f:
-      r.f = a.f * b.f;
-      break;
-    case OpCode::div_f:
-      r.f = a.f / b.f;
-      break;
-    case OpCode::eq_i:
-      r.i = a.i == b.i;
-      break;
-    case OpCode::ne_i:
-      r.i = a.i != b.i;
-      break;
-    case OpCode::lt_i:
-      r.i = a.i < b.i;
-      break;
-    case OpCode::le_i:
-      r.i = a.i <= b.i;
-      break;
-    case OpCode::gt_i:
-      r.i = a.i > b.i;
-      break;
-    case OpCode::ge_i:
-      r.i = a.i >= b.i;
-      break;
-    case OpCode::eq_f:
-      r.i = a.f == b.f;
-      break;
-    case OpCode::ne_f:
-      r.i = a.f != b.f;
-      break;
-    case OpCode::lt_f:
-      r.i = a.f < b.f;
-      break;
-    case OpCode::le_f:
-      r.i = a.f <= b.f;
-      break;
-    case OpCode::gt_f:
-      r.i = a.f > b.f;
-      break;
-    case OpCode::ge_f:
-      r.i = a.f >= b.f;
-      break;
-    case OpCode::logical_not:
-      r.i = a.i == 0;
-      break;
-    case OpCode::logical_and:
-      r.i = a.i != 0 && b.i != 0;
-      break;
-    case OpCode::logical_or:
-      r.i = a.i != 0 || b.i != 0;
-      break;
-    default:
-      ADD_FAILURE() << "unexpected op";
-      break;
-  }
-  return r;
+Compiled compile(const Expr& expr, StringDictionary& dict) {
+  Query q;
+  q.map("out", expr).project({"out"});
+  Compiled c{detail::compile_query(kSchema, q, dict, 1, PartitionSpec{}), {}};
+  c.program = c.query.plan.programs[static_cast<std::size_t>(c.query.plan.outputs_begin)];
+  return c;
 }
 
-TEST(RunProgram, RandomExpressionsMatchTreeEvaluation) {
-  SLUICE_SEEDED_RNG(rng);
-  constexpr std::size_t kRows = 31;
-  Table t;
-  std::uniform_int_distribution<std::int64_t> iv(-1000000, 1000000);
-  std::uniform_real_distribution<double> fv(-100.0, 100.0);
-  for (std::size_t r = 0; r < kRows; ++r) {
-    t.i64.push_back(r == 0 ? std::numeric_limits<std::int64_t>::min() : iv(rng));
-    t.i32.push_back(static_cast<std::int32_t>(iv(rng)));
-    t.f64.push_back(r == 1 ? 0.0 : fv(rng));
-    t.f32.push_back(static_cast<float>(fv(rng)));
-    t.boolean.push_back(static_cast<std::uint8_t>(rng() % 3));
+detail::InputColumns inputs_of(const Table& t, const detail::CompiledQuery& q) {
+  detail::InputColumns in;
+  in.count = static_cast<int>(q.read_columns.size());
+  const void* all[] = {t.a.data(), t.b.data(), t.c.data(), t.d.data(), t.e.data(),
+                       t.f.data(), t.g.data(), t.h.data(), t.t.data()};
+  for (int r = 0; r < in.count; ++r) {
+    in.data[r] = all[q.read_columns[static_cast<std::size_t>(r)]];
+    in.type[r] = q.plan.input_types[static_cast<std::size_t>(r)];
   }
-  const InputColumns in = t.in();
+  return in;
+}
+
+/// The program's value word as a reference value.
+RefValue decode(std::uint64_t w, VType type, bool string) {
+  switch (type) {
+    case VType::boolean:
+      return w != 0;
+    case VType::f64:
+      return from_word<double>(w);
+    case VType::f32:
+      return static_cast<double>(from_word<float>(w));
+    case VType::u32:
+      return string ? RefValue(std::to_string(w)) : RefValue(static_cast<std::int64_t>(w));
+    default:
+      return static_cast<std::int64_t>(w);
+  }
+}
+
+::testing::AssertionResult same(const RefValue& got, const RefValue& want) {
+  if (got.index() == 1 && want.index() == 1) {
+    const double g = std::get<1>(got), w = std::get<1>(want);
+    if ((std::isnan(g) && std::isnan(w)) || std::memcmp(&g, &w, 8) == 0 || g == w)
+      return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "got " << g << ", want " << w;
+  }
+  if (got == want) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "got alternative " << got.index() << ", want " << want.index();
+}
+
+void check_expressions(bool boolean, int depth) {
+  SLUICE_SEEDED_RNG(rng);
+  const Table t = random_table(2000, rng);
   ExprGen gen(rng);
-  for (int e = 0; e < 3000; ++e) {
-    const auto kind = static_cast<ValueKind>(e % 3);
-    const std::unique_ptr<Node> tree = gen.gen(kind, 5);  // depth 5: at most 6 stack slots
-    std::vector<Instr> code;
-    compile(*tree, code);
-    for (std::size_t r = 0; r < kRows; ++r) {
-      const std::uint64_t got = run_program(
-          code.data(), ProgramRef{0, static_cast<std::uint16_t>(code.size()), kind}, in, r);
-      const Val want = eval(*tree, t, r);
-      if (kind == ValueKind::f64) {
-        const double g = bitsd(got);
-        if (std::isnan(want.f)) {
-          ASSERT_TRUE(std::isnan(g)) << "expression " << e << " row " << r;
-        } else {
-          ASSERT_EQ(got, dbits(want.f))
-              << "expression " << e << " row " << r << ": " << g << " vs " << want.f;
-        }
-      } else {
-        ASSERT_EQ(static_cast<std::int64_t>(got), want.i) << "expression " << e << " row " << r;
+  detail::VectorStack stack;
+  for (int e = 0; e < 300; ++e) {
+    StringDictionary dict;
+    for (const std::string& s : t.strings) dict.intern(s);
+    const Expr expr = boolean ? gen.boolean(depth) : gen.number(depth);
+    SCOPED_TRACE(expr.to_string());
+    Compiled c;
+    try {
+      c = compile(expr, dict);
+    } catch (const Error& err) {
+      if (err.code() == ErrorCode::invalid_argument) continue;  // too deep for the stack
+      throw;
+    }
+    const detail::InputColumns in = inputs_of(t, c.query);
+    const detail::Instr* code = c.query.plan.code.data();
+    for (std::size_t first = 0; first < t.rows(); first += detail::kVectorRows) {
+      const std::size_t n = std::min(detail::kVectorRows, t.rows() - first);
+      const detail::ValueVector& v =
+          detail::run_program_vector(code, c.program, in, first, nullptr, n, stack);
+      std::vector<std::uint64_t> words(n);
+      detail::vector_to_words(v, c.program.result, n, words.data());
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t row = first + i;
+        const std::uint64_t scalar = detail::run_program(code, c.program, in, row);
+        const RefValue want = eval(expr.node(), t, row);
+        ASSERT_TRUE(same(decode(scalar, c.program.result, false), want)) << "row " << row;
+        ASSERT_TRUE(same(decode(words[i], c.program.result, false), want))
+            << "row " << row << " (vector interpreter)";
       }
     }
+  }
+}
+
+TEST(Programs, NumericExpressionsMatchTheReference) { check_expressions(false, 3); }
+
+TEST(Programs, BooleanExpressionsMatchTheReference) { check_expressions(true, 3); }
+
+TEST(Programs, ComparisonsWithConstantsRunAtTheColumnsWidth) {
+  StringDictionary dict;
+  // status == 200 on an i32 column: one load and one i32 comparison with the constant.
+  const Compiled i32 = compile(col("a") == lit(200), dict);
+  ASSERT_EQ(i32.program.size, 2);
+  EXPECT_EQ(i32.query.plan.code[1].op, detail::Op::eq_k);
+  EXPECT_EQ(i32.query.plan.code[1].type, VType::i32);
+  // cpu > 10 on an f32 column: one f32 comparison.
+  const Compiled f32 = compile(col("e") > lit(10.1), dict);
+  ASSERT_EQ(f32.program.size, 2);
+  EXPECT_EQ(f32.query.plan.code[1].type, VType::f32);
+  // A constant beyond the column's range compares at 64 bits.
+  const Compiled wide = compile(col("a") < lit(std::int64_t{5000000000LL}), dict);
+  EXPECT_EQ(wide.query.plan.code.back().type, VType::i64);
+}
+
+TEST(Programs, FloatThresholdsAgreeAroundInexactConstants) {
+  // x op c for floats x next to an inexact double c, every comparison.
+  const double c = 10.1;
+  const float f = static_cast<float>(c);
+  const float near[] = {std::nextafter(f, 0.0f), f, std::nextafter(f, 100.0f),
+                        std::numeric_limits<float>::quiet_NaN()};
+  Table t;
+  for (float x : near) {
+    t.a.push_back(0);
+    t.b.push_back(0);
+    t.c.push_back(0);
+    t.d.push_back(0);
+    t.e.push_back(x);
+    t.f.push_back(0);
+    t.g.push_back(0);
+    t.h.push_back(0);
+    t.t.push_back(0);
+  }
+  StringDictionary dict;
+  const Expr cases[] = {col("e") < lit(c),  col("e") <= lit(c), col("e") > lit(c),
+                        col("e") >= lit(c), col("e") == lit(c), col("e") != lit(c),
+                        lit(c) < col("e"),  lit(c) >= col("e")};
+  for (const Expr& e : cases) {
+    SCOPED_TRACE(e.to_string());
+    const Compiled p = compile(e, dict);
+    const detail::InputColumns in = inputs_of(t, p.query);
+    for (std::size_t i = 0; i < t.rows(); ++i)
+      EXPECT_TRUE(same(decode(detail::run_program(p.query.plan.code.data(), p.program, in, i),
+                              p.program.result, false),
+                       eval(e.node(), t, i)))
+          << "x = " << t.e[i];
   }
 }
 

@@ -129,7 +129,62 @@ TEST_P(PaneGeometry, CutAndExpiryMatchBruteForce) {
   }
 }
 
+TEST_P(PaneGeometry, CutBoundsAgreeWithCutOf) {
+  const Geometry g = GetParam();
+  const PaneSpec s = make_panes(g.size, g.slide, g.offset, g.lateness);
+  for (std::int64_t wm = -800; wm <= 800; wm += 3) {
+    const detail::CutBounds b = s.cut_bounds(wm);
+    for (std::int64_t p = -80; p <= 80; ++p) {
+      const std::uint32_t cut = s.cut_of(p, wm);
+      if (p < b.alive) ASSERT_EQ(cut, kLateCut) << "pane " << p << " wm " << wm;
+      if (p >= b.full && g.slide <= g.size) ASSERT_EQ(cut, 0u) << "pane " << p << " wm " << wm;
+      // The bounds are tight: the first pane still alive, the first with every window alive.
+      if (p == b.alive - 1 && !ref_windows_of_pane(s, b.alive).empty())
+        ASSERT_NE(s.cut_of(b.alive, wm), kLateCut) << "wm " << wm;
+      if (p == b.full - 1 && g.slide <= g.size) ASSERT_NE(cut, 0u) << "wm " << wm;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Geometries, PaneGeometry, ::testing::ValuesIn(kGeometries));
+
+TEST(FastDivisor, ExactForEveryDividendAndDivisor) {
+  SLUICE_SEEDED_RNG(rng);
+  std::vector<std::int64_t> divisors = {1,
+                                        2,
+                                        3,
+                                        7,
+                                        10,
+                                        1000,
+                                        10000,
+                                        86400000,
+                                        1LL << 32,
+                                        (1LL << 62) + 1,
+                                        std::numeric_limits<std::int64_t>::max()};
+  for (int i = 0; i < 200; ++i)
+    divisors.push_back(1 + static_cast<std::int64_t>(rng() >> (rng() % 63 + 1)));
+  for (std::int64_t d : divisors) {
+    const detail::FastDivisor div(d);
+    const std::int64_t edges[] = {0,
+                                  1,
+                                  -1,
+                                  d,
+                                  -d,
+                                  d - 1,
+                                  -(d - 1),
+                                  d + 1,
+                                  std::numeric_limits<std::int64_t>::max(),
+                                  std::numeric_limits<std::int64_t>::min()};
+    for (std::int64_t a : edges)
+      ASSERT_EQ(div.floor_divide(a), ref_floor_div(a, d)) << a << " / " << d;
+    for (int j = 0; j < 2000; ++j) {
+      const auto a = static_cast<std::int64_t>(rng());
+      ASSERT_EQ(div.floor_divide(a), ref_floor_div(a, d)) << a << " / " << d;
+      const std::uint64_t u = rng();
+      ASSERT_EQ(div.divide(u), u / static_cast<std::uint64_t>(d)) << u << " / " << d;
+    }
+  }
+}
 
 TEST(PaneSpec, CutCountsTheWindowsAlreadyPastLateness) {
   // Sliding 10/4 (panes of 2), no offset, lateness 3. Pane 5 = [10, 12) lies in windows

@@ -1,5 +1,5 @@
-// The brute-force model of WindowTable (every merged (key, pane, cut) entry; fire, re-emission
-// and eviction recomputed from them) that the host and GPU WindowTable tests compare with.
+// The brute-force model of the window state (every merged (key, pane, cut) entry; fire,
+// re-emission and eviction recomputed from them) that the window state tests compare with.
 #pragma once
 
 #include <cstdint>
@@ -13,12 +13,10 @@
 
 namespace sluice::test {
 
-using Slot = std::tuple<std::uint32_t, std::int64_t, std::uint32_t>;  // key id, pane, cut
-using WindowKey = std::pair<std::int64_t, std::uint32_t>;             // window, key id
+using Entry = std::tuple<Key, std::int64_t, std::uint32_t>;  // key words, pane, cut
+using WindowAndKey = std::pair<std::int64_t, Key>;           // window, key words
 
 /// Folds `from` into `into` (exact state words); an empty `into` starts from the initial states.
-/// The model below folds its State with `ref_fold`, overloaded for other state types (the GPU
-/// tests' RefState, which also sums the magnitudes of float sums).
 inline void ref_fold(const std::vector<StateOp>& ops, std::vector<std::uint64_t>& into,
                      const std::vector<std::uint64_t>& from) {
   if (into.empty())
@@ -26,33 +24,30 @@ inline void ref_fold(const std::vector<StateOp>& ops, std::vector<std::uint64_t>
   for (std::size_t s = 0; s < ops.size(); ++s) into[s] = ref_merge(ops[s], into[s], from[s]);
 }
 
-template <class State>
-struct MergeRowOf {
-  std::uint32_t key;
+struct MergeRow {
+  Key key;
   std::int64_t pane;
   std::uint32_t cut;
-  State states;
+  std::vector<std::uint64_t> states;
 };
 
-template <class State>
-struct FiredRowOf {
+struct FiredRow {
   bool update = false;
-  State states;
+  std::vector<std::uint64_t> states;
 };
 
 /// Brute-force model of the window state: every merged (key, pane, cut) entry with its states.
-/// Window k of key K is the merge of the entries of K whose pane lies in k and whose cut admits
+/// Window k of a key is the fold of the key's entries whose pane lies in k and whose cut admits
 /// k (k's position among the pane's windows >= cut).
-template <class State>
-struct RefWindowsOf {
+struct RefWindows {
   PaneSpec panes;
   std::vector<StateOp> ops;
-  std::map<Slot, State> entries;
-  std::set<WindowKey> requests;
+  std::map<Entry, std::vector<std::uint64_t>> entries;
+  std::set<WindowAndKey> requests;
 
-  void merge(const std::vector<MergeRowOf<State>>& rows, std::int64_t fired_wm) {
-    for (const MergeRowOf<State>& r : rows) {
-      ref_fold(ops, entries[Slot{r.key, r.pane, r.cut}], r.states);
+  void merge(const std::vector<MergeRow>& rows, std::int64_t fired_wm) {
+    for (const MergeRow& r : rows) {
+      ref_fold(ops, entries[Entry{r.key, r.pane, r.cut}], r.states);
       if (fired_wm == kNoWatermark || panes.global) continue;
       const std::vector<std::int64_t> ks = ref_windows_of_pane(panes, r.pane);
       for (std::size_t i = r.cut; i < ks.size(); ++i)
@@ -61,17 +56,17 @@ struct RefWindowsOf {
   }
 
   /// Windows ending in (prev, wm] with data, plus requested windows that already fired.
-  std::map<WindowKey, FiredRowOf<State>> fire(std::int64_t prev, std::int64_t wm) {
-    std::map<WindowKey, FiredRowOf<State>> out;
-    for (const auto& [slot, states] : entries) {
-      const auto [key, pane, cut] = slot;
+  std::map<WindowAndKey, FiredRow> fire(std::int64_t prev, std::int64_t wm) {
+    std::map<WindowAndKey, FiredRow> out;
+    for (const auto& [entry, states] : entries) {
+      const auto& [key, pane, cut] = entry;
       const std::vector<std::int64_t> ks = ref_windows_of_pane(panes, pane);
       for (std::size_t i = cut; i < ks.size(); ++i) {
         const __int128 end = ref_window_end(panes, ks[i]);
-        const bool fires = prev < end && end <= wm;
+        const bool fires = prev < end && end <= wm && !(panes.global && prev == wm);
         const bool refires = end <= prev && requests.count({ks[i], key}) > 0;
         if (!fires && !refires) continue;
-        auto [it, inserted] = out.try_emplace(WindowKey{ks[i], key});
+        auto [it, inserted] = out.try_emplace(WindowAndKey{ks[i], key});
         if (inserted) it->second.update = end <= prev;
         ref_fold(ops, it->second.states, states);
       }

@@ -1,0 +1,107 @@
+// Tests of the host's fused pre-aggregation (host/fused_aggregate.hpp): its lists, repeats
+// merged, hold the brute-force groups of the batch, whatever the threads, slices and table size.
+#include "kernels/host/fused_aggregate.hpp"
+
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "aggregation_fixture.hpp"
+
+namespace sluice::test {
+namespace {
+
+using detail::HostAggregator;
+
+/// The groups in the aggregator's lists, repeats merged; checks each row's hash and partition.
+std::map<GroupKey, RefStates> groups_of_lists(const AggQuery& q, const detail::GroupRowLists& l,
+                                              int row_words) {
+  std::map<GroupKey, RefStates> out;
+  const int k = q.spec().key_words;
+  for (int producer = 0; producer < l.producers; ++producer)
+    for (int part = 0; part < l.partitions; ++part) {
+      const std::size_t list = static_cast<std::size_t>(producer) * l.partitions + part;
+      for (std::size_t i = 0; i < l.rows[list]; ++i) {
+        const std::uint64_t* r = l.data[list] + i * static_cast<std::size_t>(row_words);
+        Key key{0, 0};
+        for (int j = 0; j < k; ++j) key[j] = r[3 + j];
+        EXPECT_EQ(r[0], ref_key_hash(key.data(), k, q.spec().hasher.mask));
+        EXPECT_EQ(detail::state_partition(r[0], l.partitions), part);
+        const auto pane = static_cast<std::int64_t>(r[1]);
+        EXPECT_LE(l.first_pane, pane);
+        EXPECT_GE(l.last_pane, pane);
+        fold_group(q, out, key, pane, static_cast<std::uint32_t>(r[2]), r + 3 + k, 1);
+      }
+    }
+  return out;
+}
+
+struct Case {
+  std::size_t rows;
+  std::size_t keys;
+  KeyDist dist;
+  int key_columns;
+  bool filter;
+  std::size_t table_groups;
+};
+
+class HostAggregate : public ::testing::TestWithParam<Case> {};
+
+TEST_P(HostAggregate, ListsHoldTheBruteForceGroups) {
+  const Case c = GetParam();
+  SLUICE_SEEDED_RNG(rng);
+  const int before = omp_get_max_threads();
+  for (int threads : {1, 2, 3}) {
+    omp_set_num_threads(threads);
+    for (const auto& [name, window] : agg_windows()) {
+      SCOPED_TRACE(name + ", " + std::to_string(threads) + " threads");
+      const AggQuery q = make_agg_query(window, c.key_columns, c.filter);
+      const auto& plan = q.compiled.plan;
+      // Out of order by up to 300 ms, so that late events and cuts show at the watermark.
+      const AggEvents e = random_events(c.rows, c.keys, c.dist, 5000, 300, rng);
+      // The batch in slices of random lengths.
+      std::vector<detail::ColumnSlice> slices;
+      for (std::size_t at = 0; at < e.size();) {
+        const std::size_t n = std::min(e.size() - at, 1 + static_cast<std::size_t>(rng() % 5000));
+        slices.push_back(slice_of(e, q, at, n));
+        at += n;
+      }
+      detail::BatchView batch;
+      batch.slices = slices.data();
+      batch.num_slices = static_cast<int>(slices.size());
+      batch.rows = e.size();
+      for (std::int64_t wm :
+           {kNoWatermark, std::int64_t{5000} + static_cast<std::int64_t>(c.rows / 2)}) {
+        HostAggregator agg(q.spec(), {plan.code.data(), plan.programs.data()}, plan.input_types, 4,
+                           c.table_groups);
+        std::vector<std::uint32_t> late;
+        const std::size_t kept = agg.add_batch(batch, wm, late);
+        RefGroups ref;
+        ref_aggregate(e, q, 0, e.size(), wm, ref);
+        EXPECT_EQ(kept, ref.kept);
+        EXPECT_EQ(late, ref.late);  // in row order
+        expect_same_groups(q, groups_of_lists(q, agg.lists(), agg.row_words()), ref.groups);
+        agg.clear();
+        const detail::GroupRowLists empty = agg.lists();
+        for (int l = 0; l < empty.producers * empty.partitions; ++l) EXPECT_EQ(empty.rows[l], 0u);
+      }
+    }
+  }
+  omp_set_num_threads(before);
+}
+
+INSTANTIATE_TEST_SUITE_P(SizesKeysAndTables, HostAggregate,
+                         ::testing::Values(Case{0, 1, KeyDist::uniform, 1, false, 8192},
+                                           Case{1, 1, KeyDist::uniform, 1, true, 8192},
+                                           Case{31, 3, KeyDist::uniform, 2, false, 8192},
+                                           Case{5000, 100, KeyDist::zipf, 1, true, 8192},
+                                           Case{5000, 1, KeyDist::uniform, 0, false, 8192},
+                                           Case{40001, 2000, KeyDist::hot90, 2, true, 64},
+                                           Case{100003, 50000, KeyDist::uniform, 1, false, 1024}));
+
+}  // namespace
+}  // namespace sluice::test

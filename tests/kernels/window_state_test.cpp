@@ -1,0 +1,264 @@
+// Tests of the window state (table/window_state.hpp): rounds of merges through the portable
+// merge (lookup, then insert) and through the host's per-partition merge, fires and evictions,
+// all against the brute-force model of every (key, pane, cut) entry.
+#include "kernels/table/window_state.hpp"
+
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernel_test_util.hpp"
+#include "kernels/exec/host_exec.hpp"
+#include "window_state_reference.hpp"
+
+namespace sluice::test {
+namespace {
+
+using detail::FiredRows;
+using detail::WindowState;
+
+enum class MergePath { portable, host };
+
+struct Geometry {
+  const char* name;
+  std::int64_t size, slide, offset, lateness;
+  bool global = false;
+};
+
+const Geometry kGeometries[] = {
+    {"tumbling", 100, 100, 0, 0},    {"tumbling late", 100, 100, 30, 150},
+    {"sliding", 100, 25, 0, 40},     {"sliding gcd", 90, 40, 10, 0},
+    {"hopping gaps", 20, 50, 5, 30}, {"global", 0, 0, 0, 0, true}};
+
+PaneSpec panes_of(const Geometry& g) {
+  return g.global ? make_global_panes() : make_panes(g.size, g.slide, g.offset, g.lateness);
+}
+
+/// Unique rows of one round: panes near the time front `t` (some behind it, within the
+/// lateness), cuts the watermark still admits, random keys and states.
+std::vector<MergeRow> random_round(const PaneSpec& panes, std::int64_t t, std::int64_t fired_wm,
+                                   std::size_t rows, std::size_t keys, KeyDist dist, int key_words,
+                                   std::mt19937_64& rng) {
+  std::map<Entry, std::vector<std::uint64_t>> unique;
+  KeyDrawer draw(dist, keys);
+  const std::int64_t span = panes.global ? 1 : 4 * std::max(panes.size, panes.slide);
+  for (std::size_t i = 0; i < rows; ++i) {
+    const std::int64_t time =
+        t - static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(span));
+    const std::int64_t pane = ref_pane_of(panes, time);
+    const std::vector<std::int64_t> ks = ref_windows_of_pane(panes, pane);
+    if (ks.empty()) continue;  // a gap between windows: late, never merged
+    const std::uint32_t first = ref_cut(panes, pane, fired_wm);
+    if (first == kLateCut) continue;  // too late for every window
+    const std::uint32_t cut =
+        first + (rng() % 4 == 0 ? static_cast<std::uint32_t>(rng() % (ks.size() - first)) : 0);
+    std::vector<std::uint64_t> states;
+    for (StateOp op : kAllOps) states.push_back(random_state_value(op, rng));
+    const Key key = key_words_of(draw(rng), key_words, 17);
+    auto [it, fresh] = unique.try_emplace(Entry{key, pane, cut}, states);
+    if (!fresh)
+      for (std::size_t s = 0; s < kAllOps.size(); ++s)
+        it->second[s] = ref_merge(kAllOps[s], it->second[s], states[s]);
+  }
+  std::vector<MergeRow> out;
+  for (const auto& [e, states] : unique)
+    out.push_back({std::get<0>(e), std::get<1>(e), std::get<2>(e), states});
+  std::shuffle(out.begin(), out.end(), rng);
+  return out;
+}
+
+/// The portable merge: the rows as unique partials, lookup, the status read back, insert.
+void merge_portable(WindowState<HostExec>& state, HostExec& exec, const std::vector<MergeRow>& rows,
+                    int key_words, std::int64_t fired_wm) {
+  Partials<HostExec> groups(exec, key_words, static_cast<int>(kAllOps.size()));
+  HostRows host;
+  host.key_words = key_words;
+  host.state_words = static_cast<int>(kAllOps.size());
+  std::int64_t first = 0, last = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    host.push(rows[i].key, rows[i].pane, rows[i].cut, rows[i].states);
+    first = i == 0 ? rows[i].pane : std::min(first, rows[i].pane);
+    last = i == 0 ? rows[i].pane : std::max(last, rows[i].pane);
+  }
+  to_partials(host, groups);
+  const unsigned long long count = rows.size();
+  std::vector<unsigned long long> status(state.status_words(first, last, rows.size()));
+  state.lookup(groups.view(), &count, rows.size(), first, last, fired_wm, status.data());
+  state.next_generation();
+  state.insert(groups.view(), &count, rows.size(), status.data(), fired_wm);
+}
+
+/// The host merge: the rows in lists per (producer, partition), some repeated with identity
+/// states (a repeat must not change the result).
+void merge_host(WindowState<HostExec>& state, const std::vector<MergeRow>& rows, int key_words,
+                std::int64_t fired_wm, std::mt19937_64& rng) {
+  const int producers = 2;
+  const int partitions = state.partitions();
+  std::vector<std::vector<std::uint64_t>> lists(static_cast<std::size_t>(producers * partitions));
+  detail::GroupRowLists l;
+  l.producers = producers;
+  l.partitions = partitions;
+  for (const MergeRow& r : rows) {
+    const std::uint64_t hash = ref_key_hash(r.key.data(), key_words);
+    const int q = detail::state_partition(hash, partitions);
+    for (int copy = 0; copy < (rng() % 3 == 0 ? 2 : 1); ++copy) {
+      std::vector<std::uint64_t>& list =
+          lists[static_cast<std::size_t>(static_cast<int>(rng() % producers) * partitions + q)];
+      list.push_back(hash);
+      list.push_back(static_cast<std::uint64_t>(r.pane));
+      list.push_back(r.cut);
+      for (int j = 0; j < key_words; ++j) list.push_back(r.key[j]);
+      for (std::size_t s = 0; s < kAllOps.size(); ++s)
+        list.push_back(copy == 0 ? r.states[s] : ref_init(kAllOps[s]));
+    }
+    l.first_pane = std::min(l.first_pane, r.pane);
+    l.last_pane = std::max(l.last_pane, r.pane);
+  }
+  std::vector<const std::uint64_t*> data;
+  std::vector<std::size_t> counts;
+  const std::size_t width = 3 + static_cast<std::size_t>(key_words) + kAllOps.size();
+  for (const auto& list : lists) {
+    data.push_back(list.data());
+    counts.push_back(list.size() / width);
+  }
+  l.data = data.data();
+  l.rows = counts.data();
+  state.merge_rows(l, fired_wm);
+}
+
+/// The rows of a fire, by (window, key).
+std::map<WindowAndKey, FiredRow> fired_of(const FiredRows<HostExec>& out, int key_words) {
+  std::map<WindowAndKey, FiredRow> rows;
+  const std::size_t n = out.count.data()[0];
+  for (std::size_t i = 0; i < n; ++i) {
+    Key key{0, 0};
+    for (int j = 0; j < key_words; ++j) key[j] = out.keys.data()[j * out.capacity + i];
+    FiredRow r;
+    r.update = out.update.data()[i] != 0;
+    for (std::size_t s = 0; s < kAllOps.size(); ++s)
+      r.states.push_back(out.states.data()[s * out.capacity + i]);
+    auto [it, fresh] = rows.try_emplace(WindowAndKey{out.window.data()[i], key}, r);
+    EXPECT_TRUE(fresh) << "window " << out.window.data()[i] << " key " << key[0] << " twice";
+  }
+  return rows;
+}
+
+void expect_same_fire(const std::map<WindowAndKey, FiredRow>& got,
+                      const std::map<WindowAndKey, FiredRow>& want) {
+  ASSERT_EQ(got.size(), want.size()) << "fired rows";
+  for (const auto& [wk, row] : want) {
+    auto it = got.find(wk);
+    ASSERT_NE(it, got.end()) << "missing window " << wk.first << " key " << wk.second[0];
+    EXPECT_EQ(it->second.update, row.update) << "window " << wk.first;
+    for (std::size_t s = 0; s < kAllOps.size(); ++s)
+      ASSERT_TRUE(state_matches(kAllOps[s], it->second.states[s], row.states[s]))
+          << "window " << wk.first << " key " << wk.second[0] << " state " << s;
+  }
+}
+
+struct Case {
+  MergePath path;
+  std::size_t rows_per_round;
+  std::size_t keys;
+  KeyDist dist;
+  int key_words;
+};
+
+class WindowStateRounds : public ::testing::TestWithParam<Case> {};
+
+/// Rounds of merges, each followed by a fire up to a watermark that advances (sometimes by a
+/// lot, sometimes not at all) and an eviction; then the final fire. Every fire equals the
+/// model's; the live entries are the model's.
+TEST_P(WindowStateRounds, MatchTheModel) {
+  const Case c = GetParam();
+  SLUICE_SEEDED_RNG(rng);
+  HostExec exec;
+  for (const Geometry& g : kGeometries) {
+    SCOPED_TRACE(g.name);
+    const PaneSpec panes = panes_of(g);
+    const int partitions = c.path == MergePath::host ? 4 : 1;
+    WindowState<HostExec> state(exec, make_states(kAllOps), c.key_words, panes, KeyHasher{},
+                                partitions);
+    RefWindows ref{panes, kAllOps, {}, {}};
+    FiredRows<HostExec> out(exec);
+    std::int64_t fired_wm = kNoWatermark;
+    std::int64_t t = 1000;
+    for (int round = 0; round < 12; ++round) {
+      SCOPED_TRACE("round " + std::to_string(round));
+      const std::vector<MergeRow> rows =
+          random_round(panes, t, fired_wm, c.rows_per_round, c.keys, c.dist, c.key_words, rng);
+      if (c.path == MergePath::portable)
+        merge_portable(state, exec, rows, c.key_words, fired_wm);
+      else
+        merge_host(state, rows, c.key_words, fired_wm, rng);
+      ref.merge(rows, fired_wm);
+      ASSERT_EQ(state.size(), ref.entries.size());
+      t += static_cast<std::int64_t>(rng() % 400);
+      const std::int64_t wm = round % 4 == 3 ? fired_wm : std::max<std::int64_t>(fired_wm, t - 250);
+      state.fire(fired_wm, wm, out);
+      expect_same_fire(fired_of(out, c.key_words), ref.fire(fired_wm, wm));
+      state.evict(wm);
+      ref.evict(wm);
+      ASSERT_EQ(state.size(), ref.entries.size());
+      fired_wm = std::max(fired_wm, wm);
+      state.next_generation();
+    }
+    state.fire(fired_wm, kFinalWatermark, out);
+    expect_same_fire(fired_of(out, c.key_words), ref.fire(fired_wm, kFinalWatermark));
+    state.evict(kFinalWatermark);
+    EXPECT_EQ(state.size(), 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(PathsSizesAndKeys, WindowStateRounds,
+                         ::testing::Values(Case{MergePath::portable, 0, 1, KeyDist::uniform, 1},
+                                           Case{MergePath::portable, 1, 1, KeyDist::uniform, 1},
+                                           Case{MergePath::portable, 300, 40, KeyDist::zipf, 2},
+                                           Case{MergePath::portable, 5000, 3000, KeyDist::uniform,
+                                                1},
+                                           Case{MergePath::host, 0, 1, KeyDist::uniform, 1},
+                                           Case{MergePath::host, 1, 1, KeyDist::uniform, 1},
+                                           Case{MergePath::host, 300, 40, KeyDist::zipf, 2},
+                                           Case{MergePath::host, 5000, 3000, KeyDist::hot90, 1}));
+
+/// A pane table grows well past its first chunk and index: rows keep their place.
+TEST(WindowState, TablesGrowPastTheirFirstChunks) {
+  SLUICE_SEEDED_RNG(rng);
+  HostExec exec;
+  const PaneSpec panes = make_panes(1000, 1000);
+  for (MergePath path : {MergePath::portable, MergePath::host}) {
+    WindowState<HostExec> state(exec, make_states(kAllOps), 1, panes, KeyHasher{},
+                                path == MergePath::host ? 2 : 1);
+    RefWindows ref{panes, kAllOps, {}, {}};
+    std::vector<MergeRow> rows;
+    for (std::size_t i = 0; i < 300000; ++i) {
+      std::vector<std::uint64_t> st;
+      for (StateOp op : kAllOps) st.push_back(random_state_value(op, rng));
+      rows.push_back({Key{i * 0x9e3779b97f4a7c15ULL, 0}, 0, 0, st});
+    }
+    // In three merges, so that tables grow between them.
+    for (std::size_t part = 0; part < 3; ++part) {
+      const std::vector<MergeRow> some(
+          rows.begin() + static_cast<std::ptrdiff_t>(part * 100000),
+          rows.begin() + static_cast<std::ptrdiff_t>((part + 1) * 100000));
+      if (path == MergePath::portable)
+        merge_portable(state, exec, some, 1, kNoWatermark);
+      else
+        merge_host(state, some, 1, kNoWatermark, rng);
+      ref.merge(some, kNoWatermark);
+      state.next_generation();
+    }
+    EXPECT_EQ(state.size(), 300000u);
+    FiredRows<HostExec> out(exec);
+    state.fire(kNoWatermark, 1000, out);
+    expect_same_fire(fired_of(out, 1), ref.fire(kNoWatermark, 1000));
+  }
+}
+
+}  // namespace
+}  // namespace sluice::test
