@@ -48,20 +48,25 @@ inline std::size_t packed_row_words(int key_words, int state_words) {
   return 3 + static_cast<std::size_t>(key_words) + static_cast<std::size_t>(state_words);
 }
 
-/// @brief Scratch of partition_partials, reused across calls.
+/// @brief Scratch of partition_partials, reused across calls (a warm one allocates nothing).
 template <class Exec>
 struct PartitionScratch {
-  explicit PartitionScratch(Exec& exec) : counts(exec) {}
+  explicit PartitionScratch(Exec& exec) : counts(exec), ends(exec) {}
   Buffer<std::uint64_t, Exec> counts;
+  Buffer<std::uint64_t, Exec> ends;
+  std::vector<std::uint64_t> ends_host;
+  std::vector<std::size_t> sizes;
 };
 
 /// @brief Packs the rows of `in` row-major (packed_row_words each) into `out`, grouped by
 /// destination and in input order within a destination (stable, deterministic).
 /// @param count the rows of `in` (executor memory), or null: in.size; at most in.size.
 /// @param out room for in.size packed rows, in the executor's memory.
-/// @return rows per destination (size partitioner.parts), on the host (one synchronization).
+/// @return rows per destination (size partitioner.parts), on the host, in `scratch`: read after
+/// the scatter (one synchronization), so `out` is complete when the call returns and other
+/// devices may copy from it at once.
 template <class Exec>
-std::vector<std::size_t> partition_partials(Exec& exec, PartialsView in,
+const std::vector<std::size_t>& partition_partials(Exec& exec, PartialsView in,
                                             const unsigned long long* count,
                                             const Partitioner& partitioner, std::uint64_t* out,
                                             PartitionScratch<Exec>& scratch);

@@ -75,28 +75,39 @@ struct UnpackRow {
   }
 };
 
+struct GatherDestinationEnds {
+  const std::uint64_t* cursor;  // after the scatter: (d, c) holds the start of (d, c + 1)
+  std::size_t chunks;
+  std::uint64_t* ends;
+  SLUICE_HD void operator()(std::size_t d) const { ends[d] = cursor[d * chunks + chunks - 1]; }
+};
+
 template <class Exec>
-std::vector<std::size_t> partition_partials(Exec& exec, PartialsView in,
-                                            const unsigned long long* count,
-                                            const Partitioner& partitioner, std::uint64_t* out,
-                                            PartitionScratch<Exec>& scratch) {
+const std::vector<std::size_t>& partition_partials(Exec& exec, PartialsView in,
+                                                   const unsigned long long* count,
+                                                   const Partitioner& partitioner,
+                                                   std::uint64_t* out,
+                                                   PartitionScratch<Exec>& scratch) {
   const auto parts = static_cast<std::size_t>(partitioner.parts);
-  std::vector<std::size_t> sizes(parts, 0);
-  if (in.size == 0) return sizes;
+  scratch.sizes.assign(parts, 0);
+  if (in.size == 0) return scratch.sizes;
   const std::size_t chunks = (in.size + kPartitionChunk - 1) / kPartitionChunk;
   scratch.counts.resize_discard(parts * chunks + 1);
+  scratch.ends.resize_discard(parts);
   std::uint64_t* counts = scratch.counts.data();
   exec.for_each_index(chunks, CountChunkDestinations{in, count, partitioner, chunks, counts});
   exec.fill_bytes(counts + parts * chunks, 0, sizeof(std::uint64_t));
   thrust::exclusive_scan(exec.policy(), counts, counts + parts * chunks + 1, counts);
-  // First row of each destination, plus the total, read before the scatter advances cursors.
-  std::vector<std::uint64_t> scanned(parts * chunks + 1);
-  exec.copy_to_host(scanned.data(), counts, scanned.size() * sizeof(std::uint64_t));
-  for (std::size_t d = 0; d < parts; ++d)
-    sizes[d] = static_cast<std::size_t>(scanned[(d + 1) * chunks] - scanned[d * chunks]);
   exec.for_each_index(chunks, ScatterChunk{in, count, partitioner, chunks, counts, out,
                                            packed_row_words(in.key_words, in.state_words)});
-  return sizes;
+  // Each destination ends where its last chunk's cursor stopped.
+  exec.for_each_index(parts, GatherDestinationEnds{counts, chunks, scratch.ends.data()});
+  scratch.ends_host.resize(parts);
+  exec.copy_to_host(scratch.ends_host.data(), scratch.ends.data(), parts * sizeof(std::uint64_t));
+  for (std::size_t d = 0; d < parts; ++d)
+    scratch.sizes[d] =
+        static_cast<std::size_t>(scratch.ends_host[d] - (d == 0 ? 0 : scratch.ends_host[d - 1]));
+  return scratch.sizes;
 }
 
 template <class Exec>
@@ -107,7 +118,7 @@ void unpack_partials(Exec& exec, const std::uint64_t* packed, std::size_t n, Par
 }
 
 #define SLUICE_INSTANTIATE_PARTITION(Exec)                                               \
-  template std::vector<std::size_t> partition_partials<Exec>(                            \
+  template const std::vector<std::size_t>& partition_partials<Exec>(                     \
       Exec&, PartialsView, const unsigned long long*, const Partitioner&, std::uint64_t*,     \
       PartitionScratch<Exec>&);                                                              \
   template void unpack_partials<Exec>(Exec&, const std::uint64_t*, std::size_t, Partials<Exec>&);

@@ -173,6 +173,10 @@ void Job::Impl::worker_main(int worker) {
     if (!failed()) {
       try {
         runner.run_round(*part);
+      } catch (const Error& e) {
+        fail(worker, status_of_current_exception(e.code() == ErrorCode::device_error
+                                                      ? runner.where_device_fault()
+                                                      : runner.where()));
       } catch (...) {
         fail(worker, status_of_current_exception(runner.where()));
       }

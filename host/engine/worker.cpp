@@ -31,6 +31,17 @@ std::string Worker::where() const {
   return text;
 }
 
+std::string Worker::where_device_fault() const {
+  std::string text = "worker " + std::to_string(index_) + ", round " + std::to_string(round_) +
+                     ", detected at " + stage_ + "; the fault may come from any device work since " +
+                     "the worker's last synchronization (";
+  if (first_batch_ != 0)
+    text += "batches " + std::to_string(first_batch_) + "-" + std::to_string(last_batch_) +
+            " of this round, ";
+  text += "the previous round's fire); CUDA_LAUNCH_BLOCKING=1 names the failing launch";
+  return text;
+}
+
 void Worker::stage_ahead(RoundPart& part, std::size_t next) {
   // The next batches' copies overlap with this batch's work (device executors).
   int staged = 0;
@@ -64,6 +75,8 @@ void Worker::run_stateless(RoundPart& part) {
 void Worker::run_round(RoundPart& part) {
   round_ = part.number;
   batch_.reset();
+  first_batch_ = part.batches.empty() ? 0 : part.batches.front()->id;
+  last_batch_ = part.batches.empty() ? 0 : part.batches.back()->id;
   batches_ += part.batches.size();
   counters_.batches += part.batches.size();
   if (!query_.windowed) {

@@ -38,6 +38,10 @@ class Worker {
   void run_round(RoundPart& part);
   /// @brief Where the worker is, for error messages: "worker 0, round 3, fire, batch 7".
   std::string where() const;
+  /// @brief Where a fault of the device's asynchronous work may have come from: it surfaces at
+  /// the next synchronization, so any work queued since the last one (this round's batches, the
+  /// previous fire) may have caused it.
+  std::string where_device_fault() const;
   std::uint64_t batches() const noexcept { return batches_; }
 
  private:
@@ -60,6 +64,8 @@ class Worker {
   const char* stage_ = "start";
   std::uint64_t round_ = 0;
   std::optional<std::uint64_t> batch_;
+  std::uint64_t first_batch_ = 0;  ///< of the current round (0: none)
+  std::uint64_t last_batch_ = 0;
   std::uint64_t batches_ = 0;
 };
 

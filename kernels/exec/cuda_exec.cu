@@ -35,14 +35,26 @@ CudaExec::CudaExec(int device, std::size_t memory_limit) : device_(device) {
   max_blocks_ = static_cast<std::size_t>(multiprocessors_) * 32;
   allocator_.stream = stream_;
   allocator_.pool = pool_;
-  // Direct copies from the other devices that allow it (partials exchanged between workers).
+  // Direct copies between this device and the others that allow it (partials exchanged between
+  // workers): this device reads their memory, and they read this pool's. Peer access to a
+  // device does not extend to its stream-ordered pools; each pool grants it separately, or
+  // copies of pool memory are staged through the host.
   int devices = 0;
   SLUICE_CUDA_TRY(cudaGetDeviceCount(&devices));
   for (int peer = 0; peer < devices; ++peer) {
-    int can = 0;
     if (peer == device_) continue;
-    SLUICE_CUDA_TRY(cudaDeviceCanAccessPeer(&can, device_, peer));
-    if (can == 0) continue;
+    int peer_reads_here = 0;
+    SLUICE_CUDA_TRY(cudaDeviceCanAccessPeer(&peer_reads_here, peer, device_));
+    if (peer_reads_here != 0) {
+      cudaMemAccessDesc access{};
+      access.location.type = cudaMemLocationTypeDevice;
+      access.location.id = peer;
+      access.flags = cudaMemAccessFlagsProtReadWrite;
+      SLUICE_CUDA_TRY(cudaMemPoolSetAccess(pool_, &access, 1));
+    }
+    int reads_peer = 0;
+    SLUICE_CUDA_TRY(cudaDeviceCanAccessPeer(&reads_peer, device_, peer));
+    if (reads_peer == 0) continue;
     const cudaError_t err = cudaDeviceEnablePeerAccess(peer, 0);
     if (err == cudaErrorPeerAccessAlreadyEnabled)
       cudaGetLastError();

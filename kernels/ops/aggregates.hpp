@@ -77,9 +77,11 @@ SLUICE_HD inline std::uint64_t state_combine(StateOp op, std::uint64_t a, std::u
 /// @brief Combines `v` into the state word at `p` atomically (any number of concurrent
 /// callers, host or device). Integer sums are one fetch_add; the others loop on
 /// compare-exchange and stop as soon as `v` cannot change the word. Float sums therefore depend
-/// on the order of arrival (see the architecture notes on reproducibility).
+/// on the order of arrival (see the architecture notes on reproducibility). `Scope` is that of
+/// the threads sharing the word.
+template <cuda::thread_scope Scope = cuda::thread_scope_device>
 SLUICE_HD inline void atomic_state_combine(StateOp op, std::uint64_t* p, std::uint64_t v) {
-  cuda::atomic_ref<std::uint64_t, cuda::thread_scope_device> word(*p);
+  cuda::atomic_ref<std::uint64_t, Scope> word(*p);
   if (op == StateOp::sum_i64) {
     word.fetch_add(v, cuda::memory_order_relaxed);
     return;

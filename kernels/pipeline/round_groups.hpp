@@ -18,6 +18,21 @@
 
 namespace sluice::detail {
 
+/// @brief How a round's batches fold into its group table: the portable pass,
+/// GroupTable::add_events. An executor with a fast path specializes this (CudaExec:
+/// kernels/cuda/fused_aggregate.cuh), which must agree with the portable pass.
+template <class Exec>
+struct EventFolder {
+  explicit EventFolder(Exec&) {}
+  void operator()(GroupTable<Exec>& table, const InputColumns& in, std::size_t rows,
+                  ProgramSetView programs, const AggregationSpec& spec, std::int64_t wm_before,
+                  AggregationCounters* counters, std::uint32_t* late_rows) {
+    table.add_events(in, rows, programs, spec, wm_before, counters, late_rows);
+  }
+  /// @brief The groups the last round had (to choose a path for the next).
+  void observe_groups(std::size_t) {}
+};
+
 /// @brief Words of the round status before the merge status: per batch its kept and late
 /// counters, then the group count.
 struct RoundStatusLayout {
@@ -45,7 +60,8 @@ class RoundGroups {
         late_rows_(exec),
         outbox_(exec),
         inbox_(exec),
-        partition_scratch_(exec) {}
+        partition_scratch_(exec),
+        folder_(exec) {}
 
   void reserve(std::size_t batch_rows) {
     table_.reserve(batch_rows);
@@ -71,8 +87,8 @@ class RoundGroups {
     batch_rows_.push_back(rows);
     batch_first_.push_back(rows_);
     auto* counters = reinterpret_cast<AggregationCounters*>(status_.data() + 2 * b);
-    table_.add_events(in, rows, programs_, plan_.aggregation, wm_before, counters,
-                      late_rows_.data() + rows_);
+    folder_(table_, in, rows, programs_, plan_.aggregation, wm_before, counters,
+            late_rows_.data() + rows_);
     rows_ += rows;
   }
 
@@ -80,7 +96,7 @@ class RoundGroups {
     compact();
     const int width = packed_width();
     outbox_.resize_discard(groups_.size() * static_cast<std::size_t>(width));
-    const std::vector<std::size_t> sizes =
+    const std::vector<std::size_t>& sizes =
         partition_partials(*exec_, groups_.view(), group_count(), partitioner, outbox_.data(),
                            partition_scratch_);
     parts_.assign(sizes.size(), PartDescriptor{});
@@ -128,7 +144,10 @@ class RoundGroups {
   const unsigned long long* status() const { return status_.data(); }
 
   /// @brief Takes the round status as the host has read it (valid until the next round).
-  void settled(const unsigned long long* host_status) { host_status_ = host_status; }
+  void settled(const unsigned long long* host_status) {
+    host_status_ = host_status;
+    folder_.observe_groups(static_cast<std::size_t>(host_status[layout_.group_count()]));
+  }
 
   BatchOutcome outcome(std::size_t i) {
     BatchOutcome o;
@@ -175,6 +194,7 @@ class RoundGroups {
   Buffer<std::uint64_t, Exec> outbox_;
   Buffer<std::uint64_t, Exec> inbox_;
   PartitionScratch<Exec> partition_scratch_;
+  EventFolder<Exec> folder_;
   const unsigned long long* host_status_ = nullptr;
   std::vector<std::size_t> batch_rows_;
   std::vector<std::size_t> batch_first_;

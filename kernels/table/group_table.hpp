@@ -16,6 +16,8 @@ namespace sluice::detail {
 
 /// @brief A slot being written by the thread that claimed it (readers wait for it).
 inline constexpr std::uint64_t kBusySlot = ~std::uint64_t{0};
+/// @brief What a probe-limited find_or_claim returns when it found no room.
+inline constexpr std::uint64_t kNoGroupSlot = ~std::uint64_t{0};
 
 /// @brief Counters an aggregation pass keeps in the executor's memory (read by the host only
 /// at the batch's one synchronization).
@@ -44,9 +46,21 @@ struct GroupTableRef {
   /// @pre A free slot exists (the table has twice as many slots as rows).
   SLUICE_HD std::uint64_t find_or_claim(std::uint64_t key_hash_value, const std::uint64_t* key,
                                         std::int64_t group_pane, std::uint32_t group_cut) const {
+    return find_or_claim_within(key_hash_value, key, group_pane, group_cut, capacity());
+  }
+
+  /// @brief find_or_claim probing at most `max_probes` slots; kNoGroupSlot when none of them
+  /// holds the group or is free. `Scope` is that of the threads sharing the table (a block's
+  /// table in shared memory: thread_scope_block).
+  template <cuda::thread_scope Scope = cuda::thread_scope_device>
+  SLUICE_HD std::uint64_t find_or_claim_within(std::uint64_t key_hash_value,
+                                               const std::uint64_t* key,
+                                               std::int64_t group_pane, std::uint32_t group_cut,
+                                               std::uint64_t max_probes) const {
     const std::uint64_t h = group_hash(key_hash_value, group_pane, group_cut);
-    for (std::uint64_t p = h & index.mask;; p = (p + 1) & index.mask) {
-      cuda::atomic_ref<std::uint64_t, cuda::thread_scope_device> slot(index.slots[p]);
+    std::uint64_t p = h & index.mask;
+    for (std::uint64_t probes = 0; probes < max_probes; ++probes, p = (p + 1) & index.mask) {
+      cuda::atomic_ref<std::uint64_t, Scope> slot(index.slots[p]);
       std::uint64_t s = slot.load(cuda::memory_order_acquire);
       if (s == kEmptySlot) {
         std::uint64_t expected = kEmptySlot;
@@ -64,6 +78,7 @@ struct GroupTableRef {
       if (slot_tag_matches(s, h) && same_group(p, key_hash_value, key, group_pane, group_cut))
         return p;
     }
+    return kNoGroupSlot;
   }
 
   SLUICE_HD bool same_group(std::uint64_t p, std::uint64_t h, const std::uint64_t* key,

@@ -1,5 +1,5 @@
-// Shared helpers of the GPU operator tests: the device check, device buffers, poisoning, and
-// partial rows moved between host vectors and either executor's memory.
+// Shared helpers of the GPU tests: the device check, the size switch, device buffers,
+// poisoning, and partial rows moved between host vectors and either executor's memory.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -23,11 +24,8 @@
 // SLUICE_GPU_TESTS_ON_HOST (the opt-in target sluice_gpu_tests_on_host) runs these tests with
 // HostExec in the device's place, so the references, poisoning and comparisons can be checked on
 // a machine without a GPU. The real suite runs CudaExec.
-#if defined(SLUICE_GPU_TESTS_ON_HOST)
-#include "kernels/pipeline.hpp"
-#else
+#if !defined(SLUICE_GPU_TESTS_ON_HOST)
 #include "kernels/exec/cuda_exec.cuh"
-#include "kernels/pipeline.hpp"
 #endif
 
 namespace sluice::test {
@@ -75,6 +73,18 @@ class GpuTestWithParam : public ::testing::TestWithParam<Param> {
  protected:
   void SetUp() override { SLUICE_REQUIRE_GPU(); }
 };
+
+/// @brief Whether the tests run at their small sizes: SLUICE_GPU_TEST_SIZES=small (the quick
+/// mode of tests/gpu_check.sh). The default is the full sizes.
+inline bool small_sizes() {
+  const char* v = std::getenv("SLUICE_GPU_TEST_SIZES");
+  return v != nullptr && std::string(v) == "small";
+}
+
+/// @brief `full`, or `small` under small_sizes().
+inline std::size_t test_size(std::size_t full, std::size_t small) {
+  return small_sizes() ? small : full;
+}
 
 /// @brief Prints the seed of a test to stdout (SLUICE_SEEDED_RNG adds it to every failure).
 inline void announce_seed(std::uint64_t seed) {
@@ -151,23 +161,8 @@ void poison_partials(Exec& exec, const PartialsView& v) {
 template <class Exec>
 void upload_rows(Exec& exec, const HostRows& rows, Partials<Exec>& out) {
   out.resize_discard(rows.size());
-  const PartialsView v = out.view();
-  poison_partials(exec, v);
-  const std::size_t n = rows.size();
-  if (n == 0) return;
-  std::vector<std::uint64_t> column(n);
-  exec.copy_from_host(v.hash, rows.hash.data(), n * sizeof(std::uint64_t));
-  for (int j = 0; j < rows.key_words; ++j) {
-    for (std::size_t i = 0; i < n; ++i) column[i] = rows.keys[i * rows.key_words + j];
-    exec.copy_from_host(v.keys + j * v.stride, column.data(), n * sizeof(std::uint64_t));
-  }
-  exec.copy_from_host(v.pane, rows.pane.data(), n * sizeof(std::int64_t));
-  exec.copy_from_host(v.cut, rows.cut.data(), n * sizeof(std::uint32_t));
-  for (int s = 0; s < rows.state_words; ++s) {
-    for (std::size_t i = 0; i < n; ++i) column[i] = rows.states[i * rows.state_words + s];
-    exec.copy_from_host(v.states + s * v.stride, column.data(), n * sizeof(std::uint64_t));
-  }
-  exec.synchronize();  // `column` is reused while copies from pageable memory may be pending
+  poison_partials(exec, out.view());
+  copy_rows_to(exec, rows, out);
 }
 
 /// @brief Reads the rows of an executor view back into host rows.
@@ -193,58 +188,8 @@ HostRows download_rows(Exec& exec, const PartialsView& v) {
   return r;
 }
 
-/// @brief Cut of an event in pane p at watermark wm: ref_cut, except that a pane in a gap
-/// between windows (slide > size) belongs to no window and is late at any watermark
-/// (kernel_test_util's ref_cut answers 0 there before the first watermark).
-inline std::uint32_t ref_event_cut(const PaneSpec& s, std::int64_t p, std::int64_t wm) {
-  if (!s.global && ref_windows_of_pane(s, p).empty()) return kLateCut;
-  return ref_cut(s, p, wm);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Comparing states.
-
-/// @brief A reference accumulator: the folded state plus, for float sums, the sum of the
-/// magnitudes folded in (the scale of the rounding error of any summation order).
-struct RefState {
-  std::vector<std::uint64_t> value;
-  std::vector<double> magnitude;
-
-  explicit RefState(const std::vector<StateOp>& ops) : magnitude(ops.size(), 0.0) {
-    for (StateOp op : ops) value.push_back(ref_init(op));
-  }
-  RefState() = default;
-  void add(const std::vector<StateOp>& ops, std::size_t s, std::uint64_t v, double mag) {
-    value[s] = ref_merge(ops[s], value[s], v);
-    magnitude[s] += mag;
-  }
-  /// Folds one input per state (a singleton).
-  void add_inputs(const std::vector<StateOp>& ops, const std::uint64_t* inputs,
-                  std::size_t stride = 1) {
-    for (std::size_t s = 0; s < ops.size(); ++s) {
-      const std::uint64_t v = inputs[s * stride];
-      add(ops, s, v, ops[s] == StateOp::sum_f64 ? std::fabs(bitsd(v)) : 0.0);
-    }
-  }
-  void merge(const std::vector<StateOp>& ops, const RefState& o) {
-    for (std::size_t s = 0; s < ops.size(); ++s) add(ops, s, o.value[s], o.magnitude[s]);
-  }
-};
-
-/// Folds `from` into `into` (values and magnitudes); an empty `into` starts from the initial
-/// states. The WindowTable model (tests/kernels/window_table_reference.hpp) folds with it.
-inline void ref_fold(const std::vector<StateOp>& ops, RefState& into, const RefState& from) {
-  if (into.value.empty()) into = RefState(ops);
-  into.merge(ops, from);
-}
-
-/// Folds one row's inputs (`inputs[s]`) into `into`; an empty `into` starts from the initial
-/// states. The reduce reference (tests/kernels/partials_reference.hpp) folds with it.
-inline void ref_fold_row(const std::vector<StateOp>& ops, RefState& into,
-                         const std::uint64_t* inputs) {
-  if (into.value.empty()) into = RefState(ops);
-  into.add_inputs(ops, inputs);
-}
 
 /// Relative tolerance of float sums, against max(|want|, sum of magnitudes). Summing n terms in
 /// any order errs by at most about n * 2^-53 of the magnitudes: 1e-9 covers n up to ~10^7.
@@ -262,11 +207,6 @@ inline ::testing::AssertionResult state_close(StateOp op, std::uint64_t got, std
   if (g == w || std::fabs(g - w) <= tolerance * scale) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "sum_f64 got " << g << " want " << w << " (difference "
                                        << g - w << ", scale " << scale << ")";
-}
-
-/// @brief A random double state value that is not a small dyadic number (so float sums round).
-inline std::uint64_t random_f64_word(std::mt19937_64& rng) {
-  return dbits(std::uniform_real_distribution<double>(-1000.0, 1000.0)(rng) / 3.0);
 }
 
 }  // namespace sluice::test

@@ -10,118 +10,23 @@
 #include <vector>
 
 #include "counting_exec.hpp"
-#include "host/engine/dispatch.hpp"
-#include "host/engine/emitter.hpp"
-#include "host/engine/ingest.hpp"
-#include "host/engine/worker.hpp"
 #include "host/query_compiler.hpp"
 #include "kernels/filter_project.inl"
 #include "kernels/partition.inl"
 #include "kernels/pipeline/pipeline.inl"
 #include "kernels/table/window_state.inl"
 #include "sluice/sluice.hpp"
-#include "transport/local_exchange.hpp"
+#include "rounds_driver.hpp"
 
 namespace sluice {
 namespace {
 
 using namespace std::chrono_literals;
-
-Schema telemetry_schema() {
-  return Schema({{"ts", DataType::timestamp(TimeUnit::ms)},
-                 {"host", TypeId::string},
-                 {"cpu", TypeId::f32},
-                 {"status", TypeId::i32}});
-}
-
-struct Columns {
-  std::vector<std::int64_t> ts;
-  std::vector<std::uint32_t> host;
-  std::vector<float> cpu;
-  std::vector<std::int32_t> status;
-};
-
-Columns make_columns(std::size_t n, std::uint32_t keys, std::mt19937_64& rng) {
-  Columns c;
-  for (std::size_t i = 0; i < n; ++i) {
-    // 1 event per ms, up to 3 s out of order; one in 500 a minute late (past the lateness).
-    std::int64_t t =
-        1'000'000 + static_cast<std::int64_t>(i) - static_cast<std::int64_t>(rng() % 3000);
-    if (rng() % 500 == 0) t -= 60'000;
-    c.ts.push_back(t);
-    c.host.push_back(static_cast<std::uint32_t>(rng() % keys));
-    c.cpu.push_back(static_cast<float>(rng() % 10000) / 100.0f);
-    c.status.push_back(rng() % 10 == 0 ? 500 : 200);
-  }
-  return c;
-}
-
-using Finals =
-    std::map<std::tuple<std::int64_t, std::int64_t, std::vector<Value>>, std::vector<Value>>;
-
-struct RoundsRun {
-  Finals finals;
-  std::size_t rows = 0;
-  std::uint64_t late = 0;
-  std::vector<std::uint64_t> syncs_per_round;
-};
-
-/// Pushes `cols` through Ingest and Dispatcher into one worker's queue, then runs every round
-/// with `pipeline`, the next round always queued (as a busy stream keeps it).
-RoundsRun run_rounds(detail::WorkerPipeline& pipeline, const std::function<std::uint64_t()>& syncs,
-                     const detail::CompiledQuery& query, const Schema& schema, DictionaryPtr dict,
-                     const Columns& cols, std::size_t batch_rows) {
-  RoundsRun run;
-  const std::size_t batches = (cols.ts.size() + batch_rows - 1) / batch_rows + 2;
-  std::vector<std::size_t> widths;
-  for (std::size_t c : query.read_columns) widths.push_back(type_width(schema.field(c).type.id));
-  detail::MicroBatchPool pool(widths, batch_rows, batches + 4);
-  detail::RoundQueue queue(batches + 4, 1);
-  const auto never = [] { return false; };
-  detail::Dispatcher dispatcher(query.plan.aggregation.panes, true, query.max_delay,
-                                std::chrono::steady_clock::duration::zero(),
-                                detail::Balancer(BalancePolicy::round_robin, 1, {}, 1), {&queue},
-                                never);
-  detail::Ingest ingest(
-      schema, query, dict, pool, batch_rows,
-      [&](detail::BatchLease b) { dispatcher.add(std::move(b)); }, never);
-  const Batch all =
-      Batch::wrap(schema, {cols.ts.data(), cols.host.data(), cols.cpu.data(), cols.status.data()},
-                  cols.ts.size(), {nullptr, dict, nullptr, nullptr});
-  for (std::size_t at = 0; at < all.rows(); at += 777)
-    ingest.push(all.slice(at, std::min<std::size_t>(777, all.rows() - at)), 0);
-  ingest.seal();
-  dispatcher.dispatch(false);
-  dispatcher.dispatch(true);
-
-  detail::LocalExchange exchange(1);
-  detail::EmitCounters emitted;
-  detail::WorkCounters work;
-  std::vector<Field> read;
-  for (std::size_t c : query.read_columns) read.push_back(schema.field(c));
-  detail::CompiledQuery q = query;
-  const std::size_t keys = q.keys.size();
-  q.result_sink = [&](const Batch& b) {
-    for (const WindowResult& r : window_results(b, keys))
-      run.finals[{r.window_start, r.window_end, r.keys}] = r.values;
-    run.rows += b.rows();
-  };
-  q.late_sink = [&](const Batch& b) { run.late += b.rows(); };
-  detail::Emitter emitter(q, Schema(read), dict, 1, true, emitted);
-  detail::Worker worker(0, 1, q, pipeline, queue, exchange, emitter, work);
-  pipeline.reserve(batch_rows);
-  for (;;) {
-    detail::RoundPart* part = queue.front(never);
-    const bool final = part->final;
-    const std::uint64_t before = syncs();
-    worker.run_round(*part);
-    run.syncs_per_round.push_back(syncs() - before);
-    queue.pop();
-    if (final) break;
-  }
-  EXPECT_EQ(work.late.load(), run.late);
-  return run;
-}
+using test::Columns;
+using test::make_columns;
+using test::run_rounds;
+using test::RoundsRun;
+using test::telemetry_schema;
 
 struct Case {
   const char* name;
@@ -160,19 +65,7 @@ TEST_P(DeviceRounds, SameResultsAsTheHostPipelineWithOneSyncPerRound) {
   EXPECT_EQ(on_device.rows, on_host.rows);
   EXPECT_EQ(on_device.late, on_host.late);
   EXPECT_GT(on_host.late, 0u);
-  ASSERT_EQ(on_device.finals.size(), on_host.finals.size());
-  for (const auto& [key, values] : on_host.finals) {
-    auto it = on_device.finals.find(key);
-    ASSERT_NE(it, on_device.finals.end());
-    ASSERT_EQ(it->second.size(), values.size());
-    for (std::size_t a = 0; a < values.size(); ++a) {
-      if (const auto* d = std::get_if<double>(&values[a])) {
-        EXPECT_NEAR(std::get<double>(it->second[a]), *d, 1e-9 * std::max(1.0, std::abs(*d)));
-      } else {
-        EXPECT_EQ(it->second[a], values[a]);
-      }
-    }
-  }
+  test::expect_same_finals(on_device.finals, on_host.finals);
   // Steady state: every round but the first (warm-up: tables grow) and the last (its rows are
   // collected at once) waits for the device once; a round whose batch has late events reads
   // their rows back once more.

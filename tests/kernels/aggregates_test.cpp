@@ -38,7 +38,9 @@ TEST(StateOps, CombineMatchesReferenceAndCommutes) {
     for (int i = 0; i < 10000; ++i) {
       const std::uint64_t a = random_state_value(op, rng), b = random_state_value(op, rng);
       ASSERT_EQ(state_combine(op, a, b), ref_merge(op, a, b));
-      if (op != StateOp::sum_f64) ASSERT_EQ(state_combine(op, a, b), state_combine(op, b, a));
+      if (op != StateOp::sum_f64) {
+        ASSERT_EQ(state_combine(op, a, b), state_combine(op, b, a));
+      }
     }
 }
 

@@ -330,6 +330,30 @@ inline void to_partials(const HostRows& rows, Partials<HostExec>& out) {
   }
 }
 
+/// @brief Copies rows into partials in any executor's memory (resized to rows.size()), column
+/// by column through the executor's copies.
+template <class Exec>
+void copy_rows_to(Exec& exec, const HostRows& rows, Partials<Exec>& out) {
+  out.resize_discard(rows.size());
+  const PartialsView v = out.view();
+  const std::size_t n = rows.size();
+  if (n == 0) return;
+  std::vector<std::uint64_t> column(n);
+  exec.copy_from_host(v.hash, rows.hash.data(), n * sizeof(std::uint64_t));
+  exec.copy_from_host(v.pane, rows.pane.data(), n * sizeof(std::int64_t));
+  exec.copy_from_host(v.cut, rows.cut.data(), n * sizeof(std::uint32_t));
+  for (int j = 0; j < rows.key_words; ++j) {
+    for (std::size_t i = 0; i < n; ++i) column[i] = rows.keys[i * rows.key_words + j];
+    exec.copy_from_host(v.keys + j * v.stride, column.data(), n * sizeof(std::uint64_t));
+    exec.synchronize();  // `column` is refilled; a copy from pageable memory may be pending
+  }
+  for (int s = 0; s < rows.state_words; ++s) {
+    for (std::size_t i = 0; i < n; ++i) column[i] = rows.states[i * rows.state_words + s];
+    exec.copy_from_host(v.states + s * v.stride, column.data(), n * sizeof(std::uint64_t));
+    exec.synchronize();
+  }
+}
+
 /// @brief Reads a view back into host rows.
 inline HostRows from_view(const PartialsView& v) {
   HostRows r;

@@ -136,12 +136,19 @@ TEST_P(PaneGeometry, CutBoundsAgreeWithCutOf) {
     const detail::CutBounds b = s.cut_bounds(wm);
     for (std::int64_t p = -80; p <= 80; ++p) {
       const std::uint32_t cut = s.cut_of(p, wm);
-      if (p < b.alive) ASSERT_EQ(cut, kLateCut) << "pane " << p << " wm " << wm;
-      if (p >= b.full && g.slide <= g.size) ASSERT_EQ(cut, 0u) << "pane " << p << " wm " << wm;
+      if (p < b.alive) {
+        ASSERT_EQ(cut, kLateCut) << "pane " << p << " wm " << wm;
+      }
+      if (p >= b.full && g.slide <= g.size) {
+        ASSERT_EQ(cut, 0u) << "pane " << p << " wm " << wm;
+      }
       // The bounds are tight: the first pane still alive, the first with every window alive.
-      if (p == b.alive - 1 && !ref_windows_of_pane(s, b.alive).empty())
+      if (p == b.alive - 1 && !ref_windows_of_pane(s, b.alive).empty()) {
         ASSERT_NE(s.cut_of(b.alive, wm), kLateCut) << "wm " << wm;
-      if (p == b.full - 1 && g.slide <= g.size) ASSERT_NE(cut, 0u) << "wm " << wm;
+      }
+      if (p == b.full - 1 && g.slide <= g.size) {
+        ASSERT_NE(cut, 0u) << "wm " << wm;
+      }
     }
   }
 }

@@ -24,75 +24,6 @@ using detail::WindowState;
 
 enum class MergePath { portable, host };
 
-struct Geometry {
-  const char* name;
-  std::int64_t size, slide, offset, lateness;
-  bool global = false;
-};
-
-const Geometry kGeometries[] = {
-    {"tumbling", 100, 100, 0, 0},    {"tumbling late", 100, 100, 30, 150},
-    {"sliding", 100, 25, 0, 40},     {"sliding gcd", 90, 40, 10, 0},
-    {"hopping gaps", 20, 50, 5, 30}, {"global", 0, 0, 0, 0, true}};
-
-PaneSpec panes_of(const Geometry& g) {
-  return g.global ? make_global_panes() : make_panes(g.size, g.slide, g.offset, g.lateness);
-}
-
-/// Unique rows of one round: panes near the time front `t` (some behind it, within the
-/// lateness), cuts the watermark still admits, random keys and states.
-std::vector<MergeRow> random_round(const PaneSpec& panes, std::int64_t t, std::int64_t fired_wm,
-                                   std::size_t rows, std::size_t keys, KeyDist dist, int key_words,
-                                   std::mt19937_64& rng) {
-  std::map<Entry, std::vector<std::uint64_t>> unique;
-  KeyDrawer draw(dist, keys);
-  const std::int64_t span = panes.global ? 1 : 4 * std::max(panes.size, panes.slide);
-  for (std::size_t i = 0; i < rows; ++i) {
-    const std::int64_t time =
-        t - static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(span));
-    const std::int64_t pane = ref_pane_of(panes, time);
-    const std::vector<std::int64_t> ks = ref_windows_of_pane(panes, pane);
-    if (ks.empty()) continue;  // a gap between windows: late, never merged
-    const std::uint32_t first = ref_cut(panes, pane, fired_wm);
-    if (first == kLateCut) continue;  // too late for every window
-    const std::uint32_t cut =
-        first + (rng() % 4 == 0 ? static_cast<std::uint32_t>(rng() % (ks.size() - first)) : 0);
-    std::vector<std::uint64_t> states;
-    for (StateOp op : kAllOps) states.push_back(random_state_value(op, rng));
-    const Key key = key_words_of(draw(rng), key_words, 17);
-    auto [it, fresh] = unique.try_emplace(Entry{key, pane, cut}, states);
-    if (!fresh)
-      for (std::size_t s = 0; s < kAllOps.size(); ++s)
-        it->second[s] = ref_merge(kAllOps[s], it->second[s], states[s]);
-  }
-  std::vector<MergeRow> out;
-  for (const auto& [e, states] : unique)
-    out.push_back({std::get<0>(e), std::get<1>(e), std::get<2>(e), states});
-  std::shuffle(out.begin(), out.end(), rng);
-  return out;
-}
-
-/// The portable merge: the rows as unique partials, lookup, the status read back, insert.
-void merge_portable(WindowState<HostExec>& state, HostExec& exec, const std::vector<MergeRow>& rows,
-                    int key_words, std::int64_t fired_wm) {
-  Partials<HostExec> groups(exec, key_words, static_cast<int>(kAllOps.size()));
-  HostRows host;
-  host.key_words = key_words;
-  host.state_words = static_cast<int>(kAllOps.size());
-  std::int64_t first = 0, last = 0;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    host.push(rows[i].key, rows[i].pane, rows[i].cut, rows[i].states);
-    first = i == 0 ? rows[i].pane : std::min(first, rows[i].pane);
-    last = i == 0 ? rows[i].pane : std::max(last, rows[i].pane);
-  }
-  to_partials(host, groups);
-  const unsigned long long count = rows.size();
-  std::vector<unsigned long long> status(state.status_words(first, last, rows.size()));
-  state.lookup(groups.view(), &count, rows.size(), first, last, fired_wm, status.data());
-  state.next_generation();
-  state.insert(groups.view(), &count, rows.size(), status.data(), fired_wm);
-}
-
 /// The host merge: the rows in lists per (producer, partition), some repeated with identity
 /// states (a repeat must not change the result).
 void merge_host(WindowState<HostExec>& state, const std::vector<MergeRow>& rows, int key_words,
@@ -129,36 +60,6 @@ void merge_host(WindowState<HostExec>& state, const std::vector<MergeRow>& rows,
   l.data = data.data();
   l.rows = counts.data();
   state.merge_rows(l, fired_wm);
-}
-
-/// The rows of a fire, by (window, key).
-std::map<WindowAndKey, FiredRow> fired_of(const FiredRows<HostExec>& out, int key_words) {
-  std::map<WindowAndKey, FiredRow> rows;
-  const std::size_t n = out.count.data()[0];
-  for (std::size_t i = 0; i < n; ++i) {
-    Key key{0, 0};
-    for (int j = 0; j < key_words; ++j) key[j] = out.keys.data()[j * out.capacity + i];
-    FiredRow r;
-    r.update = out.update.data()[i] != 0;
-    for (std::size_t s = 0; s < kAllOps.size(); ++s)
-      r.states.push_back(out.states.data()[s * out.capacity + i]);
-    auto [it, fresh] = rows.try_emplace(WindowAndKey{out.window.data()[i], key}, r);
-    EXPECT_TRUE(fresh) << "window " << out.window.data()[i] << " key " << key[0] << " twice";
-  }
-  return rows;
-}
-
-void expect_same_fire(const std::map<WindowAndKey, FiredRow>& got,
-                      const std::map<WindowAndKey, FiredRow>& want) {
-  ASSERT_EQ(got.size(), want.size()) << "fired rows";
-  for (const auto& [wk, row] : want) {
-    auto it = got.find(wk);
-    ASSERT_NE(it, got.end()) << "missing window " << wk.first << " key " << wk.second[0];
-    EXPECT_EQ(it->second.update, row.update) << "window " << wk.first;
-    for (std::size_t s = 0; s < kAllOps.size(); ++s)
-      ASSERT_TRUE(state_matches(kAllOps[s], it->second.states[s], row.states[s]))
-          << "window " << wk.first << " key " << wk.second[0] << " state " << s;
-  }
 }
 
 struct Case {
@@ -201,7 +102,7 @@ TEST_P(WindowStateRounds, MatchTheModel) {
       t += static_cast<std::int64_t>(rng() % 400);
       const std::int64_t wm = round % 4 == 3 ? fired_wm : std::max<std::int64_t>(fired_wm, t - 250);
       state.fire(fired_wm, wm, out);
-      expect_same_fire(fired_of(out, c.key_words), ref.fire(fired_wm, wm));
+      expect_same_fire(fired_of(exec, out, c.key_words), ref.fire(fired_wm, wm));
       state.evict(wm);
       ref.evict(wm);
       ASSERT_EQ(state.size(), ref.entries.size());
@@ -209,7 +110,7 @@ TEST_P(WindowStateRounds, MatchTheModel) {
       state.next_generation();
     }
     state.fire(fired_wm, kFinalWatermark, out);
-    expect_same_fire(fired_of(out, c.key_words), ref.fire(fired_wm, kFinalWatermark));
+    expect_same_fire(fired_of(exec, out, c.key_words), ref.fire(fired_wm, kFinalWatermark));
     state.evict(kFinalWatermark);
     EXPECT_EQ(state.size(), 0u);
   }
@@ -256,7 +157,7 @@ TEST(WindowState, TablesGrowPastTheirFirstChunks) {
     EXPECT_EQ(state.size(), 300000u);
     FiredRows<HostExec> out(exec);
     state.fire(kNoWatermark, 1000, out);
-    expect_same_fire(fired_of(out, 1), ref.fire(kNoWatermark, 1000));
+    expect_same_fire(fired_of(exec, out, 1), ref.fire(kNoWatermark, 1000));
   }
 }
 
