@@ -198,6 +198,18 @@ Batch Batch::slice(std::size_t begin, std::size_t count) const {
   return part;
 }
 
+Batch Batch::copy() const {
+  auto storage = std::make_shared<Storage>();
+  std::vector<const void*> data;
+  for (const ColumnView& view : columns_) {
+    const std::size_t bytes = rows_ * type_width(view.type.id);
+    std::vector<std::byte>& column = storage->columns.emplace_back(bytes + 1);
+    if (bytes > 0) std::memcpy(column.data(), view.data, bytes);
+    data.push_back(column.data());
+  }
+  return wrap(schema_, std::move(data), rows_, dictionaries_, std::move(storage));
+}
+
 BatchBuilder::BatchBuilder(Schema schema, std::vector<DictionaryPtr> dictionaries)
     : schema_(std::move(schema)), dictionaries_(std::move(dictionaries)) {
   const std::size_t n = schema_.size();

@@ -83,10 +83,6 @@ void store_key(std::byte* cell, TypeId id, std::uint64_t w) {
   }
 }
 
-struct OwnedColumns {
-  std::vector<std::vector<std::byte>> data;
-};
-
 }  // namespace
 
 void order_fired_rows(const FiredView& rows, const std::vector<Sem>& key_sems,
@@ -148,7 +144,22 @@ Emitter::Emitter(const CompiledQuery& query, const Schema& read_schema, Dictiona
     result_ = Batch::wrap(schema, none, 0, std::move(dicts));
     columns_.resize(schema.size());
     pointers_.resize(schema.size());
+  } else {
+    std::vector<Field> fields;
+    std::vector<DictionaryPtr> dicts;
+    for (const auto& out : query.outputs) {
+      fields.push_back({out.name, out.type});
+      dicts.push_back(out.type.id == TypeId::string ? dictionary_ : nullptr);
+    }
+    pointers_.assign(fields.size(), nullptr);
+    result_ = Batch::wrap(Schema(std::move(fields)), pointers_, 0, std::move(dicts));
   }
+  std::vector<DictionaryPtr> late_dicts;
+  for (std::size_t c = 0; c < read_schema_.size(); ++c)
+    late_dicts.push_back(read_schema_.field(c).type.id == TypeId::string ? dictionary_ : nullptr);
+  late_columns_.resize(read_schema_.size());
+  late_pointers_.assign(read_schema_.size(), nullptr);
+  late_batch_ = Batch::wrap(read_schema_, late_pointers_, 0, std::move(late_dicts));
 }
 
 Emitter::Gathered& Emitter::slot(std::uint64_t round) {
@@ -261,63 +272,82 @@ void Emitter::emit(const FiredView& rows) {
   }
 }
 
+void Emitter::reserve(std::size_t batch_rows) {
+  if (query_.windowed) return;
+  // A worker runs at most its queue's rounds (two) plus one ahead of the slowest worker.
+  const std::size_t parts = 3 * static_cast<std::size_t>(workers_);
+  std::lock_guard lock(mutex_);
+  parts_.resize(std::max(parts_.size(), parts));
+  for (RowsPart& part : parts_) {
+    part.columns.resize(query_.outputs.size());
+    for (std::size_t j = 0; j < query_.outputs.size(); ++j)
+      part.columns[j].reserve(batch_rows * type_width(query_.outputs[j].type.id) + 1);
+  }
+  rounds_done_.reserve(parts);
+  order_.reserve(parts);
+}
+
 void Emitter::deliver_rows(std::uint64_t round, std::uint64_t sequence,
                            const ProjectedView& rows) {
-  std::vector<Field> fields;
-  auto owned = std::make_shared<OwnedColumns>();
-  std::vector<const void*> pointers;
-  std::vector<DictionaryPtr> dicts;
-  for (std::size_t j = 0; j < query_.outputs.size(); ++j) {
-    const DataType type = query_.outputs[j].type;
-    fields.push_back({query_.outputs[j].name, type});
-    const std::size_t width = type_width(type.id);
-    std::vector<std::byte> column(rows.rows * width + 1);
-    if (rows.rows > 0) std::memcpy(column.data(), rows.columns[j], rows.rows * width);
-    owned->data.push_back(std::move(column));
-    pointers.push_back(owned->data.back().data());
-    dicts.push_back(type.id == TypeId::string ? dictionary_ : nullptr);
-  }
-  Batch batch = Batch::wrap(Schema(std::move(fields)), std::move(pointers), rows.rows,
-                            std::move(dicts), std::move(owned));
   std::lock_guard lock(mutex_);
-  rows_[round].second.emplace_back(sequence, std::move(batch));
+  std::size_t p = 0;
+  while (p < parts_.size() && parts_[p].in_use) ++p;
+  if (p == parts_.size()) parts_.emplace_back();
+  RowsPart& part = parts_[p];
+  part.in_use = true;
+  part.round = round;
+  part.sequence = sequence;
+  part.rows = rows.rows;
+  part.columns.resize(query_.outputs.size());
+  for (std::size_t j = 0; j < query_.outputs.size(); ++j) {
+    const std::size_t width = type_width(query_.outputs[j].type.id);
+    part.columns[j].resize(rows.rows * width + 1);
+    if (rows.rows > 0) std::memcpy(part.columns[j].data(), rows.columns[j], rows.rows * width);
+  }
 }
 
 void Emitter::end_round(std::uint64_t round) {
-  std::vector<std::pair<std::uint64_t, Batch>> out;
-  {
-    std::lock_guard lock(mutex_);
-    auto& [count, all] = rows_[round];
-    if (++count < workers_) return;
-    out = std::move(all);
-    rows_.erase(round);
+  std::lock_guard lock(mutex_);
+  auto it = std::find_if(rounds_done_.begin(), rounds_done_.end(),
+                         [&](const auto& r) { return r.first == round; });
+  if (it == rounds_done_.end()) {
+    rounds_done_.emplace_back(round, 0);
+    it = rounds_done_.end() - 1;
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  if (!query_.result_sink) return;
-  std::lock_guard lock(mutex_);  // one sink call at a time
-  for (auto& [sequence, batch] : out)
-    if (batch.rows() > 0) query_.result_sink(batch);
+  if (++it->second < workers_) return;
+  *it = rounds_done_.back();
+  rounds_done_.pop_back();
+  // The round's parts in push order, to the sink one at a time.
+  order_.clear();
+  for (std::size_t p = 0; p < parts_.size(); ++p)
+    if (parts_[p].in_use && parts_[p].round == round) order_.push_back(static_cast<std::uint32_t>(p));
+  std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return parts_[a].sequence < parts_[b].sequence;
+  });
+  for (std::uint32_t p : order_) {
+    RowsPart& part = parts_[p];
+    if (query_.result_sink && part.rows > 0) {
+      for (std::size_t j = 0; j < part.columns.size(); ++j) pointers_[j] = part.columns[j].data();
+      BatchAccess::rebind(result_, pointers_, part.rows);
+      query_.result_sink(result_);
+    }
+    part.in_use = false;
+  }
 }
 
 void Emitter::late(const MicroBatch& batch, std::span<const std::uint32_t> rows) {
   if (!query_.late_sink || rows.empty()) return;
-  auto owned = std::make_shared<OwnedColumns>();
-  std::vector<const void*> pointers;
-  std::vector<DictionaryPtr> dicts;
+  std::lock_guard lock(late_mutex_);
   for (std::size_t c = 0; c < read_schema_.size(); ++c) {
-    const TypeId id = read_schema_.field(c).type.id;
-    const std::size_t width = type_width(id);
-    std::vector<std::byte> column(rows.size() * width + 1);
+    const std::size_t width = type_width(read_schema_.field(c).type.id);
+    std::vector<std::byte>& column = late_columns_[c];
+    column.resize(rows.size() * width + 1);
     for (std::size_t i = 0; i < rows.size(); ++i)
       std::memcpy(column.data() + i * width, batch.cell(c, width, rows[i]), width);
-    owned->data.push_back(std::move(column));
-    pointers.push_back(owned->data.back().data());
-    dicts.push_back(id == TypeId::string ? dictionary_ : nullptr);
+    late_pointers_[c] = column.data();
   }
-  const Batch late = Batch::wrap(read_schema_, std::move(pointers), rows.size(), std::move(dicts),
-                                 std::move(owned));
-  std::lock_guard lock(late_mutex_);
-  query_.late_sink(late);
+  BatchAccess::rebind(late_batch_, late_pointers_, rows.size());
+  query_.late_sink(late_batch_);
 }
 
 }  // namespace sluice::detail

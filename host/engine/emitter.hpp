@@ -5,7 +5,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -45,6 +44,9 @@ class Emitter {
   Emitter(const CompiledQuery& query, const Schema& read_schema, DictionaryPtr dictionary,
           int workers, bool ordered, EmitCounters& counters);
 
+  /// @brief Stateless queries: room for the output rows of every batch that can be in flight
+  /// (a few rounds per worker) of up to `batch_rows` rows, so that emission never allocates.
+  void reserve(std::size_t batch_rows);
   /// @brief Worker `worker`'s fired rows of `round` (read before return).
   void deliver(int worker, std::uint64_t round, const FiredView& rows);
   /// @brief Stateless queries: one batch's output rows (copied), then end_round() once per
@@ -84,9 +86,22 @@ class Emitter {
   OrderScratch scratch_;
   std::vector<Sem> key_sems_;
   std::vector<std::vector<std::uint64_t>> transposed_;
-  // Stateless rows by round: (sequence, rows) from every worker.
-  std::map<std::uint64_t, std::pair<int, std::vector<std::pair<std::uint64_t, Batch>>>> rows_;
+  // Stateless queries: each batch's output rows until every worker has ended its round; the
+  // parts and their columns are reused (result_ is rebound to each).
+  struct RowsPart {
+    bool in_use = false;
+    std::uint64_t round = 0;
+    std::uint64_t sequence = 0;
+    std::size_t rows = 0;
+    std::vector<std::vector<std::byte>> columns;
+  };
+  std::vector<RowsPart> parts_;
+  std::vector<std::pair<std::uint64_t, int>> rounds_done_;  // (round, workers that ended it)
+  // The late-events batch and its columns, reused (under late_mutex_).
   std::mutex late_mutex_;
+  Batch late_batch_;
+  std::vector<std::vector<std::byte>> late_columns_;
+  std::vector<const void*> late_pointers_;
 };
 
 }  // namespace sluice::detail

@@ -99,6 +99,7 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       per_worker_(static_cast<std::size_t>(workers_)),
       rounds_done_(static_cast<std::size_t>(workers_), 0) {
   last_activity_ = std::chrono::steady_clock::now();
+  emitter_.reserve(std::max<std::size_t>(config.batch_rows, 1));
   pipelines_.resize(static_cast<std::size_t>(workers_));
   for (int w = 0; w < workers_; ++w) threads_.emplace_back([this, w] { worker_main(w); });
   timer_ = std::thread([this] { timer_main(); });

@@ -60,6 +60,9 @@ class Batch {
   Value at(std::size_t row, std::size_t column) const;
   /// @brief Rows [begin, begin + count) sharing this batch's storage.
   Batch slice(std::size_t begin, std::size_t count) const;
+  /// @brief A batch owning a copy of this one's values (same schema and dictionaries): what a
+  /// sink keeps of a batch that is valid only during its call.
+  Batch copy() const;
 
  private:
   friend class BatchBuilder;

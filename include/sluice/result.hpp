@@ -29,7 +29,8 @@ using BatchSink = std::function<void(const Batch&)>;
 /// @brief The sink of a stateless (filter/map/project) query: a BatchSink.
 using RowSink = BatchSink;
 /// @brief Receives late events (older than their windows' end plus the allowed lateness):
-/// the columns the query reads, in input schema order.
+/// the columns the query reads, in input schema order. As for BatchSink, the batch is valid
+/// only during the call; called from one engine thread at a time.
 using LateSink = std::function<void(const Batch&)>;
 
 /// @brief One aggregated (window, key) row: the row form of a result batch, for samples and

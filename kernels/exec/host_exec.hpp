@@ -1,6 +1,8 @@
 // HostExec: the CPU executor; Thrust's OpenMP system and OpenMP loops over host memory.
 #pragma once
 
+#include <omp.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -23,12 +25,24 @@ class HostExec {
 
   auto policy() const { return thrust::omp::par; }
 
+  /// @brief Whether `work` items are worth a parallel region: more than kSerialBelow, and a
+  /// team of more than one thread. Otherwise run them on the calling thread without entering
+  /// one (libgomp allocates a team for a region of one thread, and for a region of another size
+  /// than the last one's).
+  static bool team_helps(std::int64_t work) {
+    return work > kSerialBelow && omp_get_max_threads() > 1;
+  }
+
   /// @brief Calls f(i) for i in [0, n) in parallel. f must not throw.
   template <class F>
   void for_each_index(std::size_t n, F f) const {
     const auto count = static_cast<std::int64_t>(n);
     // Small loops run on the calling thread: waking the team costs more than they do.
-#pragma omp parallel for schedule(static) if (count > kSerialBelow)
+    if (!team_helps(count)) {
+      for (std::int64_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
+      return;
+    }
+#pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
   }
 

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "kernels/host/vector_program.hpp"
@@ -354,13 +355,16 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
   const ProgramRef* programs = programs_.programs;
   const HostProgramAnalysis& a = *analysis_;
 
-  const int used = n > 4096 ? team : 1;
-#pragma omp parallel num_threads(used)
-  {
+  const int used = n > 4096 && team > 1 ? team : 1;
+  // Run by each thread of the team, or by the calling thread alone for a small batch or a team
+  // of one (HostExec::team_helps says why not a region of one thread).
+  std::atomic<std::int64_t> next_chunk{0};  // chunks are taken in turn, not by an omp for
+  const auto fold_share = [&] {
     const int tid = omp_get_thread_num();
     const int nt = omp_get_num_threads();
     HostThreadAggregation& t = *threads_[static_cast<std::size_t>(tid)];
     t.late.clear();
+    t.late.reserve(n);
     t.kept = 0;
     t.keys.resize(static_cast<std::size_t>(k_words) * kVectorRows);
     t.inputs.resize(static_cast<std::size_t>(spec_.inputs) * kVectorRows);
@@ -368,8 +372,8 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
     // Chunks of rows go to whichever thread is free (a thread that loses its core for a while
     // does not hold the others back).
     const auto chunks = static_cast<std::int64_t>((n + kChunkRows - 1) / kChunkRows);
-#pragma omp for schedule(dynamic, 1) nowait
-    for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
+    for (std::int64_t chunk = next_chunk.fetch_add(1, std::memory_order_relaxed); chunk < chunks;
+         chunk = next_chunk.fetch_add(1, std::memory_order_relaxed)) {
       const std::size_t begin = static_cast<std::size_t>(chunk) * kChunkRows;
       const std::size_t end = std::min(n, begin + kChunkRows);
       std::size_t slice_first = 0;  // logical row of the current slice's row 0
@@ -492,6 +496,12 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
       }
     }
     flush(t, spec_, partitions_, INT64_MAX);
+  };
+  if (used > 1) {
+#pragma omp parallel
+    fold_share();
+  } else {
+    fold_share();
   }
   std::size_t kept = 0;
   const std::size_t late_first = late_rows.size();
@@ -529,8 +539,22 @@ GroupRowLists HostAggregator::lists() {
 }
 
 void HostAggregator::clear() {
+  // Chunks go to threads dynamically: any thread may take a whole round's rows of a partition
+  // next time. Each keeps room for the most any round has had, and a quarter more for rounds
+  // that list a few more groups, so that a warm aggregator does not grow.
+  list_peak_.resize(static_cast<std::size_t>(partitions_), 0);
+  for (int q = 0; q < partitions_; ++q) {
+    std::size_t total = 0;
+    for (const auto& t : threads_) total += t->lists[static_cast<std::size_t>(q)].size();
+    list_peak_[static_cast<std::size_t>(q)] = std::max(list_peak_[static_cast<std::size_t>(q)], total);
+  }
   for (const auto& t : threads_) {
-    for (auto& list : t->lists) list.clear();
+    for (int q = 0; q < partitions_; ++q) {
+      auto& list = t->lists[static_cast<std::size_t>(q)];
+      list.clear();
+      const std::size_t peak = list_peak_[static_cast<std::size_t>(q)];
+      if (list.capacity() < peak) list.reserve(peak + peak / 4);
+    }
     t->first_pane = INT64_MAX;
     t->last_pane = INT64_MIN;
   }

@@ -56,6 +56,7 @@ class HostAggregator {
   std::vector<std::unique_ptr<HostThreadAggregation>> threads_;
   std::vector<const std::uint64_t*> list_data_;
   std::vector<std::size_t> list_rows_;
+  std::vector<std::size_t> list_peak_;  // per partition: the most words any round listed
 };
 
 }  // namespace sluice::detail

@@ -29,8 +29,7 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
   // Lists by partition are merged by their partition's thread; other lists (exchanged parts)
   // are read by every partition's thread, each taking its own rows.
   const bool by_partition = lists.partitions == partitions;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(std::min(partitions, omp_get_max_threads()))
-  for (int q = 0; q < partitions; ++q) {
+  const auto merge_partition = [&](int q) {
     std::vector<std::uint64_t>& requests = partition_requests_[static_cast<std::size_t>(q)];
     Table* table = nullptr;
     PaneTableRef r;
@@ -87,6 +86,14 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
         }
       }
     }
+  };
+  // The whole team or the calling thread alone (HostExec::team_helps says why not a region of
+  // another size).
+  if (partitions > 1 && omp_get_max_threads() > 1) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int q = 0; q < partitions; ++q) merge_partition(q);
+  } else {
+    for (int q = 0; q < partitions; ++q) merge_partition(q);
   }
   for (int q = 0; q < partitions; ++q) {
     entries_ += added[q];

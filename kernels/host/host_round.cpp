@@ -16,10 +16,12 @@ RoundGroups<HostExec>::RoundGroups(HostExec& /*exec*/, const PipelinePlan& plan,
       state_(&state),
       aggregator_(plan.aggregation, programs, plan.input_types, state.partitions()) {}
 
-void RoundGroups<HostExec>::begin_round(std::size_t /*max_rows*/, std::size_t /*batches*/) {
+void RoundGroups<HostExec>::begin_round(std::size_t max_rows, std::size_t batches) {
   aggregator_.clear();
   outcomes_.clear();
+  outcomes_.reserve(batches);
   late_rows_.clear();
+  late_rows_.reserve(max_rows);
   received_ = false;
 }
 
@@ -56,12 +58,12 @@ std::span<const PartDescriptor> RoundGroups<HostExec>::pack(const Partitioner& p
     total += parts_[d].rows;
   }
   outbox_.resize(total * width);
-  std::vector<std::uint64_t> cursor(owners);
-  for (std::size_t d = 0; d < owners; ++d) cursor[d] = parts_[d].first_row;
+  cursor_.resize(owners);
+  for (std::size_t d = 0; d < owners; ++d) cursor_[d] = parts_[d].first_row;
   for (int l = 0; l < lists_count; ++l)
     for (std::size_t i = 0; i < lists.rows[l]; ++i) {
       const std::uint64_t* row = lists.data[l] + i * width;
-      std::memcpy(outbox_.data() + cursor[owner_of(row)]++ * width, row,
+      std::memcpy(outbox_.data() + cursor_[owner_of(row)]++ * width, row,
                   width * sizeof(std::uint64_t));
     }
   return parts_;
@@ -116,13 +118,8 @@ const ProjectedView& Projector<HostExec>::operator()(const BatchView& batch,
   const std::size_t n = batch.rows;
   kept.resize(n);
   // Blocks of kVectorRows rows within slices: [slice, first row in it, logical first row].
-  struct Block {
-    int slice;
-    std::size_t first;
-    std::size_t rows;
-    std::size_t logical;
-  };
-  std::vector<Block> blocks;
+  std::vector<ProjectionBlock>& blocks = blocks_;
+  blocks.clear();
   std::size_t logical = 0;
   for (int s = 0; s < batch.num_slices; ++s) {
     for (std::size_t f = 0; f < batch.slices[s].rows; f += kVectorRows)
@@ -144,13 +141,13 @@ const ProjectedView& Projector<HostExec>::operator()(const BatchView& batch,
     const VType t = plan_.programs[static_cast<std::size_t>(plan_.outputs_begin + j)].result;
     columns_[static_cast<std::size_t>(j)].resize(n * value_width(t) + 1);
   }
-#pragma omp parallel if (n > static_cast<std::size_t>(HostExec::kSerialBelow))
-  {
+  // Run by each thread of the team, or by the calling thread alone (HostExec::team_helps).
+  const auto project_share = [&] {
     thread_local VectorStack stack;
     std::uint32_t sel[kVectorRows];
 #pragma omp for schedule(static)
     for (std::int64_t b = 0; b < count; ++b) {
-      const Block& blk = blocks[static_cast<std::size_t>(b)];
+      const ProjectionBlock& blk = blocks[static_cast<std::size_t>(b)];
       const InputColumns in = input_columns(blk.slice);
       std::size_t m = blk.rows;
       for (std::size_t i = 0; i < m; ++i) sel[i] = static_cast<std::uint32_t>(blk.first + i);
@@ -181,7 +178,7 @@ const ProjectedView& Projector<HostExec>::operator()(const BatchView& batch,
     }
 #pragma omp for schedule(static)
     for (std::int64_t b = 0; b < count; ++b) {
-      const Block& blk = blocks[static_cast<std::size_t>(b)];
+      const ProjectionBlock& blk = blocks[static_cast<std::size_t>(b)];
       const InputColumns in = input_columns(blk.slice);
       const std::size_t at = block_counts_[static_cast<std::size_t>(b)];
       const std::size_t m = block_counts_[static_cast<std::size_t>(b) + 1] - at;
@@ -194,6 +191,12 @@ const ProjectedView& Projector<HostExec>::operator()(const BatchView& batch,
         std::memcpy(columns_[static_cast<std::size_t>(j)].data() + at * w, v.bytes, m * w);
       }
     }
+  };
+  if (HostExec::team_helps(static_cast<std::int64_t>(n))) {
+#pragma omp parallel
+    project_share();
+  } else {
+    project_share();
   }
   // The kept rows, compacted (each block's rows lie at its logical start).
   std::size_t total = 0;

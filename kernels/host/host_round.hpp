@@ -51,6 +51,7 @@ class RoundGroups<HostExec> {
   // Exchange.
   std::vector<std::uint64_t> outbox_;
   std::vector<PartDescriptor> parts_;
+  std::vector<std::uint64_t> cursor_;
   bool received_ = false;
   std::vector<const std::uint64_t*> received_data_;
   std::vector<std::size_t> received_rows_;
@@ -98,6 +99,13 @@ class Projector<HostExec> {
   const PipelinePlan& plan_;
   std::vector<std::vector<std::byte>> columns_;
   std::vector<std::uint32_t> block_counts_;
+  struct ProjectionBlock {
+    int slice;
+    std::size_t first;
+    std::size_t rows;
+    std::size_t logical;
+  };
+  std::vector<ProjectionBlock> blocks_;
   ProjectedView view_;
 };
 

@@ -274,12 +274,12 @@ inline RunResult run_job(const EngineConfig& config, Query query, const std::vec
   } else {
     query.sink(RowSink([result, mutex](const Batch& b) {
       std::lock_guard lock(*mutex);
-      result->rows.push_back(b);
+      result->rows.push_back(b.copy());
     }));
   }
   query.late_sink([result, mutex](const Batch& b) {
     std::lock_guard lock(*mutex);
-    result->late.push_back(b);
+    result->late.push_back(b.copy());
   });
   Engine engine(config);
   Job job = engine.start(event_schema(), query);

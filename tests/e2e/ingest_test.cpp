@@ -105,7 +105,7 @@ TEST(Ingest, CopiedBatchesMayBeReusedAfterPush) {
   q.sink(ResultSink([result](std::span<const WindowResult> rows) {
     result->calls.emplace_back(rows.begin(), rows.end());
   }));
-  q.late_sink([result](const Batch& b) { result->late.push_back(b); });
+  q.late_sink([result](const Batch& b) { result->late.push_back(b.copy()); });
   Engine engine(make_config(1, 1000));
   Job job = engine.start(event_schema(), q);
   EventColumns buffer = EventColumns::from({}, nullptr);
@@ -137,7 +137,7 @@ TEST(Ingest, InPlaceBatchesAreReadUntilFlush) {
   q.sink(ResultSink([result](std::span<const WindowResult> rows) {
     result->calls.emplace_back(rows.begin(), rows.end());
   }));
-  q.late_sink([result](const Batch& b) { result->late.push_back(b); });
+  q.late_sink([result](const Batch& b) { result->late.push_back(b.copy()); });
   Engine engine(make_config(1, 1000));
   Job job = engine.start(event_schema(), q);
   const DictionaryPtr dict = job.make_builder().dictionary(kHost);
@@ -182,7 +182,7 @@ TEST(Ingest, WrapKeepAliveOwnsTheArrays) {
   q.sink(ResultSink([result](std::span<const WindowResult> rows) {
     result->calls.emplace_back(rows.begin(), rows.end());
   }));
-  q.late_sink([result](const Batch& b) { result->late.push_back(b); });
+  q.late_sink([result](const Batch& b) { result->late.push_back(b.copy()); });
   Engine engine(make_config(1, 900));
   Job job = engine.start(event_schema(), q);
   const Batch copy = batch;
