@@ -35,6 +35,7 @@ struct TelemetryOptions {
   int repeat = 3;
   std::uint64_t time_rate = 1'000;  ///< events per second of event time (1 per ms)
   std::uint64_t seed = 42;
+  bool ordered = true;  ///< EngineConfig::ordered_results
   std::string json;  ///< write a JSON record here when not empty
 };
 

@@ -16,14 +16,25 @@ template <class T>
 void time_range(const void* data, std::size_t first, std::size_t n, std::int64_t& lo,
                 std::int64_t& hi) {
   const T* v = static_cast<const T*>(data) + first;
-  std::int64_t a = INT64_MAX, b = INT64_MIN;
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto t = static_cast<std::int64_t>(v[i]);
-    a = t < a ? t : a;
-    b = t > b ? t : b;
+  // Four independent minima and maxima: the loop runs at the loads' pace, not the compare
+  // chain's (this pass runs on the pushing thread, beside the workers).
+  std::int64_t a[4] = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+  std::int64_t b[4] = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int l = 0; l < 4; ++l) {
+      const auto t = static_cast<std::int64_t>(v[i + static_cast<std::size_t>(l)]);
+      a[l] = t < a[l] ? t : a[l];
+      b[l] = t > b[l] ? t : b[l];
+    }
   }
-  lo = a;
-  hi = b;
+  for (; i < n; ++i) {
+    const auto t = static_cast<std::int64_t>(v[i]);
+    a[0] = t < a[0] ? t : a[0];
+    b[0] = t > b[0] ? t : b[0];
+  }
+  lo = std::min(std::min(a[0], a[1]), std::min(a[2], a[3]));
+  hi = std::max(std::max(b[0], b[1]), std::max(b[2], b[3]));
 }
 
 }  // namespace

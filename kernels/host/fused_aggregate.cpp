@@ -97,6 +97,44 @@ struct RefineByTest {
   }
 };
 
+/// mask[i] &= test(column[first + i]) over a dense block (first: mask[i] = test): a
+/// branch-free loop the compiler vectorizes.
+struct MaskByTest {
+  const void* data;
+  const ColumnTest& test;
+  std::uint8_t* mask;
+  std::size_t n;
+  std::size_t first;
+  bool first_test;
+  template <class T, class Pred>
+  void apply(const T* column, Pred pred) const {
+    if (first_test) {
+      for (std::size_t i = 0; i < n; ++i) mask[i] = pred(column[first + i]) ? 1 : 0;
+    } else {
+      for (std::size_t i = 0; i < n; ++i) mask[i] &= pred(column[first + i]) ? 1 : 0;
+    }
+  }
+  template <class T>
+  void operator()() const {
+    const T k = from_word<T>(test.imm);
+    const T* column = static_cast<const T*>(data);
+    switch (test.op) {
+      case Op::eq_k:
+        return apply(column, [k](T v) { return v == k; });
+      case Op::ne_k:
+        return apply(column, [k](T v) { return v != k; });
+      case Op::lt_k:
+        return apply(column, [k](T v) { return v < k; });
+      case Op::le_k:
+        return apply(column, [k](T v) { return v <= k; });
+      case Op::gt_k:
+        return apply(column, [k](T v) { return v > k; });
+      default:
+        return apply(column, [k](T v) { return v >= k; });
+    }
+  }
+};
+
 /// Writes program value words of the selected rows (plain columns gathered directly).
 struct ValueSource {
   ProgramRef program;
@@ -223,6 +261,15 @@ struct HostProgramAnalysis {
   ValueSource time;
   ValueSource keys[kMaxKeyWords];
   ValueSource inputs[kMaxInputPrograms];
+  /// The common shape, folded row by row straight from the columns (no gathered vectors): an
+  /// i64 time column, one integer key column, at most one input, a plain column.
+  enum class RowKey : std::uint8_t { none, u32, i32, i64 };
+  enum class RowInput : std::uint8_t { none, f32_as_f64, f64, i32_as_i64, i64 };
+  int leading_tests = 0;  ///< conjuncts [0, leading_tests) are all column tests
+  RowKey row_key = RowKey::none;
+  RowInput row_input = RowInput::none;
+  bool row_path = false;
+  const AggregationSpec* spec = nullptr;
 };
 
 /// Rows per unit of work shared out among the threads.
@@ -253,10 +300,27 @@ struct HostThreadAggregation {
   std::size_t kept = 0;
   VectorStack stack;
   std::uint32_t sel[kVectorRows];
+  std::uint8_t mask[kVectorRows];
   std::int64_t time[kVectorRows];
   std::uint32_t group[kVectorRows];
   std::vector<std::uint64_t> keys;    // [key_words][kVectorRows]
   std::vector<std::uint64_t> inputs;  // [inputs][kVectorRows]
+  // One key word below kCachedKeys (a dictionary code, a small integer): the group its latest
+  // event went to, with that group's pane. Events close in time mostly fall in their key's
+  // latest pane, so most skip the hash table. Entries of an older `generation` (before the
+  // table last moved its groups) are void.
+  struct CachedGroup {
+    std::int64_t pane = 0;
+    std::uint32_t group = 0;
+    std::uint32_t generation = 0;
+  };
+  static constexpr std::uint64_t kCachedKeys = 4096;
+  std::vector<CachedGroup> cache;
+  std::uint32_t generation = 1;
+  bool use_cache = true;
+  std::size_t cache_hits = 0;
+  std::size_t cache_tries = 0;
+  std::size_t batches_without_cache = 0;
 
   OpenAddressingRef<> index() {
     return OpenAddressingRef<>{slots.data(), table_capacity_for(capacity, 0.5) - 1};
@@ -281,14 +345,51 @@ HostAggregator::HostAggregator(const AggregationSpec& spec, ProgramSetView progr
   const Instr* code = programs.code;
   const ProgramRef* refs = programs.programs;
   HostProgramAnalysis& a = *analysis_;
+  a.spec = &spec_;
   for (int c = 0; c < spec.conjuncts; ++c)
     a.is_test[c] = as_column_test(code, refs[spec.conjuncts_begin + c], types, a.tests[c]);
+  while (a.leading_tests < spec.conjuncts && a.is_test[a.leading_tests]) ++a.leading_tests;
   if (spec.time_program >= 0) a.time = source_of(code, refs[spec.time_program]);
   for (int j = 0; j < spec.key_words; ++j) a.keys[j] = source_of(code, refs[spec.keys_begin + j]);
   for (int j = 0; j < spec.inputs; ++j) a.inputs[j] = source_of(code, refs[spec.inputs_begin + j]);
+  // The row path: plain columns of the common types.
+  using RowKey = HostProgramAnalysis::RowKey;
+  using RowInput = HostProgramAnalysis::RowInput;
+  const auto column_type = [&](int column) { return input_types_[column]; };
+  const bool time_ok = spec.time_program >= 0 && a.time.column >= 0 &&
+                       a.time.type == VType::i64 &&
+                       (column_type(a.time.column) == ColumnType::i64 ||
+                        column_type(a.time.column) == ColumnType::timestamp);
+  if (time_ok && spec.key_words == 1 && a.keys[0].column >= 0) {
+    switch (column_type(a.keys[0].column)) {
+      case ColumnType::u32:
+      case ColumnType::string:
+        if (a.keys[0].type == VType::u32) a.row_key = RowKey::u32;
+        break;
+      case ColumnType::i32:
+        if (a.keys[0].type == VType::i32 || a.keys[0].type == VType::i64) a.row_key = RowKey::i32;
+        break;
+      case ColumnType::i64:
+        if (a.keys[0].type == VType::i64) a.row_key = RowKey::i64;
+        break;
+      default:
+        break;
+    }
+  }
+  if (spec.inputs == 1 && a.inputs[0].column >= 0) {
+    const ColumnType ct = column_type(a.inputs[0].column);
+    const VType result = a.inputs[0].type;
+    if (result == VType::f64 && ct == ColumnType::f32) a.row_input = RowInput::f32_as_f64;
+    else if (result == VType::f64 && ct == ColumnType::f64) a.row_input = RowInput::f64;
+    else if (result == VType::i64 && ct == ColumnType::i32) a.row_input = RowInput::i32_as_i64;
+    else if (result == VType::i64 && ct == ColumnType::i64) a.row_input = RowInput::i64;
+  }
+  a.row_path = a.row_key != RowKey::none && (spec.inputs == 0 || a.row_input != RowInput::none);
 }
 
 HostAggregator::~HostAggregator() = default;
+
+bool HostAggregator::row_path() const noexcept { return analysis_->row_path; }
 
 namespace {
 
@@ -305,9 +406,11 @@ void flush(HostThreadAggregation& t, const AggregationSpec& spec, int partitions
     std::uint64_t* r = t.rows.data() + g * static_cast<std::size_t>(local_width);
     const auto pane = static_cast<std::int64_t>(r[0]);
     if (pane >= keep_from) {
-      if (kept != g)
-        std::memmove(t.rows.data() + kept * static_cast<std::size_t>(local_width), r,
-                     static_cast<std::size_t>(local_width) * sizeof(std::uint64_t));
+      // Rows are a few words: copied word by word (a library call per row costs more).
+      if (kept != g) {
+        std::uint64_t* to = t.rows.data() + kept * static_cast<std::size_t>(local_width);
+        for (int x = 0; x < local_width; ++x) to[x] = r[x];
+      }
       ++kept;
       continue;
     }
@@ -315,13 +418,14 @@ void flush(HostThreadAggregation& t, const AggregationSpec& spec, int partitions
     std::vector<std::uint64_t>& list =
         t.lists[static_cast<std::size_t>(state_partition(key_hash, partitions))];
     list.push_back(key_hash);
-    list.insert(list.end(), r, r + local_width);
+    for (int x = 0; x < local_width; ++x) list.push_back(r[x]);
     t.first_pane = std::min(t.first_pane, pane);
     t.last_pane = std::max(t.last_pane, pane);
   }
   std::fill(t.slots.begin(), t.slots.begin() + static_cast<std::ptrdiff_t>(t.index().capacity()),
             kEmptySlot);
   t.groups = kept;
+  ++t.generation;  // the kept groups move: cached group numbers are void
   if (kept * 2 > t.capacity && t.capacity < t.max_groups) t.capacity *= 2;
   if (kept == 0) {
     t.newest_pane = INT64_MIN;
@@ -333,6 +437,196 @@ void flush(HostThreadAggregation& t, const AggregationSpec& spec, int partitions
     index.insert_local(
         local_hash(r + 2, k, static_cast<std::int64_t>(r[0]), static_cast<std::uint32_t>(r[1])),
         static_cast<std::uint32_t>(g));
+  }
+}
+
+/// Flushes the thread's table until `m` more groups fit: the panes before the newest first, all
+/// of them when even those keep it full.
+void make_room(HostThreadAggregation& t, const AggregationSpec& spec, int partitions,
+               std::size_t m) {
+  while (t.groups + m > t.capacity) {
+    const std::size_t before = t.groups;
+    flush(t, spec, partitions, t.newest_pane);
+    if (t.groups + m > t.capacity && t.groups == before) flush(t, spec, partitions, INT64_MAX);
+  }
+}
+
+/// The group of (key, pane, cut) in the thread's table, claimed and initialized when new;
+/// through the thread's group cache where it applies.
+/// @pre The table has room for one more group.
+inline std::uint32_t group_of(HostThreadAggregation& t, const OpenAddressingRef<>& index,
+                              const AggregationSpec& spec, int local_width,
+                              const std::uint64_t* key, std::int64_t pane, std::uint32_t cut,
+                              bool cacheable) {
+  const int k_words = spec.key_words;
+  std::uint64_t* rows_base = t.rows.data();
+  if (pane > t.newest_pane) t.newest_pane = pane;
+  HostThreadAggregation::CachedGroup* cached = nullptr;
+  if (cacheable && cut == 0 && key[0] < HostThreadAggregation::kCachedKeys) {
+    cached = &t.cache[key[0]];
+    ++t.cache_tries;
+    if (cached->generation == t.generation && cached->pane == pane) {
+      ++t.cache_hits;
+      return cached->group;
+    }
+  }
+  const std::uint64_t h = local_hash(key, k_words, pane, cut);
+  const ClaimResult found = index.find_or_insert_local(
+      h, static_cast<std::uint32_t>(t.groups), [&](std::uint32_t g) {
+        const std::uint64_t* r = rows_base + static_cast<std::size_t>(g) * local_width;
+        if (static_cast<std::int64_t>(r[0]) != pane || r[1] != cut) return false;
+        for (int j = 0; j < k_words; ++j)
+          if (r[2 + j] != key[j]) return false;
+        return true;
+      });
+  if (cached != nullptr) *cached = {pane, found.payload, t.generation};
+  if (found.claimed) {
+    std::uint64_t* r = rows_base + static_cast<std::size_t>(found.payload) * local_width;
+    ++t.groups;
+    r[0] = static_cast<std::uint64_t>(pane);
+    r[1] = cut;
+    for (int j = 0; j < k_words; ++j) r[2 + j] = key[j];
+    for (int s = 0; s < spec.states.count; ++s) r[2 + k_words + s] = state_init(spec.states.ops[s]);
+  }
+  return found.payload;
+}
+
+/// Folds the selected rows of one block straight from their columns (the row path of
+/// HostProgramAnalysis): time, pane, cut, key, group and every state, row by row. The table's
+/// fields live in locals for the block: state words are uint64_t like the table's counters, so
+/// the compiler could not otherwise keep them in registers across the state writes.
+/// @pre The table has room for m more groups.
+template <class Key, class In, bool kFloatInput>
+void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
+               const BatchWindowing& windowing, const std::int64_t* time, const Key* keys,
+               const In* input, const std::uint32_t* sel, std::size_t m,
+               std::size_t slice_first, bool cacheable) {
+  constexpr int kWidth = 3;  // pane, cut, key before the states
+  const int s_count = spec.states.count;
+  const int local_width = kWidth + s_count;
+  const OpenAddressingRef<> index = t.index();
+  std::uint64_t* const rows_base = t.rows.data();
+  HostThreadAggregation::CachedGroup* const cache = t.cache.data();
+  const std::uint32_t generation = t.generation;
+  const PaneSpec panes = spec.panes;
+  StateOp ops[kMaxStates];
+  bool unit[kMaxStates];
+  for (int s = 0; s < s_count; ++s) {
+    ops[s] = spec.states.ops[s];
+    unit[s] = spec.states.inputs[s] < 0;
+  }
+  std::size_t groups = t.groups;
+  std::int64_t newest = t.newest_pane;
+  std::size_t tries = 0, hits = 0;
+  for (std::size_t i = 0; i < m; ++i) {
+    const std::uint32_t row = sel[i];
+    const std::int64_t pane = panes.pane_of(time[row]);
+    const std::uint32_t cut = event_cut(panes, windowing, pane);
+    if (cut == kLateCut) {
+      t.late.push_back(static_cast<std::uint32_t>(slice_first + row));
+      continue;
+    }
+    const std::uint64_t key = to_word(keys[row]);
+    newest = pane > newest ? pane : newest;
+    std::uint32_t g;
+    HostThreadAggregation::CachedGroup* cached = nullptr;
+    if (cacheable && cut == 0 && key < HostThreadAggregation::kCachedKeys) {
+      cached = cache + key;
+      ++tries;
+    }
+    if (cached != nullptr && cached->generation == generation && cached->pane == pane) {
+      ++hits;
+      g = cached->group;
+    } else {
+      const ClaimResult found = index.find_or_insert_local(
+          local_hash(&key, 1, pane, cut), static_cast<std::uint32_t>(groups),
+          [&](std::uint32_t id) {
+            const std::uint64_t* r = rows_base + static_cast<std::size_t>(id) * local_width;
+            return static_cast<std::int64_t>(r[0]) == pane && r[1] == cut && r[2] == key;
+          });
+      g = found.payload;
+      if (cached != nullptr) *cached = {pane, g, generation};
+      if (found.claimed) {
+        std::uint64_t* r = rows_base + static_cast<std::size_t>(g) * local_width;
+        ++groups;
+        r[0] = static_cast<std::uint64_t>(pane);
+        r[1] = cut;
+        r[2] = key;
+        for (int s = 0; s < s_count; ++s) r[kWidth + s] = state_init(ops[s]);
+      }
+    }
+    std::uint64_t* states = rows_base + static_cast<std::size_t>(g) * local_width + kWidth;
+    std::uint64_t v = kUnitInput;
+    if constexpr (!std::is_same_v<In, std::nullptr_t>) {
+      if constexpr (kFloatInput)
+        v = to_word(static_cast<double>(input[row]));
+      else
+        v = to_word(static_cast<std::int64_t>(input[row]));
+    }
+    for (int s = 0; s < s_count; ++s) {
+      const std::uint64_t x = unit[s] ? kUnitInput : v;
+      std::uint64_t& acc = states[s];
+      switch (ops[s]) {
+        case StateOp::sum_i64:
+          acc += x;
+          break;
+        case StateOp::sum_f64:
+          acc = to_word(from_word<double>(acc) + from_word<double>(x));
+          break;
+        default:
+          acc = state_combine(ops[s], acc, x);
+      }
+    }
+  }
+  t.groups = groups;
+  t.newest_pane = newest;
+  t.cache_tries += tries;
+  t.cache_hits += hits;
+}
+
+/// fold_rows for the column types the analysis found.
+void fold_block_rows(HostThreadAggregation& t, const HostProgramAnalysis& a,
+                     const InputColumns& in, const BatchWindowing& windowing, std::size_t m,
+                     std::size_t slice_first, bool cacheable) {
+  using RowKey = HostProgramAnalysis::RowKey;
+  using RowInput = HostProgramAnalysis::RowInput;
+  const AggregationSpec& spec = *a.spec;
+  const auto* time = static_cast<const std::int64_t*>(in.data[a.time.column]);
+  const void* key = in.data[a.keys[0].column];
+  const void* input = a.row_input == RowInput::none ? nullptr : in.data[a.inputs[0].column];
+  const auto with_key = [&](const auto* keys) {
+    using Key = std::remove_cv_t<std::remove_pointer_t<decltype(keys)>>;
+    switch (a.row_input) {
+      case RowInput::none:
+        return fold_rows<Key, std::nullptr_t, false>(t, spec, windowing, time, keys, nullptr,
+                                                     t.sel, m, slice_first, cacheable);
+      case RowInput::f32_as_f64:
+        return fold_rows<Key, float, true>(t, spec, windowing, time, keys,
+                                           static_cast<const float*>(input), t.sel, m,
+                                           slice_first, cacheable);
+      case RowInput::f64:
+        return fold_rows<Key, double, true>(t, spec, windowing, time, keys,
+                                            static_cast<const double*>(input), t.sel, m,
+                                            slice_first, cacheable);
+      case RowInput::i32_as_i64:
+        return fold_rows<Key, std::int32_t, false>(t, spec, windowing, time, keys,
+                                                   static_cast<const std::int32_t*>(input),
+                                                   t.sel, m, slice_first, cacheable);
+      case RowInput::i64:
+        return fold_rows<Key, std::int64_t, false>(t, spec, windowing, time, keys,
+                                                   static_cast<const std::int64_t*>(input),
+                                                   t.sel, m, slice_first, cacheable);
+    }
+  };
+  switch (a.row_key) {
+    case RowKey::u32:
+      return with_key(static_cast<const std::uint32_t*>(key));
+    case RowKey::i32:
+      return with_key(static_cast<const std::int32_t*>(key));
+    case RowKey::i64:
+      return with_key(static_cast<const std::int64_t*>(key));
+    case RowKey::none:
+      return;
   }
 }
 
@@ -369,6 +663,14 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
     t.keys.resize(static_cast<std::size_t>(k_words) * kVectorRows);
     t.inputs.resize(static_cast<std::size_t>(spec_.inputs) * kVectorRows);
     (void)nt;
+    // The group cache pays where most events find their key's group there: decided per batch
+    // from the last batch this thread folded with it (tried again now and then).
+    if (k_words == 1 && t.cache.empty()) t.cache.resize(HostThreadAggregation::kCachedKeys);
+    if (t.cache_tries > 0) t.use_cache = 2 * t.cache_hits >= t.cache_tries;
+    else if (++t.batches_without_cache % 16 == 0) t.use_cache = true;
+    t.cache_hits = 0;
+    t.cache_tries = 0;
+    const bool cacheable = k_words == 1 && t.use_cache;
     // Chunks of rows go to whichever thread is free (a thread that loses its core for a while
     // does not hold the others back).
     const auto chunks = static_cast<std::int64_t>((n + kChunkRows - 1) / kChunkRows);
@@ -391,10 +693,25 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
           for (std::size_t first = s_begin - slice_first; first < s_end - slice_first;
                first += kVectorRows) {
             const std::size_t rows = std::min(kVectorRows, s_end - slice_first - first);
-            // Filter: refine a selection conjunct by conjunct.
+            // Filter: column tests first, each a dense mask pass, compacted once; other
+            // conjuncts then refine the selection.
             std::size_t m = rows;
             bool dense = true;
-            for (int c = 0; c < spec_.conjuncts && m > 0; ++c) {
+            if (a.leading_tests > 0) {
+              for (int c = 0; c < a.leading_tests; ++c) {
+                const ColumnTest& test = a.tests[c];
+                visit_type(test.type,
+                           MaskByTest{in.data[test.column], test, t.mask, rows, first, c == 0});
+              }
+              std::size_t kept = 0;
+              for (std::size_t i = 0; i < rows; ++i) {
+                t.sel[kept] = static_cast<std::uint32_t>(first + i);
+                kept += t.mask[i];
+              }
+              m = kept;
+              dense = false;
+            }
+            for (int c = a.leading_tests; c < spec_.conjuncts && m > 0; ++c) {
               if (a.is_test[c]) {
                 const ColumnTest& test = a.tests[c];
                 m = visit_type(test.type,
@@ -420,6 +737,12 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
                 t.sel[i] = static_cast<std::uint32_t>(first + i);
             if (m == 0) continue;
             t.kept += m;
+            // A block adds at most m groups: the table makes room before it, never inside.
+            make_room(t, spec_, partitions_, m);
+            if (a.row_path) {
+              fold_block_rows(t, a, in, windowing, m, slice_first, cacheable);
+              continue;
+            }
             // Event time, keys and inputs of the selected rows.
             if (spec_.time_program >= 0) {
               evaluate_words(a.time, code, in, t.sel, m, t.stack,
@@ -437,16 +760,8 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
             for (int j = 0; j < spec_.inputs; ++j)
               evaluate_words(a.inputs[j], code, in, t.sel, m, t.stack,
                              t.inputs.data() + static_cast<std::size_t>(j) * kVectorRows);
-            // Fold the selected events into the thread's table: first each event's group (a
-            // block adds at most m groups, so the table flushes before it, never inside), then
+            // Fold the selected events into the thread's table: first each event's group, then
             // one typed loop per state.
-            while (t.groups + m > t.capacity) {
-              // A full flush when even the panes before the newest keep the table full.
-              const std::size_t before = t.groups;
-              flush(t, spec_, partitions_, t.newest_pane);
-              if (t.groups + m > t.capacity && t.groups == before)
-                flush(t, spec_, partitions_, INT64_MAX);
-            }
             const OpenAddressingRef<> index = t.index();
             std::uint32_t* group = t.group;
             std::uint64_t* rows_base = t.rows.data();
@@ -461,27 +776,7 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
               }
               for (int j = 0; j < k_words; ++j)
                 key[j] = t.keys[static_cast<std::size_t>(j) * kVectorRows + i];
-              if (pane > t.newest_pane) t.newest_pane = pane;
-              const std::uint64_t h = local_hash(key, k_words, pane, cut);
-              const ClaimResult found = index.find_or_insert_local(
-                  h, static_cast<std::uint32_t>(t.groups), [&](std::uint32_t g) {
-                    const std::uint64_t* r = rows_base + static_cast<std::size_t>(g) * local_width;
-                    if (static_cast<std::int64_t>(r[0]) != pane || r[1] != cut) return false;
-                    for (int j = 0; j < k_words; ++j)
-                      if (r[2 + j] != key[j]) return false;
-                    return true;
-                  });
-              group[i] = found.payload;
-              if (found.claimed) {
-                std::uint64_t* r =
-                    rows_base + static_cast<std::size_t>(found.payload) * local_width;
-                ++t.groups;
-                r[0] = static_cast<std::uint64_t>(pane);
-                r[1] = cut;
-                for (int j = 0; j < k_words; ++j) r[2 + j] = key[j];
-                for (int s = 0; s < s_count; ++s)
-                  r[2 + k_words + s] = state_init(spec_.states.ops[s]);
-              }
+              group[i] = group_of(t, index, spec_, local_width, key, pane, cut, cacheable);
             }
             for (int s = 0; s < s_count; ++s) {
               const int input = spec_.states.inputs[s];

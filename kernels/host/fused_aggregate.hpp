@@ -44,6 +44,9 @@ class HostAggregator {
   /// @brief Empties the lists (their memory stays).
   void clear();
   int row_words() const noexcept { return row_words_; }
+  /// @brief Whether batches fold row by row straight from the columns (one plain integer key
+  /// column, an i64 time column, at most one plain input) rather than through vectors.
+  bool row_path() const noexcept;
 
  private:
   AggregationSpec spec_;

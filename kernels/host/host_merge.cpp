@@ -29,11 +29,16 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
   // Lists by partition are merged by their partition's thread; other lists (exchanged parts)
   // are read by every partition's thread, each taking its own rows.
   const bool by_partition = lists.partitions == partitions;
+  // The last window that has fired (none before the first watermark).
+  const std::int64_t last_fired = panes_.global || fired_wm == kNoWatermark
+                                      ? INT64_MIN
+                                      : panes_.first_window_ending_after(fired_wm) - 1;
   const auto merge_partition = [&](int q) {
     std::vector<std::uint64_t>& requests = partition_requests_[static_cast<std::size_t>(q)];
     Table* table = nullptr;
     PaneTableRef r;
     std::int64_t cached = 0;
+    bool pane_fired = false;  // some window of the cached pane has fired: rows may re-emit
     for (int producer = 0; producer < lists.producers; ++producer) {
       const std::size_t l = by_partition ? static_cast<std::size_t>(producer) * partitions + q
                                          : static_cast<std::size_t>(producer);
@@ -50,6 +55,8 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
           table = &table_of(*find_pane(pane), q);
           r = ref(*table);
           cached = pane;
+          pane_fired = !panes_.global && fired_wm != kNoWatermark &&
+                       panes_.first_window(pane) <= last_fired;
         }
         const std::uint64_t needed = static_cast<std::uint64_t>(table->size) + 1;
         if (needed > table->chunk_rows_total ||
@@ -78,6 +85,7 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
             w = state_combine(spec_.ops[s], w, states[s]);
           }
         }
+        if (!pane_fired) continue;
         std::int64_t lo, hi;
         fired_window_range(panes_, pane, cut, fired_wm, lo, hi);
         for (std::int64_t k = lo; k <= hi; ++k) {

@@ -61,33 +61,54 @@ inline AggEvents random_events(std::size_t n, std::size_t keys, KeyDist dist, st
   return e;
 }
 
+/// Which aggregates a test query computes (they decide which fold path the host takes).
+enum class AggShape {
+  all,              ///< count, sum(v), min(w), max(v), avg(v), sum(w): two inputs
+  one_float_input,  ///< count, sum(v), min(v), max(v), avg(v)
+  one_int_input,    ///< count, sum(w), min(w), max(w)
+};
+
 /// A windowed query over agg_schema(), compiled.
 struct AggQuery {
   detail::CompiledQuery compiled;
   std::shared_ptr<StringDictionary> dictionary;
   bool filter = false;
-  int key_columns = 1;
+  int key_columns = 1;  ///< 0: none, 1: k, 2: (k, s), 3: s
+  AggShape shape = AggShape::all;
   const detail::AggregationSpec& spec() const { return compiled.plan.aggregation; }
   const detail::PaneSpec& panes() const { return spec().panes; }
 };
 
-/// keys: 0 (none), 1 (k) or 2 (k, s); aggregates count, sum(v), min(w), max(v), avg(v), sum(w).
+/// keys: 0 (none), 1 (k), 2 (k, s) or 3 (s); aggregates as `shape` says.
 inline AggQuery make_agg_query(WindowSpec window, int keys, bool filter,
                                std::chrono::milliseconds lateness = std::chrono::milliseconds(0),
-                               KeyHasher hasher = KeyHasher{}) {
+                               KeyHasher hasher = KeyHasher{}, AggShape shape = AggShape::all) {
   AggQuery q;
   q.filter = filter;
   q.key_columns = keys;
+  q.shape = shape;
   q.dictionary = std::make_shared<StringDictionary>();
   for (int i = 0; i < 17; ++i) q.dictionary->intern("s" + std::to_string(i));
   Query query;
   if (filter) query.filter(col("v") > lit(0));
   std::vector<std::string> names;
-  if (keys >= 1) names.push_back("k");
+  if (keys == 1 || keys == 2) names.push_back("k");
   if (keys >= 2) names.push_back("s");
   if (!names.empty()) query.key_by(names);
-  query.event_time("ts").allowed_lateness(lateness).window(window).aggregate(
-      {count(), sum(col("v")), min(col("w")), max(col("v")), avg(col("v")), sum(col("w"))});
+  std::vector<AggregateSpec> aggregates;
+  switch (shape) {
+    case AggShape::all:
+      aggregates = {count(),          sum(col("v")), min(col("w")),
+                    max(col("v")),    avg(col("v")), sum(col("w"))};
+      break;
+    case AggShape::one_float_input:
+      aggregates = {count(), sum(col("v")), min(col("v")), max(col("v")), avg(col("v"))};
+      break;
+    case AggShape::one_int_input:
+      aggregates = {count(), sum(col("w")), min(col("w")), max(col("w"))};
+      break;
+  }
+  query.event_time("ts").allowed_lateness(lateness).window(window).aggregate(aggregates);
   query.sink([](const Batch&) {});
   q.compiled = detail::compile_query(agg_schema(), query, *q.dictionary, 1, PartitionSpec{});
   q.compiled.plan.aggregation.hasher = hasher;
@@ -131,17 +152,24 @@ struct RefGroups {
 /// The key words of event i (k as an i64 word, s as its code).
 inline Key ref_key(const AggEvents& e, const AggQuery& q, std::size_t i) {
   Key key{0, 0};
+  if (q.key_columns == 3) return Key{e.s[i], 0};
   if (q.key_columns >= 1) key[0] = static_cast<std::uint64_t>(e.k[i]);
   if (q.key_columns >= 2) key[1] = e.s[i];
   return key;
 }
 
 /// The per-event state values of event i, aggregate by aggregate as the catalogue lays them out.
-inline RefStates ref_event_states(const AggEvents& e, std::size_t i) {
-  const double v = e.v[i];
-  const auto w = static_cast<std::int64_t>(e.w[i]);
-  return {1,        dbits(v), static_cast<std::uint64_t>(w), dbits(v),
-          dbits(v), 1,        static_cast<std::uint64_t>(w)};
+inline RefStates ref_event_states(const AggEvents& e, const AggQuery& q, std::size_t i) {
+  const std::uint64_t v = dbits(e.v[i]);
+  const auto w = static_cast<std::uint64_t>(static_cast<std::int64_t>(e.w[i]));
+  switch (q.shape) {
+    case AggShape::one_float_input:
+      return {1, v, v, v, v, 1};
+    case AggShape::one_int_input:
+      return {1, w, w, w};
+    default:
+      return {1, v, w, v, v, 1, w};
+  }
 }
 
 /// Folds rows [first, first + n) with watermark `wm_before` into (key, pane, cut) groups.
@@ -161,7 +189,7 @@ inline void ref_aggregate(const AggEvents& e, const AggQuery& q, std::size_t fir
     RefStates& acc = out.groups[GroupKey{ref_key(e, q, i), pane, cut}];
     if (acc.empty())
       for (int s = 0; s < states.count; ++s) acc.push_back(ref_init(states.ops[s]));
-    const RefStates v = ref_event_states(e, i);
+    const RefStates v = ref_event_states(e, q, i);
     for (int s = 0; s < states.count; ++s) acc[s] = ref_merge(states.ops[s], acc[s], v[s]);
   }
 }

@@ -47,6 +47,7 @@ struct Case {
   int key_columns;
   bool filter;
   std::size_t table_groups;
+  AggShape shape = AggShape::all;
 };
 
 class HostAggregate : public ::testing::TestWithParam<Case> {};
@@ -59,7 +60,8 @@ TEST_P(HostAggregate, ListsHoldTheBruteForceGroups) {
     omp_set_num_threads(threads);
     for (const auto& [name, window] : agg_windows()) {
       SCOPED_TRACE(name + ", " + std::to_string(threads) + " threads");
-      const AggQuery q = make_agg_query(window, c.key_columns, c.filter);
+      const AggQuery q = make_agg_query(window, c.key_columns, c.filter,
+                                        std::chrono::milliseconds(0), KeyHasher{}, c.shape);
       const auto& plan = q.compiled.plan;
       // Out of order by up to 300 ms, so that late events and cuts show at the watermark.
       const AggEvents e = random_events(c.rows, c.keys, c.dist, 5000, 300, rng);
@@ -78,6 +80,8 @@ TEST_P(HostAggregate, ListsHoldTheBruteForceGroups) {
            {kNoWatermark, std::int64_t{5000} + static_cast<std::int64_t>(c.rows / 2)}) {
         HostAggregator agg(q.spec(), {plan.code.data(), plan.programs.data()}, plan.input_types, 4,
                            c.table_groups);
+        EXPECT_EQ(agg.row_path(), c.shape != AggShape::all &&
+                                      (c.key_columns == 1 || c.key_columns == 3));
         std::vector<std::uint32_t> late;
         const std::size_t kept = agg.add_batch(batch, wm, late);
         RefGroups ref;
@@ -101,7 +105,16 @@ INSTANTIATE_TEST_SUITE_P(SizesKeysAndTables, HostAggregate,
                                            Case{5000, 100, KeyDist::zipf, 1, true, 8192},
                                            Case{5000, 1, KeyDist::uniform, 0, false, 8192},
                                            Case{40001, 2000, KeyDist::hot90, 2, true, 64},
-                                           Case{100003, 50000, KeyDist::uniform, 1, false, 1024}));
+                                           Case{100003, 50000, KeyDist::uniform, 1, false, 1024},
+                                           // One key column and one input: the row path.
+                                           Case{1, 1, KeyDist::uniform, 3, false, 8192,
+                                                AggShape::one_float_input},
+                                           Case{5003, 17, KeyDist::zipf, 3, true, 8192,
+                                                AggShape::one_float_input},
+                                           Case{40001, 2000, KeyDist::hot90, 1, true, 64,
+                                                AggShape::one_int_input},
+                                           Case{100003, 50000, KeyDist::uniform, 1, false, 1024,
+                                                AggShape::one_float_input}));
 
 }  // namespace
 }  // namespace sluice::test
