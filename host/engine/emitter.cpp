@@ -1,6 +1,8 @@
 // Emitter: gathering fired rows per round, ordering them and writing the result columns.
 #include "host/engine/emitter.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -240,27 +242,43 @@ void Emitter::emit(const FiredView& rows) {
   auto* start = reinterpret_cast<std::int64_t*>(columns_[0].data());
   auto* end = reinterpret_cast<std::int64_t*>(columns_[1].data());
   auto* update = reinterpret_cast<std::uint8_t*>(columns_[schema.size() - 1].data());
+  // Rows [lo, hi) of every result column; ranges are converted in parallel.
+  const auto convert = [&](std::size_t lo, std::size_t hi) {
+    std::uint64_t updates = 0;
+    for (std::size_t i = lo; i < hi; ++i) {
+      const std::uint32_t r = order_[i];
+      start[i] = panes.window_start(rows.window[r]);
+      end[i] = panes.window_end(rows.window[r]);
+      update[i] = rows.update[r];
+      updates += rows.update[r] != 0 ? 1 : 0;
+    }
+    for (std::size_t j = 0; j < k; ++j) {
+      const TypeId id = query_.keys[j].type.id;
+      const std::size_t w = type_width(id);
+      std::byte* out = columns_[2 + j].data();
+      const std::uint64_t* in = rows.keys + j * rows.stride;
+      for (std::size_t i = lo; i < hi; ++i) store_key(out + i * w, id, in[order_[i]]);
+    }
+    for (std::size_t a = 0; a < query_.aggregates.size(); ++a) {
+      const AggregateOutput& agg = query_.aggregates[a];
+      auto* out = reinterpret_cast<std::uint64_t*>(columns_[2 + k + a].data());
+      const std::uint64_t* in = rows.states + static_cast<std::size_t>(agg.state) * rows.stride;
+      for (std::size_t i = lo; i < hi; ++i)
+        out[i] = finalize_aggregate(agg.kind, in + order_[i], rows.stride);
+    }
+    return updates;
+  };
+  constexpr std::size_t kRangeRows = 16384;
+  const auto ranges = static_cast<std::int64_t>((n + kRangeRows - 1) / kRangeRows);
   std::uint64_t updates = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint32_t r = order_[i];
-    start[i] = panes.window_start(rows.window[r]);
-    end[i] = panes.window_end(rows.window[r]);
-    update[i] = rows.update[r];
-    updates += rows.update[r] != 0 ? 1 : 0;
-  }
-  for (std::size_t j = 0; j < k; ++j) {
-    const TypeId id = query_.keys[j].type.id;
-    const std::size_t w = type_width(id);
-    std::byte* out = columns_[2 + j].data();
-    const std::uint64_t* in = rows.keys + j * rows.stride;
-    for (std::size_t i = 0; i < n; ++i) store_key(out + i * w, id, in[order_[i]]);
-  }
-  for (std::size_t a = 0; a < query_.aggregates.size(); ++a) {
-    const AggregateOutput& agg = query_.aggregates[a];
-    auto* out = reinterpret_cast<std::uint64_t*>(columns_[2 + k + a].data());
-    const std::uint64_t* in = rows.states + static_cast<std::size_t>(agg.state) * rows.stride;
-    for (std::size_t i = 0; i < n; ++i)
-      out[i] = finalize_aggregate(agg.kind, in + order_[i], rows.stride);
+  if (ranges > 1 && omp_get_max_threads() > 1) {
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : updates)
+    for (std::int64_t g = 0; g < ranges; ++g) {
+      const std::size_t lo = static_cast<std::size_t>(g) * kRangeRows;
+      updates += convert(lo, std::min(n, lo + kRangeRows));
+    }
+  } else {
+    updates = convert(0, n);
   }
   BatchAccess::rebind(result_, pointers_, n);
   counters_.windows_fired += n;

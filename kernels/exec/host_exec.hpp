@@ -46,6 +46,19 @@ class HostExec {
     for (std::int64_t i = 0; i < count; ++i) f(static_cast<std::size_t>(i));
   }
 
+  /// @brief Calls f(b) for b in [0, blocks) in parallel, dynamically shared: each call is a
+  /// block of work worth a thread of its own (no threshold below which the loop stays serial).
+  template <class F>
+  void for_each_block(std::size_t blocks, F f) const {
+    const auto count = static_cast<std::int64_t>(blocks);
+    if (count <= 1 || omp_get_max_threads() == 1) {
+      for (std::int64_t b = 0; b < count; ++b) f(static_cast<std::size_t>(b));
+      return;
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+    for (std::int64_t b = 0; b < count; ++b) f(static_cast<std::size_t>(b));
+  }
+
   void* allocate(std::size_t bytes) {
     void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
     if (p == nullptr) throw std::bad_alloc();

@@ -174,6 +174,31 @@ struct EmitTumblingRows {
   }
 };
 
+/// The host's form of EmitTumblingRows: block b emits rows [b * kRows, (b + 1) * kRows), walking
+/// the spans in order instead of searching each row's.
+struct EmitTumblingBlock {
+  static constexpr std::size_t kRows = 4096;
+  EmitTumblingRows rows;
+  unsigned long long total;
+  void operator()(std::size_t b) const {
+    const unsigned long long begin = b * kRows;
+    const unsigned long long end = begin + kRows < total ? begin + kRows : total;
+    std::uint32_t s = find_span(rows.spans, rows.num_spans, begin);
+    const int width = rows.layout.width();
+    for (unsigned long long i = begin; i < end; ++i) {
+      while (s + 1 < rows.num_spans && rows.spans[s + 1].first <= i) ++s;
+      const FireSpan& span = rows.spans[s];
+      const std::uint64_t* r = span.table.row(static_cast<std::uint32_t>(i - span.first), width);
+      const std::size_t o = rows.base + i;
+      rows.window[o] = span.window;
+      rows.update[o] = 0;
+      for (int j = 0; j < rows.layout.key_words; ++j) rows.keys[j * rows.stride + o] = r[j];
+      for (int st = 0; st < rows.layout.state_words; ++st)
+        rows.states[st * rows.stride + o] = r[rows.layout.state_word(st)];
+    }
+  }
+};
+
 /// Sliding windows: every row of a span contributes to its window's (key) group.
 struct ContributeRows {
   const FireSpan* spans;
@@ -620,10 +645,17 @@ void WindowState<Exec>::fire_tumbling(std::int64_t prev_wm, std::int64_t wm,
   }
   if (total == 0) return;
   const FireSpan* spans = uploads_.upload(fire_spans_.data(), fire_spans_.size());
-  exec_->for_each_index(total, EmitTumblingRows{spans, static_cast<std::uint32_t>(fire_spans_.size()),
-                                                layout_, at, out.window.data(), out.keys.data(),
-                                                out.update.data(), out.states.data(),
-                                                out.capacity});
+  const EmitTumblingRows rows{spans,           static_cast<std::uint32_t>(fire_spans_.size()),
+                              layout_,         at,
+                              out.window.data(), out.keys.data(),
+                              out.update.data(), out.states.data(),
+                              out.capacity};
+  if constexpr (Exec::kIsDevice) {
+    exec_->for_each_index(total, rows);
+  } else {
+    exec_->for_each_block((total + EmitTumblingBlock::kRows - 1) / EmitTumblingBlock::kRows,
+                          EmitTumblingBlock{rows, total});
+  }
   at += total;
 }
 
