@@ -492,9 +492,10 @@ inline std::uint32_t group_of(HostThreadAggregation& t, const OpenAddressingRef<
 }
 
 /// Folds the selected rows of one block straight from their columns (the row path of
-/// HostProgramAnalysis): time, pane, cut, key, group and every state, row by row. The table's
-/// fields live in locals for the block: state words are uint64_t like the table's counters, so
-/// the compiler could not otherwise keep them in registers across the state writes.
+/// HostProgramAnalysis): time, pane, cut, key, group and input row by row, then one tight loop
+/// per state over the block (no dispatch on the state kind per row). The table's fields live in
+/// locals for the block: state words are uint64_t like the table's counters, so the compiler
+/// could not otherwise keep them in registers across the writes.
 /// @pre The table has room for m more groups.
 template <class Key, class In, bool kFloatInput>
 void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
@@ -518,12 +519,15 @@ void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
   std::size_t groups = t.groups;
   std::int64_t newest = t.newest_pane;
   std::size_t tries = 0, hits = 0;
+  std::uint32_t* const group = t.group;
+  std::uint64_t* const values = t.inputs.data();
   for (std::size_t i = 0; i < m; ++i) {
     const std::uint32_t row = sel[i];
     const std::int64_t pane = panes.pane_of(time[row]);
     const std::uint32_t cut = event_cut(panes, windowing, pane);
     if (cut == kLateCut) {
       t.late.push_back(static_cast<std::uint32_t>(slice_first + row));
+      group[i] = static_cast<std::uint32_t>(t.max_groups);  // the scratch row
       continue;
     }
     const std::uint64_t key = to_word(keys[row]);
@@ -555,29 +559,18 @@ void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
         for (int s = 0; s < s_count; ++s) r[kWidth + s] = state_init(ops[s]);
       }
     }
-    std::uint64_t* states = rows_base + static_cast<std::size_t>(g) * local_width + kWidth;
-    std::uint64_t v = kUnitInput;
+    group[i] = g;
     if constexpr (!std::is_same_v<In, std::nullptr_t>) {
       if constexpr (kFloatInput)
-        v = to_word(static_cast<double>(input[row]));
+        values[i] = to_word(static_cast<double>(input[row]));
       else
-        v = to_word(static_cast<std::int64_t>(input[row]));
-    }
-    for (int s = 0; s < s_count; ++s) {
-      const std::uint64_t x = unit[s] ? kUnitInput : v;
-      std::uint64_t& acc = states[s];
-      switch (ops[s]) {
-        case StateOp::sum_i64:
-          acc += x;
-          break;
-        case StateOp::sum_f64:
-          acc = to_word(from_word<double>(acc) + from_word<double>(x));
-          break;
-        default:
-          acc = state_combine(ops[s], acc, x);
-      }
+        values[i] = to_word(static_cast<std::int64_t>(input[row]));
     }
   }
+  // One tight loop per state over the block's groups.
+  for (int s = 0; s < s_count; ++s)
+    update_state(ops[s], rows_base + kWidth + s, local_width, group, m,
+                 unit[s] || std::is_same_v<In, std::nullptr_t> ? nullptr : values);
   t.groups = groups;
   t.newest_pane = newest;
   t.cache_tries += tries;
