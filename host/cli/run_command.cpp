@@ -62,13 +62,20 @@ std::vector<std::string> header_of(const RunOptions& options) {
   return names;
 }
 
-// Reads up to `batch_rows` rows at a time into the job's builder and pushes each batch.
-void stream_input(detail::CsvReader& reader, Job& job, std::size_t batch_rows) {
-  BatchBuilder builder = job.make_builder();
-  for (bool more = true; more;) {
-    more = reader.read_into(builder, batch_rows);
-    if (builder.rows() > 0) job.push(builder.finish());
-  }
+// Pushes the reader's batches as they are parsed: they own their typed columns, coded with the
+// job's dictionary, so the job reads them in place while the next block is parsed.
+void stream_input(detail::CsvReader& reader, Job& job) {
+  Batch batch;
+  while (reader.next(batch))
+    if (batch.rows() > 0) job.push(batch);
+}
+
+// The job's dictionary (its string columns share one): what the reader codes strings with.
+DictionaryPtr job_dictionary(const Job& job, const Schema& schema) {
+  const BatchBuilder builder = job.make_builder();
+  for (std::size_t c = 0; c < schema.size(); ++c)
+    if (schema.field(c).type.id == TypeId::string) return builder.dictionary(c);
+  return nullptr;
 }
 
 void print_summary(const Engine& engine, const Metrics& m, std::uint64_t malformed) {
@@ -90,10 +97,11 @@ int execute(const RunOptions& options) {
     std::ifstream file;
     std::istream& in = open_input(options.input, file);
     detail::CsvReader reader(in, options.input == "-" ? "stdin" : options.input, options.schema,
+                             job_dictionary(job, options.schema),
                              {.on_malformed = options.on_error});
     writer.open(options.output);
     writer.write_header();
-    stream_input(reader, job, options.engine.batch_rows);
+    stream_input(reader, job);
     job.finish();
     writer.close();
     print_summary(engine, job.metrics(), reader.malformed());

@@ -1,19 +1,22 @@
-// CsvReader: record splitting, header mapping and typed cell parsing into a BatchBuilder.
+// CsvReader: blocks of whole records, split among threads, parsed into typed columns.
 #include "host/io/csv_reader.hpp"
+
+#include <omp.h>
 
 #include <algorithm>
 #include <cfloat>
 #include <charconv>
 #include <cmath>
-#include <cstdint>
+#include <cstring>
 #include <iostream>
 #include <istream>
 #include <limits>
-#include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
 #include "sluice/status.hpp"
+#include "sluice/types.hpp"
 
 namespace sluice::detail {
 namespace {
@@ -65,211 +68,526 @@ Parsed parse_bool(std::string_view text, bool& out) {
 
 std::string quote(std::string_view text) { return "'" + std::string(text) + "'"; }
 
-// Sets one cell; returns an empty string or why the text does not fit the column.
-std::string set_cell(BatchBuilder& builder, std::size_t column, const Field& field,
-                     std::string_view text) {
-  Parsed parsed = Parsed::bad;
+std::string cell_problem(const Field& field, std::string_view text, Parsed parsed) {
+  const std::string where = "column " + quote(field.name) + ": ";
+  if (parsed == Parsed::out_of_range)
+    return where + "value " + quote(text) + " out of range for " + to_string(field.type);
+  return where + "cannot parse " + quote(text) + " as " + to_string(field.type);
+}
+
+std::uint64_t hash_bytes(std::string_view s) {
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ s.size();
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+  }
+  std::uint64_t tail = 0;
+  std::memcpy(&tail, s.data() + i, s.size() - i);
+  h = (h ^ tail) * 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 29);
+}
+
+}  // namespace
+
+/// The distinct strings of one column of one piece, coded in the order they first appear.
+class LocalStrings {
+ public:
+  std::uint32_t code(std::string_view s) {
+    if (2 * (spans_.size() + 1) > slots_.size()) grow();
+    const std::uint64_t h = hash_bytes(s);
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t p = h & mask;; p = (p + 1) & mask) {
+      const std::uint32_t slot = slots_[p];
+      if (slot == 0) {
+        spans_.push_back({static_cast<std::uint32_t>(bytes_.size()),
+                          static_cast<std::uint32_t>(s.size()), h});
+        bytes_.append(s);
+        slots_[p] = static_cast<std::uint32_t>(spans_.size());
+        return slot_code(slots_[p]);
+      }
+      const Span& e = spans_[slot - 1];
+      if (e.hash == h && view(e) == s) return slot_code(slot);
+    }
+  }
+  std::size_t size() const noexcept { return spans_.size(); }
+  std::string_view at(std::size_t code) const { return view(spans_[code]); }
+
+ private:
+  struct Span {
+    std::uint32_t offset;
+    std::uint32_t size;
+    std::uint64_t hash;
+  };
+  static std::uint32_t slot_code(std::uint32_t slot) { return slot - 1; }
+  std::string_view view(const Span& e) const { return {bytes_.data() + e.offset, e.size}; }
+  void grow() {
+    std::vector<std::uint32_t> slots(std::max<std::size_t>(64, 2 * slots_.size()), 0);
+    const std::size_t mask = slots.size() - 1;
+    for (std::size_t i = 0; i < spans_.size(); ++i) {
+      std::size_t p = spans_[i].hash & mask;
+      while (slots[p] != 0) p = (p + 1) & mask;
+      slots[p] = static_cast<std::uint32_t>(i + 1);
+    }
+    slots_ = std::move(slots);
+  }
+  std::string bytes_;
+  std::vector<Span> spans_;
+  std::vector<std::uint32_t> slots_;
+};
+
+/// One thread's share of a block: its records' bytes and what parsing them gave.
+struct CsvPiece {
+  struct Columns {
+    std::vector<std::vector<std::byte>> data;  ///< schema order, rows of the column's width
+  };
+  const char* begin = nullptr;
+  const char* end = nullptr;
+  std::shared_ptr<Columns> columns = std::make_shared<Columns>();
+  std::vector<LocalStrings> strings;  ///< per schema column (string columns only)
+  std::size_t rows = 0;
+  std::uint64_t lines = 0;  ///< newlines in [begin, end)
+  struct Problem {
+    std::uint64_t line;  ///< of the record, counted from the piece's first line (0)
+    std::string message;
+  };
+  std::vector<Problem> problems;
+};
+
+namespace {
+
+/// Where records end in a block: positions after a newline outside quoted fields. A quote
+/// opens a quoted field only at a field's start; inside one, "" is a quote and a lone quote
+/// closes it (what follows runs to the next comma). Calls on_end(position) for each.
+template <class OnEnd>
+void scan_record_ends(const char* text, std::size_t n, OnEnd on_end) {
+  enum class State : std::uint8_t { field_start, unquoted, quoted, quote_in_quoted };
+  State state = State::field_start;
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = text[i];
+    switch (state) {
+      case State::field_start:
+      case State::unquoted:
+        if (c == ',') {
+          state = State::field_start;
+        } else if (c == '\n') {
+          state = State::field_start;
+          on_end(i + 1);
+        } else if (c == '"' && state == State::field_start) {
+          state = State::quoted;
+        } else {
+          state = State::unquoted;
+        }
+        break;
+      case State::quoted:
+        if (c == '"') state = State::quote_in_quoted;
+        break;
+      case State::quote_in_quoted:
+        if (c == '"') {
+          state = State::quoted;
+        } else if (c == ',') {
+          state = State::field_start;
+        } else if (c == '\n') {
+          state = State::field_start;
+          on_end(i + 1);
+        } else {
+          state = State::unquoted;
+        }
+        break;
+    }
+  }
+}
+
+/// Splits a record into fields at `p` (up to `end`), calling on_field(index, text);
+/// returns the position after the record and whether a quoted field was left open. Quoted
+/// fields are unquoted into `scratch` (a CR before a newline inside one is dropped, as at the
+/// end of a line); a CR ending the record is dropped. Counts the newlines it passes.
+template <class OnField>
+const char* split_record(const char* p, const char* end, std::string& scratch,
+                         std::uint64_t& newlines, bool& unterminated, OnField on_field) {
+  unterminated = false;
+  for (std::size_t field = 0;; ++field) {
+    std::string_view text;
+    if (p < end && *p == '"') {
+      scratch.clear();
+      bool closed = false;
+      for (++p; p < end && !closed; ++p) {
+        const char c = *p;
+        if (c != '"') {
+          if (c == '\n') {
+            ++newlines;
+            if (!scratch.empty() && scratch.back() == '\r') scratch.pop_back();
+          }
+          scratch += c;
+        } else if (p + 1 < end && p[1] == '"') {
+          scratch += '"';
+          ++p;
+        } else {
+          closed = true;
+        }
+      }
+      if (!closed) {
+        unterminated = true;
+        return end;
+      }
+      // Text after a closing quote runs to the next comma.
+      const char* tail = p;
+      while (p < end && *p != ',' && *p != '\n') ++p;
+      scratch.append(tail, static_cast<std::size_t>(p - tail));
+      text = scratch;
+    } else {
+      const char* start = p;
+      while (p < end && *p != ',' && *p != '\n') ++p;
+      text = std::string_view(start, static_cast<std::size_t>(p - start));
+    }
+    const bool last = p >= end || *p == '\n';
+    if (last && !text.empty() && text.back() == '\r') text.remove_suffix(1);
+    on_field(field, text);
+    if (last) {
+      if (p < end) {
+        ++newlines;
+        ++p;
+      }
+      return p;
+    }
+    ++p;  // the comma
+  }
+}
+
+/// Parses `text` into row `row` of column `c` (typed); returns ok or why not.
+Parsed store_cell(CsvPiece& piece, std::size_t c, const Field& field, std::string_view text,
+                  std::size_t row) {
+  std::byte* cell = piece.columns->data[c].data() + row * type_width(field.type.id);
+  const auto put = [&](auto v) { std::memcpy(cell, &v, sizeof v); };
   switch (field.type.id) {
     case TypeId::i32:
     case TypeId::i64:
     case TypeId::timestamp: {
       std::int64_t v = 0;
-      parsed = parse_number(text, v);
-      if (parsed == Parsed::ok && field.type.id == TypeId::i32 &&
-          (v < std::numeric_limits<std::int32_t>::min() ||
-           v > std::numeric_limits<std::int32_t>::max())) {
-        parsed = Parsed::out_of_range;
+      const Parsed parsed = parse_number(text, v);
+      if (parsed != Parsed::ok) return parsed;
+      if (field.type.id != TypeId::i32) {
+        put(v);
+      } else if (v < std::numeric_limits<std::int32_t>::min() ||
+                 v > std::numeric_limits<std::int32_t>::max()) {
+        return Parsed::out_of_range;
+      } else {
+        put(static_cast<std::int32_t>(v));
       }
-      if (parsed == Parsed::ok) builder.set_int(column, v);
-      break;
+      return Parsed::ok;
     }
     case TypeId::u32:
     case TypeId::u64: {
       std::uint64_t v = 0;
-      parsed = parse_number(text, v);
-      if (parsed == Parsed::ok && field.type.id == TypeId::u32 &&
-          v > std::numeric_limits<std::uint32_t>::max()) {
-        parsed = Parsed::out_of_range;
+      const Parsed parsed = parse_number(text, v);
+      if (parsed != Parsed::ok) return parsed;
+      if (field.type.id == TypeId::u64) {
+        put(v);
+      } else if (v > std::numeric_limits<std::uint32_t>::max()) {
+        return Parsed::out_of_range;
+      } else {
+        put(static_cast<std::uint32_t>(v));
       }
-      if (parsed == Parsed::ok) builder.set_uint(column, v);
-      break;
+      return Parsed::ok;
     }
     case TypeId::f32:
     case TypeId::f64: {
       double v = 0;
-      parsed = parse_number(text, v);
-      if (parsed == Parsed::ok && field.type.id == TypeId::f32 && std::isfinite(v) &&
-          std::fabs(v) > FLT_MAX) {
-        parsed = Parsed::out_of_range;
+      const Parsed parsed = parse_number(text, v);
+      if (parsed != Parsed::ok) return parsed;
+      if (field.type.id == TypeId::f64) {
+        put(v);
+      } else if (std::isfinite(v) && std::fabs(v) > FLT_MAX) {
+        return Parsed::out_of_range;
+      } else {
+        put(static_cast<float>(v));
       }
-      if (parsed == Parsed::ok) builder.set_double(column, v);
-      break;
+      return Parsed::ok;
     }
     case TypeId::boolean: {
       bool v = false;
-      parsed = parse_bool(text, v);
-      if (parsed == Parsed::ok) builder.set_bool(column, v);
-      break;
+      const Parsed parsed = parse_bool(text, v);
+      if (parsed == Parsed::ok) put(static_cast<std::uint8_t>(v ? 1 : 0));
+      return parsed;
     }
     case TypeId::string:
-      builder.set_string(column, text);
-      parsed = Parsed::ok;
-      break;
+      put(piece.strings[c].code(text));
+      return Parsed::ok;
   }
-  const std::string where = "column " + quote(field.name) + ": ";
-  switch (parsed) {
-    case Parsed::ok:
-      return {};
-    case Parsed::out_of_range:
-      return where + "value " + quote(text) + " out of range for " + to_string(field.type);
-    case Parsed::bad:
-      break;
+  return Parsed::bad;
+}
+
+/// Parses the records of a piece into its columns. Under `stop_at_problem` parsing stops at the
+/// first malformed row (the rows before it are kept).
+void parse_piece(CsvPiece& piece, const Schema& schema, const std::vector<int>& column_of_field,
+                 std::size_t header_fields, bool stop_at_problem) {
+  const std::size_t max_rows =
+      static_cast<std::size_t>(std::count(piece.begin, piece.end, '\n')) + 1;
+  piece.columns->data.resize(schema.size());
+  piece.strings.resize(schema.size());
+  for (std::size_t c = 0; c < schema.size(); ++c)
+    piece.columns->data[c].resize(max_rows * type_width(schema.field(c).type.id) + 1);
+  std::string scratch;
+  std::uint64_t newlines = 0;
+  const char* p = piece.begin;
+  while (p < piece.end) {
+    // Blank lines (a CR alone included) are no records.
+    if (*p == '\n' || (*p == '\r' && (p + 1 == piece.end || p[1] == '\n'))) {
+      p += *p == '\r' && p + 1 < piece.end ? 2 : 1;
+      if (p[-1] == '\n') ++newlines;
+      continue;
+    }
+    const std::uint64_t record_line = newlines;
+    std::size_t fields = 0;
+    std::string problem;  // the first cell that does not fit
+    bool unterminated = false;
+    p = split_record(p, piece.end, scratch, newlines, unterminated,
+                     [&](std::size_t field, std::string_view text) {
+                       ++fields;
+                       if (!problem.empty() || field >= column_of_field.size()) return;
+                       const int c = column_of_field[field];
+                       if (c < 0) return;
+                       const Field& f = schema.field(static_cast<std::size_t>(c));
+                       const Parsed parsed =
+                           store_cell(piece, static_cast<std::size_t>(c), f, text, piece.rows);
+                       if (parsed != Parsed::ok) problem = cell_problem(f, text, parsed);
+                     });
+    if (unterminated)
+      problem = "unterminated quoted field";
+    else if (fields != header_fields)
+      problem = "expected " + std::to_string(header_fields) + " fields (as in the header), found " +
+                std::to_string(fields);
+    if (problem.empty()) {
+      ++piece.rows;
+      continue;
+    }
+    piece.problems.push_back({record_line, std::move(problem)});
+    if (stop_at_problem) break;
   }
-  return where + "cannot parse " + quote(text) + " as " + to_string(field.type);
+  piece.lines = newlines;
 }
 
 }  // namespace
 
-CsvReader::CsvReader(std::istream& in, std::string name, const Schema& schema, CsvOptions options)
-    : in_(in), name_(std::move(name)), schema_(schema), options_(options) {
+CsvReader::CsvReader(std::istream& in, std::string name, const Schema& schema,
+                     DictionaryPtr dictionary, CsvOptions options)
+    : in_(in),
+      name_(std::move(name)),
+      schema_(schema),
+      dictionary_(std::move(dictionary)),
+      options_(options) {
   if (options_.diagnostics == nullptr) options_.diagnostics = &std::cerr;
-  if (!next_record() || unterminated_) {
-    throw Error(ErrorCode::malformed_input,
-                name_ + ": " +
-                    (unterminated_ ? "unterminated quoted field in the header"
-                                   : "empty input (expected a header row)"));
+  options_.block_bytes = std::max<std::size_t>(options_.block_bytes, 1);
+  if (dictionary_ == nullptr) dictionary_ = std::make_shared<StringDictionary>();
+  read_header();
+}
+
+CsvReader::~CsvReader() = default;
+
+// Reads more input after the carried bytes until the block holds at least one whole record (or
+// the input ends); false when nothing is left.
+bool CsvReader::fill_block() {
+  if (carry_ > 0 && block_used_ > carry_)
+    std::memmove(block_.data(), block_.data() + (block_used_ - carry_), carry_);
+  block_used_ = carry_;
+  carry_ = 0;
+  for (;;) {
+    if (block_.size() < block_used_ + options_.block_bytes)
+      block_.resize(block_used_ + options_.block_bytes);
+    if (!eof_) {
+      in_.read(block_.data() + block_used_,
+               static_cast<std::streamsize>(block_.size() - block_used_));
+      const auto got = static_cast<std::size_t>(in_.gcount());
+      if (in_.bad())
+        throw Error(ErrorCode::io_error, name_ + ":" + std::to_string(line_ + 1) + ": read error");
+      block_used_ += got;
+      if (in_.eof() || got == 0) eof_ = true;
+    }
+    if (eof_) return block_used_ > 0;
+    // The block ends after its last whole record; the rest waits for the next block.
+    std::size_t last_end = 0;
+    if (std::memchr(block_.data(), '"', block_used_) == nullptr) {
+      for (std::size_t i = block_used_; i > 0; --i)
+        if (block_[i - 1] == '\n') {
+          last_end = i;
+          break;
+        }
+    } else {
+      scan_record_ends(block_.data(), block_used_, [&](std::size_t e) { last_end = e; });
+    }
+    if (last_end > 0) {
+      carry_ = block_used_ - last_end;
+      return true;
+    }
+    // Not one whole record yet: read on into a larger block.
+    options_.block_bytes *= 2;
   }
-  header_fields_ = num_fields_;
+}
+
+void CsvReader::read_header() {
+  if (!fill_block()) {
+    throw Error(ErrorCode::malformed_input, name_ + ": empty input (expected a header row)");
+  }
+  const char* begin = block_.data();
+  const char* end = block_.data() + (block_used_ - carry_);
+  // Blank lines before the header are skipped, as between records.
+  std::uint64_t newlines = 0;
+  while (begin < end && (*begin == '\n' || *begin == '\r')) {
+    if (*begin == '\n') ++newlines;
+    ++begin;
+  }
+  if (begin == end) {
+    throw Error(ErrorCode::malformed_input, name_ + ": empty input (expected a header row)");
+  }
+  std::vector<std::string> names;
+  std::string scratch;
+  bool unterminated = false;
+  const char* after = split_record(begin, end, scratch, newlines, unterminated,
+                                   [&](std::size_t, std::string_view text) {
+                                     names.emplace_back(text);
+                                   });
+  if (unterminated) {
+    throw Error(ErrorCode::malformed_input, name_ + ": unterminated quoted field in the header");
+  }
+  line_ = newlines + (after > begin && after[-1] != '\n' ? 1 : 0);
+  // The header's bytes are consumed: the first block starts after it.
+  const std::size_t consumed = static_cast<std::size_t>(after - block_.data());
+  std::memmove(block_.data(), after, block_used_ - consumed);
+  block_used_ -= consumed;
+  header_fields_ = names.size();
   // A UTF-8 byte order mark is not part of the first column's name.
   constexpr std::string_view kBom = "\xEF\xBB\xBF";
-  if (fields_[0].starts_with(kBom)) fields_[0].erase(0, kBom.size());
+  if (names[0].starts_with(kBom)) names[0].erase(0, kBom.size());
   std::string header;
-  for (std::size_t i = 0; i < num_fields_; ++i) header += (i ? ", " : "") + fields_[i];
-  field_of_column_.reserve(schema_.size());
-  for (const Field& field : schema_.fields()) {
-    std::size_t found = num_fields_;
-    for (std::size_t i = 0; i < num_fields_ && found == num_fields_; ++i) {
-      if (trim_blanks(fields_[i]) == field.name) found = i;
+  for (std::size_t i = 0; i < names.size(); ++i) header += (i ? ", " : "") + names[i];
+  column_of_field_.assign(names.size(), -1);
+  for (std::size_t c = 0; c < schema_.size(); ++c) {
+    const Field& field = schema_.field(c);
+    std::size_t found = names.size();
+    for (std::size_t i = 0; i < names.size() && found == names.size(); ++i) {
+      if (trim_blanks(names[i]) == field.name && column_of_field_[i] < 0) found = i;
     }
-    if (found == num_fields_) {
+    if (found == names.size()) {
       throw Error(ErrorCode::unknown_column, name_ + ": column " + quote(field.name) +
                                                  " of the schema is not in the CSV header (" +
                                                  header + ")");
     }
-    field_of_column_.push_back(found);
+    column_of_field_[found] = static_cast<int>(c);
   }
+  // What the header left of the first block is parsed with the next call.
+  carry_ = block_used_;
 }
 
-bool CsvReader::read_into(BatchBuilder& builder, std::size_t max_rows) {
-  if (!(builder.schema() == schema_)) {
-    throw Error(ErrorCode::invalid_argument,
-                name_ + ": the builder's schema (" + builder.schema().to_string() +
-                    ") is not the reader's (" + schema_.to_string() + ")");
+void CsvReader::parse_block() {
+  const std::size_t n = block_used_ - carry_;
+  const char* text = block_.data();
+  // One piece per thread, cut at record ends near even shares of the bytes.
+  const int threads = std::max(1, omp_get_max_threads());
+  std::vector<std::size_t> cuts{0};
+  if (threads > 1 && n > 0) {
+    std::vector<std::size_t> targets;
+    for (int t = 1; t < threads; ++t) targets.push_back(n * static_cast<std::size_t>(t) / threads);
+    if (std::memchr(text, '"', n) == nullptr) {
+      for (std::size_t target : targets) {
+        const void* nl = std::memchr(text + target, '\n', n - target);
+        if (nl != nullptr) cuts.push_back(static_cast<std::size_t>(static_cast<const char*>(nl) - text) + 1);
+      }
+    } else {
+      std::size_t next = 0;
+      scan_record_ends(text, n, [&](std::size_t e) {
+        while (next < targets.size() && targets[next] < e) {
+          cuts.push_back(e);
+          ++next;
+        }
+      });
+    }
   }
-  for (std::size_t appended = 0; appended < max_rows;) {
-    if (!next_record()) {
+  cuts.push_back(n);
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  std::vector<std::unique_ptr<CsvPiece>> pieces;
+  for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+    auto piece = std::make_unique<CsvPiece>();
+    piece->begin = text + cuts[i];
+    piece->end = text + cuts[i + 1];
+    pieces.push_back(std::move(piece));
+  }
+  const bool stop = options_.on_malformed == OnMalformed::fail;
+  const auto count = static_cast<std::int64_t>(pieces.size());
+  if (count > 1) {
+#pragma omp parallel for schedule(static, 1)
+    for (std::int64_t i = 0; i < count; ++i)
+      parse_piece(*pieces[static_cast<std::size_t>(i)], schema_, column_of_field_, header_fields_,
+                  stop);
+  } else if (count == 1) {
+    parse_piece(*pieces[0], schema_, column_of_field_, header_fields_, stop);
+  }
+  // In input order: strings get the dictionary's codes in order of first appearance, problems
+  // are reported with their lines, and the pieces are queued.
+  std::vector<std::size_t> string_columns;
+  for (std::size_t c = 0; c < schema_.size(); ++c)
+    if (schema_.field(c).type.id == TypeId::string) string_columns.push_back(c);
+  constexpr std::uint32_t kUncoded = 0xffffffffu;
+  std::vector<std::vector<std::uint32_t>> codes(schema_.size());
+  for (auto& piece : pieces) {
+    // Row by row, column by column, as a serial reader meets them (the strings of malformed
+    // rows are never coded).
+    std::vector<std::uint32_t*> columns;
+    for (std::size_t c : string_columns) {
+      codes[c].assign(piece->strings[c].size(), kUncoded);
+      columns.push_back(reinterpret_cast<std::uint32_t*>(piece->columns->data[c].data()));
+    }
+    for (std::size_t r = 0; r < piece->rows; ++r) {
+      for (std::size_t j = 0; j < string_columns.size(); ++j) {
+        const std::size_t c = string_columns[j];
+        std::uint32_t& code = codes[c][columns[j][r]];
+        if (code == kUncoded) code = dictionary_->intern(piece->strings[c].at(columns[j][r]));
+        columns[j][r] = code;
+      }
+    }
+    for (const CsvPiece::Problem& problem : piece->problems) {
+      ++malformed_;
+      std::string message =
+          name_ + ":" + std::to_string(line_ + 1 + problem.line) + ": " + problem.message;
+      if (stop) {
+        pending_error_ = std::move(message);
+        break;
+      }
+      report(message);
+    }
+    line_ += piece->lines;
+    if (eof_ && carry_ == 0 && piece.get() == pieces.back().get() && piece->end > piece->begin &&
+        piece->end[-1] != '\n')
+      ++line_;  // a last line without a newline
+    ready_.push_back(std::move(piece));
+    if (!pending_error_.empty()) break;
+  }
+  // The block's records are parsed; its bytes are no longer read (strings were copied).
+}
+
+bool CsvReader::next(Batch& out) {
+  while (ready_.empty()) {
+    if (!pending_error_.empty()) throw Error(ErrorCode::malformed_input, pending_error_);
+    if (!fill_block()) {
       finish_input();
       return false;
     }
-    std::string why = parse_row(builder);
-    if (why.empty()) {
-      builder.end_row();
-      ++rows_;
-      ++appended;
-      continue;
-    }
-    builder.discard_row();
-    ++malformed_;
-    std::string message = name_ + ":" + std::to_string(record_line_) + ": " + why;
-    if (options_.on_malformed == OnMalformed::fail) {
-      throw Error(ErrorCode::malformed_input, std::move(message));
-    }
-    report(message);
+    parse_block();
   }
-  return !at_end_;
-}
-
-// Reads the next non-blank record, joining lines while a quoted field is open.
-bool CsvReader::next_record() {
-  if (at_end_) return false;
-  do {
-    if (!read_line(record_)) return false;
-  } while (record_.empty());
-  record_line_ = line_;
-  unterminated_ = false;
-  std::string more;
-  while (!split_record()) {
-    if (!read_line(more)) {
-      unterminated_ = true;
-      return true;
-    }
-    record_ += '\n';
-    record_ += more;
+  std::unique_ptr<CsvPiece> piece = std::move(ready_.front());
+  ready_.pop_front();
+  std::vector<const void*> data;
+  std::vector<DictionaryPtr> dictionaries;
+  for (std::size_t c = 0; c < schema_.size(); ++c) {
+    data.push_back(piece->columns->data[c].data());
+    dictionaries.push_back(schema_.field(c).type.id == TypeId::string ? dictionary_ : nullptr);
   }
+  out = Batch::wrap(schema_, std::move(data), piece->rows, std::move(dictionaries),
+                    piece->columns);
+  rows_ += piece->rows;
   return true;
-}
-
-bool CsvReader::read_line(std::string& out) {
-  if (!std::getline(in_, out)) {
-    if (in_.bad()) {
-      throw Error(ErrorCode::io_error, name_ + ":" + std::to_string(line_ + 1) + ": read error");
-    }
-    at_end_ = true;
-    return false;
-  }
-  ++line_;
-  if (!out.empty() && out.back() == '\r') out.pop_back();
-  return true;
-}
-
-// Splits record_ into fields_; false while a quoted field is still open.
-bool CsvReader::split_record() {
-  num_fields_ = 0;
-  const std::string_view text = record_;
-  std::size_t i = 0;
-  while (true) {
-    if (num_fields_ == fields_.size()) fields_.emplace_back();
-    std::string& field = fields_[num_fields_++];
-    field.clear();
-    if (i < text.size() && text[i] == '"') {
-      bool closed = false;
-      for (++i; i < text.size() && !closed; ++i) {
-        if (text[i] != '"') {
-          field += text[i];
-        } else if (i + 1 < text.size() && text[i + 1] == '"') {
-          field += '"';
-          ++i;
-        } else {
-          closed = true;
-        }
-      }
-      if (!closed) return false;
-    }
-    // Text after a closing quote, or an unquoted field, runs to the next comma.
-    const std::size_t comma = std::min(text.find(',', i), text.size());
-    field.append(text.substr(i, comma - i));
-    if (comma == text.size()) return true;
-    i = comma + 1;
-  }
-}
-
-// Sets every cell of the current record; returns an empty string or why the row is malformed.
-std::string CsvReader::parse_row(BatchBuilder& builder) {
-  if (unterminated_) return "unterminated quoted field";
-  if (num_fields_ != header_fields_) {
-    return "expected " + std::to_string(header_fields_) + " fields (as in the header), found " +
-           std::to_string(num_fields_);
-  }
-  for (std::size_t c = 0; c < field_of_column_.size(); ++c) {
-    std::string why;
-    try {
-      why = set_cell(builder, c, schema_.field(c), fields_[field_of_column_[c]]);
-    } catch (const Error& e) {
-      why = e.what();
-    }
-    if (!why.empty()) return why;
-  }
-  return {};
 }
 
 void CsvReader::report(const std::string& message) {

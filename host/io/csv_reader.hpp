@@ -1,14 +1,16 @@
-// CsvReader: streams a headed CSV file into BatchBuilder rows, typed by a Schema.
+// CsvReader: a headed CSV stream parsed in parallel blocks into typed column batches.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <iosfwd>
+#include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "sluice/batch.hpp"
+#include "sluice/dictionary.hpp"
 #include "sluice/schema.hpp"
 
 namespace sluice::detail {
@@ -24,60 +26,72 @@ struct CsvOptions {
   OnMalformed on_malformed = OnMalformed::skip;
   std::size_t max_reported = 10;        ///< skipped rows reported one by one; the rest are counted
   std::ostream* diagnostics = nullptr;  ///< where skipped rows are reported; nullptr = std::cerr
+  std::size_t block_bytes = 16 << 20;   ///< input read and parsed at once, split among threads
 };
 
-/// @brief Reads a CSV stream with a header row, one record at a time (the stream is never
-/// loaded whole). Fields split on commas; a field may be double-quoted ("" is a quote, and a
-/// quoted field may span lines); a trailing CR is dropped; blank lines are ignored. Schema
-/// columns are matched to header names; extra CSV columns are ignored. Cells are parsed per
-/// column type (integers and timestamps in their unit as integers, floats, bool as
-/// true/false/1/0, strings as written).
+struct CsvPiece;
+
+/// @brief Reads a CSV stream with a header row. The input is read in blocks of about
+/// `block_bytes`, each split at record boundaries into one piece per OpenMP thread and parsed
+/// in parallel straight into typed columns; each piece becomes a Batch that owns its columns
+/// (read in place by a job). Fields split on commas; a field may be double-quoted ("" is a
+/// quote, and a quoted field may span lines); a trailing CR is dropped; blank lines are
+/// ignored. Schema columns are matched to header names; extra CSV columns are ignored. Cells
+/// are parsed per column type (integers and timestamps in their unit as integers, floats, bool
+/// as true/false/1/0, strings as written, coded with the given dictionary in the order a serial
+/// reader meets them: row by row, column by column, in well-formed rows only). Rows, messages
+/// and codes do not depend on the block size or the number of threads.
 class CsvReader {
  public:
-  /// @brief Reads the header. `name` names the stream in messages ("data.csv", "stdin").
+  /// @brief Reads the header. `name` names the stream in messages ("data.csv", "stdin");
+  /// `dictionary` codes the string columns (a job's: Job::make_builder().dictionary(c)).
   /// @throws Error(unknown_column) when a schema column is missing from the header;
   /// Error(malformed_input) when there is no header; Error(io_error) when the stream fails.
-  CsvReader(std::istream& in, std::string name, const Schema& schema, CsvOptions options = {});
+  CsvReader(std::istream& in, std::string name, const Schema& schema, DictionaryPtr dictionary,
+            CsvOptions options = {});
+  ~CsvReader();
+  CsvReader(const CsvReader&) = delete;
+  CsvReader& operator=(const CsvReader&) = delete;
 
-  /// @brief Appends up to `max_rows` well-formed rows to `builder`, whose schema must be the
-  /// reader's. Malformed rows are skipped or thrown per the options; at the end of input a
-  /// summary of skipped rows is reported.
-  /// @return false once the input is exhausted (rows may still have been appended).
+  /// @brief The next batch of well-formed rows (schema order, the reader's dictionary for
+  /// strings), in input order; false at the end of input. Malformed rows are skipped and
+  /// reported, or thrown per the options (the rows before the bad one are returned first); at
+  /// the end of input a summary of skipped rows is reported. A batch may have no rows.
   /// @throws Error(malformed_input) with "FILE:LINE: ..." under OnMalformed::fail;
-  /// Error(io_error) when the stream fails; Error(invalid_argument) on a builder schema mismatch.
-  bool read_into(BatchBuilder& builder, std::size_t max_rows);
+  /// Error(io_error) when the stream fails.
+  bool next(Batch& out);
 
   /// @brief Malformed rows seen so far.
   std::uint64_t malformed() const noexcept { return malformed_; }
-  /// @brief Well-formed rows appended so far.
+  /// @brief Well-formed rows returned so far.
   std::uint64_t rows() const noexcept { return rows_; }
-  /// @brief The 1-based line number of the last line read (the header is line 1).
+  /// @brief Lines read so far (the header is line 1).
   std::uint64_t line() const noexcept { return line_; }
   const std::string& name() const noexcept { return name_; }
 
  private:
-  bool next_record();
-  bool read_line(std::string& out);
-  bool split_record();
-  std::string parse_row(BatchBuilder& builder);
+  bool fill_block();
+  void parse_block();
+  void read_header();
   void report(const std::string& message);
   void finish_input();
 
   std::istream& in_;
   std::string name_;
   Schema schema_;
+  DictionaryPtr dictionary_;
   CsvOptions options_;
-  std::vector<std::size_t> field_of_column_;  ///< CSV field index of each schema column
+  std::vector<int> column_of_field_;  ///< schema column of each CSV field, or -1
   std::size_t header_fields_ = 0;
-  std::string record_;               ///< the current record's text (lines joined by '\n')
-  std::vector<std::string> fields_;  ///< the current record's fields, unquoted
-  std::size_t num_fields_ = 0;
-  std::uint64_t record_line_ = 0;  ///< line where the current record starts
+  std::vector<char> block_;  ///< the input being parsed: whole records only, but at the end
+  std::size_t block_used_ = 0;
+  std::size_t carry_ = 0;  ///< bytes of block_ after the last whole record (the next block's)
+  std::deque<std::unique_ptr<CsvPiece>> ready_;
+  std::string pending_error_;  ///< OnMalformed::fail: thrown once the rows before it are out
   std::uint64_t line_ = 0;
   std::uint64_t rows_ = 0;
   std::uint64_t malformed_ = 0;
-  bool at_end_ = false;
-  bool unterminated_ = false;  ///< the current record ends inside a quoted field
+  bool eof_ = false;
   bool summarized_ = false;
 };
 

@@ -18,7 +18,6 @@
 #include <string>
 #include <vector>
 
-#include "host/io/csv_reader.hpp"
 #include "sluice/batch.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/status.hpp"
@@ -736,93 +735,6 @@ TEST_F(CliGpu, RunGpuMatchesCpu) {
       return err.substr(0, err.find(" events/s="));
     };
     EXPECT_EQ(counts(gpu.err), counts(cpu.err));
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The CSV reader on its own
-
-sluice::Schema reader_schema() {
-  return sluice::parse_schema("t:timestamp[s],n:u32,ok:bool,x:f64,s:string");
-}
-
-TEST(CliCsvReader, ReadsInBatchesOfAtMostMaxRows) {
-  std::string text = "\xEF\xBB\xBFt,n,ok,x,s\n";
-  for (int i = 0; i < 10; ++i) {
-    text += std::to_string(i) + "," + std::to_string(i * 2) + "," + (i % 2 ? "true" : "0") + ",+" +
-            std::to_string(i) + ".5, s" + std::to_string(i) + "\n";
-  }
-  std::istringstream in(text);
-  sluice::detail::CsvReader reader(in, "mem", reader_schema());
-  sluice::BatchBuilder builder(reader_schema());
-  EXPECT_TRUE(reader.read_into(builder, 4));
-  EXPECT_EQ(builder.rows(), 4u);
-  const sluice::Batch first = builder.finish();
-  EXPECT_EQ(std::get<std::int64_t>(first.at(3, 0)), 3);
-  EXPECT_EQ(std::get<std::uint64_t>(first.at(3, 1)), 6u);
-  EXPECT_EQ(std::get<bool>(first.at(3, 2)), true);
-  EXPECT_EQ(std::get<bool>(first.at(2, 2)), false);
-  EXPECT_EQ(std::get<double>(first.at(3, 3)), 3.5);
-  EXPECT_EQ(std::get<std::string>(first.at(3, 4)), " s3");  // strings are kept as written
-  EXPECT_TRUE(reader.read_into(builder, 4));
-  EXPECT_FALSE(reader.read_into(builder, 4));
-  EXPECT_EQ(builder.rows(), 6u);
-  EXPECT_EQ(reader.rows(), 10u);
-  EXPECT_EQ(reader.malformed(), 0u);
-  EXPECT_EQ(reader.line(), 11u);
-}
-
-TEST(CliCsvReader, RejectsValuesThatDoNotFitTheColumn) {
-  const std::string text =
-      "t,n,ok,x,s\n"
-      "1,-1,true,1,a\n"          // line 2: negative u32
-      "1,4294967296,true,1,a\n"  // line 3: too big for u32
-      "1,1,yes,1,a\n"            // line 4: not a bool
-      "1.5,1,true,1,a\n"         // line 5: not an integer timestamp
-      "1,1,true,1e999,a\n"       // line 6: out of range for f64
-      "1,1,true,1,a,extra\n"     // line 7: one field too many
-      "2,4294967295,FALSE,-0.25,b\n";
-  std::istringstream in(text);
-  std::ostringstream diagnostics;
-  sluice::detail::CsvReader reader(in, "mem", reader_schema(),
-                                   {.max_reported = 3, .diagnostics = &diagnostics});
-  sluice::BatchBuilder builder(reader_schema());
-  EXPECT_FALSE(reader.read_into(builder, 100));
-  EXPECT_EQ(reader.malformed(), 6u);
-  ASSERT_EQ(builder.rows(), 1u);
-  EXPECT_EQ(std::get<std::uint64_t>(builder.finish().at(0, 1)), 4294967295u);
-  EXPECT_EQ(diagnostics.str(),
-            "mem:2: column 'n': cannot parse '-1' as u32\n"
-            "mem:3: column 'n': value '4294967296' out of range for u32\n"
-            "mem:4: column 'ok': cannot parse 'yes' as bool\n"
-            "mem: skipped 6 malformed rows (the first 3 shown)\n");
-}
-
-TEST(CliCsvReader, FailPolicyThrowsMalformedInput) {
-  std::istringstream in("t,n,ok,x,s\n1,1,true,1,a\n1,1,true,one,a\n");
-  sluice::detail::CsvReader reader(in, "mem", reader_schema(),
-                                   {.on_malformed = sluice::detail::OnMalformed::fail});
-  sluice::BatchBuilder builder(reader_schema());
-  try {
-    reader.read_into(builder, 100);
-    ADD_FAILURE() << "no error";
-  } catch (const sluice::Error& e) {
-    EXPECT_EQ(e.code(), sluice::ErrorCode::malformed_input);
-    EXPECT_STREQ(e.what(), "mem:3: column 'x': cannot parse 'one' as f64");
-  }
-  EXPECT_EQ(builder.rows(), 1u);  // the bad row was discarded, the builder stays usable
-  EXPECT_NO_THROW(builder.finish());
-}
-
-TEST(CliCsvReader, MissingColumnNamesItAndTheFile) {
-  std::istringstream in("t,n,ok,s\n");
-  try {
-    sluice::detail::CsvReader reader(in, "data.csv", reader_schema());
-    ADD_FAILURE() << "no error";
-  } catch (const sluice::Error& e) {
-    EXPECT_EQ(e.code(), sluice::ErrorCode::unknown_column);
-    EXPECT_NE(std::string(e.what()).find("data.csv"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("'x'"), std::string::npos) << e.what();
   }
 }
 

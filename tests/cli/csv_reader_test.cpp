@@ -1,0 +1,284 @@
+// The CSV reader on its own: typed values, messages, the fail policy, and random inputs (quotes,
+// line breaks in fields, CRLF, blank and malformed rows) against a serial reference parser for
+// every block size and thread count.
+#include "host/io/csv_reader.hpp"
+
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cstdint>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "sluice/batch.hpp"
+#include "sluice/status.hpp"
+
+namespace {
+
+using sluice::Batch;
+using sluice::detail::CsvOptions;
+using sluice::detail::CsvReader;
+
+sluice::Schema reader_schema() {
+  return sluice::parse_schema("t:timestamp[s],n:u32,ok:bool,x:f64,s:string");
+}
+
+/// Every batch of the reader, concatenated as rows of Values (strings decoded).
+std::vector<std::vector<sluice::Value>> read_all(CsvReader& reader) {
+  std::vector<std::vector<sluice::Value>> rows;
+  Batch b;
+  while (reader.next(b)) {
+    for (std::size_t r = 0; r < b.rows(); ++r) {
+      std::vector<sluice::Value> row;
+      for (std::size_t c = 0; c < b.num_columns(); ++c) row.push_back(b.at(r, c));
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
+
+TEST(CsvReader, ReadsTypedColumns) {
+  std::string text = "\xEF\xBB\xBFt,n,ok,x,s\n";
+  for (int i = 0; i < 10; ++i) {
+    text += std::to_string(i) + "," + std::to_string(i * 2) + "," + (i % 2 ? "true" : "0") + ",+" +
+            std::to_string(i) + ".5, s" + std::to_string(i) + "\n";
+  }
+  std::istringstream in(text);
+  CsvReader reader(in, "mem", reader_schema(), nullptr);
+  const auto rows = read_all(reader);
+  ASSERT_EQ(rows.size(), 10u);
+  EXPECT_EQ(std::get<std::int64_t>(rows[3][0]), 3);
+  EXPECT_EQ(std::get<std::uint64_t>(rows[3][1]), 6u);
+  EXPECT_EQ(std::get<bool>(rows[3][2]), true);
+  EXPECT_EQ(std::get<bool>(rows[2][2]), false);
+  EXPECT_EQ(std::get<double>(rows[3][3]), 3.5);
+  EXPECT_EQ(std::get<std::string>(rows[3][4]), " s3");  // strings are kept as written
+  EXPECT_EQ(reader.rows(), 10u);
+  EXPECT_EQ(reader.malformed(), 0u);
+  EXPECT_EQ(reader.line(), 11u);
+}
+
+TEST(CsvReader, RejectsValuesThatDoNotFitTheColumn) {
+  const std::string text =
+      "t,n,ok,x,s\n"
+      "1,-1,true,1,a\n"          // line 2: negative u32
+      "1,4294967296,true,1,a\n"  // line 3: too big for u32
+      "1,1,yes,1,a\n"            // line 4: not a bool
+      "1.5,1,true,1,a\n"         // line 5: not an integer timestamp
+      "1,1,true,1e999,a\n"       // line 6: out of range for f64
+      "1,1,true,1,a,extra\n"     // line 7: one field too many
+      "2,4294967295,FALSE,-0.25,b\n";
+  std::istringstream in(text);
+  std::ostringstream diagnostics;
+  CsvReader reader(in, "mem", reader_schema(), nullptr,
+                   {.max_reported = 3, .diagnostics = &diagnostics});
+  const auto rows = read_all(reader);
+  EXPECT_EQ(reader.malformed(), 6u);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(std::get<std::uint64_t>(rows[0][1]), 4294967295u);
+  EXPECT_EQ(diagnostics.str(),
+            "mem:2: column 'n': cannot parse '-1' as u32\n"
+            "mem:3: column 'n': value '4294967296' out of range for u32\n"
+            "mem:4: column 'ok': cannot parse 'yes' as bool\n"
+            "mem: skipped 6 malformed rows (the first 3 shown)\n");
+}
+
+TEST(CsvReader, FailPolicyReturnsTheRowsBeforeThenThrows) {
+  std::istringstream in("t,n,ok,x,s\n1,1,true,1,a\n1,1,true,one,a\n1,1,true,2,a\n");
+  CsvReader reader(in, "mem", reader_schema(), nullptr,
+                   {.on_malformed = sluice::detail::OnMalformed::fail});
+  Batch b;
+  ASSERT_TRUE(reader.next(b));
+  EXPECT_EQ(b.rows(), 1u);
+  try {
+    reader.next(b);
+    ADD_FAILURE() << "no error";
+  } catch (const sluice::Error& e) {
+    EXPECT_EQ(e.code(), sluice::ErrorCode::malformed_input);
+    EXPECT_STREQ(e.what(), "mem:3: column 'x': cannot parse 'one' as f64");
+  }
+}
+
+TEST(CsvReader, MissingColumnNamesItAndTheFile) {
+  std::istringstream in("t,n,ok,s\n");
+  try {
+    CsvReader reader(in, "data.csv", reader_schema(), nullptr);
+    ADD_FAILURE() << "no error";
+  } catch (const sluice::Error& e) {
+    EXPECT_EQ(e.code(), sluice::ErrorCode::unknown_column);
+    EXPECT_NE(std::string(e.what()).find("data.csv"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'x'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CsvReader, EmptyInputAndOpenQuoteInTheHeaderAreErrors) {
+  for (const char* text : {"", "\n\n", "\"t,n\n"}) {
+    std::istringstream in(text);
+    EXPECT_THROW(CsvReader(in, "mem", reader_schema(), nullptr), sluice::Error) << text;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random inputs against a serial reference.
+
+/// The reference: records split character by character (the documented rules), then fields
+/// checked one by one. Yields rows of (t, n, x, s) as text and the messages of malformed rows.
+struct Reference {
+  std::vector<std::vector<std::string>> rows;  // the fields of well-formed rows
+  std::vector<std::string> messages;
+  std::uint64_t lines = 0;
+};
+
+Reference reference_parse(const std::string& text, std::size_t header_fields) {
+  Reference ref;
+  std::size_t i = 0;
+  std::uint64_t line = 1;
+  bool header = true;
+  while (i < text.size()) {
+    if (text[i] == '\n' || (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] == '\n'))) {
+      if (text[i] == '\r') ++i;
+      if (i < text.size()) {
+        ++i;
+        ++line;
+      }
+      continue;
+    }
+    const std::uint64_t record_line = line;
+    std::vector<std::string> fields;
+    bool unterminated = false;
+    for (;;) {
+      std::string f;
+      if (i < text.size() && text[i] == '"') {
+        bool closed = false;
+        for (++i; i < text.size() && !closed; ++i) {
+          if (text[i] != '"') {
+            if (text[i] == '\n') {
+              ++line;
+              if (!f.empty() && f.back() == '\r') f.pop_back();
+            }
+            f += text[i];
+          } else if (i + 1 < text.size() && text[i + 1] == '"') {
+            f += '"';
+            ++i;
+          } else {
+            closed = true;
+          }
+        }
+        if (!closed) {
+          unterminated = true;
+          break;
+        }
+      }
+      while (i < text.size() && text[i] != ',' && text[i] != '\n') f += text[i++];
+      const bool last = i >= text.size() || text[i] == '\n';
+      if (last && !f.empty() && f.back() == '\r') f.pop_back();
+      fields.push_back(f);
+      if (last) {
+        if (i < text.size()) {
+          ++i;
+          ++line;
+        }
+        break;
+      }
+      ++i;
+    }
+    if (header) {
+      header = false;
+      continue;
+    }
+    std::string why;
+    if (unterminated) {
+      why = "unterminated quoted field";
+    } else if (fields.size() != header_fields) {
+      why = "expected " + std::to_string(header_fields) + " fields (as in the header), found " +
+            std::to_string(fields.size());
+    } else if (fields[1].empty() || fields[1].find_first_not_of("-0123456789") != std::string::npos) {
+      why = "column 'n': cannot parse '" + fields[1] + "' as i64";
+    }
+    if (why.empty())
+      ref.rows.push_back(fields);
+    else
+      ref.messages.push_back("mem:" + std::to_string(record_line) + ": " + why);
+  }
+  ref.lines = line - 1 + (!text.empty() && text.back() != '\n' ? 1 : 0);
+  return ref;
+}
+
+/// A random CSV of columns (k, n, s): n an integer or now and then not; s plain, quoted with
+/// commas, doubled quotes or line breaks; CRLF endings, blank lines, wrong field counts.
+std::string random_csv(std::size_t rows, std::mt19937_64& rng) {
+  std::string text = "k,n,s\n";
+  const char* words[] = {"alpha", "b,c", "say \"\"hi\"\"", "two\nlines", "crlf\r\nin", ""};
+  for (std::size_t r = 0; r < rows; ++r) {
+    const unsigned roll = static_cast<unsigned>(rng() % 100);
+    if (roll < 3) {
+      text += rng() % 2 ? "\n" : "\r\n";  // blank
+      continue;
+    }
+    text += "k" + std::to_string(rng() % 7) + ",";
+    text += roll < 6 ? "x" + std::to_string(r) : std::to_string(static_cast<int>(rng() % 2001) - 1000);
+    text += ",";
+    const std::size_t w = rng() % 6;
+    if (w == 0 || w == 5)
+      text += std::string(words[w]) + std::to_string(rng() % 50);
+    else
+      text += "\"" + std::string(words[w]) + "\"";
+    if (roll >= 6 && roll < 8) text += ",extra";
+    if (roll == 8 && r + 1 == rows) text += ",\"open";  // an unterminated quote at the end
+    text += rng() % 4 == 0 ? "\r\n" : "\n";
+  }
+  return text;
+}
+
+TEST(CsvReader, RandomInputsMatchASerialReferenceAtEveryBlockSizeAndThreadCount) {
+  const sluice::Schema schema = sluice::parse_schema("k:string,n:i64,s:string");
+  std::mt19937_64 rng(7);
+  const int before = omp_get_max_threads();
+  for (std::size_t rows : {0u, 1u, 2u, 50u, 2000u}) {
+    const std::string text = random_csv(rows, rng);
+    const Reference ref = reference_parse(text, 3);
+    for (std::size_t block : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{4096},
+                              std::size_t{1} << 20}) {
+      for (int threads : {1, 2, 3}) {
+        SCOPED_TRACE(std::to_string(rows) + " rows, block " + std::to_string(block) + ", " +
+                     std::to_string(threads) + " threads");
+        omp_set_num_threads(threads);
+        std::istringstream in(text);
+        std::ostringstream diagnostics;
+        auto dictionary = std::make_shared<sluice::StringDictionary>();
+        CsvReader reader(in, "mem", schema, dictionary,
+                         {.max_reported = 1000, .diagnostics = &diagnostics, .block_bytes = block});
+        const auto got = read_all(reader);
+        ASSERT_EQ(got.size(), ref.rows.size());
+        for (std::size_t r = 0; r < got.size(); ++r) {
+          ASSERT_EQ(std::get<std::string>(got[r][0]), ref.rows[r][0]) << "row " << r;
+          ASSERT_EQ(std::get<std::int64_t>(got[r][1]), std::stoll(ref.rows[r][1])) << "row " << r;
+          ASSERT_EQ(std::get<std::string>(got[r][2]), ref.rows[r][2]) << "row " << r;
+        }
+        std::string want;
+        for (const std::string& m : ref.messages) want += m + "\n";
+        if (!ref.messages.empty())
+          want += "mem: skipped " + std::to_string(ref.messages.size()) + " malformed row" +
+                  (ref.messages.size() == 1 ? "" : "s") + "\n";
+        EXPECT_EQ(diagnostics.str(), want);
+        EXPECT_EQ(reader.malformed(), ref.messages.size());
+        EXPECT_EQ(reader.line(), ref.lines);
+        // Codes in the order the strings first appear, as a serial reader gives them.
+        std::vector<std::string> first_seen;
+        for (const auto& row : ref.rows)
+          for (int c : {0, 2})
+            if (std::find(first_seen.begin(), first_seen.end(), row[static_cast<std::size_t>(c)]) ==
+                first_seen.end())
+              first_seen.push_back(row[static_cast<std::size_t>(c)]);
+        ASSERT_EQ(dictionary->size(), first_seen.size());
+        for (std::uint32_t code = 0; code < first_seen.size(); ++code)
+          ASSERT_EQ(dictionary->at(code), first_seen[code]) << "code " << code;
+      }
+    }
+  }
+  omp_set_num_threads(before);
+}
+
+}  // namespace
