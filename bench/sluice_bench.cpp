@@ -91,6 +91,9 @@ void print_usage(std::ostream& out) {
          "  --order on|off           result batches ordered by window and key (default on;\n"
          "                           EngineConfig::ordered_results)\n"
          "  --json FILE              also write a machine-readable record to FILE\n"
+         "  --dump DIR               also write the generated columns to DIR (ts.i64 host.u32\n"
+         "                           cpu.f32 status.i32, raw little-endian, and meta.json):\n"
+         "                           the events other systems are compared on (bench/peers.py)\n"
          "  -h, --help               this text\n"
          "\n"
          "Numbers may use '_' as a digit separator (20_000_000).\n"
@@ -165,6 +168,8 @@ TelemetryOptions parse_telemetry(const std::vector<std::string_view>& args) {
       o.seed = parse_count(flag, value, 0, std::numeric_limits<std::uint64_t>::max());
     } else if (flag == "--json") {
       o.json = std::string(value);
+    } else if (flag == "--dump") {
+      o.dump = std::string(value);
     } else if (flag == "--order") {
       if (value != "on" && value != "off")
         throw UsageError{"--order: '" + std::string(value) + "' is not on or off"};
@@ -297,6 +302,10 @@ int run_telemetry_command(const TelemetryOptions& o) {
     std::printf("  copied %.1f MB to device 0 in %.2f s (not timed)\n",
                 static_cast<double>(data.size() * sluice::bench::kBytesPerEvent) * 1e-6,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - u0).count());
+  }
+  if (!o.dump.empty()) {
+    sluice::bench::dump_telemetry(data, o, o.dump);
+    std::printf("  wrote the columns to %s (not timed)\n", o.dump.c_str());
   }
   std::fflush(stdout);
 
@@ -442,6 +451,7 @@ int run_telemetry_command(const TelemetryOptions& o) {
         .member("time_rate", o.time_rate)
         .member("seed", o.seed)
         .member("bytes_per_event", static_cast<std::uint64_t>(bytes_per_event))
+        .member("ordered_results", o.ordered)
         .member("query",
                 "filter(status == 200 and cpu > 10) . key_by(host) . event_time(ts, 2s) . tumbling(10s) . "
                 "aggregate(count, sum(cpu), max(cpu))");
@@ -459,12 +469,28 @@ int run_telemetry_command(const TelemetryOptions& o) {
           .member("count_sum", run.count_sum)
           .member("windows", run.windows)
           .member("result_rows", run.result_rows)
+          .member("cpu_sum", run.cpu_sum)
+          .member("cpu_max", run.cpu_max)
           .member("batches", run.batches);
       j.end_object();
     }
     j.end_array();
     j.key("events_per_second").begin_object();
     j.member("best", rate.best).member("median", rate.median);
+    j.end_object();
+    j.key("fused_loop").begin_object();
+    j.member("measured", !ceiling_rates.empty());
+    if (!ceiling_rates.empty()) {
+      j.member("best", loop_best)
+          .member("median", median(ceiling_rates))
+          .member("ratio_best", rate.best / loop_best)
+          .member("ratio_median_of_pairs", median(pair_ratios))
+          .member("result_rows", ceiling_run.result_rows)
+          .member("checksum_ok", ceiling_ok);
+      j.key("runs").begin_array();
+      for (double r : ceiling_rates) j.value(r);
+      j.end_array();
+    }
     j.end_object();
     j.key("events_per_second_per_core").begin_object();
     if (gpu) {

@@ -3,11 +3,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <cstdio>
 #include <memory>
+#include <limits>
 #include <set>
 
 #include "bench/device_memory.hpp"
+#include "bench/json_writer.hpp"
 #include "host/query_compiler.hpp"
 
 namespace sluice::bench {
@@ -87,6 +91,49 @@ TelemetryData generate_telemetry(const TelemetryOptions& options, HostMemory mem
   return data;
 }
 
+namespace {
+
+void write_array(const std::filesystem::path& path, const void* data, std::size_t bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
+  if (!out) throw Error(ErrorCode::io_error, "cannot write " + path.string());
+}
+
+}  // namespace
+
+void dump_telemetry(const TelemetryData& data, const TelemetryOptions& options,
+                    const std::string& dir) {
+  const std::filesystem::path root(dir);
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec) throw Error(ErrorCode::io_error, "cannot create " + dir + ": " + ec.message());
+  const std::size_t n = data.size();
+  write_array(root / "ts.i64", data.ts.data(), n * sizeof(std::int64_t));
+  write_array(root / "host.u32", data.host.data(), n * sizeof(std::uint32_t));
+  write_array(root / "cpu.f32", data.cpu.data(), n * sizeof(float));
+  write_array(root / "status.i32", data.status.data(), n * sizeof(std::int32_t));
+  JsonWriter j;
+  j.begin_object();
+  j.member("events", static_cast<std::uint64_t>(n))
+      .member("keys", static_cast<std::uint64_t>(options.keys))
+      .member("seed", options.seed)
+      .member("time_rate", options.time_rate)
+      .member("passing", data.passing)
+      .member("host_names", "host-%06u (host.u32 holds the number)")
+      .member("window_ms", static_cast<std::uint64_t>(10'000))
+      .member("max_delay_ms", static_cast<std::uint64_t>(kMaxDelayMs))
+      .member("filter", "status = 200 AND cpu > 10")
+      .member("aggregates", "count, sum(cpu), max(cpu)");
+  j.key("files").begin_object();
+  j.member("ts", "ts.i64").member("host", "host.u32").member("cpu", "cpu.f32")
+      .member("status", "status.i32");
+  j.end_object();
+  j.end_object();
+  std::ofstream meta(root / "meta.json");
+  meta << j.str();
+  if (!meta) throw Error(ErrorCode::io_error, "cannot write " + (root / "meta.json").string());
+}
+
 Query telemetry_query(BatchSink sink) {
   Query q;
   q.filter(col("status") == lit(200) && col("cpu") > lit(10))
@@ -115,17 +162,24 @@ namespace {
 struct Tally {
   std::uint64_t rows = 0;
   std::uint64_t count_sum = 0;
+  double cpu_sum = 0;
+  double cpu_max = -std::numeric_limits<double>::infinity();
   std::set<std::int64_t> windows;
 };
 
-/// Reads the result columns: window_start (0) and count (3, after the host key).
+/// Reads the result columns: window_start (0), then after the host key count (3), sum(cpu) (4)
+/// and max(cpu) (5).
 BatchSink tally_sink(Tally* tally) {
   return [tally](const Batch& results) {
     const std::span<const std::int64_t> start = results.values<std::int64_t>(0);
     const std::span<const std::int64_t> counts = results.values<std::int64_t>(3);
+    const std::span<const double> sums = results.values<double>(4);
+    const std::span<const double> maxima = results.values<double>(5);
     std::int64_t last = INT64_MIN;
     for (std::size_t i = 0; i < results.rows(); ++i) {
       tally->count_sum += static_cast<std::uint64_t>(counts[i]);
+      tally->cpu_sum += sums[i];
+      tally->cpu_max = std::max(tally->cpu_max, maxima[i]);
       if (start[i] != last) tally->windows.insert(last = start[i]);
     }
     tally->rows += results.rows();
@@ -185,6 +239,8 @@ RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
   r.result_rows = tally.rows;
   r.windows = tally.windows.size();
   r.count_sum = tally.count_sum;
+  r.cpu_sum = tally.cpu_sum;
+  r.cpu_max = tally.cpu_max;
   r.batches = m.batches;
   return r;
 }

@@ -36,7 +36,8 @@ struct TelemetryOptions {
   std::uint64_t time_rate = 1'000;  ///< events per second of event time (1 per ms)
   std::uint64_t seed = 42;
   bool ordered = true;  ///< EngineConfig::ordered_results
-  std::string json;  ///< write a JSON record here when not empty
+  std::string json;
+  std::string dump;  ///< write the generated columns here (raw little-endian arrays) when set  ///< write a JSON record here when not empty
 };
 
 /// Bytes of the columns the query reads, per event: ts 8 + host 4 + cpu 4 + status 4.
@@ -75,6 +76,13 @@ std::string host_name(std::uint32_t code);
 /// @brief Generates the events into `memory` (deterministic for a seed, whatever the memory;
 /// parallel over OpenMP threads; the cost does not depend on the number of keys).
 /// @throws Error(backend_unavailable) for pinned memory without the CUDA backend or a GPU.
+/// @brief Writes the columns to `dir` (created if needed) as raw little-endian arrays, ts.i64,
+/// host.u32 (codes of "host-000000"...), cpu.f32 and status.i32, with meta.json describing them
+/// and the query, for other systems to read exactly the same events.
+/// @throws Error(io_error) when a file cannot be written.
+void dump_telemetry(const TelemetryData& data, const TelemetryOptions& options,
+                    const std::string& dir);
+
 TelemetryData generate_telemetry(const TelemetryOptions& options,
                                  HostMemory memory = HostMemory::pageable);
 
@@ -98,6 +106,8 @@ struct RunResult {
   std::uint64_t result_rows = 0;  ///< (window, key) rows emitted
   std::uint64_t windows = 0;      ///< distinct windows emitted
   std::uint64_t count_sum = 0;    ///< sum of the count aggregate over all result rows
+  double cpu_sum = 0;             ///< sum of sum(cpu) over all result rows
+  double cpu_max = 0;             ///< largest max(cpu)
   std::uint64_t batches = 0;
   double events_per_second() const {
     return seconds > 0 ? static_cast<double>(events_timed) / seconds : 0;
