@@ -18,6 +18,7 @@
 #include "bench/bandwidth.hpp"
 #include "bench/fused_ceiling.hpp"
 #include "bench/json_writer.hpp"
+#include "bench/state_memory.hpp"
 #include "bench/telemetry_resident.hpp"
 #include "bench/telemetry_workload.hpp"
 #include "sluice/sluice.hpp"
@@ -564,6 +565,10 @@ int main(int argc, char** argv) {
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     print_usage(args.empty() ? std::cerr : std::cout);
     return args.empty() ? kExitUsage : kExitOk;
+  }
+  if (args[0] == "state") {
+    args.erase(args.begin());
+    return sluice::bench::run_state_command(args);
   }
   if (args[0] != "telemetry") {
     std::cerr << "sluice-bench: unknown workload '" << args[0] << "'\n\n";

@@ -287,6 +287,8 @@ Metrics Job::Impl::metrics() const {
   m.windows_fired = emit_counters_.windows_fired;
   m.window_updates = emit_counters_.window_updates;
   m.batches = work_counters_.batches;
+  m.state_groups = static_cast<std::uint64_t>(std::max<std::int64_t>(0, work_counters_.state_groups));
+  m.state_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, work_counters_.state_bytes));
   for (const auto& w : per_worker_) m.batches_per_worker.push_back(w);
   if (const std::int64_t start = started_ns_; start != 0) {
     const std::int64_t end = ended_ns_ != 0 ? ended_ns_.load() : steady_now_ns();

@@ -42,6 +42,15 @@ std::string Worker::where_device_fault() const {
   return text;
 }
 
+void Worker::report_state() {
+  const auto groups = static_cast<std::int64_t>(pipeline_.state_size());
+  const auto bytes = static_cast<std::int64_t>(pipeline_.state_bytes());
+  counters_.state_groups += groups - state_groups_;
+  counters_.state_bytes += bytes - state_bytes_;
+  state_groups_ = groups;
+  state_bytes_ = bytes;
+}
+
 void Worker::stage_ahead(RoundPart& part, std::size_t next) {
   // The next batches' copies overlap with this batch's work (device executors).
   int staged = 0;
@@ -126,6 +135,7 @@ void Worker::run_round(RoundPart& part) {
   stage_ = "fire";
   pipeline_.fire(fired_wm_, wm);
   fired_wm_ = std::max(fired_wm_, wm);
+  report_state();
   if (!part.final && queue_.peek(0) != nullptr) {
     pending_ = part.number;
     return;

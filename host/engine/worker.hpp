@@ -21,6 +21,10 @@ struct WorkCounters {
   std::atomic<std::uint64_t> filtered{0};
   std::atomic<std::uint64_t> late{0};
   std::atomic<std::uint64_t> batches{0};
+  /// Live window-state entries and the bytes of their tables, all workers (each adds the change
+  /// of its own after every round).
+  std::atomic<std::int64_t> state_groups{0};
+  std::atomic<std::int64_t> state_bytes{0};
 };
 
 /// @brief Runs one worker's rounds. A windowed round: pre-aggregate each batch, exchange the
@@ -46,6 +50,8 @@ class Worker {
 
  private:
   void run_stateless(RoundPart& part);
+  /// Adds the change of this worker's window state since the last report to the counters.
+  void report_state();
   void stage_ahead(RoundPart& part, std::size_t next);
 
   int index_;
@@ -64,6 +70,8 @@ class Worker {
   const char* stage_ = "start";
   std::uint64_t round_ = 0;
   std::optional<std::uint64_t> batch_;
+  std::int64_t state_groups_ = 0;  ///< this worker's share of counters_.state_groups
+  std::int64_t state_bytes_ = 0;
   std::uint64_t first_batch_ = 0;  ///< of the current round (0: none)
   std::uint64_t last_batch_ = 0;
   std::uint64_t batches_ = 0;

@@ -62,6 +62,10 @@ struct Metrics {
   std::uint64_t windows_fired = 0;    ///< (window, key) rows emitted, updates included
   std::uint64_t window_updates = 0;   ///< of which re-emissions
   std::uint64_t batches = 0;          ///< micro-batches processed
+  /// Live (key, pane) groups of the window state, all workers, as of their last round.
+  std::uint64_t state_groups = 0;
+  /// Bytes the window state's tables hold (index slots and entry rows, including room to grow).
+  std::uint64_t state_bytes = 0;
   std::vector<std::uint64_t> batches_per_worker;
   double elapsed_seconds = 0;  ///< from the first push to finish (or now)
   double events_per_second = 0;
