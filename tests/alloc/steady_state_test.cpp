@@ -237,7 +237,9 @@ TEST_P(SteadyState, RoundsAfterWarmUpAllocateNothing) {
   job.finish();
   EXPECT_GT(warm_rows, 0u);
   EXPECT_GT(rows_out, warm_rows) << "the counted rounds fired windows";
-  if (c.late_events) EXPECT_GT(late_out, 0u) << "late events reached the late sink";
+  if (c.late_events) {
+    EXPECT_GT(late_out, 0u) << "late events reached the late sink";
+  }
   EXPECT_EQ(during, 0u) << "heap allocations in " << kCountedBatches
                         << " steady-state batches (the first call stacks are on stderr)";
 }
