@@ -158,7 +158,7 @@ def run_sluice_bench(args, keys, directory):
 
 def table_rows(title, rows):
     """Prints rows of (system, events/s, note) with the ratio to the best peer."""
-    peers = [r for r in rows if r[0] in ("DuckDB", "Polars")]
+    peers = [r for r in rows if r[0].startswith(("DuckDB", "Polars"))]
     best_peer = max((r[1] for r in peers), default=0.0)
     print(title)
     print(f"  {'system':<22} {'events/s':>14} {'/ best peer':>12}")

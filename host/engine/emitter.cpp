@@ -29,6 +29,9 @@ std::uint64_t sortable(std::uint64_t w, Sem sem) {
   }
 }
 
+/// Columns (the window and the keys) that order_fired_rows may pack into one sort word.
+constexpr std::size_t kMaxOrderColumns = 9;
+
 /// One stable LSD radix sort of (keys, idx) by the bytes where keys differ.
 void radix_by(std::vector<std::uint64_t>& keys, std::vector<std::uint32_t>& idx,
               std::vector<std::uint64_t>& keys_tmp, std::vector<std::uint32_t>& idx_tmp) {
@@ -112,15 +115,46 @@ void order_fired_rows(const FiredView& rows, const std::vector<Sem>& key_sems,
     }
     return;
   }
-  // Least significant column first: the last key, ..., the first key, then the window.
+  // The sortable value of column c (0: the window, then the keys) of row r.
+  const auto value = [&](std::size_t c, std::uint32_t r) {
+    return c == 0 ? static_cast<std::uint64_t>(rows.window[r]) ^ kSign
+                  : sortable(rows.keys[(c - 1) * rows.stride + r], key_sems[c - 1]);
+  };
   std::vector<std::uint64_t>& keys = scratch.keys;
   keys.resize(n);
-  for (std::size_t c = k + 1; c-- > 0;) {
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::uint32_t r = order[i];
-      keys[i] = c == 0 ? static_cast<std::uint64_t>(rows.window[r]) ^ kSign
-                       : sortable(rows.keys[(c - 1) * rows.stride + r], key_sems[c - 1]);
+  // When the columns' ranges fit one word side by side (a round's windows are few and codes
+  // small), one radix sort over that word orders by all of them.
+  std::uint64_t low[kMaxOrderColumns], span_bits[kMaxOrderColumns];
+  int total_bits = 0;
+  if (k + 1 <= kMaxOrderColumns) {
+    for (std::size_t c = 0; c <= k; ++c) {
+      std::uint64_t lo = ~std::uint64_t{0}, hi = 0;
+      for (std::size_t r = 0; r < n; ++r) {
+        const std::uint64_t v = value(c, static_cast<std::uint32_t>(r));
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+      }
+      low[c] = lo;
+      const std::uint64_t range = hi - lo;
+      span_bits[c] = range == 0 ? 0 : 64 - static_cast<std::uint64_t>(__builtin_clzll(range));
+      total_bits += static_cast<int>(span_bits[c]);
     }
+  }
+  if (k + 1 <= kMaxOrderColumns && total_bits <= 64) {
+    for (std::size_t r = 0; r < n; ++r) {
+      std::uint64_t key = 0;
+      for (std::size_t c = 0; c <= k; ++c) {
+        if (span_bits[c] == 0) continue;
+        key = (key << span_bits[c]) | (value(c, static_cast<std::uint32_t>(r)) - low[c]);
+      }
+      keys[r] = key;
+    }
+    radix_by(keys, order, scratch.keys_tmp, scratch.order_tmp);
+    return;
+  }
+  // Least significant column first: the last key, ..., the first key, then the window.
+  for (std::size_t c = k + 1; c-- > 0;) {
+    for (std::size_t i = 0; i < n; ++i) keys[i] = value(c, order[i]);
     radix_by(keys, order, scratch.keys_tmp, scratch.order_tmp);
   }
 }

@@ -58,6 +58,16 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
           pane_fired = !panes_.global && fired_wm != kNoWatermark &&
                        panes_.first_window(pane) <= last_fired;
         }
+        // The index slot of a row a few ahead, in the same pane's table, while this one is
+        // merged: tables larger than the caches otherwise stall on every probe.
+        constexpr std::size_t kPrefetchAhead = 8;
+        if (i + kPrefetchAhead < lists.rows[l]) {
+          const std::uint64_t* ahead = data + (i + kPrefetchAhead) * row_words;
+          if (static_cast<std::int64_t>(ahead[1]) == pane)
+            __builtin_prefetch(r.index.slots +
+                               (entry_hash(ahead[0], static_cast<std::uint32_t>(ahead[2])) &
+                                r.index.mask));
+        }
         const std::uint64_t needed = static_cast<std::uint64_t>(table->size) + 1;
         if (needed > table->chunk_rows_total ||
             static_cast<double>(needed) > kPaneTableMaxLoad * static_cast<double>(table->capacity)) {
