@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <utility>
 
 #include "kernels/host/vector_program.hpp"
 #include "kernels/table/open_addressing.hpp"
@@ -305,17 +306,38 @@ struct HostThreadAggregation {
   std::uint32_t group[kVectorRows];
   std::vector<std::uint64_t> keys;    // [key_words][kVectorRows]
   std::vector<std::uint64_t> inputs;  // [inputs][kVectorRows]
-  // One key word below kCachedKeys (a dictionary code, a small integer): the group its latest
-  // event went to, with that group's pane. Events close in time mostly fall in their key's
-  // latest pane, so most skip the hash table. Entries of an older `generation` (before the
-  // table last moved its groups) are void.
+  // One key word below kCachedKeys (a dictionary code, a small integer): the groups its two
+  // latest panes went to. Events close in time mostly fall in one of their key's latest two
+  // panes (two: around a pane's end, out-of-order events alternate between it and the next),
+  // so most skip the hash table. Entries of an older `generation` (before the table last moved
+  // its groups) are void.
   struct CachedGroup {
     std::int64_t pane = 0;
     std::uint32_t group = 0;
     std::uint32_t generation = 0;
   };
+  struct CachedKey {
+    CachedGroup recent[2];
+    /// @brief The cached group of `pane`, if any (the hit becomes the most recent).
+    bool find(std::int64_t pane, std::uint32_t gen, std::uint32_t& group) {
+      if (recent[0].pane == pane && recent[0].generation == gen) {
+        group = recent[0].group;
+        return true;
+      }
+      if (recent[1].pane == pane && recent[1].generation == gen) {
+        group = recent[1].group;
+        std::swap(recent[0], recent[1]);
+        return true;
+      }
+      return false;
+    }
+    void put(std::int64_t pane, std::uint32_t group, std::uint32_t gen) {
+      recent[1] = recent[0];
+      recent[0] = {pane, group, gen};
+    }
+  };
   static constexpr std::uint64_t kCachedKeys = 4096;
-  std::vector<CachedGroup> cache;
+  std::vector<CachedKey> cache;
   std::uint32_t generation = 1;
   bool use_cache = true;
   std::size_t cache_hits = 0;
@@ -461,13 +483,14 @@ inline std::uint32_t group_of(HostThreadAggregation& t, const OpenAddressingRef<
   const int k_words = spec.key_words;
   std::uint64_t* rows_base = t.rows.data();
   if (pane > t.newest_pane) t.newest_pane = pane;
-  HostThreadAggregation::CachedGroup* cached = nullptr;
+  HostThreadAggregation::CachedKey* cached = nullptr;
   if (cacheable && cut == 0 && key[0] < HostThreadAggregation::kCachedKeys) {
     cached = &t.cache[key[0]];
     ++t.cache_tries;
-    if (cached->generation == t.generation && cached->pane == pane) {
+    std::uint32_t g;
+    if (cached->find(pane, t.generation, g)) {
       ++t.cache_hits;
-      return cached->group;
+      return g;
     }
   }
   const std::uint64_t h = local_hash(key, k_words, pane, cut);
@@ -479,7 +502,7 @@ inline std::uint32_t group_of(HostThreadAggregation& t, const OpenAddressingRef<
           if (r[2 + j] != key[j]) return false;
         return true;
       });
-  if (cached != nullptr) *cached = {pane, found.payload, t.generation};
+  if (cached != nullptr) cached->put(pane, found.payload, t.generation);
   if (found.claimed) {
     std::uint64_t* r = rows_base + static_cast<std::size_t>(found.payload) * local_width;
     ++t.groups;
@@ -507,7 +530,7 @@ void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
   const int local_width = kWidth + s_count;
   const OpenAddressingRef<> index = t.index();
   std::uint64_t* const rows_base = t.rows.data();
-  HostThreadAggregation::CachedGroup* const cache = t.cache.data();
+  HostThreadAggregation::CachedKey* const cache = t.cache.data();
   const std::uint32_t generation = t.generation;
   const PaneSpec panes = spec.panes;
   StateOp ops[kMaxStates];
@@ -533,14 +556,13 @@ void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
     const std::uint64_t key = to_word(keys[row]);
     newest = pane > newest ? pane : newest;
     std::uint32_t g;
-    HostThreadAggregation::CachedGroup* cached = nullptr;
+    HostThreadAggregation::CachedKey* cached = nullptr;
     if (cacheable && cut == 0 && key < HostThreadAggregation::kCachedKeys) {
       cached = cache + key;
       ++tries;
     }
-    if (cached != nullptr && cached->generation == generation && cached->pane == pane) {
+    if (cached != nullptr && cached->find(pane, generation, g)) {
       ++hits;
-      g = cached->group;
     } else {
       const ClaimResult found = index.find_or_insert_local(
           local_hash(&key, 1, pane, cut), static_cast<std::uint32_t>(groups),
@@ -549,7 +571,7 @@ void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
             return static_cast<std::int64_t>(r[0]) == pane && r[1] == cut && r[2] == key;
           });
       g = found.payload;
-      if (cached != nullptr) *cached = {pane, g, generation};
+      if (cached != nullptr) cached->put(pane, g, generation);
       if (found.claimed) {
         std::uint64_t* r = rows_base + static_cast<std::size_t>(g) * local_width;
         ++groups;

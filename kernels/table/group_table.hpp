@@ -37,6 +37,10 @@ struct GroupTableRef {
   std::uint64_t* states = nullptr;  ///< state s of slot p at states[s * capacity + p]
   int key_words = 0;
   int state_words = 0;
+  /// Where claimed slots are listed (claimed[i] for i < *claimed_count), so that compaction
+  /// touches only them; null for a table nobody compacts that way (a block's shared table).
+  std::uint32_t* claimed = nullptr;
+  unsigned long long* claimed_count = nullptr;
 
   SLUICE_HD std::uint64_t capacity() const { return index.capacity(); }
 
@@ -70,6 +74,10 @@ struct GroupTableRef {
           pane[p] = group_pane;
           cut[p] = group_cut;
           slot.store(make_slot(h, static_cast<std::uint32_t>(p)), cuda::memory_order_release);
+          if (claimed != nullptr) {
+            cuda::atomic_ref<unsigned long long, Scope> n(*claimed_count);
+            claimed[n.fetch_add(1, cuda::memory_order_relaxed)] = static_cast<std::uint32_t>(p);
+          }
           return p;
         }
         s = expected;
@@ -119,7 +127,8 @@ class GroupTable {
   void add_partials(PartialsView partials, const unsigned long long* count);
 
   /// @brief Writes one partial row per group to `out` (resized to row_capacity(), the groups
-  /// first) and the number of groups to *count (executor memory); empties the table.
+  /// first, in the order they were claimed) and the number of groups to *count (executor
+  /// memory); empties the table. Touches only the claimed slots.
   void compact(Partials<Exec>& out, unsigned long long* count);
 
   GroupTableRef ref();
@@ -135,7 +144,8 @@ class GroupTable {
   Buffer<std::int64_t, Exec> pane_;
   Buffer<std::uint32_t, Exec> cut_;
   Buffer<std::uint64_t, Exec> states_;
-  Buffer<unsigned long long, Exec> positions_;
+  Buffer<std::uint32_t, Exec> claimed_;            // slots claimed since the last compact()
+  Buffer<unsigned long long, Exec> claimed_count_;  // [0]: how many
 };
 
 }  // namespace sluice::detail

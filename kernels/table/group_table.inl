@@ -1,8 +1,6 @@
 // GroupTable implemented once over an executor; instantiated by group_table.cpp and .cu.
 #pragma once
 
-#include <thrust/scan.h>
-
 #include "kernels/table/group_table.hpp"
 
 namespace sluice::detail {
@@ -61,28 +59,22 @@ struct AddPartialRow {
   }
 };
 
-struct MarkOccupiedSlot {
-  const std::uint64_t* slots;
-  unsigned long long* flags;
-  SLUICE_HD void operator()(std::size_t p) const { flags[p] = slots[p] != kEmptySlot ? 1 : 0; }
-};
-
-struct MoveGroupOut {
+/// Moves the group of claimed slot i to partial row i and empties the slot.
+struct MoveClaimedGroup {
   GroupTableRef table;
   StateSpec spec;
-  const unsigned long long* positions;
   PartialsView out;
-  SLUICE_HD void operator()(std::size_t p) const {
-    const unsigned long long at = positions[p];
-    if (positions[p + 1] == at) return;  // empty slot
-    out.hash[at] = table.key_hash[p];
+  SLUICE_HD void operator()(std::size_t i) const {
+    if (i >= *table.claimed_count) return;
+    const std::uint64_t p = table.claimed[i];
+    out.hash[i] = table.key_hash[p];
     for (int j = 0; j < table.key_words; ++j)
-      out.keys[j * out.stride + at] = table.keys[j * table.capacity() + p];
-    out.pane[at] = table.pane[p];
-    out.cut[at] = table.cut[p];
+      out.keys[j * out.stride + i] = table.keys[j * table.capacity() + p];
+    out.pane[i] = table.pane[p];
+    out.cut[i] = table.cut[p];
     for (int s = 0; s < spec.count; ++s) {
       std::uint64_t* word = table.state(s, p);
-      out.states[s * out.stride + at] = *word;
+      out.states[s * out.stride + i] = *word;
       *word = state_init(spec.ops[s]);
     }
     table.index.slots[p] = kEmptySlot;
@@ -108,7 +100,10 @@ GroupTable<Exec>::GroupTable(Exec& exec, int key_words, const StateSpec& states)
       pane_(exec),
       cut_(exec),
       states_(exec),
-      positions_(exec) {}
+      claimed_(exec),
+      claimed_count_(exec, 1) {
+  exec.fill_bytes(claimed_count_.data(), 0, sizeof(unsigned long long));
+}
 
 template <class Exec>
 GroupTableRef GroupTable<Exec>::ref() {
@@ -121,6 +116,8 @@ GroupTableRef GroupTable<Exec>::ref() {
   r.states = states_.data();
   r.key_words = key_words_;
   r.state_words = spec_.count;
+  r.claimed = claimed_.data();
+  r.claimed_count = claimed_count_.data();
   return r;
 }
 
@@ -135,7 +132,7 @@ void GroupTable<Exec>::reserve(std::size_t rows) {
   pane_.resize_discard(capacity);
   cut_.resize_discard(capacity);
   states_.resize_discard(capacity * static_cast<std::size_t>(spec_.count));
-  positions_.resize_discard(capacity + 1);
+  claimed_.resize_discard(capacity / 2);
   exec_->fill_bytes(slots_.data(), 0, capacity * sizeof(std::uint64_t));
   capacity_ = capacity;
   exec_->for_each_index(capacity, ResetGroupStates{ref(), spec_});
@@ -163,12 +160,9 @@ void GroupTable<Exec>::add_partials(PartialsView partials, const unsigned long l
 template <class Exec>
 void GroupTable<Exec>::compact(Partials<Exec>& out, unsigned long long* count) {
   out.resize_discard(row_capacity());
-  unsigned long long* positions = positions_.data();
-  exec_->for_each_index(capacity_, MarkOccupiedSlot{slots_.data(), positions});
-  exec_->fill_bytes(positions + capacity_, 0, sizeof(unsigned long long));
-  thrust::exclusive_scan(exec_->policy(), positions, positions + capacity_ + 1, positions);
-  exec_->for_each_index(capacity_, MoveGroupOut{ref(), spec_, positions, out.view()});
-  exec_->copy_within(count, positions + capacity_, sizeof(unsigned long long));
+  exec_->for_each_index(row_capacity(), MoveClaimedGroup{ref(), spec_, out.view()});
+  exec_->copy_within(count, claimed_count_.data(), sizeof(unsigned long long));
+  exec_->fill_bytes(claimed_count_.data(), 0, sizeof(unsigned long long));
 }
 
 #define SLUICE_INSTANTIATE_GROUP_TABLE(Exec) template class GroupTable<Exec>;
