@@ -54,6 +54,24 @@ __device__ GroupTableRef block_table(const FoldArgs& a, unsigned long long* shar
 /// Every block takes rows [blockIdx.x * rows_per_block, +rows_per_block) in tiles of one row
 /// per thread (coalesced reads). The loop trip count is the same for all threads of a block,
 /// so whole warps take part in the warp-wide steps.
+/// The group's slot in the round's group table; the slots the warp claims are listed with one
+/// atomic per warp instead of one per claim (a table filling with new groups would otherwise
+/// serialize on its claim counter).
+/// @pre All 32 lanes of the warp call it; `want` says which look a group up.
+__device__ std::uint64_t warp_find_or_claim(const FoldArgs& a, bool want, std::uint64_t key_hash,
+                                            const std::uint64_t* key, std::int64_t pane,
+                                            std::uint32_t cut) {
+  GroupTableRef unlisted = a.table;
+  unlisted.claimed = nullptr;
+  bool fresh = false;
+  std::uint64_t slot = kNoGroupSlot;
+  if (want)
+    slot = unlisted.find_or_claim_within(key_hash, key, pane, cut, unlisted.capacity(), &fresh);
+  const unsigned long long at = warp_reserve(fresh, a.table.claimed_count);
+  if (fresh) a.table.claimed[at] = static_cast<std::uint32_t>(slot);
+  return slot;
+}
+
 template <bool kBlockTable>
 __global__ void __launch_bounds__(kFoldBlock) fold_events_kernel(FoldArgs a) {
   extern __shared__ unsigned long long shared_words[];
@@ -93,7 +111,9 @@ __global__ void __launch_bounds__(kFoldBlock) fold_events_kernel(FoldArgs a) {
         in_block = slot != kNoGroupSlot;
       }
     }
-    if (live && !in_block) slot = a.table.find_or_claim(e.key_hash, e.keys, e.pane, e.cut);
+    const std::uint64_t global_slot =
+        warp_find_or_claim(a, live && !in_block, e.key_hash, e.keys, e.pane, e.cut);
+    if (live && !in_block) slot = global_slot;
     // Lanes on one slot fold their values first: one atomic per slot and warp.
     const std::uint64_t target = live ? (slot << 1) | (in_block ? 1u : 0u) : ~std::uint64_t{0};
     const unsigned group = __match_any_sync(kFullWarp, target);
@@ -114,11 +134,15 @@ __global__ void __launch_bounds__(kFoldBlock) fold_events_kernel(FoldArgs a) {
   if constexpr (kBlockTable) {
     __syncthreads();
     std::uint64_t key[kMaxKeyWords];
-    for (std::uint64_t p = threadIdx.x; p < a.block_slots; p += blockDim.x) {
-      if (local.index.slots[p] == kEmptySlot) continue;
-      for (int j = 0; j < local.key_words; ++j) key[j] = local.keys[j * a.block_slots + p];
-      const std::uint64_t g = a.table.find_or_claim(local.key_hash[p], key, local.pane[p],
-                                                    local.cut[p]);
+    // The same trip count for every thread: whole warps list their claims together.
+    for (std::uint64_t base = 0; base < a.block_slots; base += blockDim.x) {
+      const std::uint64_t p = base + threadIdx.x;
+      const bool held = p < a.block_slots && local.index.slots[p] != kEmptySlot;
+      if (held)
+        for (int j = 0; j < local.key_words; ++j) key[j] = local.keys[j * a.block_slots + p];
+      const std::uint64_t g = warp_find_or_claim(a, held, held ? local.key_hash[p] : 0, key,
+                                                 held ? local.pane[p] : 0, held ? local.cut[p] : 0);
+      if (!held) continue;
       for (int s = 0; s < a.spec.states.count; ++s)
         atomic_state_combine(a.spec.states.ops[s], a.table.state(s, g), *local.state(s, p));
     }

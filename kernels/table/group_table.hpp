@@ -38,7 +38,8 @@ struct GroupTableRef {
   int key_words = 0;
   int state_words = 0;
   /// Where claimed slots are listed (claimed[i] for i < *claimed_count), so that compaction
-  /// touches only them; null for a table nobody compacts that way (a block's shared table).
+  /// touches only them; null for a table nobody compacts that way (a block's shared table), or
+  /// in a copy whose caller lists its claims itself (a warp at a time, on the GPU).
   std::uint32_t* claimed = nullptr;
   unsigned long long* claimed_count = nullptr;
 
@@ -56,11 +57,14 @@ struct GroupTableRef {
   /// @brief find_or_claim probing at most `max_probes` slots; kNoGroupSlot when none of them
   /// holds the group or is free. `Scope` is that of the threads sharing the table (a block's
   /// table in shared memory: thread_scope_block).
+  /// `fresh`, when given, tells whether this call claimed the slot.
   template <cuda::thread_scope Scope = cuda::thread_scope_device>
   SLUICE_HD std::uint64_t find_or_claim_within(std::uint64_t key_hash_value,
                                                const std::uint64_t* key,
                                                std::int64_t group_pane, std::uint32_t group_cut,
-                                               std::uint64_t max_probes) const {
+                                               std::uint64_t max_probes,
+                                               bool* fresh = nullptr) const {
+    if (fresh != nullptr) *fresh = false;
     const std::uint64_t h = group_hash(key_hash_value, group_pane, group_cut);
     std::uint64_t p = h & index.mask;
     for (std::uint64_t probes = 0; probes < max_probes; ++probes, p = (p + 1) & index.mask) {
@@ -74,6 +78,7 @@ struct GroupTableRef {
           pane[p] = group_pane;
           cut[p] = group_cut;
           slot.store(make_slot(h, static_cast<std::uint32_t>(p)), cuda::memory_order_release);
+          if (fresh != nullptr) *fresh = true;
           if (claimed != nullptr) {
             cuda::atomic_ref<unsigned long long, Scope> n(*claimed_count);
             claimed[n.fetch_add(1, cuda::memory_order_relaxed)] = static_cast<std::uint32_t>(p);
