@@ -345,8 +345,8 @@ int run_telemetry_command(const TelemetryOptions& o) {
 
   const double loop_best =
       ceiling_rates.empty() ? 0 : *std::max_element(ceiling_rates.begin(), ceiling_rates.end());
-  const bool ceiling_ok = gpu || (ceiling_run.passed == data.passing &&
-                                  ceiling_run.count_sum == data.passing);
+  const bool ceiling_ok =
+      gpu || (ceiling_run.passed == data.passing && ceiling_run.count_sum == data.passing);
 
   // The ceilings, measured now: host memcpy with as many threads as the pipeline uses, and on
   // the GPU the pinned H2D and D2D copies.
@@ -454,7 +454,8 @@ int run_telemetry_command(const TelemetryOptions& o) {
         .member("bytes_per_event", static_cast<std::uint64_t>(bytes_per_event))
         .member("ordered_results", o.ordered)
         .member("query",
-                "filter(status == 200 and cpu > 10) . key_by(host) . event_time(ts, 2s) . tumbling(10s) . "
+                "filter(status == 200 and cpu > 10) . key_by(host) . event_time(ts, 2s) . "
+                "tumbling(10s) . "
                 "aggregate(count, sum(cpu), max(cpu))");
     j.end_object();
     j.key("runs").begin_array();

@@ -100,7 +100,8 @@ int run_state_command(const std::vector<std::string_view>& args) {
       } else if (flag == "--json") {
         o.json = std::string(value);
       } else {
-        std::cerr << "sluice-bench: unknown option " << flag << " (see sluice-bench state --help)\n";
+        std::cerr << "sluice-bench: unknown option " << flag
+                  << " (see sluice-bench state --help)\n";
         return 2;
       }
     } catch (const Error& e) {
@@ -128,9 +129,8 @@ int run_state_command(const std::vector<std::string_view>& args) {
     host[i] = static_cast<std::uint32_t>(i % o.keys);
     cpu[i] = static_cast<float>((i * 2654435761u) % 10000) / 100.0f;
   }
-  const Schema schema({{"ts", DataType::timestamp(TimeUnit::ms)},
-                       {"host", TypeId::u32},
-                       {"cpu", TypeId::f32}});
+  const Schema schema(
+      {{"ts", DataType::timestamp(TimeUnit::ms)}, {"host", TypeId::u32}, {"cpu", TypeId::f32}});
   std::uint64_t rows_out = 0;
   Query q;
   q.key_by({"host"})
@@ -163,9 +163,9 @@ int run_state_command(const std::vector<std::string_view>& args) {
   const double rss_per_group =
       groups > 0 ? static_cast<double>(rss_live - rss_before) * 1024.0 / groups : 0;
   const double hwm_per_group =
-      groups > 0 ? static_cast<double>(hwm_live > hwm_before ? hwm_live - rss_before : 0) *
-                       1024.0 / groups
-                 : 0;
+      groups > 0
+          ? static_cast<double>(hwm_live > hwm_before ? hwm_live - rss_before : 0) * 1024.0 / groups
+          : 0;
   std::printf(
       "sluice-bench state: %llu keys, %llu events, batch rows %zu\n"
       "live groups     %llu (one pane: every key's window is open)\n"

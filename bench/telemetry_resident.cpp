@@ -7,8 +7,8 @@
 
 #include "bench/device_memory.hpp"
 #include "host/query_compiler.hpp"
-#include "kernels/pipeline/worker_pipeline.hpp"
 #include "kernels/ops/window_assign.hpp"
+#include "kernels/pipeline/worker_pipeline.hpp"
 #include "sluice/status.hpp"
 
 namespace sluice::bench {
@@ -39,7 +39,8 @@ struct FiredTally {
   std::set<std::int64_t> windows;
 
   void add(const detail::FiredView& fired, int count_state) {
-    const std::uint64_t* counts = fired.states + static_cast<std::size_t>(count_state) * fired.stride;
+    const std::uint64_t* counts =
+        fired.states + static_cast<std::size_t>(count_state) * fired.stride;
     for (std::size_t i = 0; i < fired.size; ++i) {
       count_sum += counts[i];
       windows.insert(fired.window[i]);
@@ -56,9 +57,8 @@ RunResult run_telemetry_resident(const ResidentTelemetry& data) {
   const auto s0 = std::chrono::steady_clock::now();
   const Schema schema = telemetry_schema();
   StringDictionary dictionary;  // no string literals in the query; keys stay codes
-  const detail::CompiledQuery query =
-      detail::compile_query(schema, telemetry_query([](const Batch&) {}), dictionary, 1,
-                            PartitionSpec{});
+  const detail::CompiledQuery query = detail::compile_query(
+      schema, telemetry_query([](const Batch&) {}), dictionary, 1, PartitionSpec{});
   if (query.aggregates.empty() || query.aggregates[0].kind != AggKind::count)
     throw Error(ErrorCode::internal, "sluice-bench: the first aggregate is not count");
   const int count_state = query.aggregates[0].state;
@@ -86,8 +86,8 @@ RunResult run_telemetry_resident(const ResidentTelemetry& data) {
     detail::ColumnSlice slice;
     slice.rows = rows;
     for (std::size_t j = 0; j < query.read_columns.size(); ++j)
-      slice.columns[j] = static_cast<const std::byte*>(data.columns[query.read_columns[j]]) +
-                         begin * widths[j];
+      slice.columns[j] =
+          static_cast<const std::byte*>(data.columns[query.read_columns[j]]) + begin * widths[j];
     detail::BatchView batch;
     batch.slices = &slice;
     batch.num_slices = 1;

@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <cstdio>
-#include <memory>
 #include <limits>
+#include <memory>
 #include <set>
 
 #include "bench/device_memory.hpp"
@@ -125,7 +125,9 @@ void dump_telemetry(const TelemetryData& data, const TelemetryOptions& options,
       .member("filter", "status = 200 AND cpu > 10")
       .member("aggregates", "count, sum(cpu), max(cpu)");
   j.key("files").begin_object();
-  j.member("ts", "ts.i64").member("host", "host.u32").member("cpu", "cpu.f32")
+  j.member("ts", "ts.i64")
+      .member("host", "host.u32")
+      .member("cpu", "cpu.f32")
       .member("status", "status.i32");
   j.end_object();
   j.end_object();
@@ -148,9 +150,8 @@ Query telemetry_query(BatchSink sink) {
 std::size_t read_bytes_per_event() {
   const Schema schema = telemetry_schema();
   StringDictionary dictionary;
-  const detail::CompiledQuery compiled =
-      detail::compile_query(schema, telemetry_query([](const Batch&) {}), dictionary, 1,
-                            PartitionSpec{});
+  const detail::CompiledQuery compiled = detail::compile_query(
+      schema, telemetry_query([](const Batch&) {}), dictionary, 1, PartitionSpec{});
   std::size_t bytes = 0;
   for (std::size_t c : compiled.read_columns) bytes += type_width(schema.field(c).type.id);
   return bytes;

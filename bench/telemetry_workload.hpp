@@ -37,7 +37,8 @@ struct TelemetryOptions {
   std::uint64_t seed = 42;
   bool ordered = true;  ///< EngineConfig::ordered_results
   std::string json;
-  std::string dump;  ///< write the generated columns here (raw little-endian arrays) when set  ///< write a JSON record here when not empty
+  std::string dump;  ///< write the generated columns here (raw little-endian arrays) when set  ///<
+                     ///< write a JSON record here when not empty
 };
 
 /// Bytes of the columns the query reads, per event: ts 8 + host 4 + cpu 4 + status 4.

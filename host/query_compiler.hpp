@@ -21,7 +21,7 @@ enum class Sem : std::uint8_t { integer, unsigned_integer, floating, boolean, st
 struct AggregateOutput {
   std::string name;
   AggKind kind = AggKind::count;
-  int state = 0;          ///< first state column (avg: the sum, then the count)
+  int state = 0;  ///< first state column (avg: the sum, then the count)
   bool float_result = false;
 };
 

@@ -34,8 +34,7 @@ struct AggregationSpec {
 /// @brief The hash of a (key, pane, cut) group from the key's hash.
 SLUICE_HD inline std::uint64_t group_hash(std::uint64_t key_hash, std::int64_t pane,
                                           std::uint32_t cut) {
-  return fmix64(key_hash ^
-                fmix64(static_cast<std::uint64_t>(pane) * 0x9e3779b97f4a7c15ULL + cut));
+  return fmix64(key_hash ^ fmix64(static_cast<std::uint64_t>(pane) * 0x9e3779b97f4a7c15ULL + cut));
 }
 
 /// @brief What one event contributes once evaluated.
@@ -86,11 +85,10 @@ SLUICE_HD inline bool event_passes(const AggregationSpec& spec, ProgramSetView p
 SLUICE_HD inline void evaluate_event(const AggregationSpec& spec, ProgramSetView programs,
                                      const InputColumns& in, std::size_t row,
                                      const BatchWindowing& windowing, EventFields& e) {
-  const std::int64_t t =
-      spec.time_program < 0
-          ? 0
-          : static_cast<std::int64_t>(
-                run_program(programs.code, programs.programs[spec.time_program], in, row));
+  const std::int64_t t = spec.time_program < 0
+                             ? 0
+                             : static_cast<std::int64_t>(run_program(
+                                   programs.code, programs.programs[spec.time_program], in, row));
   e.pane = spec.panes.pane_of(t);
   e.cut = event_cut(spec.panes, windowing, e.pane);
   std::uint64_t h = kKeyHashSeed;

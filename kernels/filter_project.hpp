@@ -33,8 +33,8 @@ struct OutputColumns {
 /// Only queues work; reading *kept is the caller's synchronization.
 template <class Exec>
 void filter_project(Exec& exec, const InputColumns& in, std::size_t n, ProgramSetView programs,
-                    const ProjectionSpec& spec, std::uint32_t* kept_rows,
-                    unsigned long long* kept, unsigned long long* scratch, OutputColumns out);
+                    const ProjectionSpec& spec, std::uint32_t* kept_rows, unsigned long long* kept,
+                    unsigned long long* scratch, OutputColumns out);
 
 /// @brief Bytes of one value of `t` in an output column.
 SLUICE_HD inline std::size_t value_width(VType t) {

@@ -46,8 +46,8 @@ struct WriteKeptOutputs {
 
 template <class Exec>
 void filter_project(Exec& exec, const InputColumns& in, std::size_t n, ProgramSetView programs,
-                    const ProjectionSpec& spec, std::uint32_t* kept_rows,
-                    unsigned long long* kept, unsigned long long* scratch, OutputColumns out) {
+                    const ProjectionSpec& spec, std::uint32_t* kept_rows, unsigned long long* kept,
+                    unsigned long long* scratch, OutputColumns out) {
   // scratch: n + 1 flags, scanned in place into positions; positions[n] is the count.
   exec.for_each_index(n + 1, MarkKeptRows{in, programs, spec, n, scratch});
   thrust::exclusive_scan(exec.policy(), scratch, scratch + n + 1, scratch);
@@ -55,9 +55,9 @@ void filter_project(Exec& exec, const InputColumns& in, std::size_t n, ProgramSe
   exec.copy_within(kept, scratch + n, sizeof(unsigned long long));
 }
 
-#define SLUICE_INSTANTIATE_FILTER_PROJECT(Exec)                                                 \
-  template void filter_project<Exec>(Exec&, const InputColumns&, std::size_t, ProgramSetView, \
-                                     const ProjectionSpec&, std::uint32_t*,                   \
-                                     unsigned long long*, unsigned long long*, OutputColumns);
+#define SLUICE_INSTANTIATE_FILTER_PROJECT(Exec)                                                  \
+  template void filter_project<Exec>(Exec&, const InputColumns&, std::size_t, ProgramSetView,    \
+                                     const ProjectionSpec&, std::uint32_t*, unsigned long long*, \
+                                     unsigned long long*, OutputColumns);
 
 }  // namespace sluice::detail

@@ -67,9 +67,10 @@ struct PartitionScratch {
 /// devices may copy from it at once.
 template <class Exec>
 const std::vector<std::size_t>& partition_partials(Exec& exec, PartialsView in,
-                                            const unsigned long long* count,
-                                            const Partitioner& partitioner, std::uint64_t* out,
-                                            PartitionScratch<Exec>& scratch);
+                                                   const unsigned long long* count,
+                                                   const Partitioner& partitioner,
+                                                   std::uint64_t* out,
+                                                   PartitionScratch<Exec>& scratch);
 
 /// @brief Unpacks n packed rows (as written by partition_partials) into `out` (resized to n).
 template <class Exec>

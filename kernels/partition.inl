@@ -117,10 +117,10 @@ void unpack_partials(Exec& exec, const std::uint64_t* packed, std::size_t n, Par
       n, UnpackRow{packed, packed_row_words(out.key_words(), out.state_words()), out.view()});
 }
 
-#define SLUICE_INSTANTIATE_PARTITION(Exec)                                               \
-  template const std::vector<std::size_t>& partition_partials<Exec>(                     \
-      Exec&, PartialsView, const unsigned long long*, const Partitioner&, std::uint64_t*,     \
-      PartitionScratch<Exec>&);                                                              \
+#define SLUICE_INSTANTIATE_PARTITION(Exec)                                                \
+  template const std::vector<std::size_t>& partition_partials<Exec>(                      \
+      Exec&, PartialsView, const unsigned long long*, const Partitioner&, std::uint64_t*, \
+      PartitionScratch<Exec>&);                                                           \
   template void unpack_partials<Exec>(Exec&, const std::uint64_t*, std::size_t, Partials<Exec>&);
 
 }  // namespace sluice::detail

@@ -35,8 +35,7 @@ Engine make_engine(const EngineConfig& config) {
 
 Job start_job(const Engine& engine, const RunOptions& options, ResultWriter& writer) {
   try {
-    return engine.start(options.schema,
-                        make_query(options, [&writer](const Batch& windows) {
+    return engine.start(options.schema, make_query(options, [&writer](const Batch& windows) {
                           writer.write(windows);
                         }));
   } catch (const Error& e) {

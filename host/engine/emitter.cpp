@@ -339,8 +339,7 @@ void Emitter::reserve(std::size_t batch_rows) {
   order_.reserve(parts);
 }
 
-void Emitter::deliver_rows(std::uint64_t round, std::uint64_t sequence,
-                           const ProjectedView& rows) {
+void Emitter::deliver_rows(std::uint64_t round, std::uint64_t sequence, const ProjectedView& rows) {
   std::lock_guard lock(mutex_);
   std::size_t p = 0;
   while (p < parts_.size() && parts_[p].in_use) ++p;
@@ -372,7 +371,8 @@ void Emitter::end_round(std::uint64_t round) {
   // The round's parts in push order, to the sink one at a time.
   order_.clear();
   for (std::size_t p = 0; p < parts_.size(); ++p)
-    if (parts_[p].in_use && parts_[p].round == round) order_.push_back(static_cast<std::uint32_t>(p));
+    if (parts_[p].in_use && parts_[p].round == round)
+      order_.push_back(static_cast<std::uint32_t>(p));
   std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
     return parts_[a].sequence < parts_[b].sequence;
   });

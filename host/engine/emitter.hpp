@@ -62,7 +62,7 @@ class Emitter {
     int delivered = 0;
     std::size_t size = 0;
     std::vector<std::int64_t> window;
-    std::vector<std::uint64_t> keys;    // [key_words][size]
+    std::vector<std::uint64_t> keys;  // [key_words][size]
     std::vector<std::uint8_t> update;
     std::vector<std::uint64_t> states;  // [state_words][size]
   };

@@ -91,8 +91,9 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
                       config.source_idle_timeout),
                   detail::Balancer(config.balance, workers_, config.weights, config.seed),
                   queue_pointers(queues_), cancelled_),
-      ingest_(schema_, query_, dictionary_, pool_, std::max<std::size_t>(config.batch_rows, 1),
-              [this](detail::BatchLease b) { dispatcher_.add(std::move(b)); }, cancelled_),
+      ingest_(
+          schema_, query_, dictionary_, pool_, std::max<std::size_t>(config.batch_rows, 1),
+          [this](detail::BatchLease b) { dispatcher_.add(std::move(b)); }, cancelled_),
       exchange_(std::make_unique<detail::LocalExchange>(workers_)),
       emitter_(query_, read_schema_of(schema_, query_.read_columns), dictionary_, workers_,
                config.ordered_results, emit_counters_),
@@ -176,8 +177,8 @@ void Job::Impl::worker_main(int worker) {
         runner.run_round(*part);
       } catch (const Error& e) {
         fail(worker, status_of_current_exception(e.code() == ErrorCode::device_error
-                                                      ? runner.where_device_fault()
-                                                      : runner.where()));
+                                                     ? runner.where_device_fault()
+                                                     : runner.where()));
       } catch (...) {
         fail(worker, status_of_current_exception(runner.where()));
       }
@@ -287,7 +288,8 @@ Metrics Job::Impl::metrics() const {
   m.windows_fired = emit_counters_.windows_fired;
   m.window_updates = emit_counters_.window_updates;
   m.batches = work_counters_.batches;
-  m.state_groups = static_cast<std::uint64_t>(std::max<std::int64_t>(0, work_counters_.state_groups));
+  m.state_groups =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(0, work_counters_.state_groups));
   m.state_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, work_counters_.state_bytes));
   for (const auto& w : per_worker_) m.batches_per_worker.push_back(w);
   if (const std::int64_t start = started_ns_; start != 0) {

@@ -31,8 +31,8 @@ struct MicroBatch {
   bool last_slice_copied = false;  ///< the last slice lies in `buffer` and may grow
   /// The batch's own columns (allocated when rows are first copied), read-column order.
   std::vector<std::unique_ptr<std::byte[], void (*)(std::byte*)>> buffer;
-  std::size_t buffer_rows = 0;  ///< rows of `buffer` in use
-  std::int64_t wm_before = 0;   ///< watermark before this batch
+  std::size_t buffer_rows = 0;        ///< rows of `buffer` in use
+  std::int64_t wm_before = 0;         ///< watermark before this batch
   std::int64_t min_time = INT64_MAX;  ///< of its rows' event times (INT64_MAX: none)
   std::int64_t max_time = INT64_MIN;
   std::vector<std::pair<int, std::int64_t>> source_max;  ///< largest event time per source

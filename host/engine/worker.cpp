@@ -33,7 +33,8 @@ std::string Worker::where() const {
 
 std::string Worker::where_device_fault() const {
   std::string text = "worker " + std::to_string(index_) + ", round " + std::to_string(round_) +
-                     ", detected at " + stage_ + "; the fault may come from any device work since " +
+                     ", detected at " + stage_ +
+                     "; the fault may come from any device work since " +
                      "the worker's last synchronization (";
   if (first_batch_ != 0)
     text += "batches " + std::to_string(first_batch_) + "-" + std::to_string(last_batch_) +

@@ -102,8 +102,8 @@ class LocalStrings {
     for (std::size_t p = h & mask;; p = (p + 1) & mask) {
       const std::uint32_t slot = slots_[p];
       if (slot == 0) {
-        spans_.push_back({static_cast<std::uint32_t>(bytes_.size()),
-                          static_cast<std::uint32_t>(s.size()), h});
+        spans_.push_back(
+            {static_cast<std::uint32_t>(bytes_.size()), static_cast<std::uint32_t>(s.size()), h});
         bytes_.append(s);
         slots_[p] = static_cast<std::uint32_t>(spans_.size());
         return slot_code(slots_[p]);
@@ -444,10 +444,9 @@ void CsvReader::read_header() {
   std::vector<std::string> names;
   std::string scratch;
   bool unterminated = false;
-  const char* after = split_record(begin, end, scratch, newlines, unterminated,
-                                   [&](std::size_t, std::string_view text) {
-                                     names.emplace_back(text);
-                                   });
+  const char* after =
+      split_record(begin, end, scratch, newlines, unterminated,
+                   [&](std::size_t, std::string_view text) { names.emplace_back(text); });
   if (unterminated) {
     throw Error(ErrorCode::malformed_input, name_ + ": unterminated quoted field in the header");
   }
@@ -492,7 +491,8 @@ void CsvReader::parse_block() {
     if (std::memchr(text, '"', n) == nullptr) {
       for (std::size_t target : targets) {
         const void* nl = std::memchr(text + target, '\n', n - target);
-        if (nl != nullptr) cuts.push_back(static_cast<std::size_t>(static_cast<const char*>(nl) - text) + 1);
+        if (nl != nullptr)
+          cuts.push_back(static_cast<std::size_t>(static_cast<const char*>(nl) - text) + 1);
       }
     } else {
       std::size_t next = 0;
@@ -584,8 +584,7 @@ bool CsvReader::next(Batch& out) {
     data.push_back(piece->columns->data[c].data());
     dictionaries.push_back(schema_.field(c).type.id == TypeId::string ? dictionary_ : nullptr);
   }
-  out = Batch::wrap(schema_, std::move(data), piece->rows, std::move(dictionaries),
-                    piece->columns);
+  out = Batch::wrap(schema_, std::move(data), piece->rows, std::move(dictionaries), piece->columns);
   rows_ += piece->rows;
   return true;
 }

@@ -166,9 +166,9 @@ BlockPathShape block_path_shape(CudaExec& exec, int key_words, int state_words) 
   int optin = 0;
   SLUICE_CUDA_TRY(
       cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, exec.device()));
-  const std::size_t budget =
-      static_cast<std::size_t>(optin) < kBlockTableBudget ? static_cast<std::size_t>(optin)
-                                                          : kBlockTableBudget;
+  const std::size_t budget = static_cast<std::size_t>(optin) < kBlockTableBudget
+                                 ? static_cast<std::size_t>(optin)
+                                 : kBlockTableBudget;
   shape.slots = block_table_slots(key_words, state_words, budget);
   shape.blocks_per_sm = 0;
   if (shape.slots > 0) {
@@ -225,7 +225,8 @@ void fold_events_cuda(CudaExec& exec, GroupTable<CudaExec>& table, const InputCo
       a.block_slots = shape.slots;
       const std::size_t grid = (rows + a.rows_per_block - 1) / a.rows_per_block;
       const std::size_t bytes = shape.slots * block_slot_bytes(spec.key_words, spec.states.count);
-      fold_events_kernel<true><<<static_cast<unsigned>(grid), kFoldBlock, bytes, exec.stream()>>>(a);
+      fold_events_kernel<true>
+          <<<static_cast<unsigned>(grid), kFoldBlock, bytes, exec.stream()>>>(a);
       SLUICE_CHECK_LAUNCH("fold_events_kernel<block>");
       return;
     }
@@ -245,9 +246,12 @@ bool fixed_cuda_fold_path(CudaFoldPath& path) {
   if (value == nullptr) return false;
   const std::string v(value);
   if (v.empty() || v == "auto") return false;
-  if (v == "block") path = CudaFoldPath::block;
-  else if (v == "global") path = CudaFoldPath::global;
-  else if (v == "portable") path = CudaFoldPath::portable;
+  if (v == "block")
+    path = CudaFoldPath::block;
+  else if (v == "global")
+    path = CudaFoldPath::global;
+  else if (v == "portable")
+    path = CudaFoldPath::portable;
   else
     throw Error(ErrorCode::invalid_argument,
                 "SLUICE_CUDA_PREAGG=" + v + ": expected auto, block, global or portable");

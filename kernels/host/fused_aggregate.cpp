@@ -378,8 +378,7 @@ HostAggregator::HostAggregator(const AggregationSpec& spec, ProgramSetView progr
   using RowKey = HostProgramAnalysis::RowKey;
   using RowInput = HostProgramAnalysis::RowInput;
   const auto column_type = [&](int column) { return input_types_[column]; };
-  const bool time_ok = spec.time_program >= 0 && a.time.column >= 0 &&
-                       a.time.type == VType::i64 &&
+  const bool time_ok = spec.time_program >= 0 && a.time.column >= 0 && a.time.type == VType::i64 &&
                        (column_type(a.time.column) == ColumnType::i64 ||
                         column_type(a.time.column) == ColumnType::timestamp);
   if (time_ok && spec.key_words == 1 && a.keys[0].column >= 0) {
@@ -401,10 +400,14 @@ HostAggregator::HostAggregator(const AggregationSpec& spec, ProgramSetView progr
   if (spec.inputs == 1 && a.inputs[0].column >= 0) {
     const ColumnType ct = column_type(a.inputs[0].column);
     const VType result = a.inputs[0].type;
-    if (result == VType::f64 && ct == ColumnType::f32) a.row_input = RowInput::f32_as_f64;
-    else if (result == VType::f64 && ct == ColumnType::f64) a.row_input = RowInput::f64;
-    else if (result == VType::i64 && ct == ColumnType::i32) a.row_input = RowInput::i32_as_i64;
-    else if (result == VType::i64 && ct == ColumnType::i64) a.row_input = RowInput::i64;
+    if (result == VType::f64 && ct == ColumnType::f32)
+      a.row_input = RowInput::f32_as_f64;
+    else if (result == VType::f64 && ct == ColumnType::f64)
+      a.row_input = RowInput::f64;
+    else if (result == VType::i64 && ct == ColumnType::i32)
+      a.row_input = RowInput::i32_as_i64;
+    else if (result == VType::i64 && ct == ColumnType::i64)
+      a.row_input = RowInput::i64;
   }
   a.row_path = a.row_key != RowKey::none && (spec.inputs == 0 || a.row_input != RowInput::none);
 }
@@ -494,8 +497,8 @@ inline std::uint32_t group_of(HostThreadAggregation& t, const OpenAddressingRef<
     }
   }
   const std::uint64_t h = local_hash(key, k_words, pane, cut);
-  const ClaimResult found = index.find_or_insert_local(
-      h, static_cast<std::uint32_t>(t.groups), [&](std::uint32_t g) {
+  const ClaimResult found =
+      index.find_or_insert_local(h, static_cast<std::uint32_t>(t.groups), [&](std::uint32_t g) {
         const std::uint64_t* r = rows_base + static_cast<std::size_t>(g) * local_width;
         if (static_cast<std::int64_t>(r[0]) != pane || r[1] != cut) return false;
         for (int j = 0; j < k_words; ++j)
@@ -523,8 +526,8 @@ inline std::uint32_t group_of(HostThreadAggregation& t, const OpenAddressingRef<
 template <class Key, class In, bool kFloatInput>
 void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
                const BatchWindowing& windowing, const std::int64_t* time, const Key* keys,
-               const In* input, const std::uint32_t* sel, std::size_t m,
-               std::size_t slice_first, bool cacheable) {
+               const In* input, const std::uint32_t* sel, std::size_t m, std::size_t slice_first,
+               bool cacheable) {
   constexpr int kWidth = 3;  // pane, cut, key before the states
   const int s_count = spec.states.count;
   const int local_width = kWidth + s_count;
@@ -600,9 +603,9 @@ void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
 }
 
 /// fold_rows for the column types the analysis found.
-void fold_block_rows(HostThreadAggregation& t, const HostProgramAnalysis& a,
-                     const InputColumns& in, const BatchWindowing& windowing, std::size_t m,
-                     std::size_t slice_first, bool cacheable) {
+void fold_block_rows(HostThreadAggregation& t, const HostProgramAnalysis& a, const InputColumns& in,
+                     const BatchWindowing& windowing, std::size_t m, std::size_t slice_first,
+                     bool cacheable) {
   using RowKey = HostProgramAnalysis::RowKey;
   using RowInput = HostProgramAnalysis::RowInput;
   const AggregationSpec& spec = *a.spec;
@@ -613,24 +616,24 @@ void fold_block_rows(HostThreadAggregation& t, const HostProgramAnalysis& a,
     using Key = std::remove_cv_t<std::remove_pointer_t<decltype(keys)>>;
     switch (a.row_input) {
       case RowInput::none:
-        return fold_rows<Key, std::nullptr_t, false>(t, spec, windowing, time, keys, nullptr,
-                                                     t.sel, m, slice_first, cacheable);
+        return fold_rows<Key, std::nullptr_t, false>(t, spec, windowing, time, keys, nullptr, t.sel,
+                                                     m, slice_first, cacheable);
       case RowInput::f32_as_f64:
         return fold_rows<Key, float, true>(t, spec, windowing, time, keys,
-                                           static_cast<const float*>(input), t.sel, m,
-                                           slice_first, cacheable);
+                                           static_cast<const float*>(input), t.sel, m, slice_first,
+                                           cacheable);
       case RowInput::f64:
         return fold_rows<Key, double, true>(t, spec, windowing, time, keys,
                                             static_cast<const double*>(input), t.sel, m,
                                             slice_first, cacheable);
       case RowInput::i32_as_i64:
         return fold_rows<Key, std::int32_t, false>(t, spec, windowing, time, keys,
-                                                   static_cast<const std::int32_t*>(input),
-                                                   t.sel, m, slice_first, cacheable);
+                                                   static_cast<const std::int32_t*>(input), t.sel,
+                                                   m, slice_first, cacheable);
       case RowInput::i64:
         return fold_rows<Key, std::int64_t, false>(t, spec, windowing, time, keys,
-                                                   static_cast<const std::int64_t*>(input),
-                                                   t.sel, m, slice_first, cacheable);
+                                                   static_cast<const std::int64_t*>(input), t.sel,
+                                                   m, slice_first, cacheable);
     }
   };
   switch (a.row_key) {
@@ -681,8 +684,10 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
     // The group cache pays where most events find their key's group there: decided per batch
     // from the last batch this thread folded with it (tried again now and then).
     if (k_words == 1 && t.cache.empty()) t.cache.resize(HostThreadAggregation::kCachedKeys);
-    if (t.cache_tries > 0) t.use_cache = 2 * t.cache_hits >= t.cache_tries;
-    else if (++t.batches_without_cache % 16 == 0) t.use_cache = true;
+    if (t.cache_tries > 0)
+      t.use_cache = 2 * t.cache_hits >= t.cache_tries;
+    else if (++t.batches_without_cache % 16 == 0)
+      t.use_cache = true;
     t.cache_hits = 0;
     t.cache_tries = 0;
     const bool cacheable = k_words == 1 && t.use_cache;
@@ -856,7 +861,8 @@ void HostAggregator::clear() {
   for (int q = 0; q < partitions_; ++q) {
     std::size_t total = 0;
     for (const auto& t : threads_) total += t->lists[static_cast<std::size_t>(q)].size();
-    list_peak_[static_cast<std::size_t>(q)] = std::max(list_peak_[static_cast<std::size_t>(q)], total);
+    list_peak_[static_cast<std::size_t>(q)] =
+        std::max(list_peak_[static_cast<std::size_t>(q)], total);
   }
   for (const auto& t : threads_) {
     for (int q = 0; q < partitions_; ++q) {

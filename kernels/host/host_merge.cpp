@@ -55,8 +55,8 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
           table = &table_of(*find_pane(pane), q);
           r = ref(*table);
           cached = pane;
-          pane_fired = !panes_.global && fired_wm != kNoWatermark &&
-                       panes_.first_window(pane) <= last_fired;
+          pane_fired =
+              !panes_.global && fired_wm != kNoWatermark && panes_.first_window(pane) <= last_fired;
         }
         // The index slot of a row a few ahead, in the same pane's table, while this one is
         // merged: tables larger than the caches otherwise stall on every probe.
@@ -64,13 +64,14 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
         if (i + kPrefetchAhead < lists.rows[l]) {
           const std::uint64_t* ahead = data + (i + kPrefetchAhead) * row_words;
           if (static_cast<std::int64_t>(ahead[1]) == pane)
-            __builtin_prefetch(r.index.slots +
-                               (entry_hash(ahead[0], static_cast<std::uint32_t>(ahead[2])) &
-                                r.index.mask));
+            __builtin_prefetch(
+                r.index.slots +
+                (entry_hash(ahead[0], static_cast<std::uint32_t>(ahead[2])) & r.index.mask));
         }
         const std::uint64_t needed = static_cast<std::uint64_t>(table->size) + 1;
         if (needed > table->chunk_rows_total ||
-            static_cast<double>(needed) > kPaneTableMaxLoad * static_cast<double>(table->capacity)) {
+            static_cast<double>(needed) >
+                kPaneTableMaxLoad * static_cast<double>(table->capacity)) {
           grow(*table, std::max<std::size_t>(table->size, 64));
           r = ref(*table);
         }

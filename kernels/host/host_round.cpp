@@ -52,7 +52,8 @@ std::span<const PartDescriptor> RoundGroups<HostExec>::pack(const Partitioner& p
   std::size_t total = 0;
   const int lists_count = lists.producers * lists.partitions;
   for (int l = 0; l < lists_count; ++l)
-    for (std::size_t i = 0; i < lists.rows[l]; ++i) ++parts_[owner_of(lists.data[l] + i * width)].rows;
+    for (std::size_t i = 0; i < lists.rows[l]; ++i)
+      ++parts_[owner_of(lists.data[l] + i * width)].rows;
   for (std::size_t d = 0; d < owners; ++d) {
     parts_[d].first_row = total;
     total += parts_[d].rows;
@@ -152,9 +153,8 @@ const ProjectedView& Projector<HostExec>::operator()(const BatchView& batch,
       std::size_t m = blk.rows;
       for (std::size_t i = 0; i < m; ++i) sel[i] = static_cast<std::uint32_t>(blk.first + i);
       for (int c = 0; c < plan_.filter_count && m > 0; ++c) {
-        const ValueVector& v = run_program_vector(programs.code,
-                                                  programs.programs[plan_.filter_begin + c], in,
-                                                  0, sel, m, stack);
+        const ValueVector& v = run_program_vector(
+            programs.code, programs.programs[plan_.filter_begin + c], in, 0, sel, m, stack);
         const std::uint8_t* keep = v.as<std::uint8_t>();
         std::size_t k = 0;
         for (std::size_t i = 0; i < m; ++i) {

@@ -8,8 +8,7 @@ namespace sluice::detail {
 namespace {
 
 template <class T>
-void gather(const void* data, std::size_t first, const std::uint32_t* rows, std::size_t n,
-            T* out) {
+void gather(const void* data, std::size_t first, const std::uint32_t* rows, std::size_t n, T* out) {
   const T* column = static_cast<const T*>(data);
   if (rows == nullptr) {
     std::memcpy(out, column + first, n * sizeof(T));
@@ -141,10 +140,9 @@ struct VectorCompareKonst {
 
 }  // namespace
 
-const ValueVector& run_program_vector(const Instr* code, ProgramRef program,
-                                      const InputColumns& in, std::size_t first_row,
-                                      const std::uint32_t* rows, std::size_t count,
-                                      VectorStack& stack) {
+const ValueVector& run_program_vector(const Instr* code, ProgramRef program, const InputColumns& in,
+                                      std::size_t first_row, const std::uint32_t* rows,
+                                      std::size_t count, VectorStack& stack) {
   // Slots by pointer: results go to the spare vector, which then takes the operand's place.
   ValueVector* slot[kMaxStackDepth + 1];
   for (int i = 0; i <= kMaxStackDepth; ++i) slot[i] = &stack.storage[i];

@@ -32,10 +32,9 @@ struct VectorStack {
 /// `rows` is not null. Returns the vector holding the results (values of program.result), valid
 /// until the next call on `stack`. Agrees value for value with run_program (the portable
 /// definition): both use the operator definitions of kernels/ops/program.hpp.
-const ValueVector& run_program_vector(const Instr* code, ProgramRef program,
-                                      const InputColumns& in, std::size_t first_row,
-                                      const std::uint32_t* rows, std::size_t count,
-                                      VectorStack& stack);
+const ValueVector& run_program_vector(const Instr* code, ProgramRef program, const InputColumns& in,
+                                      std::size_t first_row, const std::uint32_t* rows,
+                                      std::size_t count, VectorStack& stack);
 
 /// @brief Converts `count` values of type `t` to 64-bit words (to_word), e.g. for key words
 /// or state inputs.

@@ -113,7 +113,7 @@ struct AggregateShape {
   int states = 0;
   StateOp ops[kMaxAggregateStates] = {};
   bool has_input[kMaxAggregateStates] = {};  ///< false: the state counts (input 1)
-  bool float_input = false;  ///< the input program yields f64 (else i64)
+  bool float_input = false;                  ///< the input program yields f64 (else i64)
   bool float_result = false;
 };
 

@@ -69,8 +69,8 @@ enum class Op : std::uint8_t {
 /// @brief One instruction: 16 bytes.
 struct Instr {
   Op op = Op::konst;
-  VType type = VType::i64;  ///< operand type
-  VType out = VType::i64;   ///< for cast: the target type
+  VType type = VType::i64;   ///< operand type
+  VType out = VType::i64;    ///< for cast: the target type
   std::uint16_t column = 0;  ///< for load: index into InputColumns
   std::uint64_t imm = 0;     ///< for konst and *_k: a word of `type`
 };

@@ -86,9 +86,9 @@ class PipelineImpl final : public WorkerPipeline {
 
   void aggregate(const BatchView& batch, std::int64_t wm_before) override {
     if (++batches_ > kMaxRoundBatches)
-      throw Error(ErrorCode::internal, "a round holds more than " +
-                                           std::to_string(kMaxRoundBatches) +
-                                           " batches of one worker");
+      throw Error(
+          ErrorCode::internal,
+          "a round holds more than " + std::to_string(kMaxRoundBatches) + " batches of one worker");
     if constexpr (Exec::kIsDevice) {
       const InputColumns in = staging_->acquire(batch);
       groups_->aggregate(batch, in, wm_before);

@@ -3,8 +3,8 @@
 // counting executor of the tests); the host executor has its own (kernels/host/host_round.hpp).
 #pragma once
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -96,9 +96,8 @@ class RoundGroups {
     compact();
     const int width = packed_width();
     outbox_.resize_discard(groups_.size() * static_cast<std::size_t>(width));
-    const std::vector<std::size_t>& sizes =
-        partition_partials(*exec_, groups_.view(), group_count(), partitioner, outbox_.data(),
-                           partition_scratch_);
+    const std::vector<std::size_t>& sizes = partition_partials(
+        *exec_, groups_.view(), group_count(), partitioner, outbox_.data(), partition_scratch_);
     parts_.assign(sizes.size(), PartDescriptor{});
     std::uint64_t first = 0;
     for (std::size_t d = 0; d < sizes.size(); ++d) {
@@ -171,8 +170,8 @@ class RoundGroups {
 
  private:
   int packed_width() const {
-    return static_cast<int>(packed_row_words(plan_.aggregation.key_words,
-                                             plan_.aggregation.states.count));
+    return static_cast<int>(
+        packed_row_words(plan_.aggregation.key_words, plan_.aggregation.states.count));
   }
   const unsigned long long* group_count() const { return status_.data() + layout_.group_count(); }
   void compact() {

@@ -73,8 +73,8 @@ class Staging {
       const ColumnSlice& slice = batch.slices[s];
       for (std::size_t c = 0; c < slot.columns.size(); ++c) {
         const std::size_t w = column_width(types_[c]);
-        exec_->copy_from_host_on(Lane::copy_in, slot.columns[c].data() + at * w,
-                                 slice.columns[c], slice.rows * w);
+        exec_->copy_from_host_on(Lane::copy_in, slot.columns[c].data() + at * w, slice.columns[c],
+                                 slice.rows * w);
       }
       at += slice.rows;
     }
@@ -98,7 +98,8 @@ class Staging {
     stage(batch);
     Slot* slot = find(batch);
     exec_->wait(Lane::compute, slot->copied);
-    for (int c = 0; c < in.count; ++c) in.data[c] = slot->columns[static_cast<std::size_t>(c)].data();
+    for (int c = 0; c < in.count; ++c)
+      in.data[c] = slot->columns[static_cast<std::size_t>(c)].data();
     return in;
   }
 

@@ -28,8 +28,8 @@ struct FiredView {
 
 /// @brief What one batch of a round produced, known once the round has settled.
 struct BatchOutcome {
-  std::size_t kept = 0;                    ///< rows that passed the filter
-  std::size_t late = 0;                    ///< of which too late for every window
+  std::size_t kept = 0;                      ///< rows that passed the filter
+  std::size_t late = 0;                      ///< of which too late for every window
   std::span<const std::uint32_t> late_rows;  ///< their rows in the batch, ascending
 };
 
@@ -61,7 +61,8 @@ class WorkerPipeline {
   static constexpr int kStagedAhead = 2;
 
   /// @brief Stateless queries: filters the batch and evaluates the output columns.
-  virtual const ProjectedView& project(const BatchView& batch, std::vector<std::uint32_t>& kept) = 0;
+  virtual const ProjectedView& project(const BatchView& batch,
+                                       std::vector<std::uint32_t>& kept) = 0;
 
   /// @brief Starts a round whose batches have at most `max_rows` rows in all.
   virtual void begin_round(std::size_t max_rows) = 0;
@@ -78,8 +79,7 @@ class WorkerPipeline {
   virtual void unpack(std::span<const ReceivedPart> parts) = 0;
   /// @brief Looks the round's groups up in the state and brings the round's counters to the
   /// host. @param first_pane, last_pane bound the panes of the round's events that are not late.
-  virtual void settle(std::int64_t first_pane, std::int64_t last_pane,
-                      std::int64_t fired_wm) = 0;
+  virtual void settle(std::int64_t first_pane, std::int64_t last_pane, std::int64_t fired_wm) = 0;
   /// @brief Batch i of the round (in aggregate() order), once settled.
   virtual BatchOutcome outcome(std::size_t i) = 0;
   /// @brief The rows of the last fire(), in host memory (waits for their copy if needed).

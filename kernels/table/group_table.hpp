@@ -60,9 +60,8 @@ struct GroupTableRef {
   /// `fresh`, when given, tells whether this call claimed the slot.
   template <cuda::thread_scope Scope = cuda::thread_scope_device>
   SLUICE_HD std::uint64_t find_or_claim_within(std::uint64_t key_hash_value,
-                                               const std::uint64_t* key,
-                                               std::int64_t group_pane, std::uint32_t group_cut,
-                                               std::uint64_t max_probes,
+                                               const std::uint64_t* key, std::int64_t group_pane,
+                                               std::uint32_t group_cut, std::uint64_t max_probes,
                                                bool* fresh = nullptr) const {
     if (fresh != nullptr) *fresh = false;
     const std::uint64_t h = group_hash(key_hash_value, group_pane, group_cut);
@@ -149,7 +148,7 @@ class GroupTable {
   Buffer<std::int64_t, Exec> pane_;
   Buffer<std::uint32_t, Exec> cut_;
   Buffer<std::uint64_t, Exec> states_;
-  Buffer<std::uint32_t, Exec> claimed_;            // slots claimed since the last compact()
+  Buffer<std::uint32_t, Exec> claimed_;             // slots claimed since the last compact()
   Buffer<unsigned long long, Exec> claimed_count_;  // [0]: how many
 };
 

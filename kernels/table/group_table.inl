@@ -139,16 +139,14 @@ void GroupTable<Exec>::reserve(std::size_t rows) {
 }
 
 template <class Exec>
-void GroupTable<Exec>::add_events(const InputColumns& in, std::size_t rows,
-                                  ProgramSetView programs, const AggregationSpec& spec,
-                                  std::int64_t wm_before, AggregationCounters* counters,
-                                  std::uint32_t* late_rows) {
+void GroupTable<Exec>::add_events(const InputColumns& in, std::size_t rows, ProgramSetView programs,
+                                  const AggregationSpec& spec, std::int64_t wm_before,
+                                  AggregationCounters* counters, std::uint32_t* late_rows) {
   if (rows == 0) return;
   const std::size_t chunks = (rows + kGroupChunkRows - 1) / kGroupChunkRows;
-  exec_->for_each_index(chunks,
-                        AddEventChunk{ref(), in, programs, spec,
-                                      batch_windowing(spec.panes, wm_before), rows, counters,
-                                      late_rows});
+  exec_->for_each_index(
+      chunks, AddEventChunk{ref(), in, programs, spec, batch_windowing(spec.panes, wm_before), rows,
+                            counters, late_rows});
 }
 
 template <class Exec>

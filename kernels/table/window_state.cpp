@@ -1,6 +1,6 @@
 // WindowState and GroupTable for the host executor.
-#include "kernels/exec/host_exec.hpp"
 #include "kernels/table/window_state.inl"
+#include "kernels/exec/host_exec.hpp"
 
 namespace sluice::detail {
 // The host executor's merge lives in kernels/host/host_merge.cpp.

@@ -72,7 +72,8 @@ inline constexpr std::size_t kStatusNewEntries = 2;
 /// [c * stride + i]). `count` (executor memory) holds the number of rows.
 template <class Exec>
 struct FiredRows {
-  explicit FiredRows(Exec& exec) : window(exec), keys(exec), update(exec), states(exec), count(exec, 1) {}
+  explicit FiredRows(Exec& exec)
+      : window(exec), keys(exec), update(exec), states(exec), count(exec, 1) {}
   std::size_t capacity = 0;  ///< the stride of the columns
   Buffer<std::int64_t, Exec> window;
   Buffer<std::uint64_t, Exec> keys;
@@ -164,7 +165,7 @@ class WindowState {
     explicit Table(Exec& exec) : slots(exec), chunk_table(exec) {}
     std::int64_t pane = 0;
     int partition = 0;
-    std::uint32_t size = 0;     ///< rows in use
+    std::uint32_t size = 0;      ///< rows in use
     std::uint64_t capacity = 0;  ///< index slots; 0 until first grown
     Buffer<std::uint64_t, Exec> slots;
     std::vector<Buffer<std::uint64_t, Exec>> chunks;
@@ -194,8 +195,7 @@ class WindowState {
   void rehash(Table& t, std::uint64_t capacity);
   void upload_directory(const std::vector<std::int64_t>& panes);
   void distinct_panes(PartialsView groups, const unsigned long long* count);
-  void fire_tumbling(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out,
-                     std::size_t& at);
+  void fire_tumbling(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out, std::size_t& at);
   void fire_sliding(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out);
   void fire_requests(FiredRows<Exec>& out);
 

@@ -32,8 +32,7 @@ struct RehashRows {
   KeyHasher hasher;
   SLUICE_HD void operator()(std::size_t id) const {
     const std::uint64_t* r = from.row(static_cast<std::uint32_t>(id), layout.width());
-    const std::uint32_t cut =
-        layout.has_cut ? static_cast<std::uint32_t>(r[layout.cut_word()]) : 0;
+    const std::uint32_t cut = layout.has_cut ? static_cast<std::uint32_t>(r[layout.cut_word()]) : 0;
     to.claim(entry_hash(row_key_hash(hasher, r, layout.key_words), cut),
              static_cast<std::uint32_t>(id));
   }
@@ -41,8 +40,8 @@ struct RehashRows {
 
 /// The windows of (pane, cut) that had fired at fired_wm: [lo, hi].
 SLUICE_HD inline void fired_window_range(const PaneSpec& panes, std::int64_t pane,
-                                         std::uint32_t cut, std::int64_t fired_wm,
-                                         std::int64_t& lo, std::int64_t& hi) {
+                                         std::uint32_t cut, std::int64_t fired_wm, std::int64_t& lo,
+                                         std::int64_t& hi) {
   lo = panes.first_window(pane) + cut;
   hi = panes.last_window(pane);
   if (panes.global || fired_wm == kNoWatermark) {
@@ -89,7 +88,8 @@ struct LookupGroups {
     if (id == kNotFound) atomic_add_count(status + kStatusNewEntries + t, 1);
     std::int64_t lo, hi;
     fired_window_range(panes, groups.pane[i], groups.cut[i], fired_wm, lo, hi);
-    if (hi >= lo) atomic_add_count(status + kStatusRequests, static_cast<unsigned long long>(hi - lo + 1));
+    if (hi >= lo)
+      atomic_add_count(status + kStatusRequests, static_cast<unsigned long long>(hi - lo + 1));
   }
 };
 
@@ -229,8 +229,7 @@ struct RequestsAsGroups {
   SLUICE_HD void operator()(std::size_t i) const {
     if (i >= *count) return;
     const std::uint64_t* q = requests + i * (1 + static_cast<std::size_t>(key_words));
-    groups.find_or_claim(hasher(q + 1, 1, key_words, 0), q + 1, static_cast<std::int64_t>(q[0]),
-                         0);
+    groups.find_or_claim(hasher(q + 1, 1, key_words, 0), q + 1, static_cast<std::int64_t>(q[0]), 0);
   }
 };
 
@@ -357,14 +356,13 @@ typename WindowState<Exec>::PaneEntry* WindowState<Exec>::find_pane(std::int64_t
 }
 
 template <class Exec>
-const typename WindowState<Exec>::PaneEntry* WindowState<Exec>::find_pane(
-    std::int64_t pane) const {
+const typename WindowState<Exec>::PaneEntry* WindowState<Exec>::find_pane(std::int64_t pane) const {
   return const_cast<WindowState*>(this)->find_pane(pane);
 }
 
 template <class Exec>
 typename WindowState<Exec>::Table* WindowState<Exec>::acquire_table(std::int64_t pane,
-                                                                      int partition) {
+                                                                    int partition) {
   Pool& pool = pools_[static_cast<std::size_t>(partition)];
   Table* t = nullptr;
   if (!pool.free.empty()) {
@@ -472,8 +470,8 @@ template <class Exec>
 std::size_t WindowState<Exec>::status_words(std::int64_t first_pane, std::int64_t last_pane,
                                             std::size_t max_groups) const {
   const std::int64_t range = last_pane - first_pane + 1;
-  std::size_t panes = range > 0 && range <= kMaxDirectoryRange ? static_cast<std::size_t>(range)
-                                                               : max_groups;
+  std::size_t panes =
+      range > 0 && range <= kMaxDirectoryRange ? static_cast<std::size_t>(range) : max_groups;
   if (panes == 0) panes = 1;
   return kStatusNewEntries + panes * static_cast<std::size_t>(partitions_);
 }
@@ -554,10 +552,10 @@ void WindowState<Exec>::insert(PartialsView groups, const unsigned long long* co
     upload_directory(dir_panes_host_);  // the grown tables, sizes before this insert
     cursors_.resize_discard(tables);
     exec_->fill_bytes(cursors_.data(), 0, tables * sizeof(unsigned long long));
-    exec_->for_each_index(max_groups,
-                          InsertGroups{groups, count, directory_, layout_, spec_, panes_,
-                                       fired_wm, entry_of_.data(), cursors_.data(),
-                                       requests_.data(), request_count_.data()});
+    exec_->for_each_index(
+        max_groups,
+        InsertGroups{groups, count, directory_, layout_, spec_, panes_, fired_wm, entry_of_.data(),
+                     cursors_.data(), requests_.data(), request_count_.data()});
   }
   for (std::size_t t = 0; t < tables; ++t) {
     const unsigned long long n = host_status[kStatusNewEntries + t];
@@ -622,8 +620,8 @@ FirePlan WindowState<Exec>::fire(std::int64_t prev_wm, std::int64_t wm, FiredRow
 }
 
 template <class Exec>
-void WindowState<Exec>::fire_tumbling(std::int64_t prev_wm, std::int64_t wm,
-                                      FiredRows<Exec>& out, std::size_t& at) {
+void WindowState<Exec>::fire_tumbling(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out,
+                                      std::size_t& at) {
   fire_spans_.clear();
   unsigned long long total = 0;
   for (const PaneEntry& e : live_) {
@@ -645,10 +643,14 @@ void WindowState<Exec>::fire_tumbling(std::int64_t prev_wm, std::int64_t wm,
   }
   if (total == 0) return;
   const FireSpan* spans = uploads_.upload(fire_spans_.data(), fire_spans_.size());
-  const EmitTumblingRows rows{spans,           static_cast<std::uint32_t>(fire_spans_.size()),
-                              layout_,         at,
-                              out.window.data(), out.keys.data(),
-                              out.update.data(), out.states.data(),
+  const EmitTumblingRows rows{spans,
+                              static_cast<std::uint32_t>(fire_spans_.size()),
+                              layout_,
+                              at,
+                              out.window.data(),
+                              out.keys.data(),
+                              out.update.data(),
+                              out.states.data(),
                               out.capacity};
   if constexpr (Exec::kIsDevice) {
     exec_->for_each_index(total, rows);
@@ -660,8 +662,7 @@ void WindowState<Exec>::fire_tumbling(std::int64_t prev_wm, std::int64_t wm,
 }
 
 template <class Exec>
-void WindowState<Exec>::fire_sliding(std::int64_t prev_wm, std::int64_t wm,
-                                     FiredRows<Exec>& out) {
+void WindowState<Exec>::fire_sliding(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out) {
   fire_spans_.clear();
   unsigned long long total = 0;
   for (const PaneEntry& e : live_) {
@@ -712,17 +713,17 @@ void WindowState<Exec>::fire_requests(FiredRows<Exec>& out) {
   if (requests_bound_ == 0) return;
   window_groups_.reserve(requests_bound_);
   exec_->for_each_index(requests_bound_,
-                        RequestsAsGroups{requests_.data(), request_count_.data(),
-                                         layout_.key_words, hasher_, window_groups_.ref()});
+                        RequestsAsGroups{requests_.data(), request_count_.data(), layout_.key_words,
+                                         hasher_, window_groups_.ref()});
   window_groups_.compact(window_rows_, window_count_.data());
   live_panes_host_.clear();
   for (const PaneEntry& e : live_) live_panes_host_.push_back(e.pane);
   upload_directory(live_panes_host_);
-  exec_->for_each_index(window_groups_.row_capacity(),
-                        ComputeRequests{window_rows_.view(), window_count_.data(),
-                                        out.count.data(), directory_, layout_, spec_, panes_,
-                                        out.window.data(), out.keys.data(), out.update.data(),
-                                        out.states.data(), out.capacity});
+  exec_->for_each_index(
+      window_groups_.row_capacity(),
+      ComputeRequests{window_rows_.view(), window_count_.data(), out.count.data(), directory_,
+                      layout_, spec_, panes_, out.window.data(), out.keys.data(), out.update.data(),
+                      out.states.data(), out.capacity});
   exec_->for_each_index(1, AddToCount{out.count.data(), window_count_.data()});
   exec_->fill_bytes(request_count_.data(), 0, sizeof(unsigned long long));
   requests_bound_ = 0;
@@ -745,8 +746,8 @@ std::size_t WindowState<Exec>::bytes() const noexcept {
   for (const Pool& pool : pools_)
     for (const auto& t : pool.all) {
       total += t->capacity * sizeof(std::uint64_t);
-      total += t->chunk_rows_total * static_cast<std::size_t>(layout_.width()) *
-               sizeof(std::uint64_t);
+      total +=
+          t->chunk_rows_total * static_cast<std::size_t>(layout_.width()) * sizeof(std::uint64_t);
     }
   return total;
 }

@@ -218,10 +218,10 @@ TEST_P(SteadyState, RoundsAfterWarmUpAllocateNothing) {
   const std::size_t pushes_per_batch = kBatchRows / c.push_rows;
   std::vector<Batch> pushes;
   for (std::size_t at = 0; at < t.ts.size(); at += c.push_rows)
-    pushes.push_back(Batch::wrap(telemetry_schema(),
-                                 {t.ts.data() + at, t.host.data() + at, t.cpu.data() + at,
-                                  t.status.data() + at},
-                                 c.push_rows, {nullptr, dict, nullptr, nullptr}));
+    pushes.push_back(
+        Batch::wrap(telemetry_schema(),
+                    {t.ts.data() + at, t.host.data() + at, t.cpu.data() + at, t.status.data() + at},
+                    c.push_rows, {nullptr, dict, nullptr, nullptr}));
   void* frames[4];
   (void)backtrace(frames, 4);  // loads the unwinder before counting starts
 
@@ -246,18 +246,17 @@ TEST_P(SteadyState, RoundsAfterWarmUpAllocateNothing) {
 
 INSTANTIATE_TEST_SUITE_P(
     Queries, SteadyState,
-    ::testing::Values(Case{"tumbling_100_keys", WindowSpec::tumbling(10s), 100, 1, true},
-                      Case{"tumbling_5000_keys_unordered", WindowSpec::tumbling(10s), 5000, 1,
-                           false},
-                      Case{"sliding_1000_keys", WindowSpec::sliding(10s, 2s), 1000, 1, true},
-                      Case{"tumbling_two_workers", WindowSpec::tumbling(10s), 1000, 2, true},
-                      Case{"small_pushes_copied", WindowSpec::tumbling(10s), 1000, 1, true, 512},
-                      Case{"late_events_and_updates", WindowSpec::tumbling(10s), 1000, 1, true,
-                           1 << 14, 20s, true},
-                      Case{"stateless", WindowSpec::global(), 1000, 1, true, 1 << 14, 0s, false,
-                           true},
-                      Case{"stateless_two_workers", WindowSpec::global(), 1000, 2, true, 1 << 14,
-                           0s, false, true}),
+    ::testing::Values(
+        Case{"tumbling_100_keys", WindowSpec::tumbling(10s), 100, 1, true},
+        Case{"tumbling_5000_keys_unordered", WindowSpec::tumbling(10s), 5000, 1, false},
+        Case{"sliding_1000_keys", WindowSpec::sliding(10s, 2s), 1000, 1, true},
+        Case{"tumbling_two_workers", WindowSpec::tumbling(10s), 1000, 2, true},
+        Case{"small_pushes_copied", WindowSpec::tumbling(10s), 1000, 1, true, 512},
+        Case{"late_events_and_updates", WindowSpec::tumbling(10s), 1000, 1, true, 1 << 14, 20s,
+             true},
+        Case{"stateless", WindowSpec::global(), 1000, 1, true, 1 << 14, 0s, false, true},
+        Case{"stateless_two_workers", WindowSpec::global(), 1000, 2, true, 1 << 14, 0s, false,
+             true}),
     [](const auto& info) { return std::string(info.param.name); });
 
 /// The counter counts: a test that cannot fail is no test.

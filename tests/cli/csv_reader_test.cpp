@@ -194,7 +194,8 @@ Reference reference_parse(const std::string& text, std::size_t header_fields) {
     } else if (fields.size() != header_fields) {
       why = "expected " + std::to_string(header_fields) + " fields (as in the header), found " +
             std::to_string(fields.size());
-    } else if (fields[1].empty() || fields[1].find_first_not_of("-0123456789") != std::string::npos) {
+    } else if (fields[1].empty() ||
+               fields[1].find_first_not_of("-0123456789") != std::string::npos) {
       why = "column 'n': cannot parse '" + fields[1] + "' as i64";
     }
     if (why.empty())
@@ -218,7 +219,8 @@ std::string random_csv(std::size_t rows, std::mt19937_64& rng) {
       continue;
     }
     text += "k" + std::to_string(rng() % 7) + ",";
-    text += roll < 6 ? "x" + std::to_string(r) : std::to_string(static_cast<int>(rng() % 2001) - 1000);
+    text +=
+        roll < 6 ? "x" + std::to_string(r) : std::to_string(static_cast<int>(rng() % 2001) - 1000);
     text += ",";
     const std::size_t w = rng() % 6;
     if (w == 0 || w == 5)

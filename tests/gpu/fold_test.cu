@@ -70,8 +70,7 @@ struct DeviceColumns {
 std::map<GroupKey, RefStates> groups_of_rows(const AggQuery& q, const HostRows& rows) {
   std::map<GroupKey, RefStates> out;
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    EXPECT_EQ(rows.hash[i],
-              ref_key_hash(rows.key(i).data(), rows.key_words, q.spec().hasher.mask));
+    EXPECT_EQ(rows.hash[i], ref_key_hash(rows.key(i).data(), rows.key_words, q.spec().hasher.mask));
     fold_group(q, out, rows.key(i), rows.pane[i], rows.cut[i],
                rows.states.data() + i * static_cast<std::size_t>(rows.state_words), 1);
   }
@@ -135,8 +134,7 @@ FoldRun fold_two_batches(Exec& exec, const AggQuery& q, const AggEvents& e, std:
 }
 
 /// The brute-force fold of the same two batches.
-FoldRun reference_fold(const AggQuery& q, const AggEvents& e, std::int64_t wm1,
-                       std::int64_t wm2) {
+FoldRun reference_fold(const AggQuery& q, const AggEvents& e, std::int64_t wm1, std::int64_t wm2) {
   const std::size_t half = e.size() / 2;
   RefGroups r[2];
   ref_aggregate(e, q, 0, half, wm1, r[0]);
@@ -195,8 +193,7 @@ TEST_P(CudaFold, EveryPathMatchesBruteForceAndTheHost) {
     const FoldRun want = reference_fold(q, e, kNoWatermark, wm2);
     const FoldRun on_host = fold_two_batches(host, q, e, kNoWatermark, wm2, CudaFoldPath::portable);
     expect_same_run(q, on_host, want);
-    for (CudaFoldPath path :
-         {CudaFoldPath::block, CudaFoldPath::global, CudaFoldPath::portable}) {
+    for (CudaFoldPath path : {CudaFoldPath::block, CudaFoldPath::global, CudaFoldPath::portable}) {
       SCOPED_TRACE(path_name(path));
       expect_same_run(q, fold_two_batches(exec, q, e, kNoWatermark, wm2, path), want);
       if (!kOnDevice) break;  // HostExec has one path
@@ -204,16 +201,16 @@ TEST_P(CudaFold, EveryPathMatchesBruteForceAndTheHost) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    SizesKeysAndSkew, CudaFold,
-    ::testing::Values(Params{0, 0, 1, KeyDist::uniform, 1, false},
-                      Params{1, 1, 1, KeyDist::uniform, 1, true},
-                      Params{511, 511, 5, KeyDist::uniform, 2, false},
-                      Params{512, 512, 3, KeyDist::hot90, 1, true},
-                      Params{513, 513, 1, KeyDist::uniform, 0, false},
-                      Params{100003, 20003, 100, KeyDist::zipf, 1, true},
-                      Params{300007, 40009, 200000, KeyDist::uniform, 2, false},
-                      Params{200003, 30011, 5000, KeyDist::hot90, 1, false}));
+INSTANTIATE_TEST_SUITE_P(SizesKeysAndSkew, CudaFold,
+                         ::testing::Values(Params{0, 0, 1, KeyDist::uniform, 1, false},
+                                           Params{1, 1, 1, KeyDist::uniform, 1, true},
+                                           Params{511, 511, 5, KeyDist::uniform, 2, false},
+                                           Params{512, 512, 3, KeyDist::hot90, 1, true},
+                                           Params{513, 513, 1, KeyDist::uniform, 0, false},
+                                           Params{100003, 20003, 100, KeyDist::zipf, 1, true},
+                                           Params{300007, 40009, 200000, KeyDist::uniform, 2,
+                                                  false},
+                                           Params{200003, 30011, 5000, KeyDist::hot90, 1, false}));
 
 class CudaFoldCases : public GpuTest {};
 
@@ -221,8 +218,8 @@ class CudaFoldCases : public GpuTest {};
 TEST_F(CudaFoldCases, OneHotGroupCountsEveryEvent) {
   SLUICE_GPU_RNG(rng);
   DevExec exec;
-  const AggQuery q = make_agg_query(WindowSpec::tumbling(std::chrono::milliseconds(1'000'000)), 1,
-                                    false);
+  const AggQuery q =
+      make_agg_query(WindowSpec::tumbling(std::chrono::milliseconds(1'000'000)), 1, false);
   const std::size_t n = test_size(1'000'003, 100'003);
   AggEvents e = random_events(n, 1, KeyDist::uniform, 1000, 0, rng);
   for (std::size_t i = 0; i < n; ++i) e.ts[i] = 1000 + static_cast<std::int64_t>(i % 1000);

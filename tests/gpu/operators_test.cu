@@ -67,8 +67,8 @@ TEST_P(PartitionGpu, EveryPartitionerMatchesTheHostAndTheReference) {
   const HostRows rows = random_rows(rp, rng);
   PartitionScratch<DevExec> scratch(exec);
   PartitionScratch<HostExec> host_scratch(host);
-  for (PartKind kind : {PartKind::hash1, PartKind::hash3, PartKind::hash8, PartKind::key7,
-                        PartKind::range_i64}) {
+  for (PartKind kind :
+       {PartKind::hash1, PartKind::hash3, PartKind::hash8, PartKind::key7, PartKind::range_i64}) {
     SCOPED_TRACE(to_string(kind));
     const Partitioner p = make_partitioner(kind);
     const Packed got = pack_on(exec, rows, p, scratch);

@@ -112,8 +112,8 @@ TEST_F(PipelineGpuStateless, ProjectMatchesTheHost) {
   for (std::size_t first = 0, n = 0; first < cols.ts.size(); first += n) {
     n = std::min<std::size_t>(1 + rng() % 70000, cols.ts.size() - first);
     detail::ColumnSlice slice;
-    const void* all[] = {cols.ts.data() + first, cols.host.data() + first,
-                         cols.cpu.data() + first, cols.status.data() + first};
+    const void* all[] = {cols.ts.data() + first, cols.host.data() + first, cols.cpu.data() + first,
+                         cols.status.data() + first};
     for (std::size_t r = 0; r < compiled.read_columns.size(); ++r)
       slice.columns[r] = all[compiled.read_columns[r]];
     slice.rows = n;

@@ -15,8 +15,8 @@
 #include "kernels/partition.inl"
 #include "kernels/pipeline/pipeline.inl"
 #include "kernels/table/window_state.inl"
-#include "sluice/sluice.hpp"
 #include "rounds_driver.hpp"
+#include "sluice/sluice.hpp"
 
 namespace sluice {
 namespace {
@@ -24,8 +24,8 @@ namespace {
 using namespace std::chrono_literals;
 using test::Columns;
 using test::make_columns;
-using test::run_rounds;
 using test::RoundsRun;
+using test::run_rounds;
 using test::telemetry_schema;
 
 struct Case {

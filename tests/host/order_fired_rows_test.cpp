@@ -62,11 +62,11 @@ TEST(OrderFiredRows, StableSortByWindowThenKeys) {
     std::int64_t windows;
   };
   const Shape shapes[] = {
-      {{Sem::string}, 100000, 3},                 // packs: a few windows, codes
-      {{Sem::integer, Sem::string}, 50, 40},      // packs: two keys, negative integers
-      {{Sem::integer}, 0, 5},                   // does not pack: full-range integers
-      {{Sem::floating, Sem::integer}, 0, 2},    // does not pack: doubles
-      {{}, 0, 1000},                            // no keys
+      {{Sem::string}, 100000, 3},             // packs: a few windows, codes
+      {{Sem::integer, Sem::string}, 50, 40},  // packs: two keys, negative integers
+      {{Sem::integer}, 0, 5},                 // does not pack: full-range integers
+      {{Sem::floating, Sem::integer}, 0, 2},  // does not pack: doubles
+      {{}, 0, 1000},                          // no keys
   };
   OrderScratch scratch;
   std::vector<std::uint32_t> order;
@@ -75,8 +75,9 @@ TEST(OrderFiredRows, StableSortByWindowThenKeys) {
       SCOPED_TRACE(std::to_string(s.sems.size()) + " keys, " + std::to_string(n) + " rows");
       Rows rows;
       for (std::size_t r = 0; r < n; ++r) {
-        rows.window.push_back(static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(s.windows)) -
-                              s.windows / 2);
+        rows.window.push_back(
+            static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(s.windows)) -
+            s.windows / 2);
         rows.update.push_back(0);
       }
       for (std::size_t c = 0; c < s.sems.size(); ++c)

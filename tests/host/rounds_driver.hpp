@@ -65,9 +65,10 @@ struct RoundsRun {
 
 /// Pushes `cols` through Ingest and Dispatcher into one worker's queue, then runs every round
 /// with `pipeline`, the next round always queued (as a busy stream keeps it).
-inline RoundsRun run_rounds(detail::WorkerPipeline& pipeline, const std::function<std::uint64_t()>& syncs,
-                     const detail::CompiledQuery& query, const Schema& schema, DictionaryPtr dict,
-                     const Columns& cols, std::size_t batch_rows) {
+inline RoundsRun run_rounds(detail::WorkerPipeline& pipeline,
+                            const std::function<std::uint64_t()>& syncs,
+                            const detail::CompiledQuery& query, const Schema& schema,
+                            DictionaryPtr dict, const Columns& cols, std::size_t batch_rows) {
   RoundsRun run;
   const std::size_t batches = (cols.ts.size() + batch_rows - 1) / batch_rows + 2;
   std::vector<std::size_t> widths;

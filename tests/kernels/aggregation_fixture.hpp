@@ -98,8 +98,8 @@ inline AggQuery make_agg_query(WindowSpec window, int keys, bool filter,
   std::vector<AggregateSpec> aggregates;
   switch (shape) {
     case AggShape::all:
-      aggregates = {count(),          sum(col("v")), min(col("w")),
-                    max(col("v")),    avg(col("v")), sum(col("w"))};
+      aggregates = {count(),       sum(col("v")), min(col("w")),
+                    max(col("v")), avg(col("v")), sum(col("w"))};
       break;
     case AggShape::one_float_input:
       aggregates = {count(), sum(col("v")), min(col("v")), max(col("v")), avg(col("v"))};

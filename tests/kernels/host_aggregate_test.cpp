@@ -80,8 +80,8 @@ TEST_P(HostAggregate, ListsHoldTheBruteForceGroups) {
            {kNoWatermark, std::int64_t{5000} + static_cast<std::int64_t>(c.rows / 2)}) {
         HostAggregator agg(q.spec(), {plan.code.data(), plan.programs.data()}, plan.input_types, 4,
                            c.table_groups);
-        EXPECT_EQ(agg.row_path(), c.shape != AggShape::all &&
-                                      (c.key_columns == 1 || c.key_columns == 3));
+        EXPECT_EQ(agg.row_path(),
+                  c.shape != AggShape::all && (c.key_columns == 1 || c.key_columns == 3));
         std::vector<std::uint32_t> late;
         const std::size_t kept = agg.add_batch(batch, wm, late);
         RefGroups ref;
@@ -98,23 +98,21 @@ TEST_P(HostAggregate, ListsHoldTheBruteForceGroups) {
   omp_set_num_threads(before);
 }
 
-INSTANTIATE_TEST_SUITE_P(SizesKeysAndTables, HostAggregate,
-                         ::testing::Values(Case{0, 1, KeyDist::uniform, 1, false, 8192},
-                                           Case{1, 1, KeyDist::uniform, 1, true, 8192},
-                                           Case{31, 3, KeyDist::uniform, 2, false, 8192},
-                                           Case{5000, 100, KeyDist::zipf, 1, true, 8192},
-                                           Case{5000, 1, KeyDist::uniform, 0, false, 8192},
-                                           Case{40001, 2000, KeyDist::hot90, 2, true, 64},
-                                           Case{100003, 50000, KeyDist::uniform, 1, false, 1024},
-                                           // One key column and one input: the row path.
-                                           Case{1, 1, KeyDist::uniform, 3, false, 8192,
-                                                AggShape::one_float_input},
-                                           Case{5003, 17, KeyDist::zipf, 3, true, 8192,
-                                                AggShape::one_float_input},
-                                           Case{40001, 2000, KeyDist::hot90, 1, true, 64,
-                                                AggShape::one_int_input},
-                                           Case{100003, 50000, KeyDist::uniform, 1, false, 1024,
-                                                AggShape::one_float_input}));
+INSTANTIATE_TEST_SUITE_P(
+    SizesKeysAndTables, HostAggregate,
+    ::testing::Values(Case{0, 1, KeyDist::uniform, 1, false, 8192},
+                      Case{1, 1, KeyDist::uniform, 1, true, 8192},
+                      Case{31, 3, KeyDist::uniform, 2, false, 8192},
+                      Case{5000, 100, KeyDist::zipf, 1, true, 8192},
+                      Case{5000, 1, KeyDist::uniform, 0, false, 8192},
+                      Case{40001, 2000, KeyDist::hot90, 2, true, 64},
+                      Case{100003, 50000, KeyDist::uniform, 1, false, 1024},
+                      // One key column and one input: the row path.
+                      Case{1, 1, KeyDist::uniform, 3, false, 8192, AggShape::one_float_input},
+                      Case{5003, 17, KeyDist::zipf, 3, true, 8192, AggShape::one_float_input},
+                      Case{40001, 2000, KeyDist::hot90, 1, true, 64, AggShape::one_int_input},
+                      Case{100003, 50000, KeyDist::uniform, 1, false, 1024,
+                           AggShape::one_float_input}));
 
 }  // namespace
 }  // namespace sluice::test

@@ -151,8 +151,8 @@ std::vector<MergeRow> random_round(const PaneSpec& panes, std::int64_t t, std::i
 /// The portable merge on any executor: the rows as unique partials in its memory, lookup, the
 /// status read back, insert.
 template <class Exec>
-void merge_portable(detail::WindowState<Exec>& state, Exec& exec,
-                    const std::vector<MergeRow>& rows, int key_words, std::int64_t fired_wm) {
+void merge_portable(detail::WindowState<Exec>& state, Exec& exec, const std::vector<MergeRow>& rows,
+                    int key_words, std::int64_t fired_wm) {
   Partials<Exec> groups(exec, key_words, static_cast<int>(kAllOps.size()));
   HostRows host;
   host.key_words = key_words;
@@ -209,8 +209,7 @@ std::map<WindowAndKey, FiredRow> fired_of(Exec& exec, const detail::FiredRows<Ex
 /// Equal fires; float sums within 1e-9 of max(|got|, |want|, sum_scale) (sum_scale: the
 /// magnitude of the terms, where the summation order varies).
 inline void expect_same_fire(const std::map<WindowAndKey, FiredRow>& got,
-                             const std::map<WindowAndKey, FiredRow>& want,
-                             double sum_scale = 0.0) {
+                             const std::map<WindowAndKey, FiredRow>& want, double sum_scale = 0.0) {
   ASSERT_EQ(got.size(), want.size()) << "fired rows";
   for (const auto& [wk, row] : want) {
     auto it = got.find(wk);
@@ -221,8 +220,8 @@ inline void expect_same_fire(const std::map<WindowAndKey, FiredRow>& got,
       if (kAllOps[s] == StateOp::sum_f64 && sum_scale > 0) {
         const double scale = std::max({std::fabs(bitsd(g)), std::fabs(bitsd(w)), sum_scale});
         ASSERT_TRUE(g == w || std::fabs(bitsd(g) - bitsd(w)) <= 1e-9 * scale)
-            << "window " << wk.first << " key " << wk.second[0] << " sum " << bitsd(g)
-            << " want " << bitsd(w);
+            << "window " << wk.first << " key " << wk.second[0] << " sum " << bitsd(g) << " want "
+            << bitsd(w);
         continue;
       }
       ASSERT_TRUE(state_matches(kAllOps[s], g, w))
