@@ -43,6 +43,15 @@ Case string_case() {
   return c;
 }
 
+/// `query` with sinks that collect every result row and late batch into `result`.
+Query collecting(Query query, const std::shared_ptr<RunResult>& result) {
+  query.sink(ResultSink([result](std::span<const WindowResult> rows) {
+    result->calls.emplace_back(rows.begin(), rows.end());
+  }));
+  query.late_sink([result](const Batch& b) { result->late.push_back(b.copy()); });
+  return query;
+}
+
 class PushPaths : public ::testing::TestWithParam<PushMode> {};
 
 TEST_P(PushPaths, SameResultsAsTheReference) {
@@ -101,11 +110,7 @@ TEST(Ingest, CopiedBatchesMayBeReusedAfterPush) {
   const RefResult ref = reference(events, c.ref, 1000, 1);
 
   auto result = std::make_shared<RunResult>();
-  Query q = c.query;
-  q.sink(ResultSink([result](std::span<const WindowResult> rows) {
-    result->calls.emplace_back(rows.begin(), rows.end());
-  }));
-  q.late_sink([result](const Batch& b) { result->late.push_back(b.copy()); });
+  const Query q = collecting(c.query, result);
   Engine engine(make_config(1, 1000));
   Job job = engine.start(event_schema(), q);
   EventColumns buffer = EventColumns::from({}, nullptr);
@@ -133,11 +138,7 @@ TEST(Ingest, InPlaceBatchesAreReadUntilFlush) {
   const auto events = ingest_stream(56);
   const Case c = string_case();
   auto result = std::make_shared<RunResult>();
-  Query q = c.query;
-  q.sink(ResultSink([result](std::span<const WindowResult> rows) {
-    result->calls.emplace_back(rows.begin(), rows.end());
-  }));
-  q.late_sink([result](const Batch& b) { result->late.push_back(b.copy()); });
+  const Query q = collecting(c.query, result);
   Engine engine(make_config(1, 1000));
   Job job = engine.start(event_schema(), q);
   const DictionaryPtr dict = job.make_builder().dictionary(kHost);
@@ -178,11 +179,7 @@ TEST(Ingest, WrapKeepAliveOwnsTheArrays) {
       events.size(), {nullptr, owned->dictionary, nullptr, nullptr, nullptr, nullptr}, owned);
   owned.reset();
   auto result = std::make_shared<RunResult>();
-  Query q = c.query;
-  q.sink(ResultSink([result](std::span<const WindowResult> rows) {
-    result->calls.emplace_back(rows.begin(), rows.end());
-  }));
-  q.late_sink([result](const Batch& b) { result->late.push_back(b.copy()); });
+  const Query q = collecting(c.query, result);
   Engine engine(make_config(1, 900));
   Job job = engine.start(event_schema(), q);
   const Batch copy = batch;

@@ -53,16 +53,10 @@ TEST_P(PipelineGpu, SameWindowsAsTheHostPipeline) {
   SLUICE_GPU_RNG(rng);
   const Schema schema = telemetry_schema();
   const Columns cols = make_columns(test_size(400'000, 60'000), c.keys, rng);
-  auto dict = std::make_shared<StringDictionary>();
-  for (std::uint32_t k = 0; k < c.keys; ++k) dict->intern("host-" + std::to_string(k));
-  Query query;
-  query.filter(col("status") == lit(200) && col("cpu") > lit(10))
-      .key_by({"host"})
-      .event_time("ts", 3s)
-      .allowed_lateness(c.lateness)
-      .window(c.window)
-      .aggregate({count(), sum(col("cpu")), max(col("cpu")), min(col("status")), avg(col("cpu"))})
-      .sink([](const Batch&) {});
+  const DictionaryPtr dict = host_dictionary(c.keys);
+  const Query query = rounds_query(
+      c.window, c.lateness,
+      {count(), sum(col("cpu")), max(col("cpu")), min(col("status")), avg(col("cpu"))});
   const detail::CompiledQuery compiled =
       detail::compile_query(schema, query, *dict, 1, PartitionSpec{});
   const auto no_syncs = [] { return std::uint64_t{0}; };
@@ -96,8 +90,7 @@ TEST_F(PipelineGpuStateless, ProjectMatchesTheHost) {
   SLUICE_GPU_RNG(rng);
   const Schema schema = telemetry_schema();
   const Columns cols = make_columns(test_size(300'001, 30'001), 500, rng);
-  auto dict = std::make_shared<StringDictionary>();
-  for (int k = 0; k < 500; ++k) dict->intern("host-" + std::to_string(k));
+  const DictionaryPtr dict = host_dictionary(500);
   Query query;
   query.filter(col("cpu") > lit(20) && col("status") == lit(200))
       .map("double_cpu", col("cpu") * lit(2))

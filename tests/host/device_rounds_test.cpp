@@ -23,7 +23,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::Columns;
+using test::host_dictionary;
 using test::make_columns;
+using test::rounds_query;
 using test::RoundsRun;
 using test::run_rounds;
 using test::telemetry_schema;
@@ -42,16 +44,9 @@ TEST_P(DeviceRounds, SameResultsAsTheHostPipelineWithOneSyncPerRound) {
   std::mt19937_64 rng(c.keys * 7 + 1);
   const Schema schema = telemetry_schema();
   const Columns cols = make_columns(150'000, c.keys, rng);
-  auto dict = std::make_shared<StringDictionary>();
-  for (std::uint32_t k = 0; k < c.keys; ++k) dict->intern("host-" + std::to_string(k));
-  Query query;
-  query.filter(col("status") == lit(200) && col("cpu") > lit(10))
-      .key_by({"host"})
-      .event_time("ts", 3s)
-      .allowed_lateness(c.lateness)
-      .window(c.window)
-      .aggregate({count(), sum(col("cpu")), max(col("cpu")), avg(col("cpu"))})
-      .sink([](const Batch&) {});
+  const DictionaryPtr dict = host_dictionary(c.keys);
+  const Query query = rounds_query(c.window, c.lateness,
+                                   {count(), sum(col("cpu")), max(col("cpu")), avg(col("cpu"))});
   const detail::CompiledQuery compiled =
       detail::compile_query(schema, query, *dict, 1, PartitionSpec{});
 

@@ -121,6 +121,27 @@ inline RoundsRun run_rounds(detail::WorkerPipeline& pipeline,
   return run;
 }
 
+/// A dictionary holding "host-0" ... "host-<keys - 1>" (the codes of make_columns).
+inline DictionaryPtr host_dictionary(std::uint32_t keys) {
+  auto dict = std::make_shared<StringDictionary>();
+  for (std::uint32_t k = 0; k < keys; ++k) dict->intern("host-" + std::to_string(k));
+  return dict;
+}
+
+/// The telemetry query of the round tests: status and cpu filter, per host, `window`.
+inline Query rounds_query(WindowSpec window, Duration lateness,
+                          std::vector<AggregateSpec> aggregates) {
+  Query query;
+  query.filter(col("status") == lit(200) && col("cpu") > lit(10))
+      .key_by({"host"})
+      .event_time("ts", std::chrono::seconds(3))
+      .allowed_lateness(lateness)
+      .window(window)
+      .aggregate(std::move(aggregates))
+      .sink([](const Batch&) {});
+  return query;
+}
+
 /// Final results of two runs agree: integers exactly, floats within 1e-9 relative.
 inline void expect_same_finals(const Finals& got, const Finals& want) {
   ASSERT_EQ(got.size(), want.size());
