@@ -179,7 +179,7 @@ TEST(FastDivisor, ExactForEveryDividendAndDivisor) {
                                   -d,
                                   d - 1,
                                   -(d - 1),
-                                  d + 1,
+                                  d < std::numeric_limits<std::int64_t>::max() ? d + 1 : d,
                                   std::numeric_limits<std::int64_t>::max(),
                                   std::numeric_limits<std::int64_t>::min()};
     for (std::int64_t a : edges)
