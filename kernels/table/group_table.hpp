@@ -14,10 +14,8 @@
 
 namespace sluice::detail {
 
-/// @brief A slot being written by the thread that claimed it (readers wait for it).
-inline constexpr std::uint64_t kBusySlot = ~std::uint64_t{0};
 /// @brief What a probe-limited find_or_claim returns when it found no room.
-inline constexpr std::uint64_t kNoGroupSlot = ~std::uint64_t{0};
+inline constexpr std::uint64_t kNoGroupSlot = kNoSlot;
 
 /// @brief Counters an aggregation pass keeps in the executor's memory (read by the host only
 /// at the batch's one synchronization).
@@ -46,8 +44,8 @@ struct GroupTableRef {
   SLUICE_HD std::uint64_t capacity() const { return index.capacity(); }
 
   /// @brief The slot of the group (key words, pane, cut), claiming and filling a free one for
-  /// it when absent. Threads racing for one group agree on one slot: the claimer marks it busy,
-  /// writes the fields, then publishes the tag; the others wait for the tag before comparing.
+  /// it when absent (OpenAddressingRef::find_or_publish: threads racing for one group agree on
+  /// one slot).
   /// @pre A free slot exists (the table has twice as many slots as rows).
   SLUICE_HD std::uint64_t find_or_claim(std::uint64_t key_hash_value, const std::uint64_t* key,
                                         std::int64_t group_pane, std::uint32_t group_cut) const {
@@ -63,34 +61,25 @@ struct GroupTableRef {
                                                const std::uint64_t* key, std::int64_t group_pane,
                                                std::uint32_t group_cut, std::uint64_t max_probes,
                                                bool* fresh = nullptr) const {
-    if (fresh != nullptr) *fresh = false;
     const std::uint64_t h = group_hash(key_hash_value, group_pane, group_cut);
-    std::uint64_t p = h & index.mask;
-    for (std::uint64_t probes = 0; probes < max_probes; ++probes, p = (p + 1) & index.mask) {
-      cuda::atomic_ref<std::uint64_t, Scope> slot(index.slots[p]);
-      std::uint64_t s = slot.load(cuda::memory_order_acquire);
-      if (s == kEmptySlot) {
-        std::uint64_t expected = kEmptySlot;
-        if (slot.compare_exchange_strong(expected, kBusySlot, cuda::memory_order_relaxed)) {
-          key_hash[p] = key_hash_value;
-          for (int j = 0; j < key_words; ++j) keys[j * capacity() + p] = key[j];
-          pane[p] = group_pane;
-          cut[p] = group_cut;
-          slot.store(make_slot(h, static_cast<std::uint32_t>(p)), cuda::memory_order_release);
-          if (fresh != nullptr) *fresh = true;
-          if (claimed != nullptr) {
-            cuda::atomic_ref<unsigned long long, Scope> n(*claimed_count);
-            claimed[n.fetch_add(1, cuda::memory_order_relaxed)] = static_cast<std::uint32_t>(p);
-          }
-          return p;
-        }
-        s = expected;
-      }
-      while (s == kBusySlot) s = slot.load(cuda::memory_order_acquire);
-      if (slot_tag_matches(s, h) && same_group(p, key_hash_value, key, group_pane, group_cut))
-        return p;
+    const OpenAddressingRef<Scope> slots{index.slots, index.mask};
+    bool claimed_here = false;
+    const std::uint64_t p = slots.find_or_publish(
+        h,
+        [&](std::uint64_t q) { return same_group(q, key_hash_value, key, group_pane, group_cut); },
+        [&](std::uint64_t q) {
+          key_hash[q] = key_hash_value;
+          for (int j = 0; j < key_words; ++j) keys[j * capacity() + q] = key[j];
+          pane[q] = group_pane;
+          cut[q] = group_cut;
+        },
+        max_probes, &claimed_here);
+    if (fresh != nullptr) *fresh = claimed_here;
+    if (claimed_here && claimed != nullptr) {
+      cuda::atomic_ref<unsigned long long, Scope> n(*claimed_count);
+      claimed[n.fetch_add(1, cuda::memory_order_relaxed)] = static_cast<std::uint32_t>(p);
     }
-    return kNoGroupSlot;
+    return p;
   }
 
   SLUICE_HD bool same_group(std::uint64_t p, std::uint64_t h, const std::uint64_t* key,

@@ -15,6 +15,10 @@ namespace sluice::detail {
 /// hash (its tag) over its payload + 1 (a row or entry index chosen by the table's owner).
 /// Tags let a probe skip most other entries without comparing keys.
 inline constexpr std::uint64_t kEmptySlot = 0;
+/// @brief A slot being filled by the thread that claimed it (find_or_publish: readers wait).
+inline constexpr std::uint64_t kBusySlot = ~std::uint64_t{0};
+/// @brief What find_or_publish returns when it found no room within its probes.
+inline constexpr std::uint64_t kNoSlot = ~std::uint64_t{0};
 inline constexpr std::uint32_t kNotFound = 0xffffffffu;
 /// @brief Largest payload a slot can carry.
 inline constexpr std::uint32_t kMaxSlotPayload = 0xfffffffdu;
@@ -93,6 +97,36 @@ struct OpenAddressingRef {
       if (slot_tag_matches(s, hash) && equal(slot_payload(s))) return {slot_payload(s), false};
     }
     return {};
+  }
+
+  /// @brief For entries stored beside the index at their slot's position (payload = slot):
+  /// finds the slot for which equal(slot) holds, or claims an empty one, marks it busy, has
+  /// fill(slot) write the entry and then publishes its tag. Concurrent callers for one entry
+  /// agree on one slot: they wait for the publication before comparing. Probes at most
+  /// `max_probes` slots; returns the slot, or kNoSlot. `*fresh` (when given) tells whether
+  /// this call claimed it.
+  template <class Equal, class Fill>
+  SLUICE_HD std::uint64_t find_or_publish(std::uint64_t hash, Equal equal, Fill fill,
+                                          std::uint64_t max_probes, bool* fresh = nullptr) const {
+    if (fresh != nullptr) *fresh = false;
+    std::uint64_t p = hash & mask;
+    for (std::uint64_t probes = 0; probes < max_probes; ++probes, p = (p + 1) & mask) {
+      std::uint64_t s = atomic(p).load(cuda::memory_order_acquire);
+      if (s == kEmptySlot) {
+        std::uint64_t expected = kEmptySlot;
+        if (atomic(p).compare_exchange_strong(expected, kBusySlot, cuda::memory_order_relaxed)) {
+          fill(p);
+          atomic(p).store(make_slot(hash, static_cast<std::uint32_t>(p)),
+                          cuda::memory_order_release);
+          if (fresh != nullptr) *fresh = true;
+          return p;
+        }
+        s = expected;
+      }
+      while (s == kBusySlot) s = atomic(p).load(cuda::memory_order_acquire);
+      if (slot_tag_matches(s, hash) && equal(p)) return p;
+    }
+    return kNoSlot;
   }
 
   /// @brief The same for a table one thread owns: no atomics.

@@ -86,6 +86,56 @@ TEST(OpenAddressing, FindOrClaimUnderContentionKeepsOneEntryPerKey) {
   }
 }
 
+/// find_or_publish under contention: each key is filled once, by the one caller told it claimed
+/// the slot, and every caller of the key gets that slot with the entry already written.
+TEST(OpenAddressing, FindOrPublishFillsEachEntryOnceBeforeOthersSeeIt) {
+  SLUICE_SEEDED_RNG(rng);
+  for (std::size_t distinct : {std::size_t{1}, std::size_t{13}, std::size_t{5000}}) {
+    const std::size_t rows = 100000;
+    std::vector<std::uint64_t> row_key(rows);
+    for (auto& k : row_key) k = rng() % distinct;
+    std::vector<std::uint64_t> slots(detail::table_capacity_for(distinct, 0.5), kEmptySlot);
+    std::vector<std::uint64_t> stored(slots.size(), ~0ULL);  // the entry beside its slot
+    std::vector<int> fills(slots.size(), 0);
+    const Ref table{slots.data(), slots.size() - 1};
+    std::vector<std::uint64_t> slot_of(rows);
+    std::vector<char> claimed(rows, 0);
+#pragma omp parallel for num_threads(std::max(2, omp_get_max_threads()))
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(rows); ++i) {
+      const std::uint64_t k = row_key[static_cast<std::size_t>(i)];
+      bool fresh = false;
+      const std::uint64_t p = table.find_or_publish(
+          narrowed(k, 0xf00000000000000fULL), [&](std::uint64_t q) { return stored[q] == k; },
+          [&](std::uint64_t q) {
+            stored[q] = k;
+#pragma omp atomic
+            ++fills[q];
+          },
+          slots.size(), &fresh);
+      slot_of[static_cast<std::size_t>(i)] = p;
+      claimed[static_cast<std::size_t>(i)] = fresh ? 1 : 0;
+    }
+    std::map<std::uint64_t, std::uint64_t> slot_of_key;
+    std::size_t claims = 0;
+    for (std::size_t i = 0; i < rows; ++i) {
+      ASSERT_NE(slot_of[i], detail::kNoSlot);
+      ASSERT_EQ(stored[slot_of[i]], row_key[i]) << "row " << i;
+      auto [it, fresh] = slot_of_key.try_emplace(row_key[i], slot_of[i]);
+      ASSERT_EQ(it->second, slot_of[i]) << "two slots for key " << row_key[i];
+      claims += static_cast<std::size_t>(claimed[i]);
+    }
+    EXPECT_EQ(claims, slot_of_key.size());
+    for (const auto& [k, p] : slot_of_key) EXPECT_EQ(fills[p], 1) << "key " << k;
+  }
+  // A full probe path gives up.
+  std::vector<std::uint64_t> slots(16, kEmptySlot);
+  const Ref table{slots.data(), 15};
+  for (std::uint32_t i = 0; i < 4; ++i) table.claim(0, i);
+  EXPECT_EQ(table.find_or_publish(
+                0, [](std::uint64_t) { return false; }, [](std::uint64_t) {}, 4),
+            detail::kNoSlot);
+}
+
 TEST(OpenAddressing, ProbeLimitGivesUp) {
   std::vector<std::uint64_t> slots(16, kEmptySlot);
   const Ref table{slots.data(), 15};
