@@ -21,7 +21,20 @@ void BatchLease::reset() {
 
 MicroBatchPool::MicroBatchPool(std::vector<std::size_t> widths, std::size_t capacity,
                                std::size_t limit, bool pinned)
-    : widths_(std::move(widths)), capacity_(capacity), limit_(limit), pinned_(pinned) {}
+    : widths_(std::move(widths)), capacity_(capacity), pinned_(pinned) {
+  // Every batch is made here, so that acquire() never allocates, however many batches the
+  // timing of producers and workers happens to keep in flight. Buffers stay lazy: zero-copy
+  // input never needs them.
+  all_.reserve(limit);
+  free_.reserve(limit);
+  for (std::size_t i = 0; i < limit; ++i) {
+    auto batch = std::make_unique<MicroBatch>();
+    batch->capacity = capacity_;
+    batch->source_max.reserve(4);
+    free_.push_back(batch.get());
+    all_.push_back(std::move(batch));
+  }
+}
 
 BatchLease MicroBatchPool::acquire(const std::function<bool()>& cancelled) {
   std::unique_lock lock(mutex_);
@@ -30,13 +43,6 @@ BatchLease MicroBatchPool::acquire(const std::function<bool()>& cancelled) {
       MicroBatch* b = free_.back();
       free_.pop_back();
       return BatchLease(this, b);
-    }
-    if (all_.size() < limit_) {
-      auto batch = std::make_unique<MicroBatch>();
-      batch->capacity = capacity_;
-      batch->source_max.reserve(4);
-      all_.push_back(std::move(batch));
-      return BatchLease(this, all_.back().get());
     }
     if (cancelled()) return {};
     cv_.wait(lock);

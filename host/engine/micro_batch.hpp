@@ -98,9 +98,10 @@ class BatchLease {
   MicroBatch* batch_ = nullptr;
 };
 
-/// @brief A bounded set of micro-batches made on demand up to `limit` and recycled; acquire()
-/// blocks while all are in use (backpressure). With `pinned`, their buffers are page-locked so
-/// that the GPU backend copies them asynchronously.
+/// @brief A bounded set of `limit` micro-batches, made at construction and recycled (most
+/// recently returned first, so that warm buffers are reused); acquire() blocks while all are in
+/// use (backpressure). Buffers are allocated when a batch first copies rows; with `pinned`, they
+/// are page-locked so that the GPU backend copies them asynchronously.
 class MicroBatchPool {
  public:
   MicroBatchPool(std::vector<std::size_t> widths, std::size_t capacity, std::size_t limit,
@@ -123,7 +124,6 @@ class MicroBatchPool {
 
   std::vector<std::size_t> widths_;
   std::size_t capacity_;
-  std::size_t limit_;
   bool pinned_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -818,6 +818,12 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
   } else {
     fold_share();
   }
+  // Tables are empty now. Whichever thread takes the next chunks starts from the largest table
+  // any thread has grown to, so that how often a table flushes (and how many rows it lists)
+  // does not depend on which threads happened to do the work so far.
+  std::size_t widest = 0;
+  for (const auto& t : threads_) widest = std::max(widest, t->capacity);
+  for (const auto& t : threads_) t->capacity = widest;
   std::size_t kept = 0;
   const std::size_t late_first = late_rows.size();
   int late_threads = 0;
