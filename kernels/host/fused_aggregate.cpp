@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "kernels/host/vector_program.hpp"
+#include "kernels/host/word_list.hpp"
 #include "kernels/table/open_addressing.hpp"
 
 namespace sluice::detail {
@@ -294,7 +295,7 @@ struct HostThreadAggregation {
   std::vector<std::uint64_t> rows;
   std::size_t groups = 0;
   std::int64_t newest_pane = INT64_MIN;  // the largest pane folded since the table was empty
-  std::vector<std::vector<std::uint64_t>> lists;  // per partition
+  std::vector<WordList> lists;           // per partition
   std::int64_t first_pane = INT64_MAX;
   std::int64_t last_pane = INT64_MIN;
   std::vector<std::uint32_t> late;
@@ -440,10 +441,11 @@ void flush(HostThreadAggregation& t, const AggregationSpec& spec, int partitions
       continue;
     }
     const std::uint64_t key_hash = spec.hasher(r + 2, 1, k, 0);
-    std::vector<std::uint64_t>& list =
-        t.lists[static_cast<std::size_t>(state_partition(key_hash, partitions))];
-    list.push_back(key_hash);
-    for (int x = 0; x < local_width; ++x) list.push_back(r[x]);
+    std::uint64_t* to =
+        t.lists[static_cast<std::size_t>(state_partition(key_hash, partitions))].append(
+            1 + static_cast<std::size_t>(local_width));
+    to[0] = key_hash;
+    for (int x = 0; x < local_width; ++x) to[1 + x] = r[x];
     t.first_pane = std::min(t.first_pane, pane);
     t.last_pane = std::max(t.last_pane, pane);
   }
@@ -847,7 +849,7 @@ GroupRowLists HostAggregator::lists() {
   list_rows_.clear();
   for (const auto& t : threads_) {
     for (int q = 0; q < partitions_; ++q) {
-      const std::vector<std::uint64_t>& list = t->lists[static_cast<std::size_t>(q)];
+      const WordList& list = t->lists[static_cast<std::size_t>(q)];
       list_data_.push_back(list.data());
       list_rows_.push_back(list.size() / static_cast<std::size_t>(row_words_));
     }

@@ -37,6 +37,12 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
     std::vector<std::uint64_t>& requests = partition_requests_[static_cast<std::size_t>(q)];
     Table* table = nullptr;
     PaneTableRef r;
+    std::size_t limit = 0;  // the table's size at which it grows (its rows, or its load)
+    const auto limit_of = [](const Table& t) {
+      return std::min<std::size_t>(
+          t.chunk_rows_total,
+          static_cast<std::size_t>(kPaneTableMaxLoad * static_cast<double>(t.capacity)));
+    };
     std::int64_t cached = 0;
     bool pane_fired = false;  // some window of the cached pane has fired: rows may re-emit
     for (int producer = 0; producer < lists.producers; ++producer) {
@@ -54,6 +60,7 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
         if (table == nullptr || pane != cached) {
           table = &table_of(*find_pane(pane), q);
           r = ref(*table);
+          limit = limit_of(*table);
           cached = pane;
           pane_fired =
               !panes_.global && fired_wm != kNoWatermark && panes_.first_window(pane) <= last_fired;
@@ -68,12 +75,10 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
                 r.index.slots +
                 (entry_hash(ahead[0], static_cast<std::uint32_t>(ahead[2])) & r.index.mask));
         }
-        const std::uint64_t needed = static_cast<std::uint64_t>(table->size) + 1;
-        if (needed > table->chunk_rows_total ||
-            static_cast<double>(needed) >
-                kPaneTableMaxLoad * static_cast<double>(table->capacity)) {
+        if (table->size >= limit) {  // one more entry would not fit
           grow(*table, std::max<std::size_t>(table->size, 64));
           r = ref(*table);
+          limit = limit_of(*table);
         }
         const ClaimResult found = r.index.find_or_insert_local(
             entry_hash(key_hash, cut), table->size, [&](std::uint32_t id) {
