@@ -121,11 +121,7 @@ TEST(Ingest, CopiedBatchesMayBeReusedAfterPush) {
         events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + chunk)));
     EventColumns cols = EventColumns::from(part, buffer.dictionary);
     job.push(cols.wrap());
-    // Scribble over the arrays the batch pointed to.
-    std::fill(cols.ts.begin(), cols.ts.end(), 0);
-    std::fill(cols.host.begin(), cols.host.end(), 0);
-    std::fill(cols.cpu.begin(), cols.cpu.end(), -1.0);
-    std::fill(cols.status.begin(), cols.status.end(), 0);
+    cols.scribble();  // the arrays the batch pointed to
   }
   job.finish();
   result->metrics = job.metrics();
@@ -150,10 +146,7 @@ TEST(Ingest, InPlaceBatchesAreReadUntilFlush) {
     EventColumns cols = EventColumns::from(part, dict);
     job.push(cols.wrap());
     job.flush();
-    std::fill(cols.ts.begin(), cols.ts.end(), 0);
-    std::fill(cols.host.begin(), cols.host.end(), 0);
-    std::fill(cols.cpu.begin(), cols.cpu.end(), -1.0);
-    std::fill(cols.status.begin(), cols.status.end(), 0);
+    cols.scribble();
   }
   job.finish();
   result->metrics = job.metrics();

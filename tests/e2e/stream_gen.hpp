@@ -72,6 +72,16 @@ struct EventColumns {
     }
     return c;
   }
+  /// @brief Overwrites every array with values no event has (a batch still reading them sees
+  /// the difference).
+  void scribble() {
+    std::fill(ts.begin(), ts.end(), 0);
+    std::fill(host.begin(), host.end(), 0);
+    std::fill(region.begin(), region.end(), -1);
+    std::fill(zone.begin(), zone.end(), -1);
+    std::fill(cpu.begin(), cpu.end(), -1.0);
+    std::fill(status.begin(), status.end(), 0);
+  }
   /// @brief A Batch borrowing these arrays (rows [0, size)).
   Batch wrap() const {
     return Batch::wrap(

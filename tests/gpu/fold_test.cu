@@ -160,19 +160,7 @@ void expect_same_run(const AggQuery& q, const FoldRun& got, const FoldRun& want)
   expect_same_groups(q, got.groups, want.groups);
 }
 
-struct Params {
-  std::size_t rows;
-  std::size_t small_rows;
-  std::size_t keys;
-  KeyDist dist;
-  int key_columns;
-  bool filter;
-};
-
-std::ostream& operator<<(std::ostream& os, const Params& p) {
-  return os << p.rows << " rows, " << p.keys << " keys, " << to_string(p.dist) << ", "
-            << p.key_columns << " key columns, filter " << p.filter;
-}
+using Params = FoldCase;
 
 class CudaFold : public GpuTestWithParam<Params> {};
 
@@ -202,15 +190,15 @@ TEST_P(CudaFold, EveryPathMatchesBruteForceAndTheHost) {
 }
 
 INSTANTIATE_TEST_SUITE_P(SizesKeysAndSkew, CudaFold,
-                         ::testing::Values(Params{0, 0, 1, KeyDist::uniform, 1, false},
-                                           Params{1, 1, 1, KeyDist::uniform, 1, true},
-                                           Params{511, 511, 5, KeyDist::uniform, 2, false},
-                                           Params{512, 512, 3, KeyDist::hot90, 1, true},
-                                           Params{513, 513, 1, KeyDist::uniform, 0, false},
-                                           Params{100003, 20003, 100, KeyDist::zipf, 1, true},
-                                           Params{300007, 40009, 200000, KeyDist::uniform, 2,
-                                                  false},
-                                           Params{200003, 30011, 5000, KeyDist::hot90, 1, false}));
+                         ::testing::Values(Params{0, 1, KeyDist::uniform, 1, false, 0},
+                                           Params{1, 1, KeyDist::uniform, 1, true, 1},
+                                           Params{511, 5, KeyDist::uniform, 2, false, 511},
+                                           Params{512, 3, KeyDist::hot90, 1, true, 512},
+                                           Params{513, 1, KeyDist::uniform, 0, false, 513},
+                                           Params{100003, 100, KeyDist::zipf, 1, true, 20003},
+                                           Params{300007, 200000, KeyDist::uniform, 2, false,
+                                                  40009},
+                                           Params{200003, 5000, KeyDist::hot90, 1, false, 30011}));
 
 class CudaFoldCases : public GpuTest {};
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <tuple>
@@ -38,6 +39,23 @@ struct AggEvents {
   std::vector<std::int32_t> w;
   std::size_t size() const { return ts.size(); }
 };
+
+/// One case of the aggregation tests: `rows` events over `keys` keys drawn from `dist`,
+/// grouped by `key_columns` columns, with or without the filter; `small_rows` is the size the
+/// GPU tests use in their small mode (SLUICE_GPU_TEST_SIZES=small).
+struct FoldCase {
+  std::size_t rows;
+  std::size_t keys;
+  KeyDist dist;
+  int key_columns;
+  bool filter;
+  std::size_t small_rows = 0;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const FoldCase& c) {
+  return os << c.rows << " rows, " << c.keys << " keys, " << to_string(c.dist) << ", "
+            << c.key_columns << " key columns, filter " << c.filter;
+}
 
 /// Random events: times advancing one per row from `t0` with up to `disorder` backwards,
 /// `keys` distinct k (and s = k % 17 as a code) drawn from `dist`, values with NaNs now and then.

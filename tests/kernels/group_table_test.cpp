@@ -18,18 +18,7 @@ namespace {
 using detail::AggregationCounters;
 using detail::GroupTable;
 
-struct Params {
-  std::size_t rows;
-  std::size_t keys;
-  KeyDist dist;
-  int key_columns;
-  bool filter;
-};
-
-std::ostream& operator<<(std::ostream& os, const Params& p) {
-  return os << p.rows << " rows, " << p.keys << " keys, " << to_string(p.dist) << ", "
-            << p.key_columns << " key columns, filter " << p.filter;
-}
+using Params = FoldCase;
 
 class GroupTableEvents : public ::testing::TestWithParam<Params> {};
 
