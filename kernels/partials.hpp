@@ -24,16 +24,6 @@ struct PartialsView {
 
   SLUICE_HD std::uint64_t key(int j, std::size_t i) const { return keys[j * stride + i]; }
   SLUICE_HD std::uint64_t& state(int s, std::size_t i) const { return states[s * stride + i]; }
-  /// @brief Same key words (not only the same hash).
-  SLUICE_HD bool same_key(std::size_t a, std::size_t b) const {
-    if (hash[a] != hash[b]) return false;
-    for (int j = 0; j < key_words; ++j)
-      if (key(j, a) != key(j, b)) return false;
-    return true;
-  }
-  SLUICE_HD bool same_group(std::size_t a, std::size_t b) const {
-    return pane[a] == pane[b] && cut[a] == cut[b] && same_key(a, b);
-  }
 };
 
 /// @brief Owning partial rows in an executor's memory.
@@ -64,8 +54,6 @@ class Partials {
     }
     size_ = n;
   }
-  /// @brief Shrinks the row count (n <= capacity); contents kept.
-  void set_size(std::size_t n) { size_ = n; }
   std::size_t size() const noexcept { return size_; }
   int key_words() const noexcept { return key_words_; }
   int state_words() const noexcept { return state_words_; }

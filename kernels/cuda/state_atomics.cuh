@@ -9,16 +9,10 @@ namespace sluice::detail {
 
 inline constexpr unsigned kFullWarp = 0xffffffffu;
 
-/// @brief The lanes of the warp whose `slot` equals this lane's (a mask, this lane included).
-/// @pre All 32 lanes of the warp call it.
-__device__ inline unsigned warp_slot_group(std::uint32_t slot) {
-  return __match_any_sync(kFullWarp, slot);
-}
-
-/// @brief Warp-aggregated combine: the lanes of `group` (warp_slot_group) fold their values `v`
-/// into the group's lowest lane, which alone then combines into memory; returns true for that
-/// lane, whose `v` now holds the folded value. So 32 lanes hitting one hot slot cost one
-/// atomic instead of 32 serialized ones.
+/// @brief Warp-aggregated combine: the lanes of `group` (those of one slot, from __match_any_sync)
+/// fold their values `v` into the group's lowest lane, which alone then combines into memory;
+/// returns true for that lane, whose `v` now holds the folded value. So 32 lanes hitting one hot
+/// slot cost one atomic instead of 32 serialized ones.
 /// @pre Every lane of `group` calls it with the same `group` and `op`.
 __device__ inline bool warp_fold(unsigned group, StateOp op, std::uint64_t& v) {
   const int lane = static_cast<int>(threadIdx.x & 31u);

@@ -271,7 +271,6 @@ struct HostProgramAnalysis {
   RowKey row_key = RowKey::none;
   RowInput row_input = RowInput::none;
   bool row_path = false;
-  const AggregationSpec* spec = nullptr;
 };
 
 /// Rows per unit of work shared out among the threads.
@@ -368,7 +367,6 @@ HostAggregator::HostAggregator(const AggregationSpec& spec, ProgramSetView progr
   const Instr* code = programs.code;
   const ProgramRef* refs = programs.programs;
   HostProgramAnalysis& a = *analysis_;
-  a.spec = &spec_;
   for (int c = 0; c < spec.conjuncts; ++c)
     a.is_test[c] = as_column_test(code, refs[spec.conjuncts_begin + c], types, a.tests[c]);
   while (a.leading_tests < spec.conjuncts && a.is_test[a.leading_tests]) ++a.leading_tests;
@@ -605,12 +603,12 @@ void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
 }
 
 /// fold_rows for the column types the analysis found.
-void fold_block_rows(HostThreadAggregation& t, const HostProgramAnalysis& a, const InputColumns& in,
+void fold_block_rows(HostThreadAggregation& t, const AggregationSpec& spec,
+                     const HostProgramAnalysis& a, const InputColumns& in,
                      const BatchWindowing& windowing, std::size_t m, std::size_t slice_first,
                      bool cacheable) {
   using RowKey = HostProgramAnalysis::RowKey;
   using RowInput = HostProgramAnalysis::RowInput;
-  const AggregationSpec& spec = *a.spec;
   const auto* time = static_cast<const std::int64_t*>(in.data[a.time.column]);
   const void* key = in.data[a.keys[0].column];
   const void* input = a.row_input == RowInput::none ? nullptr : in.data[a.inputs[0].column];
@@ -675,14 +673,12 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
   std::atomic<std::int64_t> next_chunk{0};  // chunks are taken in turn, not by an omp for
   const auto fold_share = [&] {
     const int tid = omp_get_thread_num();
-    const int nt = omp_get_num_threads();
     HostThreadAggregation& t = *threads_[static_cast<std::size_t>(tid)];
     t.late.clear();
     t.late.reserve(n);
     t.kept = 0;
     t.keys.resize(static_cast<std::size_t>(k_words) * kVectorRows);
     t.inputs.resize(static_cast<std::size_t>(spec_.inputs) * kVectorRows);
-    (void)nt;
     // The group cache pays where most events find their key's group there: decided per batch
     // from the last batch this thread folded with it (tried again now and then).
     if (k_words == 1 && t.cache.empty()) t.cache.resize(HostThreadAggregation::kCachedKeys);
@@ -762,7 +758,7 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
             // A block adds at most m groups: the table makes room before it, never inside.
             make_room(t, spec_, partitions_, m);
             if (a.row_path) {
-              fold_block_rows(t, a, in, windowing, m, slice_first, cacheable);
+              fold_block_rows(t, spec_, a, in, windowing, m, slice_first, cacheable);
               continue;
             }
             // Event time, keys and inputs of the selected rows.

@@ -1,6 +1,5 @@
 // Host fast path of the window state merge: one thread per partition, no atomics, repeated
 // groups combined. Agrees with WindowState's lookup()/insert() (the portable merge).
-#include <omp.h>
 
 #include <algorithm>
 
@@ -111,14 +110,8 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
       }
     }
   };
-  // The whole team or the calling thread alone (HostExec::team_helps says why not a region of
-  // another size).
-  if (partitions > 1 && omp_get_max_threads() > 1) {
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int q = 0; q < partitions; ++q) merge_partition(q);
-  } else {
-    for (int q = 0; q < partitions; ++q) merge_partition(q);
-  }
+  exec_->for_each_block(static_cast<std::size_t>(partitions),
+                        [&](std::size_t q) { merge_partition(static_cast<int>(q)); });
   for (int q = 0; q < partitions; ++q) {
     entries_ += added[q];
     std::vector<std::uint64_t>& requests = partition_requests_[static_cast<std::size_t>(q)];

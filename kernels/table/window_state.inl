@@ -162,8 +162,8 @@ struct EmitTumblingRows {
   std::uint8_t* update;
   std::uint64_t* states;
   std::size_t stride;
-  SLUICE_HD void operator()(std::size_t i) const {
-    const FireSpan& span = spans[find_span(spans, num_spans, i)];
+  /// @brief Writes output row `i`, which lies in `span`.
+  SLUICE_HD void emit(const FireSpan& span, std::size_t i) const {
     const std::uint64_t* r =
         span.table.row(static_cast<std::uint32_t>(i - span.first), layout.width());
     const std::size_t o = base + i;
@@ -172,32 +172,18 @@ struct EmitTumblingRows {
     for (int j = 0; j < layout.key_words; ++j) keys[j * stride + o] = r[j];
     for (int s = 0; s < layout.state_words; ++s) states[s * stride + o] = r[layout.state_word(s)];
   }
+  SLUICE_HD void operator()(std::size_t i) const { emit(spans[find_span(spans, num_spans, i)], i); }
 };
 
-/// The host's form of EmitTumblingRows: block b emits rows [b * kRows, (b + 1) * kRows), walking
-/// the spans in order instead of searching each row's.
-struct EmitTumblingBlock {
-  static constexpr std::size_t kRows = 4096;
-  EmitTumblingRows rows;
-  unsigned long long total;
-  void operator()(std::size_t b) const {
-    const unsigned long long begin = b * kRows;
-    const unsigned long long end = begin + kRows < total ? begin + kRows : total;
-    std::uint32_t s = find_span(rows.spans, rows.num_spans, begin);
-    const int width = rows.layout.width();
-    for (unsigned long long i = begin; i < end; ++i) {
-      while (s + 1 < rows.num_spans && rows.spans[s + 1].first <= i) ++s;
-      const FireSpan& span = rows.spans[s];
-      const std::uint64_t* r = span.table.row(static_cast<std::uint32_t>(i - span.first), width);
-      const std::size_t o = rows.base + i;
-      rows.window[o] = span.window;
-      rows.update[o] = 0;
-      for (int j = 0; j < rows.layout.key_words; ++j) rows.keys[j * rows.stride + o] = r[j];
-      for (int st = 0; st < rows.layout.state_words; ++st)
-        rows.states[st * rows.stride + o] = r[rows.layout.state_word(st)];
-    }
-  }
-};
+/// @brief Writes the `total` rows of a tumbling fire, each row searching its span. The host
+/// executor's form (kernels/host/host_fire.cpp) walks the spans block by block instead.
+template <class Exec>
+void emit_tumbling(Exec& exec, const EmitTumblingRows& rows, unsigned long long total) {
+  exec.for_each_index(total, rows);
+}
+class HostExec;
+template <>
+void emit_tumbling(HostExec& exec, const EmitTumblingRows& rows, unsigned long long total);
 
 /// Sliding windows: every row of a span contributes to its window's (key) group.
 struct ContributeRows {
@@ -652,12 +638,7 @@ void WindowState<Exec>::fire_tumbling(std::int64_t prev_wm, std::int64_t wm, Fir
                               out.update.data(),
                               out.states.data(),
                               out.capacity};
-  if constexpr (Exec::kIsDevice) {
-    exec_->for_each_index(total, rows);
-  } else {
-    exec_->for_each_block((total + EmitTumblingBlock::kRows - 1) / EmitTumblingBlock::kRows,
-                          EmitTumblingBlock{rows, total});
-  }
+  emit_tumbling(*exec_, rows, total);
   at += total;
 }
 
