@@ -200,6 +200,14 @@ void scan_record_ends(const char* text, std::size_t n, OnEnd on_end) {
   }
 }
 
+/// Where the threads' pieces of `n` bytes should start, but for the first: even shares.
+std::vector<std::size_t> piece_targets(std::size_t n) {
+  const int threads = std::max(1, omp_get_max_threads());
+  std::vector<std::size_t> targets;
+  for (int t = 1; t < threads; ++t) targets.push_back(n * static_cast<std::size_t>(t) / threads);
+  return targets;
+}
+
 /// Splits a record into fields at `p` (up to `end`), calling on_field(index, text);
 /// returns the position after the record and whether a quoted field was left open. Quoted
 /// fields are unquoted into `scratch` (a CR before a newline inside one is dropped, as at the
@@ -393,6 +401,7 @@ bool CsvReader::fill_block() {
     std::memmove(block_.data(), block_.data() + (block_used_ - carry_), carry_);
   block_used_ = carry_;
   carry_ = 0;
+  piece_cuts_known_ = false;
   for (;;) {
     if (block_.size() < block_used_ + options_.block_bytes)
       block_.resize(block_used_ + options_.block_bytes);
@@ -415,7 +424,19 @@ bool CsvReader::fill_block() {
           break;
         }
     } else {
-      scan_record_ends(block_.data(), block_used_, [&](std::size_t e) { last_end = e; });
+      // Quotes: record ends need a serial scan; the same scan finds where the threads' pieces
+      // start (near even shares of what is read; parse_block drops those past the last record).
+      const std::vector<std::size_t> targets = piece_targets(block_used_);
+      std::size_t next = 0;
+      piece_cuts_.clear();
+      scan_record_ends(block_.data(), block_used_, [&](std::size_t e) {
+        last_end = e;
+        while (next < targets.size() && targets[next] < e) {
+          piece_cuts_.push_back(e);
+          ++next;
+        }
+      });
+      piece_cuts_known_ = true;
     }
     if (last_end > 0) {
       carry_ = block_used_ - last_end;
@@ -483,11 +504,12 @@ void CsvReader::parse_block() {
   const std::size_t n = block_used_ - carry_;
   const char* text = block_.data();
   // One piece per thread, cut at record ends near even shares of the bytes.
-  const int threads = std::max(1, omp_get_max_threads());
   std::vector<std::size_t> cuts{0};
-  if (threads > 1 && n > 0) {
-    std::vector<std::size_t> targets;
-    for (int t = 1; t < threads; ++t) targets.push_back(n * static_cast<std::size_t>(t) / threads);
+  if (piece_cuts_known_) {
+    for (std::size_t e : piece_cuts_)
+      if (e < n) cuts.push_back(e);
+  } else if (n > 0) {
+    const std::vector<std::size_t> targets = piece_targets(n);
     if (std::memchr(text, '"', n) == nullptr) {
       for (std::size_t target : targets) {
         const void* nl = std::memchr(text + target, '\n', n - target);

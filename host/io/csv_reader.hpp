@@ -86,6 +86,11 @@ class CsvReader {
   std::vector<char> block_;  ///< the input being parsed: whole records only, but at the end
   std::size_t block_used_ = 0;
   std::size_t carry_ = 0;  ///< bytes of block_ after the last whole record (the next block's)
+  /// Record ends that cut the block into one piece per thread, when fill_block() found them in
+  /// the scan that found the block's last record (a block with quotes); else parse_block()
+  /// looks for them.
+  std::vector<std::size_t> piece_cuts_;
+  bool piece_cuts_known_ = false;
   std::deque<std::unique_ptr<CsvPiece>> ready_;
   std::string pending_error_;  ///< OnMalformed::fail: thrown once the rows before it are out
   std::uint64_t line_ = 0;

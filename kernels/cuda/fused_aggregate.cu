@@ -61,12 +61,10 @@ __device__ GroupTableRef block_table(const FoldArgs& a, unsigned long long* shar
 __device__ std::uint64_t warp_find_or_claim(const FoldArgs& a, bool want, std::uint64_t key_hash,
                                             const std::uint64_t* key, std::int64_t pane,
                                             std::uint32_t cut) {
-  GroupTableRef unlisted = a.table;
-  unlisted.claimed = nullptr;
   bool fresh = false;
   std::uint64_t slot = kNoGroupSlot;
   if (want)
-    slot = unlisted.find_or_claim_within(key_hash, key, pane, cut, unlisted.capacity(), &fresh);
+    slot = a.table.find_or_claim_unlisted(key_hash, key, pane, cut, a.table.capacity(), fresh);
   const unsigned long long at = warp_reserve(fresh, a.table.claimed_count);
   if (fresh) a.table.claimed[at] = static_cast<std::uint32_t>(slot);
   return slot;

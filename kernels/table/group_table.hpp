@@ -61,10 +61,28 @@ struct GroupTableRef {
                                                const std::uint64_t* key, std::int64_t group_pane,
                                                std::uint32_t group_cut, std::uint64_t max_probes,
                                                bool* fresh = nullptr) const {
+    bool claimed_here = false;
+    const std::uint64_t p = find_or_claim_unlisted<Scope>(key_hash_value, key, group_pane,
+                                                          group_cut, max_probes, claimed_here);
+    if (fresh != nullptr) *fresh = claimed_here;
+    if (claimed_here && claimed != nullptr) {
+      cuda::atomic_ref<unsigned long long, Scope> n(*claimed_count);
+      claimed[n.fetch_add(1, cuda::memory_order_relaxed)] = static_cast<std::uint32_t>(p);
+    }
+    return p;
+  }
+
+  /// @brief find_or_claim_within that leaves a claim unlisted: the caller lists the slots for
+  /// which `fresh` comes back true (e.g. a warp's claims with one reservation).
+  template <cuda::thread_scope Scope = cuda::thread_scope_device>
+  SLUICE_HD std::uint64_t find_or_claim_unlisted(std::uint64_t key_hash_value,
+                                                 const std::uint64_t* key, std::int64_t group_pane,
+                                                 std::uint32_t group_cut, std::uint64_t max_probes,
+                                                 bool& fresh) const {
     const std::uint64_t h = group_hash(key_hash_value, group_pane, group_cut);
     const OpenAddressingRef<Scope> slots{index.slots, index.mask};
-    bool claimed_here = false;
-    const std::uint64_t p = slots.find_or_publish(
+    fresh = false;
+    return slots.find_or_publish(
         h,
         [&](std::uint64_t q) { return same_group(q, key_hash_value, key, group_pane, group_cut); },
         [&](std::uint64_t q) {
@@ -73,13 +91,7 @@ struct GroupTableRef {
           pane[q] = group_pane;
           cut[q] = group_cut;
         },
-        max_probes, &claimed_here);
-    if (fresh != nullptr) *fresh = claimed_here;
-    if (claimed_here && claimed != nullptr) {
-      cuda::atomic_ref<unsigned long long, Scope> n(*claimed_count);
-      claimed[n.fetch_add(1, cuda::memory_order_relaxed)] = static_cast<std::uint32_t>(p);
-    }
-    return p;
+        max_probes, &fresh);
   }
 
   SLUICE_HD bool same_group(std::uint64_t p, std::uint64_t h, const std::uint64_t* key,
