@@ -783,6 +783,7 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
   for (Instr& ins : plan.code)
     if (ins.op == Op::load) ins.column = position[ins.column];
   if (out.time_input >= 0) out.time_input = position[static_cast<std::size_t>(out.time_input)];
+  plan.time_column = out.time_input;
   for (std::size_t c : out.read_columns)
     plan.input_types.push_back(column_type_of(schema.field(c).type.id));
   return out;

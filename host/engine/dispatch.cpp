@@ -59,42 +59,22 @@ void RoundQueue::wake() {
   cv_.notify_all();
 }
 
-Dispatcher::Dispatcher(const PaneSpec& panes, bool has_time, std::int64_t max_delay,
-                       WatermarkTracker::Clock::duration idle_timeout, Balancer balancer,
-                       Queues queues, std::function<bool()> cancelled)
-    : panes_(panes),
-      has_time_(has_time),
-      watermark_(max_delay, idle_timeout),
+Dispatcher::Dispatcher(Clock::duration idle_timeout, Balancer balancer, Queues queues,
+                       std::function<bool()> cancelled)
+    : activity_(idle_timeout),
       balancer_(std::move(balancer)),
       queues_(std::move(queues)),
       cancelled_(std::move(cancelled)),
       forming_(queues_.size()) {
   for (auto& f : forming_) f.reserve(queues_.size());
+  idle_.reserve(8);
+  idle_now_.reserve(8);
 }
 
-void Dispatcher::touch(int source, WatermarkTracker::Clock::time_point now) {
-  watermark_.touch(source, now);
-}
+void Dispatcher::touch(int source, Clock::time_point now) { activity_.touch(source, now); }
 
 void Dispatcher::add(BatchLease batch) {
-  MicroBatch& b = *batch;
-  b.id = next_id_++;
-  b.wm_before = watermark_.current();
-  // The panes its events can fall in, but for those too late for every window.
-  if (!has_time_ || panes_.global) {
-    forming_panes_.first = std::min<std::int64_t>(forming_panes_.first, 0);
-    forming_panes_.last = std::max<std::int64_t>(forming_panes_.last, 0);
-  } else if (b.min_time <= b.max_time) {
-    std::int64_t lo = panes_.pane_of(b.min_time);
-    const std::int64_t hi = panes_.pane_of(b.max_time);
-    if (b.wm_before != kNoWatermark) lo = std::max(lo, panes_.cut_bounds(b.wm_before).alive);
-    if (lo <= hi) {
-      forming_panes_.first = std::min(forming_panes_.first, lo);
-      forming_panes_.last = std::max(forming_panes_.last, hi);
-    }
-  }
-  for (const auto& [source, max_time] : b.source_max) watermark_.observe(source, max_time);
-  watermark_.refresh(WatermarkTracker::Clock::now());
+  batch->id = next_id_++;
   const int worker = balancer_.next();
   forming_[static_cast<std::size_t>(worker)].push_back(std::move(batch));
   if (++forming_count_ >= queues_.size()) dispatch(false);
@@ -103,27 +83,25 @@ void Dispatcher::add(BatchLease batch) {
 void Dispatcher::dispatch(bool final, bool even_if_empty) {
   if (forming_count_ == 0 && !final && !even_if_empty) return;
   const std::uint64_t number = next_round_++;
-  const std::int64_t wm = final ? kFinalWatermark : watermark_.current();
-  dispatched_wm_ = wm;
-  const bool any = forming_panes_.first <= forming_panes_.last;
+  activity_.idle_at(Clock::now(), idle_);
   for (std::size_t w = 0; w < queues_.size(); ++w) {
     RoundPart* part = queues_[w]->begin_push(cancelled_);
     if (part == nullptr) throw Error(ErrorCode::internal, "the job stopped");
     part->number = number;
     part->final = final;
-    part->watermark = wm;
-    part->first_pane = any ? forming_panes_.first : 0;
-    part->last_pane = any ? forming_panes_.last : 0;
+    part->first_batch = next_id_ - forming_count_;
+    part->round_batches = forming_count_;
+    part->idle_sources.assign(idle_.begin(), idle_.end());
     for (BatchLease& b : forming_[w]) part->batches.push_back(std::move(b));
     forming_[w].clear();
     queues_[w]->push();
   }
   forming_count_ = 0;
-  forming_panes_ = Pane{};
 }
 
-bool Dispatcher::refresh(WatermarkTracker::Clock::time_point now) {
-  return watermark_.refresh(now) || watermark_.current() > dispatched_wm_;
+bool Dispatcher::refresh(Clock::time_point now) {
+  activity_.idle_at(now, idle_now_);
+  return idle_now_ != idle_;
 }
 
 }  // namespace sluice::detail

@@ -12,18 +12,17 @@
 #include "host/engine/balancer.hpp"
 #include "host/engine/micro_batch.hpp"
 #include "host/engine/watermark_tracker.hpp"
-#include "kernels/ops/window_assign.hpp"
 
 namespace sluice::detail {
 
-/// @brief One worker's share of a round: its batches, the round's watermark, and the panes the
-/// round's events that are not late can fall in (over every worker's batches).
+/// @brief One worker's share of a round: its batches, which batches the whole round holds (the
+/// workers agree on the watermark over all of them), and the sources idle when it left.
 struct RoundPart {
   std::uint64_t number = 0;
-  bool final = false;
-  std::int64_t watermark = 0;  ///< fire at this watermark
-  std::int64_t first_pane = 0;
-  std::int64_t last_pane = 0;
+  bool final = false;             ///< fire everything (the final watermark)
+  std::uint64_t first_batch = 0;  ///< the round holds batches [first_batch, + round_batches)
+  std::size_t round_batches = 0;  ///< of all workers
+  std::vector<int> idle_sources;  ///< ascending: they do not hold the watermark back
   std::vector<BatchLease> batches;
   std::size_t rows() const {
     std::size_t n = 0;
@@ -58,45 +57,41 @@ class RoundQueue {
   std::size_t size_ = 0;
 };
 
-/// @brief Turns sealed micro-batches into rounds: each learns the watermark before it (the
-/// minimum over active sources of their largest event time minus the delay) and a worker from
-/// the Balancer; a round leaves once it holds `workers` batches (or on dispatch()) with the
-/// watermark after its last batch. Not thread-safe: the job calls it under its ingest lock.
+/// @brief Turns sealed micro-batches into rounds: each gets its number in the stream and a
+/// worker from the Balancer; a round leaves once it holds `workers` batches (or on dispatch()),
+/// with the sources idle at that moment. The watermark is not computed here: the workers
+/// derive it from the event times they measure (see EventClock). Not thread-safe: the job calls
+/// it under its ingest lock.
 class Dispatcher {
  public:
   using Queues = std::vector<RoundQueue*>;
-  Dispatcher(const PaneSpec& panes, bool has_time, std::int64_t max_delay,
-             WatermarkTracker::Clock::duration idle_timeout, Balancer balancer, Queues queues,
+  using Clock = SourceActivity::Clock;
+  Dispatcher(Clock::duration idle_timeout, Balancer balancer, Queues queues,
              std::function<bool()> cancelled);
 
   /// @brief A push from `source` at `now` (keeps the source active).
-  void touch(int source, WatermarkTracker::Clock::time_point now);
+  void touch(int source, Clock::time_point now);
   /// @brief Takes a sealed batch; dispatches the round it completes.
   void add(BatchLease batch);
   /// @brief Sends the forming round (also an empty one when `even_if_empty`, or when final).
   void dispatch(bool final, bool even_if_empty = false);
-  /// @brief Re-evaluates idleness at `now`; true when the watermark moved past the last round's.
-  bool refresh(WatermarkTracker::Clock::time_point now);
+  /// @brief Re-evaluates idleness at `now`; true when the idle sources differ from those the
+  /// last round carried (an empty round then lets the watermark move past an idle source).
+  bool refresh(Clock::time_point now);
   std::uint64_t rounds() const noexcept { return next_round_; }
   std::uint64_t batches() const noexcept { return next_id_ - 1; }
 
  private:
-  struct Pane {
-    std::int64_t first = INT64_MAX;
-    std::int64_t last = INT64_MIN;
-  };
-  PaneSpec panes_;
-  bool has_time_;
-  WatermarkTracker watermark_;
+  SourceActivity activity_;
   Balancer balancer_;
   Queues queues_;
   std::function<bool()> cancelled_;
-  std::int64_t dispatched_wm_ = kNoWatermark;
   std::uint64_t next_id_ = 1;
   std::uint64_t next_round_ = 0;
   std::vector<std::vector<BatchLease>> forming_;  // per worker
   std::size_t forming_count_ = 0;
-  Pane forming_panes_;
+  std::vector<int> idle_;      // at the last dispatch
+  std::vector<int> idle_now_;  // scratch of refresh()
 };
 
 }  // namespace sluice::detail

@@ -6,38 +6,10 @@
 #include <string>
 
 #include "host/api/batch_access.hpp"
+#include "kernels/host/time_range.hpp"
 #include "sluice/status.hpp"
 
 namespace sluice::detail {
-namespace {
-
-/// Smallest and largest event time of rows [first, first + n) of a time column.
-template <class T>
-void time_range(const void* data, std::size_t first, std::size_t n, std::int64_t& lo,
-                std::int64_t& hi) {
-  const T* v = static_cast<const T*>(data) + first;
-  // Four independent minima and maxima: the loop runs at the loads' pace, not the compare
-  // chain's (this pass runs on the pushing thread, beside the workers).
-  std::int64_t a[4] = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
-  std::int64_t b[4] = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN};
-  std::size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    for (int l = 0; l < 4; ++l) {
-      const auto t = static_cast<std::int64_t>(v[i + static_cast<std::size_t>(l)]);
-      a[l] = t < a[l] ? t : a[l];
-      b[l] = t > b[l] ? t : b[l];
-    }
-  }
-  for (; i < n; ++i) {
-    const auto t = static_cast<std::int64_t>(v[i]);
-    a[0] = t < a[0] ? t : a[0];
-    b[0] = t > b[0] ? t : b[0];
-  }
-  lo = std::min(std::min(a[0], a[1]), std::min(a[2], a[3]));
-  hi = std::max(std::max(b[0], b[1]), std::max(b[2], b[3]));
-}
-
-}  // namespace
 
 Ingest::Ingest(const Schema& schema, const CompiledQuery& query, DictionaryPtr dictionary,
                MicroBatchPool& pool, std::size_t batch_rows, SealedSink sealed,
@@ -125,23 +97,24 @@ void Ingest::append(const Batch& batch, int source) {
       continue;
     }
     if (in_place) {
-      append_in_place(batch, done, take);
+      append_in_place(batch, done, take, source);
     } else {
       if (!m.last_slice_copied && m.num_slices == kMaxSlices) {
         seal();
         continue;
       }
-      append_copy(batch, done, take, translate_);
+      append_copy(batch, done, take, source, translate_);
     }
-    observe_times(batch, done, take, source);
     done += take;
     if (current_->rows == current_->capacity) seal();
   }
 }
 
-void Ingest::append_in_place(const Batch& batch, std::size_t first, std::size_t rows) {
+void Ingest::append_in_place(const Batch& batch, std::size_t first, std::size_t rows, int source) {
   MicroBatch& m = *current_;
   ColumnSlice& s = m.slices[m.num_slices];
+  m.sources[m.num_slices] = source;
+  m.copied[m.num_slices] = false;
   for (std::size_t r = 0; r < query_.read_columns.size(); ++r)
     s.columns[r] = static_cast<const std::byte*>(batch.column(query_.read_columns[r]).data) +
                    first * widths_[r];
@@ -152,11 +125,12 @@ void Ingest::append_in_place(const Batch& batch, std::size_t first, std::size_t 
   m.last_slice_copied = false;
 }
 
-void Ingest::append_copy(const Batch& batch, std::size_t first, std::size_t rows,
+void Ingest::append_copy(const Batch& batch, std::size_t first, std::size_t rows, int source,
                          const std::vector<const std::vector<std::uint32_t>*>& translate) {
   MicroBatch& m = *current_;
   pool_.ensure_buffer(m);
   if (!m.last_slice_copied) {
+    m.copied[m.num_slices] = true;
     ColumnSlice& s = m.slices[m.num_slices++];
     for (std::size_t r = 0; r < widths_.size(); ++r)
       s.columns[r] = m.buffer[r].get() + m.buffer_rows * widths_[r];
@@ -185,36 +159,26 @@ void Ingest::append_copy(const Batch& batch, std::size_t first, std::size_t rows
       std::memcpy(dst + i * 4, &mapped, 4);
     }
   }
+  // The copied slice mixes sources: its event times are measured here, in the rows just
+  // copied (still in cache), by source.
+  if (query_.time_input >= 0) {
+    const auto t = static_cast<std::size_t>(query_.time_input);
+    std::int64_t lo = INT64_MAX, hi = INT64_MIN;
+    widen_time_range(m.buffer[t].get() + m.buffer_rows * widths_[t], query_.plan.input_types[t], 0,
+                     rows, lo, hi);
+    m.copied_min = std::min(m.copied_min, lo);
+    m.copied_max = std::max(m.copied_max, hi);
+    bool known = false;
+    for (auto& [s, max_time] : m.copied_source_max)
+      if (s == source) {
+        max_time = std::max(max_time, hi);
+        known = true;
+      }
+    if (!known) m.copied_source_max.emplace_back(source, hi);
+  }
   m.slices[m.num_slices - 1].rows += rows;
   m.buffer_rows += rows;
   m.rows += rows;
-}
-
-void Ingest::observe_times(const Batch& batch, std::size_t first, std::size_t rows, int source) {
-  if (query_.time_input < 0 || rows == 0) return;
-  const std::size_t c = query_.read_columns[static_cast<std::size_t>(query_.time_input)];
-  const void* data = batch.column(c).data;
-  std::int64_t lo = 0, hi = 0;
-  switch (schema_.field(c).type.id) {
-    case TypeId::i32:
-      time_range<std::int32_t>(data, first, rows, lo, hi);
-      break;
-    case TypeId::u32:
-      time_range<std::uint32_t>(data, first, rows, lo, hi);
-      break;
-    default:  // i64, u64 (read as i64), timestamp
-      time_range<std::int64_t>(data, first, rows, lo, hi);
-      break;
-  }
-  MicroBatch& m = *current_;
-  m.min_time = std::min(m.min_time, lo);
-  m.max_time = std::max(m.max_time, hi);
-  for (auto& [s, max_time] : m.source_max)
-    if (s == source) {
-      max_time = std::max(max_time, hi);
-      return;
-    }
-  m.source_max.emplace_back(source, hi);
 }
 
 void Ingest::seal() {

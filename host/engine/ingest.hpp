@@ -20,8 +20,10 @@ namespace sluice::detail {
 /// dictionary becomes slices read in place (holding a copy of the Batch); small batches, rows
 /// and batches of foreign dictionaries are copied into the micro-batch's own buffer (codes
 /// re-encoded). A micro-batch seals at `batch_rows` rows (its slices cut there, so batch
-/// boundaries do not depend on how rows were pushed) or on seal(). Not thread-safe: the job
-/// calls it under its ingest lock.
+/// boundaries do not depend on how rows were pushed) or on seal(). Each slice read in place
+/// records its source, and the workers measure its event times for the watermark; the event
+/// times of copied rows are measured here, by source, as they are copied. Not thread-safe: the
+/// job calls it under its ingest lock.
 class Ingest {
  public:
   /// Receives each sealed micro-batch (rows > 0).
@@ -45,10 +47,9 @@ class Ingest {
 
  private:
   void append(const Batch& batch, int source);
-  void append_in_place(const Batch& batch, std::size_t first, std::size_t rows);
-  void append_copy(const Batch& batch, std::size_t first, std::size_t rows,
+  void append_in_place(const Batch& batch, std::size_t first, std::size_t rows, int source);
+  void append_copy(const Batch& batch, std::size_t first, std::size_t rows, int source,
                    const std::vector<const std::vector<std::uint32_t>*>& translate);
-  void observe_times(const Batch& batch, std::size_t first, std::size_t rows, int source);
   const std::vector<std::uint32_t>& translation_for(const Batch& batch, std::size_t column);
   MicroBatch& forming();
 

@@ -86,8 +86,7 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       pool_(read_widths(schema_, query_.read_columns), std::max<std::size_t>(config.batch_rows, 1),
             pool_limit(config, workers_), backend == Backend::gpu),
       queues_(make_queues(workers_)),
-      dispatcher_(query_.plan.aggregation.panes, query_.time_input >= 0, query_.max_delay,
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      dispatcher_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                       config.source_idle_timeout),
                   detail::Balancer(config.balance, workers_, config.weights, config.seed),
                   queue_pointers(queues_), cancelled_),
@@ -215,8 +214,9 @@ void Job::Impl::timer_main() {
     timer_cv_.wait_for(lock, timeout);
     if (stop_timer_ || finished_) break;
     if (std::chrono::steady_clock::now() - last_activity_ < timeout) continue;
-    // Idle for a whole timeout: seal what is pending and send out a partial round; if idle
-    // sources let the watermark advance, an empty round fires what it closes.
+    // Idle for a whole timeout: seal what is pending and send out a partial round; if sources
+    // became idle since the last round, an empty round lets the watermark pass them and fire
+    // what that closes.
     try {
       ingest_.flush_rows();
       ingest_.seal();

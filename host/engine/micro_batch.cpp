@@ -30,7 +30,7 @@ MicroBatchPool::MicroBatchPool(std::vector<std::size_t> widths, std::size_t capa
   for (std::size_t i = 0; i < limit; ++i) {
     auto batch = std::make_unique<MicroBatch>();
     batch->capacity = capacity_;
-    batch->source_max.reserve(4);
+    batch->copied_source_max.reserve(4);
     free_.push_back(batch.get());
     all_.push_back(std::move(batch));
   }

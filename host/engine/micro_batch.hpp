@@ -15,12 +15,9 @@
 
 namespace sluice::detail {
 
-/// Slices one micro-batch holds at most; beyond that, rows are copied.
-inline constexpr int kMaxSlices = 16;
-
 /// @brief A micro-batch: up to `capacity` rows of the read columns as slices, each either a
-/// range of a pushed batch (kept alive by `owners`) or a range of the batch's own buffer, plus
-/// what the dispatcher learned about it.
+/// range of a pushed batch (kept alive by `owners`) or a range of the batch's own buffer, and
+/// the source each slice came from. Beyond kMaxSlices slices, rows are copied.
 struct MicroBatch {
   std::uint64_t id = 0;  ///< dispatch order, from 1
   std::size_t rows = 0;
@@ -28,14 +25,17 @@ struct MicroBatch {
   int num_slices = 0;
   ColumnSlice slices[kMaxSlices];
   std::shared_ptr<const void> owners[kMaxSlices];
+  int sources[kMaxSlices] = {};    ///< the source of each slice read in place
+  bool copied[kMaxSlices] = {};    ///< the slice holds copied rows (see copied_source_max)
   bool last_slice_copied = false;  ///< the last slice lies in `buffer` and may grow
   /// The batch's own columns (allocated when rows are first copied), read-column order.
   std::vector<std::unique_ptr<std::byte[], void (*)(std::byte*)>> buffer;
-  std::size_t buffer_rows = 0;        ///< rows of `buffer` in use
-  std::int64_t wm_before = 0;         ///< watermark before this batch
-  std::int64_t min_time = INT64_MAX;  ///< of its rows' event times (INT64_MAX: none)
-  std::int64_t max_time = INT64_MIN;
-  std::vector<std::pair<int, std::int64_t>> source_max;  ///< largest event time per source
+  std::size_t buffer_rows = 0;  ///< rows of `buffer` in use
+  /// Event times of the copied rows (which may come from several sources): their range and
+  /// the largest per source, measured as they were copied.
+  std::int64_t copied_min = INT64_MAX;
+  std::int64_t copied_max = INT64_MIN;
+  std::vector<std::pair<int, std::int64_t>> copied_source_max;
 
   BatchView view() const {
     BatchView v;
@@ -61,9 +61,9 @@ struct MicroBatch {
     num_slices = 0;
     last_slice_copied = false;
     buffer_rows = 0;
-    min_time = INT64_MAX;
-    max_time = INT64_MIN;
-    source_max.clear();
+    copied_min = INT64_MAX;
+    copied_max = INT64_MIN;
+    copied_source_max.clear();
   }
 };
 

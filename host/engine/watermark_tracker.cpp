@@ -7,28 +7,22 @@
 
 namespace sluice::detail {
 
-WatermarkTracker::WatermarkTracker(std::int64_t max_delay, Clock::duration idle_timeout)
-    : max_delay_(max_delay), idle_timeout_(idle_timeout), watermark_(kNoWatermark) {}
-
-void WatermarkTracker::touch(int source, Clock::time_point now) {
-  sources_[source].last_push = now;
-}
+WatermarkTracker::WatermarkTracker(std::int64_t max_delay)
+    : max_delay_(max_delay), watermark_(kNoWatermark) {}
 
 void WatermarkTracker::observe(int source, std::int64_t max_event_time) {
-  Source& s = sources_[source];
-  s.max_time = std::max(s.max_time, max_event_time);
+  auto [it, fresh] = max_time_.try_emplace(source, max_event_time);
+  if (!fresh) it->second = std::max(it->second, max_event_time);
 }
 
-bool WatermarkTracker::refresh(Clock::time_point now) {
+bool WatermarkTracker::refresh(std::span<const int> idle) {
   std::int64_t active_min = INT64_MAX;
   std::int64_t any_max = INT64_MIN;
   bool any_active = false;
-  for (const auto& [id, s] : sources_) {
-    if (s.max_time == INT64_MIN) continue;  // no events yet: holds nothing back
-    const std::int64_t wm = s.max_time - max_delay_;
+  for (const auto& [source, max_time] : max_time_) {
+    const std::int64_t wm = max_time - max_delay_;
     any_max = std::max(any_max, wm);
-    const bool idle = idle_timeout_ > Clock::duration::zero() && now - s.last_push >= idle_timeout_;
-    if (!idle) {
+    if (!std::binary_search(idle.begin(), idle.end(), source)) {
       active_min = std::min(active_min, wm);
       any_active = true;
     }
@@ -38,6 +32,17 @@ bool WatermarkTracker::refresh(Clock::time_point now) {
   if (watermark_ != kNoWatermark && candidate <= watermark_) return false;
   watermark_ = candidate;
   return true;
+}
+
+SourceActivity::SourceActivity(Clock::duration idle_timeout) : idle_timeout_(idle_timeout) {}
+
+void SourceActivity::touch(int source, Clock::time_point now) { last_push_[source] = now; }
+
+void SourceActivity::idle_at(Clock::time_point now, std::vector<int>& out) const {
+  out.clear();
+  if (idle_timeout_ <= Clock::duration::zero()) return;
+  for (const auto& [source, last] : last_push_)
+    if (now - last >= idle_timeout_) out.push_back(source);
 }
 
 }  // namespace sluice::detail

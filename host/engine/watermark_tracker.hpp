@@ -1,39 +1,53 @@
-// WatermarkTracker: the job's event-time watermark, the minimum over its active sources.
+// WatermarkTracker and SourceActivity: the job's event-time watermark, the minimum over its
+// active sources, and which sources are idle.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <span>
+#include <vector>
 
 namespace sluice::detail {
 
 /// @brief Each source's watermark is its largest event time minus the allowed delay; the job's
-/// is the minimum over sources that have sent events and are not idle (no push for
-/// `idle_timeout`; zero means never idle). When every source is idle, the largest source
-/// watermark is used. The result never moves backwards. Not thread-safe.
+/// is the minimum over sources that have sent events and are not idle. When every source is
+/// idle, the largest source watermark is used. The result never moves backwards. Knows no
+/// clock (which sources are idle comes from SourceActivity), so that replicas fed the same
+/// observations agree. Not thread-safe.
 class WatermarkTracker {
  public:
-  using Clock = std::chrono::steady_clock;
-  WatermarkTracker(std::int64_t max_delay, Clock::duration idle_timeout);
+  explicit WatermarkTracker(std::int64_t max_delay);
 
-  /// @brief Records a push from `source` at `now` (keeps it active).
-  void touch(int source, Clock::time_point now);
   /// @brief Records that `source` has sent events up to `max_event_time`.
   void observe(int source, std::int64_t max_event_time);
-  /// @brief Recomputes the watermark at `now`. @return true if it advanced.
-  bool refresh(Clock::time_point now);
+  /// @brief Recomputes the watermark with the sources in `idle` (ascending) not holding it
+  /// back. @return true if it advanced.
+  bool refresh(std::span<const int> idle);
   /// @brief The watermark as of the last refresh (kNoWatermark before any event).
   std::int64_t current() const noexcept { return watermark_; }
 
  private:
-  struct Source {
-    std::int64_t max_time = INT64_MIN;
-    Clock::time_point last_push{};
-  };
   std::int64_t max_delay_;
-  Clock::duration idle_timeout_;
-  std::map<int, Source> sources_;
+  std::map<int, std::int64_t> max_time_;  ///< per source that has sent events
   std::int64_t watermark_;
+};
+
+/// @brief When each source last pushed, and so which are idle (no push for `idle_timeout`; zero
+/// means never idle). Not thread-safe.
+class SourceActivity {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit SourceActivity(Clock::duration idle_timeout);
+
+  /// @brief Records a push from `source` at `now` (keeps it active).
+  void touch(int source, Clock::time_point now);
+  /// @brief The sources idle at `now`, ascending, into `out` (cleared first).
+  void idle_at(Clock::time_point now, std::vector<int>& out) const;
+
+ private:
+  Clock::duration idle_timeout_;
+  std::map<int, Clock::time_point> last_push_;
 };
 
 }  // namespace sluice::detail

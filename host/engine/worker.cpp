@@ -3,7 +3,9 @@
 
 #include <algorithm>
 
+#include "kernels/host/time_range.hpp"
 #include "kernels/ops/window_assign.hpp"
+#include "sluice/status.hpp"
 
 namespace sluice::detail {
 
@@ -17,8 +19,50 @@ Worker::Worker(int index, int workers, const CompiledQuery& query, WorkerPipelin
       exchange_(exchange),
       emitter_(emitter),
       counters_(counters),
-      fired_wm_(kNoWatermark) {
+      fired_wm_(kNoWatermark),
+      clock_(query.plan.aggregation.panes, query.time_input >= 0, query.max_delay) {
   received_.reserve(static_cast<std::size_t>(workers));
+  received_times_.reserve(static_cast<std::size_t>(workers));
+  time_parts_.resize(static_cast<std::size_t>(workers));
+}
+
+void Worker::measure_times(const RoundPart& part) {
+  stage_ = "event times";
+  time_rows_.clear();
+  const auto time_column = static_cast<std::size_t>(query_.time_input);
+  for (const BatchLease& b : part.batches) {
+    batch_ = b->id;
+    scan_slice_times(b->view(), query_.time_input, query_.plan.input_types[time_column],
+                     slice_times_);
+    append_time_rows(*b, slice_times_, time_rows_);
+  }
+  batch_.reset();
+  if (workers_ > 1) {
+    stage_ = "event-time exchange";
+    for (PartDescriptor& p : time_parts_) p = {0, time_rows_.size() / kTimeRowWords};
+    exchange_.all_to_all(
+        index_, time_parts_,
+        OutboxView{time_rows_.data(), -1, static_cast<std::uint32_t>(kTimeRowWords)},
+        received_times_);
+    round_times_.clear();
+    for (const ReceivedPart& r : received_times_) {
+      const std::uint64_t* rows = r.outbox.data + r.part.first_row * kTimeRowWords;
+      round_times_.insert(round_times_.end(), rows, rows + r.part.rows * kTimeRowWords);
+    }
+  } else {
+    round_times_.assign(time_rows_.begin(), time_rows_.end());
+  }
+  clock_.advance_all(round_times_, round_before_);
+  wm_before_.clear();
+  std::size_t mine = 0;
+  for (const auto& [id, wm] : round_before_)
+    if (mine < part.batches.size() && part.batches[mine]->id == id) {
+      wm_before_.push_back(wm);
+      ++mine;
+    }
+  if (mine != part.batches.size())
+    throw Error(ErrorCode::internal, "event times of a batch of round " +
+                                         std::to_string(part.number) + " were not traded");
 }
 
 std::string Worker::where() const {
@@ -95,13 +139,28 @@ void Worker::run_round(RoundPart& part) {
   }
   stage_ = "round start";
   pipeline_.begin_round(part.rows());
+  clock_.begin_round(part.idle_sources);
+  const bool has_time = query_.time_input >= 0;
+  // One worker whose fold measures event times as it goes: the batches before each are folded
+  // (and measured) before it, so the times need no pass of their own.
+  const bool measured_in_fold = has_time && workers_ == 1 && pipeline_.measures_event_times();
+  if (has_time && !measured_in_fold) measure_times(part);
+  if (!has_time)
+    for (std::size_t i = 0; i < part.round_batches; ++i) clock_.advance({});
   for (std::size_t i = 0; i < part.batches.size(); ++i) {
     MicroBatch& b = *part.batches[i];
     batch_ = b.id;
     stage_ = "copy-in";
     stage_ahead(part, i + 1);
     stage_ = "pre-aggregation";
-    pipeline_.aggregate(b.view(), b.wm_before);
+    if (measured_in_fold) {
+      pipeline_.aggregate(b.view(), clock_.current());
+      time_rows_.clear();
+      append_time_rows(b, pipeline_.event_times(), time_rows_);
+      clock_.advance(time_rows_);
+    } else {
+      pipeline_.aggregate(b.view(), has_time ? wm_before_[i] : kNoWatermark);
+    }
   }
   if (workers_ > 1) {
     stage_ = "partitioning";
@@ -111,7 +170,7 @@ void Worker::run_round(RoundPart& part) {
     pipeline_.unpack(received_);
   }
   stage_ = "state lookup";
-  pipeline_.settle(part.first_pane, part.last_pane, fired_wm_);
+  pipeline_.settle(clock_.first_pane(), clock_.last_pane(), fired_wm_);
   for (std::size_t i = 0; i < part.batches.size(); ++i) {
     MicroBatch& b = *part.batches[i];
     const BatchOutcome outcome = pipeline_.outcome(i);
@@ -132,7 +191,7 @@ void Worker::run_round(RoundPart& part) {
   stage_ = "state merge";
   pipeline_.merge(fired_wm_);
   stage_ = "watermark agreement";
-  const std::int64_t wm = exchange_.all_reduce_min(index_, part.watermark);
+  const std::int64_t wm = exchange_.all_reduce_min(index_, clock_.end_round(part.final));
   stage_ = "fire";
   pipeline_.fire(fired_wm_, wm);
   fired_wm_ = std::max(fired_wm_, wm);

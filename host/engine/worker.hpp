@@ -10,6 +10,7 @@
 
 #include "host/engine/dispatch.hpp"
 #include "host/engine/emitter.hpp"
+#include "host/engine/event_clock.hpp"
 #include "host/query_compiler.hpp"
 #include "kernels/pipeline/worker_pipeline.hpp"
 #include "transport/exchange.hpp"
@@ -27,9 +28,11 @@ struct WorkCounters {
   std::atomic<std::int64_t> state_bytes{0};
 };
 
-/// @brief Runs one worker's rounds. A windowed round: pre-aggregate each batch, exchange the
-/// groups by owner (several workers), settle (the one synchronization: counters, and the
-/// previous round's fired rows, on the host), emit the previous round's rows, merge, agree on
+/// @brief Runs one worker's rounds. A windowed round: the watermark before each batch (from the
+/// event times of all earlier batches: measured by the fold itself when one worker folds them
+/// in order, else scanned first and, with several workers, traded), pre-aggregate each batch,
+/// exchange the groups by owner (several workers), settle (the one synchronization: counters, and
+/// the previous round's fired rows, on the host), emit the previous round's rows, merge, agree on
 /// the watermark, fire. The rows a fire emits go out at the next round's settle when another
 /// round is already queued (so their copy overlaps that round's work), at once otherwise.
 /// Callable from any one thread; no threads of its own.
@@ -53,6 +56,9 @@ class Worker {
   /// Adds the change of this worker's window state since the last report to the counters.
   void report_state();
   void stage_ahead(RoundPart& part, std::size_t next);
+  /// Scans the event times of this worker's batches of the round, trades them with the other
+  /// workers, and replays the watermark over the whole round: fills wm_before_.
+  void measure_times(const RoundPart& part);
 
   int index_;
   int workers_;
@@ -66,6 +72,14 @@ class Worker {
   std::optional<std::uint64_t> pending_;  ///< a round whose fired rows are not emitted yet
   std::vector<ReceivedPart> received_;
   std::vector<std::uint32_t> kept_;
+  EventClock clock_;
+  SliceTimes slice_times_;
+  std::vector<std::uint64_t> time_rows_;    // of this worker's batches
+  std::vector<std::uint64_t> round_times_;  // of every worker's batches of the round
+  std::vector<PartDescriptor> time_parts_;  // the same rows to every worker
+  std::vector<ReceivedPart> received_times_;
+  std::vector<std::pair<std::uint64_t, std::int64_t>> round_before_;  // every batch's
+  std::vector<std::int64_t> wm_before_;  // of this worker's batches of the round
   // For messages.
   const char* stage_ = "start";
   std::uint64_t round_ = 0;

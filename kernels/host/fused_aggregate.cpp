@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "kernels/exec/host_exec.hpp"
+#include "kernels/host/time_range.hpp"
 #include "kernels/host/vector_program.hpp"
 #include "kernels/host/word_list.hpp"
 #include "kernels/table/open_addressing.hpp"
+#include "sluice/status.hpp"
 
 namespace sluice::detail {
 namespace {
@@ -119,14 +122,20 @@ struct MaskByTest {
   bool first_test;
   template <class T>
   void operator()() const {
-    const T* column = static_cast<const T*>(data) + first;
-    with_test_predicate<T>(test, [&](auto pred) {
-      if (first_test) {
-        for (std::size_t i = 0; i < n; ++i) mask[i] = pred(column[i]) ? 1 : 0;
-      } else {
-        for (std::size_t i = 0; i < n; ++i) mask[i] &= pred(column[i]) ? 1 : 0;
-      }
-    });
+    with_test_predicate<T>(test,
+                           [this](auto pred) { apply(static_cast<const T*>(data) + first, pred); });
+  }
+  /// Pointers and counts in locals: stores through the byte mask may alias anything, so
+  /// fields read through `this` would be reloaded every row and the loops would not vectorize.
+  template <class T, class Pred>
+  void apply(const T* column, Pred pred) const {
+    std::uint8_t* const out = mask;
+    const std::size_t count = n;
+    if (first_test) {
+      for (std::size_t i = 0; i < count; ++i) out[i] = pred(column[i]) ? 1 : 0;
+    } else {
+      for (std::size_t i = 0; i < count; ++i) out[i] &= pred(column[i]) ? 1 : 0;
+    }
   }
 };
 
@@ -336,6 +345,7 @@ struct HostThreadAggregation {
   std::size_t cache_hits = 0;
   std::size_t cache_tries = 0;
   std::size_t batches_without_cache = 0;
+  SliceTimes slice_times;  // of the rows this thread folded in the current batch
 
   OpenAddressingRef<> index() {
     return OpenAddressingRef<>{slots.data(), table_capacity_for(capacity, 0.5) - 1};
@@ -344,12 +354,13 @@ struct HostThreadAggregation {
 
 HostAggregator::HostAggregator(const AggregationSpec& spec, ProgramSetView programs,
                                const std::vector<ColumnType>& input_types, int partitions,
-                               std::size_t table_groups)
+                               std::size_t table_groups, int time_column)
     : spec_(spec),
       programs_(programs),
       partitions_(partitions),
       table_groups_(std::max(table_groups, kVectorRows)),
       row_words_(3 + spec.key_words + spec.states.count),
+      time_column_(time_column),
       analysis_(std::make_unique<HostProgramAnalysis>()) {
   InputColumns types;
   types.count = static_cast<int>(std::min<std::size_t>(input_types.size(), kMaxInputColumns));
@@ -656,7 +667,13 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
         std::make_unique<HostThreadAggregation>(table_groups_, local_width, partitions_));
   const BatchWindowing windowing = batch_windowing(spec_.panes, wm_before);
   const std::size_t n = batch.rows;
+  slice_times_.clear();
   if (n == 0) return 0;
+  if (time_column_ >= 0 && batch.num_slices > kMaxSlices)
+    throw Error(ErrorCode::internal, "a batch of " + std::to_string(batch.num_slices) +
+                                         " slices (at most " + std::to_string(kMaxSlices) +
+                                         " have their event times measured)");
+  const ColumnType time_type = time_column_ >= 0 ? input_types_[time_column_] : ColumnType::i64;
 
   const Instr* code = programs_.code;
   const ProgramRef* programs = programs_.programs;
@@ -683,6 +700,7 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
       t.use_cache = true;
     t.cache_hits = 0;
     t.cache_tries = 0;
+    t.slice_times.clear();
     const bool cacheable = k_words == 1 && t.use_cache;
     // Chunks of rows go to whichever thread is free (a thread that loses its core for a while
     // does not hold the others back).
@@ -703,9 +721,19 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
             in.data[c] = slice.columns[c];
             in.type[c] = input_types_[c];
           }
-          for (std::size_t first = s_begin - slice_first; first < s_end - slice_first;
-               first += kVectorRows) {
-            const std::size_t rows = std::min(kVectorRows, s_end - slice_first - first);
+          const std::size_t s_rows_end = s_end - slice_first;
+          // The watermark's input, the time range of all rows of a block, is measured once the
+          // block is folded: the fold has brought their time values into the cache (it reads
+          // those of the rows that pass, and few lines of them hold none).
+          const auto measure_times = [&](std::size_t first) {
+            if (time_column_ >= 0)
+              widen_time_range(in.data[time_column_], time_type, first,
+                               std::min(kVectorRows, s_rows_end - first), t.slice_times.min[sl],
+                               t.slice_times.max[sl]);
+          };
+          for (std::size_t first = s_begin - slice_first; first < s_rows_end;
+               measure_times(first), first += kVectorRows) {
+            const std::size_t rows = std::min(kVectorRows, s_rows_end - first);
             // Filter: column tests first, each a dense mask pass, compacted once; other
             // conjuncts then refine the selection.
             std::size_t m = rows;
@@ -822,6 +850,10 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
   int late_threads = 0;
   for (int tid = 0; tid < used; ++tid) {
     const HostThreadAggregation& t = *threads_[static_cast<std::size_t>(tid)];
+    for (int sl = 0; time_column_ >= 0 && sl < batch.num_slices; ++sl) {
+      slice_times_.min[sl] = std::min(slice_times_.min[sl], t.slice_times.min[sl]);
+      slice_times_.max[sl] = std::max(slice_times_.max[sl], t.slice_times.max[sl]);
+    }
     kept += t.kept;
     late_threads += t.late.empty() ? 0 : 1;
     late_rows.insert(late_rows.end(), t.late.begin(), t.late.end());

@@ -27,18 +27,24 @@ class HostAggregator {
   /// @param table_groups groups a thread's table holds at most before it flushes (at least
   ///        kVectorRows: a block of rows must fit).
   /// @param programs in host memory; @param input_types the types of the batch columns.
+  /// @param time_column the input column of event time whose range each batch measures (-1:
+  ///        none).
   HostAggregator(const AggregationSpec& spec, ProgramSetView programs,
                  const std::vector<ColumnType>& input_types, int partitions,
-                 std::size_t table_groups = 8192);
+                 std::size_t table_groups = 8192, int time_column = -1);
   ~HostAggregator();
   HostAggregator(const HostAggregator&) = delete;
   HostAggregator& operator=(const HostAggregator&) = delete;
 
   /// @brief Folds one batch (host memory) into the lists, on the calling thread's OpenMP team.
+  /// @pre With a time column, the batch has at most kMaxSlices slices (Error(internal) if not).
   /// @param late_rows receives the batch rows too late for every window, in row order.
   /// @return rows that passed the filter (late ones included).
   std::size_t add_batch(const BatchView& batch, std::int64_t wm_before,
                         std::vector<std::uint32_t>& late_rows);
+  /// @brief The event-time range of each slice of the last add_batch(), over all its rows
+  /// (filtered or not), measured in the same pass; all empty without a time column.
+  const SliceTimes& slice_times() const noexcept { return slice_times_; }
   /// @brief The lists since the last clear(), for WindowState::merge_rows.
   GroupRowLists lists();
   /// @brief Empties the lists (their memory stays).
@@ -54,6 +60,8 @@ class HostAggregator {
   int partitions_;
   std::size_t table_groups_;
   int row_words_;
+  int time_column_;
+  SliceTimes slice_times_;
   ColumnType input_types_[kMaxInputColumns] = {};
   std::unique_ptr<HostProgramAnalysis> analysis_;
   std::vector<std::unique_ptr<HostThreadAggregation>> threads_;

@@ -14,7 +14,8 @@ RoundGroups<HostExec>::RoundGroups(HostExec& /*exec*/, const PipelinePlan& plan,
                                    ProgramSetView programs, WindowState<HostExec>& state)
     : plan_(plan),
       state_(&state),
-      aggregator_(plan.aggregation, programs, plan.input_types, state.partitions()) {}
+      aggregator_(plan.aggregation, programs, plan.input_types, state.partitions(), 8192,
+                  plan.time_column) {}
 
 void RoundGroups<HostExec>::begin_round(std::size_t max_rows, std::size_t batches) {
   aggregator_.clear();

@@ -25,9 +25,13 @@ class RoundGroups<HostExec> {
   RoundGroups(HostExec& exec, const PipelinePlan& plan, ProgramSetView programs,
               WindowState<HostExec>& state);
 
+  /// The fold measures each batch's event-time range (slice_times()) in the same pass.
+  static constexpr bool kMeasuresEventTimes = true;
+
   void reserve(std::size_t /*batch_rows*/) {}
   void begin_round(std::size_t max_rows, std::size_t batches);
   void aggregate(const BatchView& batch, const InputColumns& columns, std::int64_t wm_before);
+  const SliceTimes& slice_times() const noexcept { return aggregator_.slice_times(); }
   std::span<const PartDescriptor> pack(const Partitioner& partitioner);
   OutboxView outbox() const;
   void unpack(std::span<const ReceivedPart> parts);

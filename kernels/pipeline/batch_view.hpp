@@ -8,6 +8,9 @@
 
 namespace sluice::detail {
 
+/// Slices one micro-batch holds at most.
+inline constexpr int kMaxSlices = 16;
+
 /// @brief `rows` consecutive rows of the columns a query reads (plan order), in one memory.
 struct ColumnSlice {
   const void* columns[kMaxInputColumns] = {};
@@ -23,6 +26,19 @@ struct BatchView {
   std::size_t rows = 0;
   std::uint64_t id = 0;  ///< tells batches apart for staging (the engine's batch sequence)
   bool resident = false;
+};
+
+/// @brief The smallest and largest event time of each slice of a batch (INT64_MAX and
+/// INT64_MIN for a slice without rows): what the watermark learns from the batch.
+struct SliceTimes {
+  std::int64_t min[kMaxSlices];
+  std::int64_t max[kMaxSlices];
+  void clear() {
+    for (int s = 0; s < kMaxSlices; ++s) {
+      min[s] = INT64_MAX;
+      max[s] = INT64_MIN;
+    }
+  }
 };
 
 }  // namespace sluice::detail

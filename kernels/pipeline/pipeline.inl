@@ -98,6 +98,18 @@ class PipelineImpl final : public WorkerPipeline {
     }
   }
 
+  bool measures_event_times() const override {
+    return RoundGroups<Exec>::kMeasuresEventTimes && groups_ && plan_.time_column >= 0;
+  }
+
+  const SliceTimes& event_times() const override {
+    if constexpr (RoundGroups<Exec>::kMeasuresEventTimes) {
+      return groups_->slice_times();
+    } else {
+      throw Error(ErrorCode::internal, "this pipeline does not measure event times");
+    }
+  }
+
   std::span<const PartDescriptor> pack() override { return groups_->pack(plan_.partitioner); }
   OutboxView outbox() const override { return groups_->outbox(); }
   void unpack(std::span<const ReceivedPart> parts) override { groups_->unpack(parts); }

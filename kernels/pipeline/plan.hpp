@@ -15,6 +15,7 @@ namespace sluice::detail {
 /// filter conjuncts and the output programs.
 struct PipelinePlan {
   std::vector<ColumnType> input_types;  ///< the columns a batch carries, in order
+  int time_column = -1;                 ///< the input column of event time (the watermark's), or -1
   std::vector<Instr> code;
   std::vector<ProgramRef> programs;
   bool windowed = false;

@@ -81,6 +81,9 @@ class RoundGroups {
     exec_->fill_bytes(status_.data(), 0, layout_.merge() * sizeof(unsigned long long));
   }
 
+  /// The event-time ranges of batches are measured by the caller (see WorkerPipeline).
+  static constexpr bool kMeasuresEventTimes = false;
+
   void aggregate(const BatchView& batch, const InputColumns& in, std::int64_t wm_before) {
     const std::size_t rows = batch.rows;
     const std::size_t b = batch_rows_.size();

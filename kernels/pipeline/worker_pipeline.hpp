@@ -69,6 +69,12 @@ class WorkerPipeline {
   /// @brief Windowed queries: filter, event time, pane and cut (lateness against wm_before),
   /// keys and inputs of the batch, pre-aggregated into the round's groups.
   virtual void aggregate(const BatchView& batch, std::int64_t wm_before) = 0;
+  /// @brief Whether aggregate() also measures the event-time range of each slice of the batch
+  /// (event_times()), in the pass that folds it; otherwise a caller that needs the range for
+  /// the watermark scans the batch itself.
+  virtual bool measures_event_times() const = 0;
+  /// @brief The ranges the last aggregate() measured. @pre measures_event_times().
+  virtual const SliceTimes& event_times() const = 0;
   /// @brief With several workers: packs the round's groups by owner into the outbox; returns
   /// the part for each owner (one synchronization on a device: the parts' sizes).
   virtual std::span<const PartDescriptor> pack() = 0;

@@ -76,8 +76,7 @@ inline RoundsRun run_rounds(detail::WorkerPipeline& pipeline,
   detail::MicroBatchPool pool(widths, batch_rows, batches + 4);
   detail::RoundQueue queue(batches + 4, 1);
   const auto never = [] { return false; };
-  detail::Dispatcher dispatcher(query.plan.aggregation.panes, true, query.max_delay,
-                                std::chrono::steady_clock::duration::zero(),
+  detail::Dispatcher dispatcher(std::chrono::steady_clock::duration::zero(),
                                 detail::Balancer(BalancePolicy::round_robin, 1, {}, 1), {&queue},
                                 never);
   detail::Ingest ingest(

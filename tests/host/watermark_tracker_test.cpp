@@ -1,78 +1,97 @@
 // WatermarkTracker: minimum over active sources, idle sources excluded, never backwards.
+// SourceActivity: which sources are idle at a time.
 #include "host/engine/watermark_tracker.hpp"
 
 #include <gtest/gtest.h>
+
+#include <vector>
 
 #include "kernels/ops/window_assign.hpp"
 
 namespace sluice::detail {
 namespace {
 
-using Clock = WatermarkTracker::Clock;
+using Clock = SourceActivity::Clock;
 using std::chrono::seconds;
 
+const std::vector<int> kNoneIdle;
+
 TEST(WatermarkTracker, NoWatermarkBeforeAnyEvent) {
-  WatermarkTracker wm(100, Clock::duration::zero());
-  const auto now = Clock::now();
-  wm.touch(0, now);
-  EXPECT_FALSE(wm.refresh(now));
+  WatermarkTracker wm(100);
+  EXPECT_FALSE(wm.refresh(kNoneIdle));
   EXPECT_EQ(wm.current(), kNoWatermark);
 }
 
 TEST(WatermarkTracker, OneSourceIsItsMaxMinusDelay) {
-  WatermarkTracker wm(100, Clock::duration::zero());
-  const auto now = Clock::now();
-  wm.touch(0, now);
+  WatermarkTracker wm(100);
   wm.observe(0, 1000);
-  EXPECT_TRUE(wm.refresh(now));
+  EXPECT_TRUE(wm.refresh(kNoneIdle));
   EXPECT_EQ(wm.current(), 900);
   wm.observe(0, 500);  // an older event does not move it back
-  EXPECT_FALSE(wm.refresh(now));
+  EXPECT_FALSE(wm.refresh(kNoneIdle));
   EXPECT_EQ(wm.current(), 900);
 }
 
 TEST(WatermarkTracker, MinimumOverSources) {
-  WatermarkTracker wm(0, Clock::duration::zero());
-  const auto now = Clock::now();
-  wm.touch(1, now);
-  wm.touch(2, now);
+  WatermarkTracker wm(0);
   wm.observe(1, 5000);
   wm.observe(2, 2000);
-  wm.refresh(now);
+  wm.refresh(kNoneIdle);
   EXPECT_EQ(wm.current(), 2000);
   wm.observe(2, 7000);
-  wm.refresh(now);
+  wm.refresh(kNoneIdle);
   EXPECT_EQ(wm.current(), 5000);
 }
 
 TEST(WatermarkTracker, NewSlowSourceDoesNotMoveItBackwards) {
-  WatermarkTracker wm(0, Clock::duration::zero());
-  const auto now = Clock::now();
+  WatermarkTracker wm(0);
   wm.observe(1, 5000);
-  wm.refresh(now);
+  wm.refresh(kNoneIdle);
   wm.observe(2, 1000);
-  EXPECT_FALSE(wm.refresh(now));
+  EXPECT_FALSE(wm.refresh(kNoneIdle));
   EXPECT_EQ(wm.current(), 5000);
   wm.observe(1, 9000);  // held back by source 2 now
-  EXPECT_FALSE(wm.refresh(now));
+  EXPECT_FALSE(wm.refresh(kNoneIdle));
   EXPECT_EQ(wm.current(), 5000);
 }
 
 TEST(WatermarkTracker, IdleSourceStopsHoldingItBack) {
-  WatermarkTracker wm(0, seconds(5));
-  const auto start = Clock::now();
-  wm.touch(1, start);
-  wm.touch(2, start);
+  WatermarkTracker wm(0);
   wm.observe(1, 1000);
   wm.observe(2, 9000);
-  wm.refresh(start);
+  wm.refresh(kNoneIdle);
   EXPECT_EQ(wm.current(), 1000);
-  wm.touch(2, start + seconds(4));
-  EXPECT_TRUE(wm.refresh(start + seconds(6)));  // source 1 idle since start
+  const std::vector<int> one_idle{1};
+  EXPECT_TRUE(wm.refresh(one_idle));
   EXPECT_EQ(wm.current(), 9000);
   // Everyone idle: the largest source watermark holds.
-  EXPECT_FALSE(wm.refresh(start + seconds(60)));
+  const std::vector<int> all_idle{1, 2};
+  EXPECT_FALSE(wm.refresh(all_idle));
   EXPECT_EQ(wm.current(), 9000);
+}
+
+TEST(SourceActivity, IdleAfterTheTimeoutWithoutAPush) {
+  SourceActivity activity(seconds(5));
+  const auto start = Clock::now();
+  activity.touch(2, start);
+  activity.touch(1, start);
+  std::vector<int> idle{7};
+  activity.idle_at(start + seconds(4), idle);
+  EXPECT_TRUE(idle.empty());
+  activity.touch(2, start + seconds(4));
+  activity.idle_at(start + seconds(6), idle);
+  EXPECT_EQ(idle, std::vector<int>({1}));
+  activity.idle_at(start + seconds(60), idle);
+  EXPECT_EQ(idle, std::vector<int>({1, 2}));  // ascending
+}
+
+TEST(SourceActivity, ZeroTimeoutMeansNeverIdle) {
+  SourceActivity activity(Clock::duration::zero());
+  const auto start = Clock::now();
+  activity.touch(0, start);
+  std::vector<int> idle;
+  activity.idle_at(start + seconds(3600), idle);
+  EXPECT_TRUE(idle.empty());
 }
 
 }  // namespace

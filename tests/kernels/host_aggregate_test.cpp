@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "aggregation_fixture.hpp"
+#include "kernels/host/time_range.hpp"
 
 namespace sluice::test {
 namespace {
@@ -92,6 +93,62 @@ TEST_P(HostAggregate, ListsHoldTheBruteForceGroups) {
         agg.clear();
         const detail::GroupRowLists empty = agg.lists();
         for (int l = 0; l < empty.producers * empty.partitions; ++l) EXPECT_EQ(empty.rows[l], 0u);
+      }
+    }
+  }
+  omp_set_num_threads(before);
+}
+
+// The fold measures each slice's event-time range over all its rows (filtered or late ones too),
+// as the separate pass does, whatever the threads.
+TEST(HostAggregateTimes, EachSliceRangeAsTheSeparatePassAndBruteForceGiveIt) {
+  SLUICE_SEEDED_RNG(rng);
+  const int before = omp_get_max_threads();
+  for (const AggShape shape : {AggShape::all, AggShape::one_float_input}) {
+    const AggQuery q = make_agg_query(WindowSpec::tumbling(std::chrono::milliseconds(100)),
+                                      shape == AggShape::all ? 2 : 3, true,
+                                      std::chrono::milliseconds(0), KeyHasher{}, shape);
+    const auto& plan = q.compiled.plan;
+    ASSERT_GE(plan.time_column, 0);
+    for (std::size_t rows :
+         {std::size_t{0}, std::size_t{1}, std::size_t{1025}, std::size_t{70001}}) {
+      const AggEvents e = random_events(rows, 50, KeyDist::zipf, 5000, 2000, rng);
+      std::vector<detail::ColumnSlice> slices;
+      std::vector<std::pair<std::size_t, std::size_t>> bounds;
+      for (std::size_t at = 0; at < e.size() && slices.size() < detail::kMaxSlices;) {
+        const std::size_t left = e.size() - at;
+        const std::size_t n = slices.size() + 1 == detail::kMaxSlices
+                                  ? left
+                                  : std::min(left, 1 + static_cast<std::size_t>(rng() % 9000));
+        slices.push_back(slice_of(e, q, at, n));
+        bounds.emplace_back(at, n);
+        at += n;
+      }
+      detail::BatchView batch;
+      batch.slices = slices.data();
+      batch.num_slices = static_cast<int>(slices.size());
+      batch.rows = e.size();
+      detail::SliceTimes scanned;
+      detail::scan_slice_times(batch, plan.time_column,
+                               plan.input_types[static_cast<std::size_t>(plan.time_column)],
+                               scanned);
+      for (std::size_t sl = 0; sl < bounds.size(); ++sl) {
+        const auto [at, n] = bounds[sl];
+        const auto ts = e.ts.begin() + static_cast<std::ptrdiff_t>(at);
+        EXPECT_EQ(scanned.min[sl], *std::min_element(ts, ts + static_cast<std::ptrdiff_t>(n)));
+        EXPECT_EQ(scanned.max[sl], *std::max_element(ts, ts + static_cast<std::ptrdiff_t>(n)));
+      }
+      for (int threads : {1, 2, 3}) {
+        SCOPED_TRACE(std::to_string(rows) + " rows, " + std::to_string(threads) + " threads");
+        omp_set_num_threads(threads);
+        HostAggregator agg(q.spec(), {plan.code.data(), plan.programs.data()}, plan.input_types, 4,
+                           8192, plan.time_column);
+        std::vector<std::uint32_t> late;
+        agg.add_batch(batch, 5000 + static_cast<std::int64_t>(rows / 2), late);
+        for (int sl = 0; sl < detail::kMaxSlices; ++sl) {
+          EXPECT_EQ(agg.slice_times().min[sl], scanned.min[sl]) << "slice " << sl;
+          EXPECT_EQ(agg.slice_times().max[sl], scanned.max[sl]) << "slice " << sl;
+        }
       }
     }
   }

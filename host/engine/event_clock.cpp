@@ -1,0 +1,104 @@
+// EventClock: time rows of batches, and the watermark replayed over them.
+#include "host/engine/event_clock.hpp"
+
+#include <algorithm>
+
+namespace sluice::detail {
+
+void append_time_rows(const MicroBatch& batch, const SliceTimes& slice_times,
+                      std::vector<std::uint64_t>& rows) {
+  const std::size_t range_at = rows.size();
+  rows.insert(rows.end(), {batch.id, kTimeRange, static_cast<std::uint64_t>(INT64_MAX),
+                           static_cast<std::uint64_t>(INT64_MIN)});
+  std::int64_t lo = batch.copied_min;
+  std::int64_t hi = batch.copied_max;
+  const std::size_t sources_at = rows.size();
+  const auto add_source = [&](int source, std::int64_t max_time) {
+    const std::uint64_t word = source_word(source);
+    for (std::size_t r = sources_at; r < rows.size(); r += kTimeRowWords)
+      if (rows[r + 1] == word) {
+        rows[r + 2] =
+            static_cast<std::uint64_t>(std::max(static_cast<std::int64_t>(rows[r + 2]), max_time));
+        return;
+      }
+    rows.insert(rows.end(), {batch.id, word, static_cast<std::uint64_t>(max_time), 0});
+  };
+  for (int s = 0; s < batch.num_slices; ++s) {
+    if (batch.copied[s] || slice_times.min[s] > slice_times.max[s]) continue;
+    lo = std::min(lo, slice_times.min[s]);
+    hi = std::max(hi, slice_times.max[s]);
+    add_source(batch.sources[s], slice_times.max[s]);
+  }
+  for (const auto& [source, max_time] : batch.copied_source_max) add_source(source, max_time);
+  rows[range_at + 2] = static_cast<std::uint64_t>(lo);
+  rows[range_at + 3] = static_cast<std::uint64_t>(hi);
+}
+
+EventClock::EventClock(const PaneSpec& panes, bool has_time, std::int64_t max_delay)
+    : panes_(panes), has_time_(has_time), tracker_(max_delay) {
+  idle_.reserve(8);
+  batch_rows_.reserve(8 * kTimeRowWords);
+}
+
+void EventClock::begin_round(std::span<const int> idle) {
+  idle_.assign(idle.begin(), idle.end());
+  first_pane_ = INT64_MAX;
+  last_pane_ = INT64_MIN;
+}
+
+std::int64_t EventClock::advance(std::span<const std::uint64_t> rows) {
+  const std::int64_t before = tracker_.current();
+  if (!has_time_ || panes_.global) {  // one pane, 0
+    first_pane_ = std::min<std::int64_t>(first_pane_, 0);
+    last_pane_ = std::max<std::int64_t>(last_pane_, 0);
+  }
+  if (!has_time_) return before;
+  for (std::size_t r = 0; r + kTimeRowWords <= rows.size(); r += kTimeRowWords) {
+    const auto a = static_cast<std::int64_t>(rows[r + 2]);
+    if (rows[r + 1] != kTimeRange) {
+      tracker_.observe(static_cast<int>(static_cast<std::uint32_t>(rows[r + 1])), a);
+      continue;
+    }
+    const auto b = static_cast<std::int64_t>(rows[r + 3]);
+    if (a > b || panes_.global) continue;  // no event times, or the one pane
+    // The panes its events can fall in, but for those too late for every window.
+    std::int64_t lo = panes_.pane_of(a);
+    const std::int64_t hi = panes_.pane_of(b);
+    if (before != kNoWatermark) lo = std::max(lo, panes_.cut_bounds(before).alive);
+    if (lo <= hi) {
+      first_pane_ = std::min(first_pane_, lo);
+      last_pane_ = std::max(last_pane_, hi);
+    }
+  }
+  tracker_.refresh(idle_);
+  return before;
+}
+
+void EventClock::advance_all(const std::vector<std::uint64_t>& rows,
+                             std::vector<std::pair<std::uint64_t, std::int64_t>>& before) {
+  before.clear();
+  // Rows in batch order (a batch's rows stay together; their order within it does not matter).
+  const std::size_t n = rows.size() / kTimeRowWords;
+  order_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) order_[i] = i;
+  std::sort(order_.begin(), order_.end(), [&](std::size_t x, std::size_t y) {
+    return rows[x * kTimeRowWords] < rows[y * kTimeRowWords];
+  });
+  for (std::size_t i = 0; i < n;) {
+    const std::uint64_t id = rows[order_[i] * kTimeRowWords];
+    batch_rows_.clear();
+    for (; i < n && rows[order_[i] * kTimeRowWords] == id; ++i) {
+      const std::uint64_t* row = rows.data() + order_[i] * kTimeRowWords;
+      batch_rows_.insert(batch_rows_.end(), row, row + kTimeRowWords);
+    }
+    before.emplace_back(id, advance(batch_rows_));
+  }
+}
+
+std::int64_t EventClock::end_round(bool final) {
+  if (final) return kFinalWatermark;
+  if (has_time_) tracker_.refresh(idle_);
+  return tracker_.current();
+}
+
+}  // namespace sluice::detail

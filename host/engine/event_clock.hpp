@@ -1,0 +1,71 @@
+// EventClock: a worker's copy of the job's watermark, derived from the event times of every
+// batch in stream order.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "host/engine/micro_batch.hpp"
+#include "host/engine/watermark_tracker.hpp"
+#include "kernels/ops/window_assign.hpp"
+
+namespace sluice::detail {
+
+/// @brief What a batch tells the watermark, as rows of kTimeRowWords words, so that workers
+/// (and ranks) can trade them: [batch id, kTimeRange, smallest, largest event time] once per
+/// batch, and [batch id, source_word(source), its largest event time, 0] per source with
+/// events in the batch.
+inline constexpr std::size_t kTimeRowWords = 4;
+inline constexpr std::uint64_t kTimeRange = ~std::uint64_t{0};
+/// @brief A source id as a time-row word (its 32 bits, so never kTimeRange).
+inline std::uint64_t source_word(int source) { return static_cast<std::uint32_t>(source); }
+
+/// @brief Appends the time rows of `batch`: slices read in place from `slice_times` (their
+/// sources from the batch), copied rows from what Ingest measured as it copied them.
+void append_time_rows(const MicroBatch& batch, const SliceTimes& slice_times,
+                      std::vector<std::uint64_t>& rows);
+
+/// @brief The watermark before each batch and after each round, computed the same way by every
+/// worker from the same time rows. A batch's events are late against the watermark before it
+/// (after all earlier batches), so that N workers judge lateness as one does. Also bounds the
+/// panes of a round's events that are not late. Not thread-safe.
+class EventClock {
+ public:
+  EventClock(const PaneSpec& panes, bool has_time, std::int64_t max_delay);
+
+  /// @brief The watermark before the next batch.
+  std::int64_t current() const noexcept { return tracker_.current(); }
+  /// @brief Starts a round: its idle sources (ascending) hold nothing back; the pane bounds
+  /// start empty.
+  void begin_round(std::span<const int> idle);
+  /// @brief Advances over one batch: `rows` are its time rows (any order).
+  /// @return the watermark before it.
+  std::int64_t advance(std::span<const std::uint64_t> rows);
+  /// @brief Advances over every batch whose rows are in `rows` (any order, several batches),
+  /// in batch order; `before` receives (batch id, the watermark before it) for each, in that
+  /// order (cleared first).
+  void advance_all(const std::vector<std::uint64_t>& rows,
+                   std::vector<std::pair<std::uint64_t, std::int64_t>>& before);
+  /// @brief Ends a round (refreshing once more with its idle sources, which may move the
+  /// watermark with no batch at all). @return the watermark to fire at.
+  std::int64_t end_round(bool final);
+  /// @brief The panes the round's events that are not late can fall in ([0, 0] when none or
+  /// without event time).
+  std::int64_t first_pane() const noexcept { return first_pane_ <= last_pane_ ? first_pane_ : 0; }
+  std::int64_t last_pane() const noexcept { return first_pane_ <= last_pane_ ? last_pane_ : 0; }
+
+ private:
+  PaneSpec panes_;
+  bool has_time_;
+  WatermarkTracker tracker_;
+  std::vector<int> idle_;
+  std::int64_t first_pane_ = INT64_MAX;
+  std::int64_t last_pane_ = INT64_MIN;
+  std::vector<std::size_t> order_;         // scratch of advance_all
+  std::vector<std::uint64_t> batch_rows_;  // scratch of advance_all
+};
+
+}  // namespace sluice::detail
