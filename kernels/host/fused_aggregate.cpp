@@ -529,11 +529,11 @@ inline std::uint32_t group_of(HostThreadAggregation& t, const OpenAddressingRef<
 /// for one key word, written out: group_of made a shared inline helper (tried twice, with the
 /// lookup's fields in a struct) folded 6 % fewer events per second on one thread.
 /// @pre The table has room for m more groups.
-template <class Key, class In, bool kFloatInput>
+/// kCached: whether the thread's group cache is in use for this batch.
+template <class Key, class In, bool kFloatInput, bool kCached>
 void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
                const BatchWindowing& windowing, const std::int64_t* time, const Key* keys,
-               const In* input, const std::uint32_t* sel, std::size_t m, std::size_t slice_first,
-               bool cacheable) {
+               const In* input, const std::uint32_t* sel, std::size_t m, std::size_t slice_first) {
   constexpr int kWidth = 3;  // pane, cut, key before the states
   const int s_count = spec.states.count;
   const int local_width = kWidth + s_count;
@@ -563,10 +563,9 @@ void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
       continue;
     }
     const std::uint64_t key = to_word(keys[row]);
-    newest = pane > newest ? pane : newest;
     std::uint32_t g;
     HostThreadAggregation::CachedKey* cached = nullptr;
-    if (cacheable && cut == 0 && key < HostThreadAggregation::kCachedKeys) {
+    if (kCached && cut == 0 && key < HostThreadAggregation::kCachedKeys) {
       cached = cache + key;
       ++tries;
     }
@@ -584,6 +583,8 @@ void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
       if (found.claimed) {
         std::uint64_t* r = rows_base + static_cast<std::size_t>(g) * local_width;
         ++groups;
+        // Only a new group can have a pane beyond the newest: every group's pane was folded.
+        newest = pane > newest ? pane : newest;
         r[0] = static_cast<std::uint64_t>(pane);
         r[1] = cut;
         r[2] = key;
@@ -620,26 +621,27 @@ void fold_block_rows(HostThreadAggregation& t, const AggregationSpec& spec,
   const void* input = a.row_input == RowInput::none ? nullptr : in.data[a.inputs[0].column];
   const auto with_key = [&](const auto* keys) {
     using Key = std::remove_cv_t<std::remove_pointer_t<decltype(keys)>>;
+    const auto fold = [&]<class In, bool kFloatInput>(const In* values) {
+      if (cacheable)
+        fold_rows<Key, In, kFloatInput, true>(t, spec, windowing, time, keys, values, t.sel, m,
+                                              slice_first);
+      else
+        fold_rows<Key, In, kFloatInput, false>(t, spec, windowing, time, keys, values, t.sel, m,
+                                               slice_first);
+    };
     switch (a.row_input) {
       case RowInput::none:
-        return fold_rows<Key, std::nullptr_t, false>(t, spec, windowing, time, keys, nullptr, t.sel,
-                                                     m, slice_first, cacheable);
+        return fold.template operator()<std::nullptr_t, false>(nullptr);
       case RowInput::f32_as_f64:
-        return fold_rows<Key, float, true>(t, spec, windowing, time, keys,
-                                           static_cast<const float*>(input), t.sel, m, slice_first,
-                                           cacheable);
+        return fold.template operator()<float, true>(static_cast<const float*>(input));
       case RowInput::f64:
-        return fold_rows<Key, double, true>(t, spec, windowing, time, keys,
-                                            static_cast<const double*>(input), t.sel, m,
-                                            slice_first, cacheable);
+        return fold.template operator()<double, true>(static_cast<const double*>(input));
       case RowInput::i32_as_i64:
-        return fold_rows<Key, std::int32_t, false>(t, spec, windowing, time, keys,
-                                                   static_cast<const std::int32_t*>(input), t.sel,
-                                                   m, slice_first, cacheable);
+        return fold.template operator()<std::int32_t, false>(
+            static_cast<const std::int32_t*>(input));
       case RowInput::i64:
-        return fold_rows<Key, std::int64_t, false>(t, spec, windowing, time, keys,
-                                                   static_cast<const std::int64_t*>(input), t.sel,
-                                                   m, slice_first, cacheable);
+        return fold.template operator()<std::int64_t, false>(
+            static_cast<const std::int64_t*>(input));
     }
   };
   switch (a.row_key) {
