@@ -155,6 +155,40 @@ TEST(HostAggregateTimes, EachSliceRangeAsTheSeparatePassAndBruteForceGiveIt) {
   omp_set_num_threads(before);
 }
 
+// A batch whose small keys seldom find their group in the thread's cache turns the cache off
+// for the next batch, which then folds through the hash table alone: the same groups.
+TEST(HostAggregateCache, TheBatchAfterOneWhereTheCacheMissedFoldsWithoutIt) {
+  SLUICE_SEEDED_RNG(rng);
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(1);
+  for (const AggShape shape : {AggShape::one_float_input, AggShape::one_int_input}) {
+    const AggQuery q = make_agg_query(WindowSpec::tumbling(std::chrono::milliseconds(100000)), 1,
+                                      false, std::chrono::milliseconds(0), KeyHasher{}, shape);
+    const auto& plan = q.compiled.plan;
+    HostAggregator agg(q.spec(), {plan.code.data(), plan.programs.data()}, plan.input_types, 4);
+    ASSERT_TRUE(agg.row_path());
+    for (int b = 0; b < 3; ++b) {
+      SCOPED_TRACE("batch " + std::to_string(b));
+      // Batch 0: every key once (no cache hit); later ones: keys repeat.
+      AggEvents e = random_events(b == 0 ? 3000 : 20011, 3000, KeyDist::uniform, 5000, 0, rng);
+      for (std::size_t i = 0; i < e.size(); ++i)
+        e.k[i] = b == 0 ? static_cast<std::int64_t>(i) : static_cast<std::int64_t>(rng() % 3000);
+      const detail::ColumnSlice slice = slice_of(e, q, 0, e.size());
+      detail::BatchView batch;
+      batch.slices = &slice;
+      batch.num_slices = 1;
+      batch.rows = e.size();
+      std::vector<std::uint32_t> late;
+      agg.clear();
+      agg.add_batch(batch, kNoWatermark, late);
+      RefGroups ref;
+      ref_aggregate(e, q, 0, e.size(), kNoWatermark, ref);
+      expect_same_groups(q, groups_of_lists(q, agg.lists(), agg.row_words()), ref.groups);
+    }
+  }
+  omp_set_num_threads(before);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     SizesKeysAndTables, HostAggregate,
     ::testing::Values(Case{0, 1, KeyDist::uniform, 1, false, 8192},
