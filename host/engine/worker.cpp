@@ -53,6 +53,13 @@ void Worker::measure_times(const RoundPart& part) {
     round_times_.assign(time_rows_.begin(), time_rows_.end());
   }
   clock_.advance_all(round_times_, round_before_);
+  if (round_before_.size() != part.round_batches ||
+      (!round_before_.empty() && round_before_.front().first != part.first_batch))
+    throw Error(ErrorCode::internal, "round " + std::to_string(part.number) + ": event times of " +
+                                         std::to_string(round_before_.size()) +
+                                         " batches traded for a round of " +
+                                         std::to_string(part.round_batches) + " from batch " +
+                                         std::to_string(part.first_batch));
   wm_before_.clear();
   std::size_t mine = 0;
   for (const auto& [id, wm] : round_before_)
