@@ -161,7 +161,7 @@ void Ingest::append_copy(const Batch& batch, std::size_t first, std::size_t rows
   }
   // The copied slice mixes sources: its event times are measured here, in the rows just
   // copied (still in cache), by source.
-  if (query_.time_input >= 0) {
+  if (query_.time_input >= 0 && rows > 0) {
     const auto t = static_cast<std::size_t>(query_.time_input);
     std::int64_t lo = INT64_MAX, hi = INT64_MIN;
     widen_time_range(m.buffer[t].get() + m.buffer_rows * widths_[t], query_.plan.input_types[t], 0,
