@@ -8,7 +8,10 @@
 namespace sluice::detail {
 
 RoundQueue::RoundQueue(std::size_t capacity, std::size_t batches_per_part) : ring_(capacity) {
-  for (RoundPart& p : ring_) p.batches.reserve(batches_per_part);
+  for (RoundPart& p : ring_) {
+    p.batches.reserve(batches_per_part);
+    p.idle_sources.reserve(8);
+  }
 }
 
 RoundPart* RoundQueue::begin_push(const std::function<bool()>& cancelled) {

@@ -101,6 +101,7 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
   last_activity_ = std::chrono::steady_clock::now();
   emitter_.reserve(std::max<std::size_t>(config.batch_rows, 1));
   pipelines_.resize(static_cast<std::size_t>(workers_));
+  runners_.resize(static_cast<std::size_t>(workers_));
   for (int w = 0; w < workers_; ++w) threads_.emplace_back([this, w] { worker_main(w); });
   timer_ = std::thread([this] { timer_main(); });
 }
@@ -143,8 +144,8 @@ void Job::Impl::push_row(std::span<const Value> row, int source) {
 }
 
 void Job::Impl::worker_main(int worker) {
-  // The pipeline lives until the job ends: other workers read its outbox and may still do so
-  // when this worker has failed.
+  // The pipeline and the Worker live until the job ends: other workers read the pipeline's
+  // outbox and the Worker's event times, and may still do so when this worker has failed.
   std::unique_ptr<detail::WorkerPipeline>& pipeline = pipelines_[static_cast<std::size_t>(worker)];
   const char* stage = "start";
   try {
@@ -165,8 +166,10 @@ void Job::Impl::worker_main(int worker) {
     return;
   }
   detail::RoundQueue& queue = *queues_[static_cast<std::size_t>(worker)];
-  detail::Worker runner(worker, workers_, query_, *pipeline, queue, *exchange_, emitter_,
-                        work_counters_);
+  auto& owned = runners_[static_cast<std::size_t>(worker)];
+  owned = std::make_unique<detail::Worker>(worker, workers_, query_, *pipeline, queue, *exchange_,
+                                           emitter_, work_counters_);
+  detail::Worker& runner = *owned;
   for (;;) {
     detail::RoundPart* part = queue.front(cancelled_);
     if (part == nullptr) return;  // failed

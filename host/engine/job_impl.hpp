@@ -70,6 +70,8 @@ class Job::Impl {
   detail::WorkCounters work_counters_;
   detail::Emitter emitter_;
   std::vector<std::unique_ptr<detail::WorkerPipeline>> pipelines_;  // live until the job ends
+  // Live until the job ends too: other workers read a worker's traded event times.
+  std::vector<std::unique_ptr<detail::Worker>> runners_;
   std::vector<std::atomic<std::uint64_t>> per_worker_;
   std::vector<std::thread> threads_;
   std::thread timer_;

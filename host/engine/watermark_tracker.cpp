@@ -20,6 +20,7 @@ bool WatermarkTracker::refresh(std::span<const int> idle) {
   std::int64_t any_max = INT64_MIN;
   bool any_active = false;
   for (const auto& [source, max_time] : max_time_) {
+    if (max_time == INT64_MIN) continue;  // holds nothing back (and would overflow)
     const std::int64_t wm = max_time - max_delay_;
     any_max = std::max(any_max, wm);
     if (!std::binary_search(idle.begin(), idle.end(), source)) {

@@ -3,6 +3,9 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include "sluice/sluice.hpp"
@@ -63,6 +66,49 @@ TEST(MultiSource, OneSourceSameAsBeforeLateness) {
   job.push_row({Value(std::int64_t{100})});  // same source: window [0, 1 s) ended before 5 s
   job.finish();
   EXPECT_EQ(job.metrics().events_late, 1u);
+}
+
+TEST(MultiSource, AnIdleSourceStopsHoldingWindowsBackWithNoFurtherPush) {
+  Schema schema({{"ts", DataType::timestamp(TimeUnit::ms)}});
+  std::mutex mutex;
+  std::set<std::int64_t> fired;  // window starts
+  Query q;
+  q.event_time("ts")
+      .window(WindowSpec::tumbling(std::chrono::seconds(1)))
+      .aggregate({count()})
+      .sink([&](std::span<const WindowResult> rows) {
+        std::lock_guard lock(mutex);
+        for (const WindowResult& r : rows) fired.insert(r.window_start);
+      });
+  EngineConfig config;
+  config.backend = Backend::cpu;
+  config.batch_rows = 1;
+  config.batch_timeout = std::chrono::milliseconds(10);
+  config.source_idle_timeout = std::chrono::milliseconds(100);
+  Engine engine(config);
+  Job job = engine.start(schema, q);
+  // Source 1 stops at 0.5 s; source 0 goes on to 5 s. Until source 1 counts as idle the
+  // watermark stays at 0.5 s; then the job's timer sends a round that lets it move to 5 s,
+  // although nothing is pushed any more.
+  job.push_row({Value(std::int64_t{500})}, 1);
+  for (std::int64_t t = 1000; t <= 5000; t += 1000) job.push_row({Value(t)}, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::size_t seen = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(mutex);
+      seen = fired.size();
+    }
+    if (seen >= 5) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(fired, (std::set<std::int64_t>{0, 1000, 2000, 3000, 4000}))
+        << "windows ending by 5 s fire before finish() once source 1 is idle";
+  }
+  job.finish();
+  EXPECT_EQ(job.metrics().events_late, 0u);
 }
 
 }  // namespace

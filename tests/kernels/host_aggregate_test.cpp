@@ -149,6 +149,19 @@ TEST(HostAggregateTimes, EachSliceRangeAsTheSeparatePassAndBruteForceGiveIt) {
           EXPECT_EQ(agg.slice_times().min[sl], scanned.min[sl]) << "slice " << sl;
           EXPECT_EQ(agg.slice_times().max[sl], scanned.max[sl]) << "slice " << sl;
         }
+        // The next batch (its first slice alone) keeps nothing of this one's ranges.
+        if (batch.num_slices == 0) continue;
+        detail::BatchView first = batch;
+        first.num_slices = 1;
+        first.rows = slices[0].rows;
+        agg.clear();
+        agg.add_batch(first, kNoWatermark, late);
+        EXPECT_EQ(agg.slice_times().min[0], scanned.min[0]);
+        EXPECT_EQ(agg.slice_times().max[0], scanned.max[0]);
+        for (int sl = 1; sl < detail::kMaxSlices; ++sl) {
+          EXPECT_EQ(agg.slice_times().min[sl], INT64_MAX) << "slice " << sl;
+          EXPECT_EQ(agg.slice_times().max[sl], INT64_MIN) << "slice " << sl;
+        }
       }
     }
   }
