@@ -835,9 +835,15 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
     }
     flush(t, spec_, partitions_, INT64_MAX);
   };
+  // The threads that ran: the runtime may start fewer than asked (OMP_DYNAMIC, limits), and
+  // the tables of those that did not hold an earlier batch's counts.
+  int ran = 1;
   if (used > 1) {
 #pragma omp parallel
-    fold_share();
+    {
+      if (omp_get_thread_num() == 0) ran = omp_get_num_threads();
+      fold_share();
+    }
   } else {
     fold_share();
   }
@@ -850,7 +856,7 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
   std::size_t kept = 0;
   const std::size_t late_first = late_rows.size();
   int late_threads = 0;
-  for (int tid = 0; tid < used; ++tid) {
+  for (int tid = 0; tid < ran; ++tid) {
     const HostThreadAggregation& t = *threads_[static_cast<std::size_t>(tid)];
     for (int sl = 0; time_column_ >= 0 && sl < batch.num_slices; ++sl) {
       slice_times_.min[sl] = std::min(slice_times_.min[sl], t.slice_times.min[sl]);
