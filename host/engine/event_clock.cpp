@@ -40,18 +40,16 @@ EventClock::EventClock(const PaneSpec& panes, bool has_time, std::int64_t max_de
   batch_rows_.reserve(8 * kTimeRowWords);
 }
 
-void EventClock::begin_round(std::span<const int> idle) {
+void EventClock::begin_round(std::span<const int> idle, std::size_t batches) {
   idle_.assign(idle.begin(), idle.end());
-  first_pane_ = INT64_MAX;
-  last_pane_ = INT64_MIN;
+  // Without event time, or with one global window, every event lies in pane 0.
+  const bool one_pane = (!has_time_ || panes_.global) && batches > 0;
+  first_pane_ = one_pane ? 0 : INT64_MAX;
+  last_pane_ = one_pane ? 0 : INT64_MIN;
 }
 
 std::int64_t EventClock::advance(std::span<const std::uint64_t> rows) {
   const std::int64_t before = tracker_.current();
-  if (!has_time_ || panes_.global) {  // one pane, 0
-    first_pane_ = std::min<std::int64_t>(first_pane_, 0);
-    last_pane_ = std::max<std::int64_t>(last_pane_, 0);
-  }
   if (!has_time_) return before;
   for (std::size_t r = 0; r + kTimeRowWords <= rows.size(); r += kTimeRowWords) {
     const auto a = static_cast<std::int64_t>(rows[r + 2]);

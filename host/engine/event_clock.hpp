@@ -38,9 +38,10 @@ class EventClock {
 
   /// @brief The watermark before the next batch.
   std::int64_t current() const noexcept { return tracker_.current(); }
-  /// @brief Starts a round: its idle sources (ascending) hold nothing back; the pane bounds
-  /// start empty.
-  void begin_round(std::span<const int> idle);
+  /// @brief Starts a round of `batches` batches (all workers'): its idle sources (ascending)
+  /// hold nothing back; the pane bounds start empty (pane 0 when the round has batches and
+  /// there is no event time or one global window).
+  void begin_round(std::span<const int> idle, std::size_t batches);
   /// @brief Advances over one batch: `rows` are its time rows (any order).
   /// @return the watermark before it.
   std::int64_t advance(std::span<const std::uint64_t> rows);

@@ -99,7 +99,7 @@ void Ingest::append(const Batch& batch, int source) {
     if (in_place) {
       append_in_place(batch, done, take, source);
     } else {
-      if (!m.last_slice_copied && m.num_slices == kMaxSlices) {
+      if (!m.last_slice_copied() && m.num_slices == kMaxSlices) {
         seal();
         continue;
       }
@@ -122,20 +122,18 @@ void Ingest::append_in_place(const Batch& batch, std::size_t first, std::size_t 
   m.owners[m.num_slices] = BatchAccess::owner(batch);
   ++m.num_slices;
   m.rows += rows;
-  m.last_slice_copied = false;
 }
 
 void Ingest::append_copy(const Batch& batch, std::size_t first, std::size_t rows, int source,
                          const std::vector<const std::vector<std::uint32_t>*>& translate) {
   MicroBatch& m = *current_;
   pool_.ensure_buffer(m);
-  if (!m.last_slice_copied) {
+  if (!m.last_slice_copied()) {
     m.copied[m.num_slices] = true;
     ColumnSlice& s = m.slices[m.num_slices++];
     for (std::size_t r = 0; r < widths_.size(); ++r)
       s.columns[r] = m.buffer[r].get() + m.buffer_rows * widths_[r];
     s.rows = 0;
-    m.last_slice_copied = true;
   }
   for (std::size_t r = 0; r < widths_.size(); ++r) {
     const std::size_t c = query_.read_columns[r];

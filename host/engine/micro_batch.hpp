@@ -25,9 +25,8 @@ struct MicroBatch {
   int num_slices = 0;
   ColumnSlice slices[kMaxSlices];
   std::shared_ptr<const void> owners[kMaxSlices];
-  int sources[kMaxSlices] = {};    ///< the source of each slice read in place
-  bool copied[kMaxSlices] = {};    ///< the slice holds copied rows (see copied_source_max)
-  bool last_slice_copied = false;  ///< the last slice lies in `buffer` and may grow
+  int sources[kMaxSlices] = {};  ///< the source of each slice read in place
+  bool copied[kMaxSlices] = {};  ///< the slice holds copied rows (see copied_source_max)
   /// The batch's own columns (allocated when rows are first copied), read-column order.
   std::vector<std::unique_ptr<std::byte[], void (*)(std::byte*)>> buffer;
   std::size_t buffer_rows = 0;  ///< rows of `buffer` in use
@@ -37,6 +36,8 @@ struct MicroBatch {
   std::int64_t copied_max = INT64_MIN;
   std::vector<std::pair<int, std::int64_t>> copied_source_max;
 
+  /// @brief Whether the last slice lies in `buffer` (and so may grow with more copied rows).
+  bool last_slice_copied() const { return num_slices > 0 && copied[num_slices - 1]; }
   BatchView view() const {
     BatchView v;
     v.slices = slices;
@@ -59,7 +60,6 @@ struct MicroBatch {
     for (int s = 0; s < num_slices; ++s) owners[s].reset();
     rows = 0;
     num_slices = 0;
-    last_slice_copied = false;
     buffer_rows = 0;
     copied_min = INT64_MAX;
     copied_max = INT64_MIN;

@@ -49,10 +49,8 @@ void Worker::measure_times(const RoundPart& part) {
       const std::uint64_t* rows = r.outbox.data + r.part.first_row * kTimeRowWords;
       round_times_.insert(round_times_.end(), rows, rows + r.part.rows * kTimeRowWords);
     }
-  } else {
-    round_times_.assign(time_rows_.begin(), time_rows_.end());
   }
-  clock_.advance_all(round_times_, round_before_);
+  clock_.advance_all(workers_ > 1 ? round_times_ : time_rows_, round_before_);
   if (round_before_.size() != part.round_batches ||
       (!round_before_.empty() && round_before_.front().first != part.first_batch))
     throw Error(ErrorCode::internal, "round " + std::to_string(part.number) + ": event times of " +
@@ -146,14 +144,12 @@ void Worker::run_round(RoundPart& part) {
   }
   stage_ = "round start";
   pipeline_.begin_round(part.rows());
-  clock_.begin_round(part.idle_sources);
+  clock_.begin_round(part.idle_sources, part.round_batches);
   const bool has_time = query_.time_input >= 0;
   // One worker whose fold measures event times as it goes: the batches before each are folded
   // (and measured) before it, so the times need no pass of their own.
   const bool measured_in_fold = has_time && workers_ == 1 && pipeline_.measures_event_times();
   if (has_time && !measured_in_fold) measure_times(part);
-  if (!has_time)
-    for (std::size_t i = 0; i < part.round_batches; ++i) clock_.advance({});
   for (std::size_t i = 0; i < part.batches.size(); ++i) {
     MicroBatch& b = *part.batches[i];
     batch_ = b.id;

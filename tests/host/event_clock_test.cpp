@@ -83,7 +83,7 @@ TEST(EventClock, WatermarkBeforeEachBatchMatchesBruteForce) {
     const auto stream = random_stream(60, sources, rng);
     const auto want = brute_force_before(stream, 250);
     EventClock clock(panes, true, 250);
-    clock.begin_round({});
+    clock.begin_round({}, stream.size());
     for (std::size_t k = 0; k < stream.size(); ++k) {
       const auto rows = rows_of(stream[k]);
       EXPECT_EQ(clock.advance(rows), want[k]) << sources << " sources, batch " << k;
@@ -109,7 +109,7 @@ TEST(EventClock, RowsTradedInAnyOrderGiveTheSameWatermarks) {
     std::shuffle(rows.begin(), rows.end(), rng);
     std::vector<std::uint64_t> flat;
     for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
-    clock.begin_round({});
+    clock.begin_round({}, 4);
     std::vector<std::pair<std::uint64_t, std::int64_t>> before;
     clock.advance_all(flat, before);
     ASSERT_EQ(before.size(), 4u);
@@ -123,12 +123,12 @@ TEST(EventClock, RowsTradedInAnyOrderGiveTheSameWatermarks) {
 TEST(EventClock, PaneBoundsLeaveOutPanesLateForEveryWindow) {
   const PaneSpec panes = PaneSpec::make(1000, 1000, 0, 0);  // tumbling 1 s, no lateness
   EventClock clock(panes, true, 0);
-  clock.begin_round({});
+  clock.begin_round({}, 1);
   TestBatch first{1, {{0, {12'500, 14'200}}}};
   clock.advance(rows_of(first));
   EXPECT_EQ(clock.first_pane(), 12);
   EXPECT_EQ(clock.last_pane(), 14);
-  clock.begin_round({});
+  clock.begin_round({}, 1);
   // The watermark is 14.2 s now: panes before 14 are late for every window.
   TestBatch second{2, {{0, {3'000, 15'100}}}};
   EXPECT_EQ(clock.advance(rows_of(second)), 14'200);
@@ -139,12 +139,12 @@ TEST(EventClock, PaneBoundsLeaveOutPanesLateForEveryWindow) {
 TEST(EventClock, IdleSourcesOfARoundStopHoldingItBack) {
   const PaneSpec panes = PaneSpec::make(1000, 1000, 0, 0);
   EventClock clock(panes, true, 0);
-  clock.begin_round({});
+  clock.begin_round({}, 1);
   TestBatch b{1, {{-1, {1000}}, {2, {9000}}}};
   clock.advance(rows_of(b));
   EXPECT_EQ(clock.end_round(false), 1000);
   const std::vector<int> idle{-1};
-  clock.begin_round(idle);  // an empty round after source -1 went idle
+  clock.begin_round(idle, 0);  // an empty round after source -1 went idle
   EXPECT_EQ(clock.end_round(false), 9000);
 }
 

@@ -18,6 +18,15 @@ namespace {
 
 using detail::HostAggregator;
 
+/// A batch of `count` slices holding `rows` rows in all.
+detail::BatchView view_of(const detail::ColumnSlice* slices, std::size_t count, std::size_t rows) {
+  detail::BatchView v;
+  v.slices = slices;
+  v.num_slices = static_cast<int>(count);
+  v.rows = rows;
+  return v;
+}
+
 /// The groups in the aggregator's lists, repeats merged; checks each row's hash and partition.
 std::map<GroupKey, RefStates> groups_of_lists(const AggQuery& q, const detail::GroupRowLists& l,
                                               int row_words) {
@@ -73,10 +82,7 @@ TEST_P(HostAggregate, ListsHoldTheBruteForceGroups) {
         slices.push_back(slice_of(e, q, at, n));
         at += n;
       }
-      detail::BatchView batch;
-      batch.slices = slices.data();
-      batch.num_slices = static_cast<int>(slices.size());
-      batch.rows = e.size();
+      const detail::BatchView batch = view_of(slices.data(), slices.size(), e.size());
       for (std::int64_t wm :
            {kNoWatermark, std::int64_t{5000} + static_cast<std::int64_t>(c.rows / 2)}) {
         HostAggregator agg(q.spec(), {plan.code.data(), plan.programs.data()}, plan.input_types, 4,
@@ -124,10 +130,7 @@ TEST(HostAggregateTimes, EachSliceRangeAsTheSeparatePassAndBruteForceGiveIt) {
         bounds.emplace_back(at, n);
         at += n;
       }
-      detail::BatchView batch;
-      batch.slices = slices.data();
-      batch.num_slices = static_cast<int>(slices.size());
-      batch.rows = e.size();
+      const detail::BatchView batch = view_of(slices.data(), slices.size(), e.size());
       detail::SliceTimes scanned;
       detail::scan_slice_times(batch, plan.time_column,
                                plan.input_types[static_cast<std::size_t>(plan.time_column)],
@@ -151,9 +154,7 @@ TEST(HostAggregateTimes, EachSliceRangeAsTheSeparatePassAndBruteForceGiveIt) {
         }
         // The next batch (its first slice alone) keeps nothing of this one's ranges.
         if (batch.num_slices == 0) continue;
-        detail::BatchView first = batch;
-        first.num_slices = 1;
-        first.rows = slices[0].rows;
+        const detail::BatchView first = view_of(slices.data(), 1, slices[0].rows);
         agg.clear();
         agg.add_batch(first, kNoWatermark, late);
         EXPECT_EQ(agg.slice_times().min[0], scanned.min[0]);
@@ -187,10 +188,7 @@ TEST(HostAggregateCache, TheBatchAfterOneWhereTheCacheMissedFoldsWithoutIt) {
       for (std::size_t i = 0; i < e.size(); ++i)
         e.k[i] = b == 0 ? static_cast<std::int64_t>(i) : static_cast<std::int64_t>(rng() % 3000);
       const detail::ColumnSlice slice = slice_of(e, q, 0, e.size());
-      detail::BatchView batch;
-      batch.slices = &slice;
-      batch.num_slices = 1;
-      batch.rows = e.size();
+      const detail::BatchView batch = view_of(&slice, 1, e.size());
       std::vector<std::uint32_t> late;
       agg.clear();
       agg.add_batch(batch, kNoWatermark, late);
