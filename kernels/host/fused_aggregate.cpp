@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <string>
 #include <utility>
 
 #include "kernels/exec/host_exec.hpp"
@@ -14,7 +13,6 @@
 #include "kernels/host/vector_program.hpp"
 #include "kernels/host/word_list.hpp"
 #include "kernels/table/open_addressing.hpp"
-#include "sluice/status.hpp"
 
 namespace sluice::detail {
 namespace {
@@ -671,10 +669,7 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
   const std::size_t n = batch.rows;
   slice_times_.clear();
   if (n == 0) return 0;
-  if (time_column_ >= 0 && batch.num_slices > kMaxSlices)
-    throw Error(ErrorCode::internal, "a batch of " + std::to_string(batch.num_slices) +
-                                         " slices (at most " + std::to_string(kMaxSlices) +
-                                         " have their event times measured)");
+  if (time_column_ >= 0) require_measurable(batch);
   const ColumnType time_type = time_column_ >= 0 ? input_types_[time_column_] : ColumnType::i64;
 
   const Instr* code = programs_.code;

@@ -53,11 +53,16 @@ void widen_time_range(const void* column, ColumnType type, std::size_t first, st
   }
 }
 
-void scan_slice_times(const BatchView& batch, int time_column, ColumnType type, SliceTimes& out) {
-  out.clear();
+void require_measurable(const BatchView& batch) {
   if (batch.num_slices > kMaxSlices)
     throw Error(ErrorCode::internal, "a batch of " + std::to_string(batch.num_slices) +
-                                         " slices (at most " + std::to_string(kMaxSlices) + ")");
+                                         " slices (at most " + std::to_string(kMaxSlices) +
+                                         " have their event times measured)");
+}
+
+void scan_slice_times(const BatchView& batch, int time_column, ColumnType type, SliceTimes& out) {
+  out.clear();
+  require_measurable(batch);
   for (int s = 0; s < batch.num_slices; ++s)
     widen_time_range(batch.slices[s].columns[time_column], type, 0, batch.slices[s].rows,
                      out.min[s], out.max[s]);

@@ -15,6 +15,10 @@ namespace sluice::detail {
 void widen_time_range(const void* column, ColumnType type, std::size_t first, std::size_t n,
                       std::int64_t& lo, std::int64_t& hi);
 
+/// @brief Throws Error(internal) unless the batch has at most kMaxSlices slices, the most a
+/// SliceTimes holds.
+void require_measurable(const BatchView& batch);
+
 /// @brief The event-time range of every slice of a batch in host memory, from its input column
 /// `time_column` of type `type`. @pre At most kMaxSlices slices (Error(internal) if not).
 void scan_slice_times(const BatchView& batch, int time_column, ColumnType type, SliceTimes& out);
