@@ -26,6 +26,12 @@ if(SLUICE_WITH_CUDA)
   target_compile_options(sluice PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:${SLUICE_CUDA_FLAGS}>)
   target_link_libraries(sluice PUBLIC CUDA::cudart_static)
 endif()
+if(SLUICE_WITH_MPI)
+  file(GLOB SLUICE_MPI_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/transport/mpi/*.cpp)
+  target_sources(sluice PRIVATE ${SLUICE_MPI_SOURCES})
+  target_compile_definitions(sluice PRIVATE SLUICE_WITH_MPI=1)
+  target_link_libraries(sluice PUBLIC MPI::MPI_CXX)
+endif()
 target_include_directories(sluice
   PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:include>
   PRIVATE ${PROJECT_SOURCE_DIR})

@@ -697,6 +697,7 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
     agg.keys_begin = static_cast<int>(plan.programs.size());
     for (const std::string& key : query.keys()) {
       Fragment f = compiler.column(key, "key_by");
+      if (f.sem == Sem::string) agg.string_key_mask |= 1U << out.keys.size();
       out.keys.push_back({key, output_type(f), f.sem});
       add_program(plan, f);
     }

@@ -8,6 +8,8 @@
 
 namespace sluice::detail {
 
+class RowTranslator;
+
 /// @brief Where a worker's packed partials lie: `rows` rows of `row_words` 64-bit words, in the
 /// memory of `device` (-1: host memory). Valid in its process until that worker's next round.
 struct OutboxView {
@@ -39,9 +41,10 @@ class Exchange {
   virtual ~Exchange() = default;
   virtual int size() const = 0;
   /// @brief Sends parts[d] of `outbox` to rank d; fills `received` (cleared first) with what
-  /// every rank sent to `rank`, in rank order.
+  /// every rank sent to `rank`, in rank order. Rows that cross processes go through
+  /// `translator` (null: they are plain words); every rank passes the same kind.
   virtual void all_to_all(int rank, std::span<const PartDescriptor> parts, OutboxView outbox,
-                          std::vector<ReceivedPart>& received) = 0;
+                          std::vector<ReceivedPart>& received, RowTranslator* translator) = 0;
   /// @brief Minimum of `value` over all ranks.
   virtual std::int64_t all_reduce_min(int rank, std::int64_t value) = 0;
   /// @brief Waits for every rank.

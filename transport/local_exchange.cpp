@@ -27,7 +27,7 @@ void LocalExchange::arrive_and_wait(std::unique_lock<std::mutex>& lock) {
 }
 
 void LocalExchange::all_to_all(int rank, std::span<const PartDescriptor> parts, OutboxView outbox,
-                               std::vector<ReceivedPart>& received) {
+                               std::vector<ReceivedPart>& received, RowTranslator* /*translator*/) {
   if (static_cast<int>(parts.size()) != ranks_)
     throw Error(ErrorCode::internal, "all_to_all: rank " + std::to_string(rank) + " sent " +
                                          std::to_string(parts.size()) + " parts for " +

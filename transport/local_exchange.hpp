@@ -20,8 +20,9 @@ class LocalExchange final : public Exchange {
  public:
   explicit LocalExchange(int ranks);
   int size() const override { return ranks_; }
+  /// Rows never leave the process: `translator` is not used.
   void all_to_all(int rank, std::span<const PartDescriptor> parts, OutboxView outbox,
-                  std::vector<ReceivedPart>& received) override;
+                  std::vector<ReceivedPart>& received, RowTranslator* translator) override;
   std::int64_t all_reduce_min(int rank, std::int64_t value) override;
   void barrier(int rank) override;
   void abort(int rank, const std::string& why) override;

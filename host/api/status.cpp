@@ -25,6 +25,8 @@ const char* to_string(ErrorCode code) noexcept {
       return "out_of_memory";
     case ErrorCode::device_error:
       return "device_error";
+    case ErrorCode::peer_failure:
+      return "peer_failure";
     case ErrorCode::internal:
       return "internal";
   }

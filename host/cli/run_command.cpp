@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "host/cli/result_writer.hpp"
 #include "host/cli/run_options.hpp"
 #include "host/io/csv_reader.hpp"
+#include "host/io/file_share.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/status.hpp"
 
@@ -44,13 +46,49 @@ Job start_job(const Engine& engine, const RunOptions& options, ResultWriter& wri
   }
 }
 
-std::istream& open_input(const std::string& path, std::ifstream& file) {
-  if (path == "-") return std::cin;
-  file.open(path, std::ios::in | std::ios::binary);
-  if (!file) {
+/// `pattern` with every "{rank}" replaced by `rank`.
+std::string with_rank(std::string pattern, int rank) {
+  const std::string mark = "{rank}";
+  for (std::size_t at = pattern.find(mark); at != std::string::npos;
+       at = pattern.find(mark, at + 1))
+    pattern.replace(at, mark.size(), std::to_string(rank));
+  return pattern;
+}
+
+bool per_rank(const std::string& pattern) { return pattern.find("{rank}") != std::string::npos; }
+
+/// What this rank reads: its own file ("part-{rank}.csv"), its line-aligned share of one file,
+/// stdin (rank 0 only: launchers forward stdin to rank 0), or nothing.
+struct RankInput {
+  std::ifstream file;
+  std::unique_ptr<detail::FileShareBuffer> share;
+  std::unique_ptr<std::istream> share_stream;
+  std::istream* stream = nullptr;  ///< null: this rank reads nothing
+  std::string name;
+};
+
+void open_input(const std::string& pattern, int rank, int ranks, RankInput& in) {
+  if (pattern == "-") {
+    if (rank == 0) in.stream = &std::cin;
+    in.name = "stdin";
+    return;
+  }
+  const std::string path = with_rank(pattern, rank);
+  in.file.open(path, std::ios::in | std::ios::binary);
+  if (!in.file) {
     throw Error(ErrorCode::io_error, "cannot open input '" + path + "': " + std::strerror(errno));
   }
-  return file;
+  in.name = path;
+  in.stream = &in.file;
+  if (ranks > 1 && !per_rank(pattern)) {
+    std::string header;
+    const detail::ByteRange range = detail::share_of(in.file, rank, ranks, header);
+    in.share = std::make_unique<detail::FileShareBuffer>(in.file, std::move(header), range);
+    in.share_stream = std::make_unique<std::istream>(in.share.get());
+    in.stream = in.share_stream.get();
+    in.name = path + " (rank " + std::to_string(rank) + "'s share from byte " +
+              std::to_string(range.begin) + ")";
+  }
 }
 
 /// The header: window_start, window_end, the keys and the aggregates as written.
@@ -77,33 +115,49 @@ DictionaryPtr job_dictionary(const Job& job, const Schema& schema) {
   return nullptr;
 }
 
-void print_summary(const Engine& engine, const Metrics& m, std::uint64_t malformed) {
+void print_summary(const Engine& engine, const Metrics& m) {
   const std::size_t workers = m.batches_per_worker.empty()
                                   ? static_cast<std::size_t>(engine.config().workers)
                                   : m.batches_per_worker.size();
   std::cerr << "sluice run: events=" << m.events_in << " filtered=" << m.events_filtered
-            << " late=" << m.events_late << " malformed=" << malformed
+            << " late=" << m.events_late << " malformed=" << m.events_malformed
             << " windows=" << m.windows_fired
             << " events/s=" << static_cast<std::uint64_t>(m.events_per_second)
-            << " backend=" << to_string(engine.backend()) << " workers=" << workers << '\n';
+            << " backend=" << to_string(engine.backend()) << " workers=" << workers;
+  if (engine.ranks().size() > 1)
+    std::cerr << " ranks=" << engine.ranks().size() << " (" << engine.ranks().transport_name()
+              << ')';
+  std::cerr << '\n';
 }
 
 int execute(const RunOptions& options) {
-  const Engine engine = make_engine(options.engine);
+  EngineConfig config = options.engine;
+  // An output per rank: each rank writes the windows of the keys it owns.
+  config.gather_results = !per_rank(options.output);
+  const Engine engine = make_engine(config);
+  const int rank = engine.ranks().rank();
+  const int ranks = engine.ranks().size();
+  const bool writes = ranks == 1 || !config.gather_results || rank == 0;
   ResultWriter writer(header_of(options));
   Job job = start_job(engine, options, writer);
   try {
-    std::ifstream file;
-    std::istream& in = open_input(options.input, file);
-    detail::CsvReader reader(in, options.input == "-" ? "stdin" : options.input, options.schema,
-                             job_dictionary(job, options.schema),
-                             {.on_malformed = options.on_error});
-    writer.open(options.output);
-    writer.write_header();
-    stream_input(reader, job);
+    RankInput in;
+    open_input(options.input, rank, ranks, in);
+    if (writes) {
+      writer.open(with_rank(options.output, rank));
+      writer.write_header();
+    }
+    if (in.stream != nullptr) {
+      detail::CsvReader reader(*in.stream, in.name, options.schema,
+                               job_dictionary(job, options.schema),
+                               {.on_malformed = options.on_error});
+      stream_input(reader, job);
+      job.count_malformed(reader.malformed());
+    }
     job.finish();
-    writer.close();
-    print_summary(engine, job.metrics(), reader.malformed());
+    if (writes) writer.close();
+    const Metrics totals = job.total_metrics();
+    if (rank == 0) print_summary(engine, totals);
   } catch (...) {
     writer.stop();  // the job's destructor flushes windows of a failed run; drop them
     throw;

@@ -4,6 +4,7 @@
 #include "host/cuda_probe.hpp"
 #include "host/engine/job_impl.hpp"
 #include "host/query_compiler.hpp"
+#include "transport/rank_transport.hpp"
 
 namespace sluice {
 
@@ -47,6 +48,22 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
   if (config_.workers < 0) throw Error(ErrorCode::invalid_argument, "workers must not be negative");
   if (config_.workers == 0)
     config_.workers = backend_ == Backend::gpu ? std::max(1, detail::cuda_device_count()) : 1;
+  config_.ranks = config_.ranks.resolved();
+  if (const auto& ranks = config_.ranks.transport(); ranks && ranks->size() > 1) {
+    // Every rank must run as many workers: the members of the exchange are ranks * workers.
+    const std::int64_t fewest = ranks->all_reduce_min(config_.workers);
+    const std::int64_t most = -ranks->all_reduce_min(-config_.workers);
+    if (fewest != most)
+      throw Error(ErrorCode::invalid_argument,
+                  "every rank must run the same number of workers: rank " +
+                      std::to_string(ranks->rank()) + " has " + std::to_string(config_.workers) +
+                      ", others between " + std::to_string(fewest) + " and " +
+                      std::to_string(most));
+    if (backend_ == Backend::gpu)
+      throw Error(ErrorCode::backend_unavailable,
+                  "the GPU backend across ranks needs the NCCL exchange, which this Sluice was "
+                  "built without; run --backend cpu across ranks");
+  }
   if (config_.batch_rows == 0) throw Error(ErrorCode::invalid_argument, "batch_rows must be > 0");
   if (config_.batch_rows >= (std::size_t{1} << 32))
     throw Error(ErrorCode::invalid_argument, "batch_rows must be < 2^32");
@@ -60,8 +77,13 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
 
 Job Engine::start(const Schema& schema, const Query& query) const {
   auto dictionary = std::make_shared<StringDictionary>();
+  const int members = config_.workers * config_.ranks.size();
   detail::CompiledQuery compiled =
-      detail::compile_query(schema, query, *dictionary, config_.workers, config_.partition);
+      detail::compile_query(schema, query, *dictionary, members, config_.partition);
+  if (config_.ranks.size() > 1 && !compiled.windowed && config_.gather_results)
+    throw Error(ErrorCode::invalid_argument,
+                "a query without windows writes each rank's rows where it runs: across ranks it "
+                "needs gather_results = false (on the command line, an output file per rank)");
   return Job(std::make_unique<Job::Impl>(config_, backend_, schema, std::move(compiled),
                                          std::move(dictionary)));
 }
@@ -74,9 +96,11 @@ Job::~Job() = default;
 BatchBuilder Job::make_builder() const { return impl_->make_builder(); }
 void Job::push(const Batch& batch, int source) { impl_->push(batch, source); }
 void Job::push_row(std::span<const Value> row, int source) { impl_->push_row(row, source); }
+void Job::count_malformed(std::uint64_t rows) { impl_->count_malformed(rows); }
 void Job::flush() { impl_->flush(); }
 void Job::finish() { impl_->finish(); }
 Metrics Job::metrics() const { return impl_->metrics(); }
+Metrics Job::total_metrics() const { return impl_->total_metrics(); }
 Status Job::status() const { return impl_->status(); }
 const Schema& Job::schema() const { return impl_->schema(); }
 

@@ -5,23 +5,24 @@
 
 namespace sluice::detail {
 
-void append_time_rows(const MicroBatch& batch, const SliceTimes& slice_times,
+void append_time_rows(const MicroBatch& batch, const SliceTimes& slice_times, int rank,
                       std::vector<std::uint64_t>& rows) {
+  const std::uint64_t id = batch_word(rank, batch.id);
   const std::size_t range_at = rows.size();
-  rows.insert(rows.end(), {batch.id, kTimeRange, static_cast<std::uint64_t>(INT64_MAX),
+  rows.insert(rows.end(), {id, kTimeRange, static_cast<std::uint64_t>(INT64_MAX),
                            static_cast<std::uint64_t>(INT64_MIN)});
   std::int64_t lo = batch.copied_min;
   std::int64_t hi = batch.copied_max;
   const std::size_t sources_at = rows.size();
   const auto add_source = [&](int source, std::int64_t max_time) {
-    const std::uint64_t word = source_word(source);
+    const std::uint64_t word = source_word(rank, source);
     for (std::size_t r = sources_at; r < rows.size(); r += kTimeRowWords)
       if (rows[r + 1] == word) {
         rows[r + 2] =
             static_cast<std::uint64_t>(std::max(static_cast<std::int64_t>(rows[r + 2]), max_time));
         return;
       }
-    rows.insert(rows.end(), {batch.id, word, static_cast<std::uint64_t>(max_time), 0});
+    rows.insert(rows.end(), {id, word, static_cast<std::uint64_t>(max_time), 0});
   };
   for (int s = 0; s < batch.num_slices; ++s) {
     if (batch.copied[s] || slice_times.min[s] > slice_times.max[s]) continue;
@@ -40,7 +41,29 @@ EventClock::EventClock(const PaneSpec& panes, bool has_time, std::int64_t max_de
   batch_rows_.reserve(8 * kTimeRowWords);
 }
 
-void EventClock::begin_round(std::span<const int> idle, std::size_t batches) {
+void EventClock::expect_ranks(int ranks) {
+  heard_.assign(static_cast<std::size_t>(ranks), 0);
+  unheard_ = ranks;
+}
+
+void EventClock::hear(int rank) {
+  if (rank < 0 || static_cast<std::size_t>(rank) >= heard_.size() ||
+      heard_[static_cast<std::size_t>(rank)])
+    return;
+  heard_[static_cast<std::size_t>(rank)] = 1;
+  --unheard_;
+}
+
+void EventClock::refresh() {
+  if (unheard_ == 0) tracker_.refresh(idle_);
+}
+
+void EventClock::retire_rank(int rank) {
+  tracker_.retire(source_word(rank, 0), source_word(rank, -1));
+  hear(rank);
+}
+
+void EventClock::begin_round(std::span<const std::uint64_t> idle, std::size_t batches) {
   idle_.assign(idle.begin(), idle.end());
   // Without event time, or with one global window, every event lies in pane 0.
   const bool one_pane = (!has_time_ || panes_.global) && batches > 0;
@@ -54,7 +77,8 @@ std::int64_t EventClock::advance(std::span<const std::uint64_t> rows) {
   for (std::size_t r = 0; r + kTimeRowWords <= rows.size(); r += kTimeRowWords) {
     const auto a = static_cast<std::int64_t>(rows[r + 2]);
     if (rows[r + 1] != kTimeRange) {
-      tracker_.observe(static_cast<int>(static_cast<std::uint32_t>(rows[r + 1])), a);
+      tracker_.observe(rows[r + 1], a);
+      hear(static_cast<int>(rows[r + 1] >> 32));
       continue;
     }
     const auto b = static_cast<std::int64_t>(rows[r + 3]);
@@ -68,7 +92,7 @@ std::int64_t EventClock::advance(std::span<const std::uint64_t> rows) {
       last_pane_ = std::max(last_pane_, hi);
     }
   }
-  tracker_.refresh(idle_);
+  refresh();
   return before;
 }
 
@@ -95,7 +119,7 @@ void EventClock::advance_all(const std::vector<std::uint64_t>& rows,
 
 std::int64_t EventClock::end_round(bool final) {
   if (final) return kFinalWatermark;
-  if (has_time_) tracker_.refresh(idle_);
+  if (has_time_) refresh();
   return tracker_.current();
 }
 

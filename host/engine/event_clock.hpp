@@ -15,17 +15,28 @@
 namespace sluice::detail {
 
 /// @brief What a batch tells the watermark, as rows of kTimeRowWords words, so that workers
-/// (and ranks) can trade them: [batch id, kTimeRange, smallest, largest event time] once per
-/// batch, and [batch id, source_word(source), its largest event time, 0] per source with
-/// events in the batch.
+/// (and ranks) can trade them: [batch word, kTimeRange, smallest, largest event time] once per
+/// batch, and [batch word, source word, its largest event time, 0] per source with events in
+/// the batch. Ranks also trade, per round, [rank, kRoundFacts, its batches in the round,
+/// 1 if its input has ended] and [rank, kIdleSource, source word, 0] per idle source.
 inline constexpr std::size_t kTimeRowWords = 4;
 inline constexpr std::uint64_t kTimeRange = ~std::uint64_t{0};
-/// @brief A source id as a time-row word (its 32 bits, so never kTimeRange).
-inline std::uint64_t source_word(int source) { return static_cast<std::uint32_t>(source); }
+inline constexpr std::uint64_t kRoundFacts = ~std::uint64_t{1};
+inline constexpr std::uint64_t kIdleSource = ~std::uint64_t{2};
+/// @brief A source of rank `rank` as one word: the rank above its 32 bits (so never one of the
+/// row kinds above); sources of one rank are the words [rank << 32, (rank << 32) + 2^32).
+inline std::uint64_t source_word(int rank, int source) {
+  return (static_cast<std::uint64_t>(rank) << 32) | static_cast<std::uint32_t>(source);
+}
+/// @brief A batch of rank `rank` as one word: ranks in order, then batches in stream order.
+inline std::uint64_t batch_word(int rank, std::uint64_t id) {
+  return (static_cast<std::uint64_t>(rank) << 40) | id;
+}
 
-/// @brief Appends the time rows of `batch`: slices read in place from `slice_times` (their
-/// sources from the batch), copied rows from what Ingest measured as it copied them.
-void append_time_rows(const MicroBatch& batch, const SliceTimes& slice_times,
+/// @brief Appends the time rows of `batch` of rank `rank`: slices read in place from
+/// `slice_times` (their sources from the batch), copied rows from what Ingest measured as it
+/// copied them.
+void append_time_rows(const MicroBatch& batch, const SliceTimes& slice_times, int rank,
                       std::vector<std::uint64_t>& rows);
 
 /// @brief The watermark before each batch and after each round, computed the same way by every
@@ -41,7 +52,13 @@ class EventClock {
   /// @brief Starts a round of `batches` batches (all workers'): its idle sources (ascending)
   /// hold nothing back; the pane bounds start empty (pane 0 when the round has batches and
   /// there is no event time or one global window).
-  void begin_round(std::span<const int> idle, std::size_t batches);
+  void begin_round(std::span<const std::uint64_t> idle, std::size_t batches);
+  /// @brief Across `ranks` ranks: the watermark stays where it is until every rank has sent
+  /// an event time or ended (a rank that has not started holds it back, as a parallel source
+  /// that has not emitted a watermark does).
+  void expect_ranks(int ranks);
+  /// @brief The input of rank `rank` has ended: its sources no longer hold the watermark back.
+  void retire_rank(int rank);
   /// @brief Advances over one batch: `rows` are its time rows (any order).
   /// @return the watermark before it.
   std::int64_t advance(std::span<const std::uint64_t> rows);
@@ -62,7 +79,11 @@ class EventClock {
   PaneSpec panes_;
   bool has_time_;
   WatermarkTracker tracker_;
-  std::vector<int> idle_;
+  std::vector<std::uint64_t> idle_;
+  std::vector<char> heard_;  ///< per rank (expect_ranks): it sent an event time or ended
+  int unheard_ = 0;
+  void hear(int rank);
+  void refresh();
   std::int64_t first_pane_ = INT64_MAX;
   std::int64_t last_pane_ = INT64_MIN;
   std::vector<std::size_t> order_;         // scratch of advance_all

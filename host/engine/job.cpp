@@ -7,6 +7,8 @@
 
 #include "host/cuda_probe.hpp"
 #include "host/engine/job_impl.hpp"
+#include "transport/cluster_exchange.hpp"
+#include "transport/local_exchange.hpp"
 
 namespace sluice {
 namespace {
@@ -65,6 +67,21 @@ std::vector<std::unique_ptr<detail::RoundQueue>> make_queues(int workers) {
   return q;
 }
 
+std::unique_ptr<detail::Exchange> make_exchange(const EngineConfig& config, int workers) {
+  if (config.ranks.size() > 1)
+    return std::make_unique<detail::ClusterExchange>(config.ranks.transport(), workers);
+  return std::make_unique<detail::LocalExchange>(workers);
+}
+
+/// Word offsets of the string key words in rows whose keys start at `key_first`.
+std::vector<std::uint32_t> string_key_offsets(const detail::CompiledQuery& query, int key_first) {
+  std::vector<std::uint32_t> at;
+  for (int j = 0; j < query.plan.aggregation.key_words; ++j)
+    if ((query.plan.aggregation.string_key_mask >> j) & 1U)
+      at.push_back(static_cast<std::uint32_t>(key_first + j));
+  return at;
+}
+
 detail::Dispatcher::Queues queue_pointers(
     const std::vector<std::unique_ptr<detail::RoundQueue>>& queues) {
   detail::Dispatcher::Queues p;
@@ -82,6 +99,8 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       query_(std::move(query)),
       dictionary_(std::move(dictionary)),
       workers_(config.workers),
+      rank_(config.ranks.rank()),
+      ranks_(config.ranks.size()),
       cancelled_([this] { return failed(); }),
       pool_(read_widths(schema_, query_.read_columns), std::max<std::size_t>(config.batch_rows, 1),
             pool_limit(config, workers_), backend == Backend::gpu),
@@ -93,12 +112,28 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       ingest_(
           schema_, query_, dictionary_, pool_, std::max<std::size_t>(config.batch_rows, 1),
           [this](detail::BatchLease b) { dispatcher_.add(std::move(b)); }, cancelled_),
-      exchange_(std::make_unique<detail::LocalExchange>(workers_)),
+      exchange_(make_exchange(config, workers_)),
       emitter_(query_, read_schema_of(schema_, query_.read_columns), dictionary_, workers_,
                config.ordered_results, emit_counters_),
       per_worker_(static_cast<std::size_t>(workers_)),
       rounds_done_(static_cast<std::size_t>(workers_), 0) {
   last_activity_ = std::chrono::steady_clock::now();
+  if (ranks_ > 1) {
+    string_sync_ = std::make_unique<detail::StringCodeSync>(dictionary_, ranks_);
+    // Packed partials: [hash, pane, cut, keys, states]; fired rows: [window, keys, ...].
+    const auto& agg = query_.plan.aggregation;
+    partial_codes_ = std::make_unique<detail::StringRowTranslator>(
+        *string_sync_, string_key_offsets(query_, 3), true, 3, agg.key_words, agg.hasher);
+    fired_codes_ =
+        std::make_unique<detail::StringRowTranslator>(*string_sync_, string_key_offsets(query_, 1));
+    role_.rank = rank_;
+    role_.ranks = ranks_;
+    role_.local_workers = workers_;
+    role_.gather_results = config.gather_results;
+    role_.partials = partial_codes_->empty() ? nullptr : partial_codes_.get();
+    role_.fired = fired_codes_->empty() ? nullptr : fired_codes_.get();
+    role_.dictionary = dictionary_;
+  }
   emitter_.reserve(std::max<std::size_t>(config.batch_rows, 1));
   pipelines_.resize(static_cast<std::size_t>(workers_));
   runners_.resize(static_cast<std::size_t>(workers_));
@@ -107,6 +142,13 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
 }
 
 Job::Impl::~Impl() {
+  if (!finished_ && ranks_ > 1 && !failed()) {
+    // Across ranks a job destroyed unfinished (an error unwinding on this rank) must not pass
+    // for a rank whose input ended: the other ranks would finish without its data.
+    fail(-1, Status(ErrorCode::internal, "rank " + std::to_string(rank_) +
+                                             "'s job was destroyed before finish() (an error on "
+                                             "that rank stopped it)"));
+  }
   if (!finished_) {
     try {
       finish();
@@ -167,13 +209,38 @@ void Job::Impl::worker_main(int worker) {
   }
   detail::RoundQueue& queue = *queues_[static_cast<std::size_t>(worker)];
   auto& owned = runners_[static_cast<std::size_t>(worker)];
-  owned = std::make_unique<detail::Worker>(worker, workers_, query_, *pipeline, queue, *exchange_,
-                                           emitter_, work_counters_);
+  owned = std::make_unique<detail::Worker>(rank_ * workers_ + worker, ranks_ * workers_, query_,
+                                           *pipeline, queue, *exchange_, emitter_, work_counters_,
+                                           ranks_ > 1 ? &role_ : nullptr);
   detail::Worker& runner = *owned;
   for (;;) {
     detail::RoundPart* part = queue.front(cancelled_);
     if (part == nullptr) return;  // failed
     const bool final = part->final;
+    if (final && ranks_ > 1 && !failed()) {
+      // This rank's input has ended; the others' may not have: run empty rounds with them
+      // until every rank's has.
+      detail::RoundPart tail;
+      tail.final = true;
+      tail.number = part->number;
+      try {
+        runner.run_round(*part);
+        while (!runner.finished() && !failed()) {
+          ++tail.number;
+          runner.run_round(tail);
+        }
+      } catch (...) {
+        fail(worker, status_of_current_exception(runner.where()));
+      }
+      per_worker_[static_cast<std::size_t>(worker)] += part->batches.size();
+      queue.pop();
+      {
+        std::lock_guard lock(done_mutex_);
+        ++rounds_done_[static_cast<std::size_t>(worker)];
+      }
+      done_cv_.notify_all();
+      return;
+    }
     if (!failed()) {
       try {
         runner.run_round(*part);
@@ -224,7 +291,10 @@ void Job::Impl::timer_main() {
       ingest_.flush_rows();
       ingest_.seal();
       dispatcher_.dispatch(false);
-      if (dispatcher_.refresh(std::chrono::steady_clock::now())) dispatcher_.dispatch(false, true);
+      // Across ranks an idle rank still sends (empty) rounds, so that the others' rounds,
+      // which wait for every rank's, go on.
+      if (dispatcher_.refresh(std::chrono::steady_clock::now()) || ranks_ > 1)
+        dispatcher_.dispatch(false, true);
     } catch (...) {
       fail(-1, status_of_current_exception("batch timer"));
     }
@@ -287,6 +357,7 @@ Metrics Job::Impl::metrics() const {
   Metrics m;
   m.events_in = ingest_.events();
   m.events_filtered = work_counters_.filtered;
+  m.events_malformed = malformed_;
   m.events_late = work_counters_.late;
   m.windows_fired = emit_counters_.windows_fired;
   m.window_updates = emit_counters_.window_updates;
@@ -301,6 +372,38 @@ Metrics Job::Impl::metrics() const {
     if (m.elapsed_seconds > 0)
       m.events_per_second = static_cast<double>(m.events_in) / m.elapsed_seconds;
   }
+  return m;
+}
+
+Metrics Job::Impl::total_metrics() const {
+  Metrics m = metrics();
+  const auto& ranks = config_.ranks.transport();
+  if (!ranks || ranks->size() <= 1) return m;
+  std::vector<std::uint64_t> sums{m.events_in,     m.events_filtered, m.events_late,
+                                  m.windows_fired, m.window_updates,  m.batches,
+                                  m.state_groups,  m.state_bytes,     m.events_malformed};
+  ranks->all_reduce_sum(sums);
+  m.events_in = sums[0];
+  m.events_filtered = sums[1];
+  m.events_late = sums[2];
+  m.windows_fired = sums[3];
+  m.window_updates = sums[4];
+  m.batches = sums[5];
+  m.state_groups = sums[6];
+  m.state_bytes = sums[7];
+  m.events_malformed = sums[8];
+  // Every rank's workers, rank by rank: each rank contributes its own at its place.
+  std::vector<std::uint64_t> per_worker(static_cast<std::size_t>(ranks->size() * workers_), 0);
+  for (int w = 0; w < workers_; ++w)
+    per_worker[static_cast<std::size_t>(rank_ * workers_ + w)] =
+        m.batches_per_worker[static_cast<std::size_t>(w)];
+  ranks->all_reduce_sum(per_worker);
+  m.batches_per_worker = std::move(per_worker);
+  // The job took as long as its slowest rank.
+  const auto ns = static_cast<std::int64_t>(m.elapsed_seconds * 1e9);
+  m.elapsed_seconds = static_cast<double>(-ranks->all_reduce_min(-ns)) * 1e-9;
+  m.events_per_second =
+      m.elapsed_seconds > 0 ? static_cast<double>(m.events_in) / m.elapsed_seconds : 0;
   return m;
 }
 

@@ -15,10 +15,11 @@
 #include "host/engine/emitter.hpp"
 #include "host/engine/ingest.hpp"
 #include "host/engine/micro_batch.hpp"
+#include "host/engine/string_codes.hpp"
 #include "host/engine/worker.hpp"
 #include "host/query_compiler.hpp"
 #include "sluice/engine.hpp"
-#include "transport/local_exchange.hpp"
+#include "transport/exchange.hpp"
 
 namespace sluice {
 
@@ -35,9 +36,11 @@ class Job::Impl {
   BatchBuilder make_builder() const;
   void push(const Batch& batch, int source);
   void push_row(std::span<const Value> row, int source);
+  void count_malformed(std::uint64_t rows) { malformed_ += rows; }
   void flush();
   void finish();
   Metrics metrics() const;
+  Metrics total_metrics() const;
   Status status() const;
   const Schema& schema() const { return schema_; }
 
@@ -54,7 +57,14 @@ class Job::Impl {
   Schema schema_;
   detail::CompiledQuery query_;
   DictionaryPtr dictionary_;
-  int workers_;
+  int workers_;  // in this process
+  // Across ranks: this rank's place, and what its workers share.
+  int rank_ = 0;
+  int ranks_ = 1;
+  std::unique_ptr<detail::StringCodeSync> string_sync_;
+  std::unique_ptr<detail::StringRowTranslator> partial_codes_;
+  std::unique_ptr<detail::StringRowTranslator> fired_codes_;
+  detail::RankRole role_;
   std::function<bool()> cancelled_;
 
   std::mutex ingest_mutex_;  // ingest and dispatch
@@ -65,7 +75,7 @@ class Job::Impl {
   std::chrono::steady_clock::time_point last_activity_;
   bool finished_ = false;
 
-  std::unique_ptr<detail::LocalExchange> exchange_;
+  std::unique_ptr<detail::Exchange> exchange_;
   detail::EmitCounters emit_counters_;
   detail::WorkCounters work_counters_;
   detail::Emitter emitter_;
@@ -83,6 +93,7 @@ class Job::Impl {
   std::condition_variable done_cv_;
   std::vector<std::uint64_t> rounds_done_;  // per worker
 
+  std::atomic<std::uint64_t> malformed_{0};
   std::atomic<bool> failed_{false};
   mutable std::mutex status_mutex_;
   Status status_;

@@ -10,12 +10,16 @@ namespace sluice::detail {
 WatermarkTracker::WatermarkTracker(std::int64_t max_delay)
     : max_delay_(max_delay), watermark_(kNoWatermark) {}
 
-void WatermarkTracker::observe(int source, std::int64_t max_event_time) {
+void WatermarkTracker::observe(std::uint64_t source, std::int64_t max_event_time) {
   auto [it, fresh] = max_time_.try_emplace(source, max_event_time);
   if (!fresh) it->second = std::max(it->second, max_event_time);
 }
 
-bool WatermarkTracker::refresh(std::span<const int> idle) {
+void WatermarkTracker::retire(std::uint64_t first, std::uint64_t last) {
+  max_time_.erase(max_time_.lower_bound(first), max_time_.upper_bound(last));
+}
+
+bool WatermarkTracker::refresh(std::span<const std::uint64_t> idle) {
   std::int64_t active_min = INT64_MAX;
   std::int64_t any_max = INT64_MIN;
   bool any_active = false;

@@ -19,17 +19,20 @@ class WatermarkTracker {
  public:
   explicit WatermarkTracker(std::int64_t max_delay);
 
-  /// @brief Records that `source` has sent events up to `max_event_time`.
-  void observe(int source, std::int64_t max_event_time);
+  /// @brief Records that `source` (a source word: see source_word) has sent events up to
+  /// `max_event_time`.
+  void observe(std::uint64_t source, std::int64_t max_event_time);
+  /// @brief Forgets the sources in [first, last] (their input ended): they hold nothing back.
+  void retire(std::uint64_t first, std::uint64_t last);
   /// @brief Recomputes the watermark with the sources in `idle` (ascending) not holding it
   /// back. @return true if it advanced.
-  bool refresh(std::span<const int> idle);
+  bool refresh(std::span<const std::uint64_t> idle);
   /// @brief The watermark as of the last refresh (kNoWatermark before any event).
   std::int64_t current() const noexcept { return watermark_; }
 
  private:
   std::int64_t max_delay_;
-  std::map<int, std::int64_t> max_time_;  ///< per source that has sent events
+  std::map<std::uint64_t, std::int64_t> max_time_;  ///< per source that has sent events
   std::int64_t watermark_;
 };
 

@@ -10,9 +10,12 @@
 namespace sluice::detail {
 
 Worker::Worker(int index, int workers, const CompiledQuery& query, WorkerPipeline& pipeline,
-               RoundQueue& queue, Exchange& exchange, Emitter& emitter, WorkCounters& counters)
+               RoundQueue& queue, Exchange& exchange, Emitter& emitter, WorkCounters& counters,
+               const RankRole* role)
     : index_(index),
       workers_(workers),
+      role_(role),
+      local_index_(role != nullptr ? index % role->local_workers : index),
       query_(query),
       pipeline_(pipeline),
       queue_(queue),
@@ -24,55 +27,163 @@ Worker::Worker(int index, int workers, const CompiledQuery& query, WorkerPipelin
   received_.reserve(static_cast<std::size_t>(workers));
   received_times_.reserve(static_cast<std::size_t>(workers));
   time_parts_.resize(static_cast<std::size_t>(workers));
+  idle_words_.reserve(8);
+  if (role_ != nullptr) {
+    ended_.assign(static_cast<std::size_t>(role_->ranks), 0);
+    clock_.expect_ranks(role_->ranks);
+    fired_parts_.resize(static_cast<std::size_t>(workers));
+    if (query_.plan.aggregation.string_key_mask != 0) text_hashes_.emplace(role_->dictionary);
+  }
 }
 
-void Worker::measure_times(const RoundPart& part) {
+bool Worker::agree_round(const RoundPart& part, bool scan_times) {
   stage_ = "event times";
   time_rows_.clear();
-  const auto time_column = static_cast<std::size_t>(query_.time_input);
-  for (const BatchLease& b : part.batches) {
-    batch_ = b->id;
-    scan_slice_times(b->view(), query_.time_input, query_.plan.input_types[time_column],
-                     slice_times_);
-    append_time_rows(*b, slice_times_, time_rows_);
+  const int my_rank = rank();
+  // The rank's facts, from its first worker (every worker of a rank has the same).
+  if (role_ != nullptr && local_index_ == 0) {
+    time_rows_.insert(time_rows_.end(), {static_cast<std::uint64_t>(my_rank), kRoundFacts,
+                                         part.round_batches, part.final ? 1u : 0u});
+    for (int s : part.idle_sources)
+      time_rows_.insert(time_rows_.end(), {static_cast<std::uint64_t>(my_rank), kIdleSource,
+                                           source_word(my_rank, s), 0});
   }
-  batch_.reset();
-  if (workers_ > 1) {
+  if (scan_times) {
+    const auto time_column = static_cast<std::size_t>(query_.time_input);
+    for (const BatchLease& b : part.batches) {
+      batch_ = b->id;
+      scan_slice_times(b->view(), query_.time_input, query_.plan.input_types[time_column],
+                       slice_times_);
+      append_time_rows(*b, slice_times_, my_rank, time_rows_);
+    }
+    batch_.reset();
+  }
+  const std::vector<std::uint64_t>* all = &time_rows_;
+  if (workers_ > 1 && (scan_times || role_ != nullptr)) {
     stage_ = "event-time exchange";
     for (PartDescriptor& p : time_parts_) p = {0, time_rows_.size() / kTimeRowWords};
     exchange_.all_to_all(
         index_, time_parts_,
         OutboxView{time_rows_.data(), -1, static_cast<std::uint32_t>(kTimeRowWords)},
-        received_times_);
+        received_times_, nullptr);
     round_times_.clear();
     for (const ReceivedPart& r : received_times_) {
       const std::uint64_t* rows = r.outbox.data + r.part.first_row * kTimeRowWords;
       round_times_.insert(round_times_.end(), rows, rows + r.part.rows * kTimeRowWords);
     }
+    all = &round_times_;
   }
-  clock_.advance_all(workers_ > 1 ? round_times_ : time_rows_, round_before_);
-  if (round_before_.size() != part.round_batches ||
-      (!round_before_.empty() && round_before_.front().first != part.first_batch))
+  // The round's facts: from the part in one process, from every rank's rows across ranks.
+  std::size_t round_batches = part.round_batches;
+  bool last = part.final;
+  idle_words_.clear();
+  newly_ended_.clear();
+  if (role_ == nullptr) {
+    for (int s : part.idle_sources) idle_words_.push_back(source_word(0, s));
+    std::sort(idle_words_.begin(), idle_words_.end());
+  } else {
+    round_batches = 0;
+    batch_times_.clear();
+    for (std::size_t r = 0; r + kTimeRowWords <= all->size(); r += kTimeRowWords) {
+      const std::uint64_t* row = all->data() + r;
+      if (row[1] == kRoundFacts) {
+        round_batches += row[2];
+        if ((row[3] & 1) != 0 && row[0] < ended_.size() && !ended_[row[0]]) {
+          ended_[row[0]] = 1;
+          newly_ended_.push_back(static_cast<int>(row[0]));
+        }
+      } else if (row[1] == kIdleSource) {
+        idle_words_.push_back(row[2]);
+      } else {
+        batch_times_.insert(batch_times_.end(), row, row + kTimeRowWords);
+      }
+    }
+    std::sort(idle_words_.begin(), idle_words_.end());
+    last = std::all_of(ended_.begin(), ended_.end(), [](char e) { return e != 0; });
+    all = &batch_times_;
+  }
+  clock_.begin_round(idle_words_, round_batches);
+  if (!scan_times) return last;
+  clock_.advance_all(*all, round_before_);
+  if (round_before_.size() != round_batches || (role_ == nullptr && !round_before_.empty() &&
+                                                round_before_.front().first != part.first_batch))
     throw Error(ErrorCode::internal, "round " + std::to_string(part.number) + ": event times of " +
                                          std::to_string(round_before_.size()) +
                                          " batches traded for a round of " +
-                                         std::to_string(part.round_batches) + " from batch " +
+                                         std::to_string(round_batches) + " from batch " +
                                          std::to_string(part.first_batch));
   wm_before_.clear();
   std::size_t mine = 0;
   for (const auto& [id, wm] : round_before_)
-    if (mine < part.batches.size() && part.batches[mine]->id == id) {
+    if (mine < part.batches.size() && batch_word(my_rank, part.batches[mine]->id) == id) {
       wm_before_.push_back(wm);
       ++mine;
     }
   if (mine != part.batches.size())
     throw Error(ErrorCode::internal, "event times of a batch of round " +
                                          std::to_string(part.number) + " were not traded");
+  return last;
+}
+
+void Worker::emit_fired(std::uint64_t round) {
+  const FiredView& rows = pipeline_.collect_fired();
+  if (role_ == nullptr || !role_->gather_results) {
+    emitter_.deliver(local_index_, round, rows);
+    return;
+  }
+  // Every member's rows to member 0, as rows [window, keys, update, states].
+  stage_ = "result gathering";
+  const auto key_words = static_cast<std::size_t>(query_.plan.aggregation.key_words);
+  const auto state_words = static_cast<std::size_t>(query_.plan.aggregation.states.count);
+  const std::size_t width = 2 + key_words + state_words;
+  fired_rows_.resize(rows.size * width);
+  for (std::size_t i = 0; i < rows.size; ++i) {
+    std::uint64_t* out = fired_rows_.data() + i * width;
+    out[0] = static_cast<std::uint64_t>(rows.window[i]);
+    for (std::size_t k = 0; k < key_words; ++k) out[1 + k] = rows.keys[k * rows.stride + i];
+    out[1 + key_words] = rows.update[i];
+    for (std::size_t s = 0; s < state_words; ++s)
+      out[2 + key_words + s] = rows.states[s * rows.stride + i];
+  }
+  for (PartDescriptor& p : fired_parts_) p = {};
+  fired_parts_[0] = {0, rows.size};
+  exchange_.all_to_all(index_, fired_parts_,
+                       OutboxView{fired_rows_.data(), -1, static_cast<std::uint32_t>(width)},
+                       received_fired_, role_->fired);
+  if (index_ != 0) {
+    emitter_.deliver(local_index_, round, FiredView{});
+    return;
+  }
+  std::size_t n = 0;
+  for (const ReceivedPart& r : received_fired_) n += r.part.rows;
+  gathered_window_.resize(n);
+  gathered_keys_.resize(n * key_words);
+  gathered_update_.resize(n);
+  gathered_states_.resize(n * state_words);
+  std::size_t at = 0;
+  for (const ReceivedPart& r : received_fired_)
+    for (std::size_t i = 0; i < r.part.rows; ++i, ++at) {
+      const std::uint64_t* row = r.outbox.data + (r.part.first_row + i) * width;
+      gathered_window_[at] = static_cast<std::int64_t>(row[0]);
+      for (std::size_t k = 0; k < key_words; ++k) gathered_keys_[k * n + at] = row[1 + k];
+      gathered_update_[at] = static_cast<std::uint8_t>(row[1 + key_words]);
+      for (std::size_t s = 0; s < state_words; ++s)
+        gathered_states_[s * n + at] = row[2 + key_words + s];
+    }
+  FiredView all;
+  all.size = n;
+  all.stride = n;
+  all.window = gathered_window_.data();
+  all.keys = gathered_keys_.data();
+  all.update = gathered_update_.data();
+  all.states = gathered_states_.data();
+  emitter_.deliver(local_index_, round, all);
 }
 
 std::string Worker::where() const {
-  std::string text =
-      "worker " + std::to_string(index_) + ", round " + std::to_string(round_) + ", " + stage_;
+  std::string text = (role_ != nullptr ? "rank " + std::to_string(role_->rank) + ", " : "") +
+                     "worker " + std::to_string(local_index_) + ", round " +
+                     std::to_string(round_) + ", " + stage_;
   if (batch_)
     text += ", batch " + std::to_string(*batch_);
   else
@@ -81,8 +192,9 @@ std::string Worker::where() const {
 }
 
 std::string Worker::where_device_fault() const {
-  std::string text = "worker " + std::to_string(index_) + ", round " + std::to_string(round_) +
-                     ", detected at " + stage_ +
+  std::string text = (role_ != nullptr ? "rank " + std::to_string(role_->rank) + ", " : "") +
+                     "worker " + std::to_string(local_index_) + ", round " +
+                     std::to_string(round_) + ", detected at " + stage_ +
                      "; the fault may come from any device work since " +
                      "the worker's last synchronization (";
   if (first_batch_ != 0)
@@ -129,6 +241,7 @@ void Worker::run_stateless(RoundPart& part) {
     emitter_.deliver_rows(part.number, b.id, rows);
   }
   emitter_.end_round(part.number);
+  finished_ = part.final;
 }
 
 void Worker::run_round(RoundPart& part) {
@@ -144,12 +257,11 @@ void Worker::run_round(RoundPart& part) {
   }
   stage_ = "round start";
   pipeline_.begin_round(part.rows());
-  clock_.begin_round(part.idle_sources, part.round_batches);
   const bool has_time = query_.time_input >= 0;
   // One worker whose fold measures event times as it goes: the batches before each are folded
   // (and measured) before it, so the times need no pass of their own.
   const bool measured_in_fold = has_time && workers_ == 1 && pipeline_.measures_event_times();
-  if (has_time && !measured_in_fold) measure_times(part);
+  const bool last = agree_round(part, has_time && !measured_in_fold);
   for (std::size_t i = 0; i < part.batches.size(); ++i) {
     MicroBatch& b = *part.batches[i];
     batch_ = b.id;
@@ -159,7 +271,7 @@ void Worker::run_round(RoundPart& part) {
     if (measured_in_fold) {
       pipeline_.aggregate(b.view(), clock_.current());
       time_rows_.clear();
-      append_time_rows(b, pipeline_.event_times(), time_rows_);
+      append_time_rows(b, pipeline_.event_times(), 0, time_rows_);
       clock_.advance(time_rows_);
     } else {
       pipeline_.aggregate(b.view(), has_time ? wm_before_[i] : kNoWatermark);
@@ -167,9 +279,11 @@ void Worker::run_round(RoundPart& part) {
   }
   if (workers_ > 1) {
     stage_ = "partitioning";
-    const std::span<const PartDescriptor> parts = pipeline_.pack();
+    const std::span<const PartDescriptor> parts =
+        pipeline_.pack(text_hashes_ ? text_hashes_->refresh() : std::span<const std::uint64_t>{});
     stage_ = "exchange";
-    exchange_.all_to_all(index_, parts, pipeline_.outbox(), received_);
+    exchange_.all_to_all(index_, parts, pipeline_.outbox(), received_,
+                         role_ != nullptr ? role_->partials : nullptr);
     pipeline_.unpack(received_);
   }
   stage_ = "state lookup";
@@ -188,23 +302,26 @@ void Worker::run_round(RoundPart& part) {
   if (pending_) {
     // The previous round's rows came back with this round's settle.
     stage_ = "emission";
-    emitter_.deliver(index_, *pending_, pipeline_.collect_fired());
+    emitter_.deliver(local_index_, *pending_, pipeline_.collect_fired());
     pending_.reset();
   }
   stage_ = "state merge";
   pipeline_.merge(fired_wm_);
   stage_ = "watermark agreement";
-  const std::int64_t wm = exchange_.all_reduce_min(index_, clock_.end_round(part.final));
+  for (int r : newly_ended_) clock_.retire_rank(r);
+  const std::int64_t wm = exchange_.all_reduce_min(index_, clock_.end_round(last));
   stage_ = "fire";
   pipeline_.fire(fired_wm_, wm);
   fired_wm_ = std::max(fired_wm_, wm);
   report_state();
-  if (!part.final && queue_.peek(0) != nullptr) {
+  finished_ = last;
+  // Across ranks every member emits in every round (the gathering is a collective).
+  if (!last && role_ == nullptr && queue_.peek(0) != nullptr) {
     pending_ = part.number;
     return;
   }
   stage_ = "emission";
-  emitter_.deliver(index_, part.number, pipeline_.collect_fired());
+  emit_fired(part.number);
 }
 
 }  // namespace sluice::detail

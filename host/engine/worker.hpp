@@ -11,6 +11,7 @@
 #include "host/engine/dispatch.hpp"
 #include "host/engine/emitter.hpp"
 #include "host/engine/event_clock.hpp"
+#include "host/engine/string_codes.hpp"
 #include "host/query_compiler.hpp"
 #include "kernels/pipeline/worker_pipeline.hpp"
 #include "transport/exchange.hpp"
@@ -28,6 +29,20 @@ struct WorkCounters {
   std::atomic<std::int64_t> state_bytes{0};
 };
 
+/// @brief What a worker needs when the job spans several ranks (processes): the workers of all
+/// ranks are the members of one exchange, member = rank * local_workers + local index.
+struct RankRole {
+  int rank = 0;
+  int ranks = 1;
+  int local_workers = 1;
+  /// Fired rows go to member 0 (rank 0's first worker), which emits every window; otherwise
+  /// each rank emits the windows of the keys its workers own.
+  bool gather_results = true;
+  RowTranslator* partials = nullptr;  ///< string codes of packed partials (null: none)
+  RowTranslator* fired = nullptr;     ///< string codes of fired rows (null: none)
+  DictionaryPtr dictionary;           ///< for the text hashes that own string keys
+};
+
 /// @brief Runs one worker's rounds. A windowed round: the watermark before each batch (from the
 /// event times of all earlier batches: measured by the fold itself when one worker folds them
 /// in order, else scanned first and, with several workers, traded), pre-aggregate each batch,
@@ -35,11 +50,18 @@ struct WorkCounters {
 /// the previous round's fired rows, on the host), emit the previous round's rows, merge, agree on
 /// the watermark, fire. The rows a fire emits go out at the next round's settle when another
 /// round is already queued (so their copy overlaps that round's work), at once otherwise.
+/// Across ranks (a RankRole), every round starts with the ranks' facts (batches, idle sources,
+/// whether a rank's input has ended) traded with the event times; the batches of a round are
+/// ordered by rank, then by number; a rank whose input ended runs empty rounds until every
+/// rank's has (finished()); fired rows are emitted at once (gathered on member 0 by default).
 /// Callable from any one thread; no threads of its own.
 class Worker {
  public:
+  /// @param index, workers this worker's member index and the members of the exchange.
+  /// @param role null for a job in one process.
   Worker(int index, int workers, const CompiledQuery& query, WorkerPipeline& pipeline,
-         RoundQueue& queue, Exchange& exchange, Emitter& emitter, WorkCounters& counters);
+         RoundQueue& queue, Exchange& exchange, Emitter& emitter, WorkCounters& counters,
+         const RankRole* role = nullptr);
 
   /// @brief Runs `part` (the front of the queue).
   void run_round(RoundPart& part);
@@ -50,18 +72,28 @@ class Worker {
   /// previous fire) may have caused it.
   std::string where_device_fault() const;
   std::uint64_t batches() const noexcept { return batches_; }
+  /// @brief The job's last round has run: one with `final` set in one process; across ranks,
+  /// the round in which the input of every rank had ended.
+  bool finished() const noexcept { return finished_; }
 
  private:
   void run_stateless(RoundPart& part);
   /// Adds the change of this worker's window state since the last report to the counters.
   void report_state();
   void stage_ahead(RoundPart& part, std::size_t next);
-  /// Scans the event times of this worker's batches of the round, trades them with the other
-  /// workers, and replays the watermark over the whole round: fills wm_before_.
-  void measure_times(const RoundPart& part);
+  /// Starts the round's clock: scans the event times of this worker's batches of the round
+  /// (with event time), trades them and the ranks' facts with the other workers (when there
+  /// are several and anything to trade), and replays the watermark over the whole round: fills
+  /// wm_before_. @return whether the round is the job's last.
+  bool agree_round(const RoundPart& part, bool scan_times);
+  /// Emits the rows of the last fire (gathering them on member 0 across ranks).
+  void emit_fired(std::uint64_t round);
+  int rank() const noexcept { return role_ != nullptr ? role_->rank : 0; }
 
   int index_;
   int workers_;
+  const RankRole* role_;
+  int local_index_;
   const CompiledQuery& query_;
   WorkerPipeline& pipeline_;
   RoundQueue& queue_;
@@ -80,6 +112,20 @@ class Worker {
   std::vector<ReceivedPart> received_times_;
   std::vector<std::pair<std::uint64_t, std::int64_t>> round_before_;  // every batch's
   std::vector<std::int64_t> wm_before_;  // of this worker's batches of the round
+  std::vector<std::uint64_t> idle_words_;
+  std::vector<std::uint64_t> batch_times_;  // the batches' rows of round_times_
+  // Across ranks.
+  std::vector<char> ended_;  // per rank: its input has ended
+  std::vector<int> newly_ended_;
+  std::optional<TextHashes> text_hashes_;
+  std::vector<std::uint64_t> fired_rows_;
+  std::vector<PartDescriptor> fired_parts_;
+  std::vector<ReceivedPart> received_fired_;
+  std::vector<std::int64_t> gathered_window_;
+  std::vector<std::uint64_t> gathered_keys_;
+  std::vector<std::uint8_t> gathered_update_;
+  std::vector<std::uint64_t> gathered_states_;
+  bool finished_ = false;
   // For messages.
   const char* stage_ = "start";
   std::uint64_t round_ = 0;

@@ -13,6 +13,7 @@
 #include "sluice/batch.hpp"
 #include "sluice/duration.hpp"
 #include "sluice/query.hpp"
+#include "sluice/ranks.hpp"
 #include "sluice/status.hpp"
 
 namespace sluice {
@@ -34,8 +35,16 @@ enum class BalancePolicy : std::uint8_t {
 /// @brief Engine configuration; every field has a documented default.
 struct EngineConfig {
   Backend backend = Backend::automatic;
-  /// Workers in this process; 0 picks the default (1 on the CPU; one per GPU).
+  /// Workers in this process; 0 picks the default (1 on the CPU; one per GPU). Across ranks,
+  /// every rank must have the same number.
   int workers = 0;
+  /// The processes the job spans (default: detected from an MPI launcher, else this one).
+  /// Balancing assigns each rank's batches to its own workers; partitioning assigns keys to
+  /// the workers of all ranks (range partitioning: ranks * workers - 1 boundaries).
+  Ranks ranks;
+  /// Across ranks: rank 0's sinks receive every window (one output, as from one process);
+  /// false: each rank's sinks receive the windows of the keys its workers own.
+  bool gather_results = true;
   BalancePolicy balance = BalancePolicy::round_robin;
   std::vector<double> weights;                    ///< one per worker, for BalancePolicy::weighted
   std::uint64_t seed = 0x5EED;                    ///< for BalancePolicy::random
@@ -56,12 +65,14 @@ struct EngineConfig {
 
 /// @brief Counters of a job. Snapshot; safe to read while the job runs.
 struct Metrics {
-  std::uint64_t events_in = 0;        ///< rows pushed
-  std::uint64_t events_filtered = 0;  ///< rows the filter removed
-  std::uint64_t events_late = 0;      ///< rows too late for every window (side output)
-  std::uint64_t windows_fired = 0;    ///< (window, key) rows emitted, updates included
-  std::uint64_t window_updates = 0;   ///< of which re-emissions
-  std::uint64_t batches = 0;          ///< micro-batches processed
+  std::uint64_t events_in = 0;         ///< rows pushed
+  std::uint64_t events_filtered = 0;   ///< rows the filter removed
+  std::uint64_t events_malformed = 0;  ///< input rows a reader rejected (Job::count_malformed)
+  std::uint64_t events_late = 0;       ///< rows too late for every window (side output)
+  std::uint64_t windows_fired = 0;     ///< (window, key) rows emitted, updates included
+  std::uint64_t window_updates = 0;    ///< of which re-emissions
+  std::uint64_t batches = 0;           ///< micro-batches processed
+  // Across ranks every counter is this rank's; windows_fired counts the windows its sinks got.
   /// Live (key, pane) groups of the window state, all workers, as of their last round.
   std::uint64_t state_groups = 0;
   /// Bytes the window state's tables hold (index slots and entry rows, including room to grow).
@@ -84,6 +95,8 @@ class Engine {
   const EngineConfig& config() const noexcept { return config_; }
   /// @brief Why the backend was chosen ("CPU: no CUDA device (...)").
   const std::string& backend_reason() const noexcept { return reason_; }
+  /// @brief The ranks in use (resolved: never automatic).
+  const Ranks& ranks() const noexcept { return config_.ranks; }
   /// @brief Compiles `query` against `schema` and starts it.
   /// @throws Error naming the unknown column, wrong type or bad expression.
   Job start(const Schema& schema, const Query& query) const;
@@ -104,7 +117,9 @@ class Job {
   explicit Job(std::unique_ptr<Impl> impl);
   Job(Job&&) noexcept;
   Job& operator=(Job&&) noexcept;
-  ~Job();  ///< finishes the job if finish() was not called (errors are swallowed)
+  /// Finishes the job if finish() was not called (errors are swallowed); across ranks it fails
+  /// the job on every rank instead, naming this one.
+  ~Job();
 
   /// @brief A builder whose string columns use the job's dictionaries (no re-encoding on push).
   BatchBuilder make_builder() const;
@@ -126,6 +141,9 @@ class Job {
   void push_row(std::initializer_list<Value> row, int source = 0) {
     push_row(std::span<const Value>(row.begin(), row.size()), source);
   }
+  /// @brief Counts `rows` input rows that a reader rejected before they could be pushed (a CSV
+  /// reader's malformed rows), in Metrics::events_malformed.
+  void count_malformed(std::uint64_t rows);
   /// @brief Seals pending rows and waits until every batch pushed so far has been processed
   /// (its arrays are no longer read) and the windows it closed have been emitted.
   /// @throws Error if any stage failed.
@@ -134,6 +152,10 @@ class Job {
   /// @throws Error if any stage failed (the message names the stage, worker and batch).
   void finish();
   Metrics metrics() const;
+  /// @brief Across ranks, collective (every rank calls it, after finish()): the counters summed
+  /// over all ranks (batches_per_worker: every rank's workers, rank by rank). In one process,
+  /// metrics().
+  Metrics total_metrics() const;
   /// @brief Ok, or the first error of any stage.
   Status status() const;
   const Schema& schema() const;

@@ -19,6 +19,7 @@ enum class ErrorCode {
   backend_unavailable,  ///< the requested backend cannot run here (e.g. no GPU)
   out_of_memory,        ///< host or device memory exhausted
   device_error,         ///< a CUDA call or kernel failed
+  peer_failure,         ///< another rank of the job failed, was lost or stopped answering
   internal,             ///< a broken invariant inside Sluice
 };
 

@@ -7,6 +7,8 @@
 #include <cstring>
 
 #include "kernels/host/vector_program.hpp"
+#include "kernels/ops/hash.hpp"
+#include "sluice/status.hpp"
 
 namespace sluice::detail {
 
@@ -35,18 +37,41 @@ void RoundGroups<HostExec>::aggregate(const BatchView& batch, const InputColumns
   outcomes_.push_back(o);
 }
 
-std::span<const PartDescriptor> RoundGroups<HostExec>::pack(const Partitioner& partitioner) {
+std::span<const PartDescriptor> RoundGroups<HostExec>::pack(
+    const Partitioner& partitioner, std::span<const std::uint64_t> string_hashes) {
   const GroupRowLists lists = aggregator_.lists();
   const auto width = static_cast<std::size_t>(aggregator_.row_words());
   const auto owners = static_cast<std::size_t>(partitioner.parts);
+  const int key_words = plan_.aggregation.key_words;
+  const std::uint32_t string_mask = plan_.aggregation.string_key_mask;
+  const bool by_text =
+      !string_hashes.empty() && string_mask != 0 && partitioner.kind == Partitioner::Kind::hash;
   // A row of the lists is a packed partial row: [hash, pane, cut, keys, states].
   const auto owner_of = [&](const std::uint64_t* row) {
     PartialsView v;
     v.size = 1;
     v.stride = 1;
-    v.key_words = plan_.aggregation.key_words;
+    v.key_words = key_words;
     v.hash = const_cast<std::uint64_t*>(row);
     v.keys = const_cast<std::uint64_t*>(row + 3);
+    std::uint64_t text_hash = 0;
+    if (by_text) {
+      // The key hash with each string code replaced by the hash of its text.
+      text_hash = kKeyHashSeed;
+      for (int j = 0; j < key_words; ++j) {
+        std::uint64_t w = row[3 + j];
+        if ((string_mask >> j) & 1U) {
+          if (w >= string_hashes.size())
+            throw Error(ErrorCode::internal, "string code " + std::to_string(w) +
+                                                 " beyond the dictionary's " +
+                                                 std::to_string(string_hashes.size()));
+          w = string_hashes[w];
+        }
+        text_hash = hash_combine(text_hash, w);
+      }
+      text_hash &= plan_.aggregation.hasher.mask;
+      v.hash = &text_hash;
+    }
     return static_cast<std::size_t>(partitioner(v, 0));
   };
   parts_.assign(owners, PartDescriptor{});

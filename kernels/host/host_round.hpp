@@ -32,7 +32,8 @@ class RoundGroups<HostExec> {
   void begin_round(std::size_t max_rows, std::size_t batches);
   void aggregate(const BatchView& batch, const InputColumns& columns, std::int64_t wm_before);
   const SliceTimes& slice_times() const noexcept { return aggregator_.slice_times(); }
-  std::span<const PartDescriptor> pack(const Partitioner& partitioner);
+  std::span<const PartDescriptor> pack(const Partitioner& partitioner,
+                                       std::span<const std::uint64_t> string_hashes);
   OutboxView outbox() const;
   void unpack(std::span<const ReceivedPart> parts);
   std::size_t lookup(std::int64_t, std::int64_t, std::int64_t) { return 0; }

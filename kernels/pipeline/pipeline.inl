@@ -110,7 +110,9 @@ class PipelineImpl final : public WorkerPipeline {
     }
   }
 
-  std::span<const PartDescriptor> pack() override { return groups_->pack(plan_.partitioner); }
+  std::span<const PartDescriptor> pack(std::span<const std::uint64_t> string_hashes) override {
+    return groups_->pack(plan_.partitioner, string_hashes);
+  }
   OutboxView outbox() const override { return groups_->outbox(); }
   void unpack(std::span<const ReceivedPart> parts) override { groups_->unpack(parts); }
 

@@ -9,6 +9,8 @@
 #include <span>
 #include <vector>
 
+#include "sluice/status.hpp"
+
 #include "kernels/exec/buffer.hpp"
 #include "kernels/partition.hpp"
 #include "kernels/pipeline/plan.hpp"
@@ -95,7 +97,13 @@ class RoundGroups {
     rows_ += rows;
   }
 
-  std::span<const PartDescriptor> pack(const Partitioner& partitioner) {
+  std::span<const PartDescriptor> pack(const Partitioner& partitioner,
+                                       std::span<const std::uint64_t> string_hashes) {
+    if (!string_hashes.empty() && plan_.aggregation.string_key_mask != 0 &&
+        partitioner.kind == Partitioner::Kind::hash)
+      throw Error(ErrorCode::backend_unavailable,
+                  "string group keys across processes are not supported on the GPU backend yet "
+                  "(key by numbers, or run the CPU backend)");
     compact();
     const int width = packed_width();
     outbox_.resize_discard(groups_.size() * static_cast<std::size_t>(width));

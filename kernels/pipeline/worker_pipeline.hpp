@@ -77,7 +77,10 @@ class WorkerPipeline {
   virtual const SliceTimes& event_times() const = 0;
   /// @brief With several workers: packs the round's groups by owner into the outbox; returns
   /// the part for each owner (one synchronization on a device: the parts' sizes).
-  virtual std::span<const PartDescriptor> pack() = 0;
+  /// @param string_hashes empty, or (workers in several processes, each with its own string
+  /// dictionary) a hash of each string code's text: hash partitioning then hashes string key
+  /// words by their text, so that a key has one owner in every process.
+  virtual std::span<const PartDescriptor> pack(std::span<const std::uint64_t> string_hashes) = 0;
   /// @brief The outbox pack() filled; valid until the next begin_round().
   virtual OutboxView outbox() const = 0;
   /// @brief Copies the parts other workers (and this one) sent here, from their outboxes, in

@@ -51,7 +51,7 @@ std::vector<std::uint64_t> rows_of(const TestBatch& b) {
     ++m.num_slices;
   }
   std::vector<std::uint64_t> rows;
-  append_time_rows(m, times, rows);
+  append_time_rows(m, times, 0, rows);
   return rows;
 }
 
@@ -143,7 +143,7 @@ TEST(EventClock, IdleSourcesOfARoundStopHoldingItBack) {
   TestBatch b{1, {{-1, {1000}}, {2, {9000}}}};
   clock.advance(rows_of(b));
   EXPECT_EQ(clock.end_round(false), 1000);
-  const std::vector<int> idle{-1};
+  const std::vector<std::uint64_t> idle{source_word(0, -1)};
   clock.begin_round(idle, 0);  // an empty round after source -1 went idle
   EXPECT_EQ(clock.end_round(false), 9000);
 }
@@ -168,7 +168,7 @@ TEST(TimeRows, CopiedRowsCountByTheirSources) {
   times.min[2] = 200;
   times.max[2] = 300;
   std::vector<std::uint64_t> rows;
-  append_time_rows(m, times, rows);
+  append_time_rows(m, times, 0, rows);
   std::map<std::uint64_t, std::vector<std::int64_t>> got;
   for (std::size_t r = 0; r < rows.size(); r += kTimeRowWords) {
     EXPECT_EQ(rows[r], 7u);
@@ -177,8 +177,8 @@ TEST(TimeRows, CopiedRowsCountByTheirSources) {
       got[rows[r + 1]].push_back(static_cast<std::int64_t>(rows[r + 3]));
   }
   EXPECT_EQ(got[kTimeRange], (std::vector<std::int64_t>{50, 900}));
-  EXPECT_EQ(got[source_word(4)], (std::vector<std::int64_t>{700}));
-  EXPECT_EQ(got[source_word(9)], (std::vector<std::int64_t>{900}));
+  EXPECT_EQ(got[source_word(0, 4)], (std::vector<std::int64_t>{700}));
+  EXPECT_EQ(got[source_word(0, 9)], (std::vector<std::int64_t>{900}));
   EXPECT_EQ(got.size(), 3u);
 }
 

@@ -14,7 +14,7 @@ namespace {
 using Clock = SourceActivity::Clock;
 using std::chrono::seconds;
 
-const std::vector<int> kNoneIdle;
+const std::vector<std::uint64_t> kNoneIdle;
 
 TEST(WatermarkTracker, NoWatermarkBeforeAnyEvent) {
   WatermarkTracker wm(100);
@@ -61,11 +61,11 @@ TEST(WatermarkTracker, IdleSourceStopsHoldingItBack) {
   wm.observe(2, 9000);
   wm.refresh(kNoneIdle);
   EXPECT_EQ(wm.current(), 1000);
-  const std::vector<int> one_idle{1};
+  const std::vector<std::uint64_t> one_idle{1};
   EXPECT_TRUE(wm.refresh(one_idle));
   EXPECT_EQ(wm.current(), 9000);
   // Everyone idle: the largest source watermark holds.
-  const std::vector<int> all_idle{1, 2};
+  const std::vector<std::uint64_t> all_idle{1, 2};
   EXPECT_FALSE(wm.refresh(all_idle));
   EXPECT_EQ(wm.current(), 9000);
 }

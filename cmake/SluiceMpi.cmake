@@ -1,0 +1,16 @@
+# The MPI transport between ranks (OpenMPI, MPICH): optional. Sets SLUICE_WITH_MPI, and
+# SLUICE_MPIEXEC with the flags the tests launch it with.
+set(SLUICE_WITH_MPI OFF)
+if(NOT SLUICE_ENABLE_MPI STREQUAL "OFF")
+  if(SLUICE_ENABLE_MPI STREQUAL "ON")
+    find_package(MPI REQUIRED COMPONENTS CXX)
+  else()
+    find_package(MPI QUIET COMPONENTS CXX)
+  endif()
+  if(MPI_CXX_FOUND)
+    set(SLUICE_WITH_MPI ON)
+    message(STATUS "Sluice: MPI transport on (${MPI_CXX_LIBRARY_VERSION_STRING})")
+  else()
+    message(STATUS "Sluice: MPI not found, ranks across processes are off")
+  endif()
+endif()

@@ -1,0 +1,525 @@
+// End-to-end tests of jobs spanning several ranks (in-process ranks through the public API):
+// R ranks of W workers against one process of R * W workers fed the same batches from the same
+// sources in the same order, and against the brute-force reference.
+#include <gtest/gtest.h>
+
+#include <exception>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace sluice::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// The batch of `batch_rows` events that starts at event `first` belongs to rank
+/// (batch / workers) % ranks: every round of the one-process job holds, in push order, the
+/// batches rank 0, 1, ... send in that round of the multi-rank job.
+int rank_of_batch(std::size_t batch, int ranks, int workers) {
+  return static_cast<int>((batch / static_cast<std::size_t>(workers)) %
+                          static_cast<std::size_t>(ranks));
+}
+
+struct RanksRun {
+  std::vector<RunResult> per_rank;
+  Metrics total;
+};
+
+/// Sinks that record into `result`.
+Query with_sinks(Query query, const std::shared_ptr<RunResult>& result,
+                 const std::shared_ptr<std::mutex>& mutex) {
+  const std::size_t keys = query.keys().size();
+  if (query.is_windowed()) {
+    query.sink(BatchSink([result, mutex, keys](const Batch& b) {
+      std::lock_guard lock(*mutex);
+      result->calls.push_back(window_results(b, keys));
+    }));
+  } else {
+    query.sink(RowSink([result, mutex](const Batch& b) {
+      std::lock_guard lock(*mutex);
+      result->rows.push_back(b.copy());
+    }));
+  }
+  query.late_sink([result, mutex](const Batch& b) {
+    std::lock_guard lock(*mutex);
+    result->late.push_back(b.copy());
+  });
+  return query;
+}
+
+/// Pushes events [first, end) as one batch built with the job's dictionary.
+void push_range(Job& job, BatchBuilder& b, const std::vector<Event>& events, std::size_t first,
+                std::size_t end, int source) {
+  for (std::size_t i = first; i < end; ++i) detail_harness::set_event(b, events[i]);
+  job.push(b.finish(), source);
+}
+
+/// Runs `query` on `ranks` in-process ranks of `workers` workers each; rank r pushes its
+/// batches (rank_of_batch) in order.
+RanksRun run_ranks(EngineConfig config, const Query& query, const std::vector<Event>& events,
+                   int ranks) {
+  const std::vector<Ranks> group = Ranks::in_process(ranks, 10s);
+  RanksRun out;
+  out.per_rank.resize(static_cast<std::size_t>(ranks));
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(ranks));
+  std::vector<Metrics> totals(static_cast<std::size_t>(ranks));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < ranks; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        auto result = std::make_shared<RunResult>();
+        auto mutex = std::make_shared<std::mutex>();
+        EngineConfig c = config;
+        c.ranks = group[static_cast<std::size_t>(r)];
+        Engine engine(c);
+        Job job = engine.start(event_schema(), with_sinks(query, result, mutex));
+        BatchBuilder b = job.make_builder();
+        for (std::size_t first = 0, batch = 0; first < events.size();
+             first += config.batch_rows, ++batch)
+          if (rank_of_batch(batch, ranks, config.workers) == r)
+            push_range(job, b, events, first, std::min(events.size(), first + config.batch_rows),
+                       0);
+        job.finish();
+        result->metrics = job.metrics();
+        totals[static_cast<std::size_t>(r)] = job.total_metrics();
+        std::lock_guard lock(*mutex);
+        out.per_rank[static_cast<std::size_t>(r)] = std::move(*result);
+      } catch (...) {
+        errors[static_cast<std::size_t>(r)] = std::current_exception();
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  out.total = totals[0];
+  return out;
+}
+
+/// The same batches in one process of ranks * workers workers, rank r's from source r.
+RunResult run_one_process(EngineConfig config, const Query& query, const std::vector<Event>& events,
+                          int ranks) {
+  auto result = std::make_shared<RunResult>();
+  auto mutex = std::make_shared<std::mutex>();
+  const int workers = config.workers;
+  config.workers = ranks * workers;
+  // Each rank's weights for its own workers, rank after rank.
+  const std::vector<double> weights = config.weights;
+  for (int r = 1; r < ranks; ++r)
+    config.weights.insert(config.weights.end(), weights.begin(), weights.end());
+  config.ranks = Ranks::single();
+  Engine engine(config);
+  Job job = engine.start(event_schema(), with_sinks(query, result, mutex));
+  BatchBuilder b = job.make_builder();
+  for (std::size_t first = 0, batch = 0; first < events.size(); first += config.batch_rows, ++batch)
+    push_range(job, b, events, first, std::min(events.size(), first + config.batch_rows),
+               rank_of_batch(batch, ranks, workers));
+  job.finish();
+  result->metrics = job.metrics();
+  std::lock_guard lock(*mutex);
+  return std::move(*result);
+}
+
+/// Every call equal, row by row (ordered by key values), update flags and values included.
+void expect_same_calls(const std::vector<std::vector<WindowResult>>& got,
+                       const std::vector<std::vector<WindowResult>>& want) {
+  ASSERT_EQ(got.size(), want.size()) << "number of result batches";
+  int shown = 0;
+  for (std::size_t c = 0; c < got.size() && shown < 10; ++c) {
+    const auto g = by_key_values(got[c]);
+    const auto w = by_key_values(want[c]);
+    if (g.size() != w.size()) {
+      ADD_FAILURE() << "call " << c << ": " << g.size() << " rows, want " << w.size();
+      ++shown;
+      continue;
+    }
+    for (std::size_t i = 0; i < g.size() && shown < 10; ++i) {
+      const bool same_row = g[i].window_start == w[i].window_start &&
+                            g[i].window_end == w[i].window_end && g[i].keys == w[i].keys &&
+                            g[i].update == w[i].update;
+      const auto values = same_values(g[i].values, w[i].values);
+      if (!same_row || !values) {
+        ADD_FAILURE() << "call " << c << " row " << i << ": got "
+                      << describe(g[i].window_start, g[i].window_end, g[i].keys) << " update "
+                      << g[i].update << ", want "
+                      << describe(w[i].window_start, w[i].window_end, w[i].keys) << " update "
+                      << w[i].update << (values ? "" : ": " + std::string(values.message()));
+        ++shown;
+      }
+    }
+  }
+}
+
+std::multiset<std::vector<Value>> late_rows(const std::vector<Batch>& batches) {
+  std::multiset<std::vector<Value>> rows;
+  for (const Batch& b : batches)
+    for (std::size_t i = 0; i < b.rows(); ++i) {
+      std::vector<Value> row;
+      for (std::size_t c = 0; c < b.schema().size(); ++c) row.push_back(b.at(i, c));
+      rows.insert(std::move(row));
+    }
+  return rows;
+}
+
+StreamOptions rank_stream(std::uint64_t seed, std::size_t events) {
+  StreamOptions o;
+  o.events = events;
+  o.keys = 200;
+  o.zipf = 1.2;
+  o.step = 3;
+  o.jitter = 400;
+  o.late_fraction = 0.03;
+  o.late_distance = 20'000;
+  o.seed = seed;
+  return o;
+}
+
+Case sliding_by_host_zone() {
+  const WindowSpec w = WindowSpec::sliding(9s, 3s, 1s);
+  Case c;
+  c.query.key_by({"host", "zone"})
+      .event_time("ts", 1s)
+      .allowed_lateness(6s)
+      .window(w)
+      .aggregate({count(), sum(col("status")), min(col("cpu")), max(col("cpu")), avg(col("cpu"))});
+  c.ref.window = w;
+  c.ref.delay = 1000;
+  c.ref.lateness = 6000;
+  c.ref.keys = key_host_zone;
+  c.ref.aggregates = {{AggKind::count, {}},
+                      {AggKind::sum, ev_status},
+                      {AggKind::min, ev_cpu},
+                      {AggKind::max, ev_cpu},
+                      {AggKind::avg, ev_cpu}};
+  c.read_columns = {"ts", "host", "zone", "cpu", "status"};
+  return c;
+}
+
+Case tumbling_by_region_filtered() {
+  const WindowSpec w = WindowSpec::tumbling(4s);
+  Case c;
+  c.query.filter(col("status") == lit(std::int64_t{200}))
+      .key_by({"region"})
+      .event_time("ts", 500ms)
+      .allowed_lateness(2s)
+      .window(w)
+      .aggregate({count(), sum(col("cpu")), max(col("cpu"))});
+  c.ref.window = w;
+  c.ref.delay = 500;
+  c.ref.lateness = 2000;
+  c.ref.filter = [](const Event& e) { return e.status == 200; };
+  c.ref.keys = key_region;
+  c.ref.aggregates = {{AggKind::count, {}}, {AggKind::sum, ev_cpu}, {AggKind::max, ev_cpu}};
+  c.read_columns = {"ts", "region", "cpu", "status"};
+  return c;
+}
+
+/// A stream whose first round (`first_round` events) has no late events: in that round a rank
+/// that has not sent an event time yet holds the watermark back, while the one process lets
+/// its sources count only once they have sent; from the second round on they agree.
+std::vector<Event> rank_stream_events(std::uint64_t seed, std::size_t events,
+                                      std::size_t first_round) {
+  StreamOptions head = rank_stream(seed, std::min(events, first_round));
+  head.late_fraction = 0;
+  std::vector<Event> out = generate(head);
+  if (events > first_round) {
+    StreamOptions tail = rank_stream(seed + 1, events - first_round);
+    tail.start = out.back().ts + 3;
+    const auto rest = generate(tail);
+    out.insert(out.end(), rest.begin(), rest.end());
+  }
+  return out;
+}
+
+/// Ranks x workers against one process, gathered on rank 0, every window and late row.
+void expect_ranks_equal_one_process(const Case& c, std::uint64_t seed, int ranks, int workers,
+                                    EngineConfig config) {
+  SCOPED_TRACE(std::to_string(ranks) + " ranks x " + std::to_string(workers) + " workers");
+  const std::size_t batch_rows = config.batch_rows;
+  const std::size_t events =
+      batch_rows * static_cast<std::size_t>(ranks * workers) * 4;  // whole rounds
+  const auto stream =
+      rank_stream_events(seed, events, batch_rows * static_cast<std::size_t>(ranks * workers));
+  EXPECT_GT(reference(stream, c.ref, batch_rows, ranks * workers).late.size(), 0u);
+  config.workers = workers;
+  const RunResult one = run_one_process(config, c.query, stream, ranks);
+  const RanksRun many = run_ranks(config, c.query, stream, ranks);
+  expect_same_calls(many.per_rank[0].calls, one.calls);
+  for (int r = 1; r < ranks; ++r)
+    EXPECT_TRUE(many.per_rank[static_cast<std::size_t>(r)].calls.empty()) << "rank " << r;
+  std::vector<Batch> late;
+  for (const RunResult& r : many.per_rank) late.insert(late.end(), r.late.begin(), r.late.end());
+  EXPECT_EQ(late_rows(late), late_rows(one.late));
+  EXPECT_EQ(many.total.events_in, stream.size());
+  EXPECT_EQ(many.total.events_late, one.metrics.events_late);
+  EXPECT_EQ(many.total.events_filtered, one.metrics.events_filtered);
+  EXPECT_EQ(many.total.windows_fired, one.metrics.windows_fired);
+  EXPECT_EQ(many.total.batches, one.metrics.batches);
+  EXPECT_EQ(many.total.batches_per_worker.size(), static_cast<std::size_t>(ranks * workers));
+}
+
+TEST(Ranks, StringKeysSlidingWindowsEqualOneProcess) {
+  EngineConfig config = make_config(1, 700);
+  for (int ranks : {1, 2, 3})
+    for (int workers : {1, 2})
+      expect_ranks_equal_one_process(sliding_by_host_zone(), 7, ranks, workers, config);
+}
+
+TEST(Ranks, FilteredTumblingWindowsEqualOneProcess) {
+  EngineConfig config = make_config(1, 500);
+  for (int ranks : {2, 3})
+    for (int workers : {1, 2})
+      expect_ranks_equal_one_process(tumbling_by_region_filtered(), 11, ranks, workers, config);
+}
+
+TEST(Ranks, EveryPartitioningAndBalancing) {
+  const Case c = tumbling_by_region_filtered();
+  {
+    EngineConfig config = make_config(2, 400);
+    config.partition.kind = PartitionSpec::Kind::range;
+    config.partition.boundaries = {Value(std::int64_t{2}), Value(std::int64_t{5}),
+                                   Value(std::int64_t{20})};
+    expect_ranks_equal_one_process(c, 13, 2, 2, config);
+  }
+  {
+    EngineConfig config = make_config(2, 400);
+    config.partition.kind = PartitionSpec::Kind::key;
+    expect_ranks_equal_one_process(c, 17, 3, 2, config);
+  }
+  // Balancing assigns each rank's batches among its own workers; the results do not depend on
+  // which worker folds a batch.
+  for (BalancePolicy policy : {BalancePolicy::random, BalancePolicy::weighted}) {
+    EngineConfig config = make_config(2, 400);
+    config.balance = policy;
+    if (policy == BalancePolicy::weighted) config.weights = {3, 1};
+    expect_ranks_equal_one_process(c, 19, 2, 2, config);
+  }
+}
+
+TEST(Ranks, WithoutLateEventsFinalsMatchTheReference) {
+  // Disorder within the watermark delay: no event is late in any arrangement, so every window
+  // equals the brute-force reference over the whole stream.
+  StreamOptions o = rank_stream(23, 3 * 2 * 600 * 3);
+  o.late_fraction = 0;
+  o.jitter = 300;
+  const auto stream = generate(o);
+  Case c = sliding_by_host_zone();
+  const RefResult ref = reference(stream, c.ref, 600, 1);
+  ASSERT_TRUE(ref.late.empty());
+  EngineConfig config = make_config(2, 600);
+  const RanksRun many = run_ranks(config, c.query, stream, 3);
+  expect_finals(final_values(many.per_rank[0].calls), ref.finals);
+  EXPECT_EQ(many.total.events_late, 0u);
+}
+
+TEST(Ranks, PerRankResultsPartitionTheWindows) {
+  StreamOptions o = rank_stream(29, 2 * 2 * 500 * 3);
+  o.late_fraction = 0;
+  const auto stream = generate(o);
+  const Case c = sliding_by_host_zone();
+  const RefResult ref = reference(stream, c.ref, 500, 1);
+  EngineConfig config = make_config(2, 500);
+  config.gather_results = false;
+  const RanksRun many = run_ranks(config, c.query, stream, 2);
+  std::vector<std::vector<WindowResult>> all;
+  for (const RunResult& r : many.per_rank) {
+    EXPECT_FALSE(r.calls.empty());
+    all.insert(all.end(), r.calls.begin(), r.calls.end());
+  }
+  expect_finals(final_values(all), ref.finals);
+}
+
+TEST(Ranks, ARankWhoseInputEndedHoldsTheWatermarkBackNoMore) {
+  // Rank 0 pushes the first batch only and ends; rank 1 pushes the rest (the batches of a round
+  // count in rank order, so this is stream order). Once rank 0's input has ended its source
+  // stops holding the watermark back, so windows keep firing as rank 1's time advances (not
+  // all at the end), and every window equals the reference.
+  StreamOptions o = rank_stream(31, 3000);
+  o.late_fraction = 0;
+  const auto stream = generate(o);
+  const Case c = tumbling_by_region_filtered();
+  const RefResult ref = reference(stream, c.ref, 500, 1);
+  const std::vector<Ranks> group = Ranks::in_process(2, 10s);
+  std::vector<std::vector<std::vector<WindowResult>>> calls(2);
+  std::vector<std::exception_ptr> errors(2);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        EngineConfig config = make_config(1, 500);
+        config.ranks = group[static_cast<std::size_t>(r)];
+        auto result = std::make_shared<RunResult>();
+        auto mutex = std::make_shared<std::mutex>();
+        Engine engine(config);
+        Job job = engine.start(event_schema(), with_sinks(c.query, result, mutex));
+        BatchBuilder b = job.make_builder();
+        if (r == 1)
+          for (std::size_t first = 500; first < stream.size(); first += 500)
+            push_range(job, b, stream, first, first + 500, 0);
+        else
+          push_range(job, b, stream, 0, 500, 0);
+        job.finish();
+        calls[static_cast<std::size_t>(r)] = result->calls;
+      } catch (...) {
+        errors[static_cast<std::size_t>(r)] = std::current_exception();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  ASSERT_TRUE(ref.late.empty());
+  expect_finals(final_values(calls[0]), ref.finals);
+  EXPECT_GT(calls[0].size(), 3u) << "windows fired only at the end";
+  EXPECT_TRUE(calls[1].empty());
+}
+
+TEST(Ranks, ARankThatStartsLateHoldsTheWatermarkBack) {
+  // Rank 0 pushes the later half of the stream at once; rank 1 the earlier half, 300 ms later.
+  // Meanwhile rank 0's rounds go on (an idle rank sends empty rounds), but the watermark waits
+  // for rank 1's first event time, so none of rank 1's events is late.
+  StreamOptions o = rank_stream(43, 4000);
+  o.late_fraction = 0;
+  const auto stream = generate(o);
+  const Case c = tumbling_by_region_filtered();
+  const RefResult ref = reference(stream, c.ref, 500, 1);
+  ASSERT_TRUE(ref.late.empty());
+  const std::vector<Ranks> group = Ranks::in_process(2, 10s);
+  std::vector<std::vector<std::vector<WindowResult>>> calls(2);
+  std::vector<Metrics> totals(2);
+  std::vector<std::exception_ptr> errors(2);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        EngineConfig config = make_config(1, 500);
+        config.batch_timeout = 5ms;
+        config.ranks = group[static_cast<std::size_t>(r)];
+        auto result = std::make_shared<RunResult>();
+        auto mutex = std::make_shared<std::mutex>();
+        Engine engine(config);
+        Job job = engine.start(event_schema(), with_sinks(c.query, result, mutex));
+        BatchBuilder b = job.make_builder();
+        if (r == 1) std::this_thread::sleep_for(300ms);
+        const std::size_t half = stream.size() / 2;
+        for (std::size_t first = r == 0 ? half : 0; first < (r == 0 ? stream.size() : half);
+             first += 500)
+          push_range(job, b, stream, first, first + 500, 0);
+        job.finish();
+        calls[static_cast<std::size_t>(r)] = result->calls;
+        totals[static_cast<std::size_t>(r)] = job.total_metrics();
+      } catch (...) {
+        errors[static_cast<std::size_t>(r)] = std::current_exception();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  EXPECT_EQ(totals[0].events_late, 0u);
+  expect_finals(final_values(calls[0]), ref.finals);
+}
+
+TEST(Ranks, ARankWithoutInputEndsAtOnce) {
+  StreamOptions o = rank_stream(41, 2000);
+  o.late_fraction = 0;
+  const auto stream = generate(o);
+  const Case c = tumbling_by_region_filtered();
+  const RefResult ref = reference(stream, c.ref, 500, 1);
+  const std::vector<Ranks> group = Ranks::in_process(3, 10s);
+  std::vector<std::vector<std::vector<WindowResult>>> calls(3);
+  std::vector<std::exception_ptr> errors(3);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 3; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        EngineConfig config = make_config(1, 500);
+        config.ranks = group[static_cast<std::size_t>(r)];
+        auto result = std::make_shared<RunResult>();
+        auto mutex = std::make_shared<std::mutex>();
+        Engine engine(config);
+        Job job = engine.start(event_schema(), with_sinks(c.query, result, mutex));
+        if (r == 2) {
+          BatchBuilder b = job.make_builder();
+          push_range(job, b, stream, 0, stream.size(), 0);
+        }
+        job.finish();
+        calls[static_cast<std::size_t>(r)] = result->calls;
+      } catch (...) {
+        errors[static_cast<std::size_t>(r)] = std::current_exception();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  expect_finals(final_values(calls[0]), ref.finals);
+}
+
+TEST(Ranks, AFailingRankEndsEveryRankWithItsName) {
+  // Rank 1's sink throws at its first batch (per-rank results): every rank's job fails, and
+  // the other rank's error names rank 1.
+  StreamOptions o = rank_stream(37, 2 * 500 * 8);
+  const auto stream = generate(o);
+  const std::vector<Ranks> group = Ranks::in_process(2, 10s);
+  std::vector<std::string> messages(2);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r)
+    threads.emplace_back([&, r] {
+      EngineConfig config = make_config(1, 500);
+      config.ranks = group[static_cast<std::size_t>(r)];
+      config.gather_results = false;
+      Query q = tumbling_by_region_filtered().query;
+      q.sink(BatchSink([r](const Batch&) {
+        if (r == 1) throw std::runtime_error("disk full");
+      }));
+      try {
+        Engine engine(config);
+        Job job = engine.start(event_schema(), q);
+        BatchBuilder b = job.make_builder();
+        for (std::size_t first = static_cast<std::size_t>(r) * 500; first < stream.size();
+             first += 1000)
+          push_range(job, b, stream, first, first + 500, 0);
+        job.finish();
+      } catch (const Error& e) {
+        messages[static_cast<std::size_t>(r)] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_NE(messages[1].find("disk full"), std::string::npos) << messages[1];
+  EXPECT_NE(messages[0].find("rank 1 failed"), std::string::npos) << messages[0];
+  EXPECT_NE(messages[0].find("disk full"), std::string::npos) << messages[0];
+}
+
+TEST(Ranks, ARankThatNeverAnswersIsNamedAfterTheTimeout) {
+  const std::vector<Ranks> group = Ranks::in_process(2, 300ms);
+  EngineConfig config = make_config(1, 500);
+  config.ranks = group[0];
+  // Rank 1 never constructs its engine: rank 0's first collective gives up naming it.
+  try {
+    Engine engine(config);
+    FAIL() << "the engine started without rank 1";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::peer_failure);
+    EXPECT_NE(std::string(e.what()).find("rank 1 did not answer"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Ranks, MismatchedWorkersAndStatelessGatherAreRejected) {
+  const std::vector<Ranks> group = Ranks::in_process(2, 10s);
+  std::vector<std::string> messages(2);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r)
+    threads.emplace_back([&, r] {
+      EngineConfig config = make_config(r + 1, 500);
+      config.ranks = group[static_cast<std::size_t>(r)];
+      try {
+        Engine engine(config);
+      } catch (const Error& e) {
+        messages[static_cast<std::size_t>(r)] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (const std::string& m : messages)
+    EXPECT_NE(m.find("same number of workers"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace sluice::e2e
