@@ -197,11 +197,10 @@ void ClusterExchange::barrier(int member) {
 
 void ClusterExchange::abort(int member, const std::string& why) {
   // The transport first: a leader blocked in it (holding the lock) then fails and lets go.
-  const std::string named =
-      member >= 0 ? "worker " + std::to_string(member % local_) + ": " + why : why;
-  ranks_->abort(named);
+  // `why` names the stage and worker already (Worker::where).
+  ranks_->abort(why);
   std::lock_guard lock(mutex_);
-  if (!aborted_) aborted_ = "rank " + std::to_string(rank_) + " failed: " + named;
+  if (!aborted_) aborted_ = "rank " + std::to_string(rank_) + " failed: " + why;
   cv_.notify_all();
 }
 

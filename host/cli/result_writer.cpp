@@ -113,6 +113,10 @@ void ResultWriter::write(const Batch& results) {
     }
   }
   out_->write(text_.data(), static_cast<std::streamsize>(text_.size()));
+  // A full disk or a closed pipe ends the run now, not at the end of the input.
+  if (!*out_)
+    throw Error(ErrorCode::io_error,
+                "cannot write output '" + path_ + "': " + std::strerror(errno));
   rows_ += results.rows();
 }
 

@@ -174,7 +174,12 @@ void Job::Impl::push(const Batch& batch, int source) {
   if (finished_) throw Error(ErrorCode::invalid_argument, "push after finish()");
   throw_if_failed();
   touch(source);
-  ingest_.push(batch, source);
+  try {
+    ingest_.push(batch, source);
+  } catch (const Error&) {
+    throw_if_failed();  // a stage failed while the push waited: its error, not the wait's
+    throw;
+  }
 }
 
 void Job::Impl::push_row(std::span<const Value> row, int source) {
@@ -182,7 +187,12 @@ void Job::Impl::push_row(std::span<const Value> row, int source) {
   if (finished_) throw Error(ErrorCode::invalid_argument, "push_row after finish()");
   throw_if_failed();
   touch(source);
-  ingest_.push_row(row, source);
+  try {
+    ingest_.push_row(row, source);
+  } catch (const Error&) {
+    throw_if_failed();
+    throw;
+  }
 }
 
 void Job::Impl::worker_main(int worker) {
@@ -311,9 +321,14 @@ void Job::Impl::flush() {
       return;
     }
     throw_if_failed();
-    ingest_.flush_rows();
-    ingest_.seal();
-    dispatcher_.dispatch(false);
+    try {
+      ingest_.flush_rows();
+      ingest_.seal();
+      dispatcher_.dispatch(false);
+    } catch (const Error&) {
+      throw_if_failed();
+      throw;
+    }
     rounds = dispatcher_.rounds();
   }
   std::unique_lock lock(done_mutex_);
