@@ -265,6 +265,10 @@ int run_telemetry_command(const TelemetryOptions& o) {
     backend = engine->backend();
     backend_reason = engine->backend_reason();
   }
+  // Under mpirun every rank runs the benchmark; rank 0 reports.
+  const int ranks = engine ? engine->ranks().size() : 1;
+  if (engine && engine->ranks().rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr)
+    return kExitError;
   const bool gpu = backend == sluice::Backend::gpu;
   const std::size_t bytes_per_event = sluice::bench::read_bytes_per_event();
 
@@ -327,7 +331,7 @@ int run_telemetry_command(const TelemetryOptions& o) {
       std::printf(", %llu events timed after the warm-up batch",
                   static_cast<unsigned long long>(run.events_timed));
     std::printf("; setup %.2f s untimed)", run.setup_seconds);
-    if (!gpu) {
+    if (!gpu && ranks == 1) {
       const int before = omp_get_max_threads();
       omp_set_num_threads(threads_per_worker);
       ceiling_run = sluice::bench::run_fused_ceiling(data, o.batch_rows);
@@ -345,8 +349,10 @@ int run_telemetry_command(const TelemetryOptions& o) {
 
   const double loop_best =
       ceiling_rates.empty() ? 0 : *std::max_element(ceiling_rates.begin(), ceiling_rates.end());
+  // The hand-fused loop runs in one process only (across ranks it would share their cores).
   const bool ceiling_ok =
-      gpu || (ceiling_run.passed == data.passing && ceiling_run.count_sum == data.passing);
+      gpu || ranks > 1 ||
+      (ceiling_run.passed == data.passing && ceiling_run.count_sum == data.passing);
 
   // The ceilings, measured now: host memcpy with as many threads as the pipeline uses, and on
   // the GPU the pinned H2D and D2D copies.
@@ -384,6 +390,21 @@ int run_telemetry_command(const TelemetryOptions& o) {
 
   std::printf("events/s        best %10.2f M   median %10.2f M\n", rate.best * 1e-6,
               rate.median * 1e-6);
+  if (ranks > 1) {
+    // The exchange between ranks: its volume against the input's, its share of the rounds.
+    const double input_bytes =
+        static_cast<double>(last.events_in) * static_cast<double>(bytes_per_event);
+    std::printf(
+        "ranks           %d (%s): per rank best %8.2f M events/s\n"
+        "exchange        %.1f MB sent between ranks = %.2f %% of the input bytes (partials "
+        "%.2f %%; the rest event times and windows gathered on rank 0); %.1f %% of the "
+        "workers' round time in the exchange's collectives (waits for other ranks included)\n",
+        ranks, engine->ranks().transport_name(), rate.best / ranks * 1e-6,
+        static_cast<double>(last.exchange_bytes) * 1e-6,
+        100 * static_cast<double>(last.exchange_bytes) / input_bytes,
+        100 * static_cast<double>(last.partial_bytes) / input_bytes,
+        last.round_seconds > 0 ? 100 * last.exchange_seconds / last.round_seconds : 0.0);
+  }
   if (!gpu) {
     std::printf("per core        best %10.2f M   median %10.2f M   (%d cores)\n",
                 rate.best / cores * 1e-6, rate.median / cores * 1e-6, cores);
@@ -473,7 +494,12 @@ int run_telemetry_command(const TelemetryOptions& o) {
           .member("result_rows", run.result_rows)
           .member("cpu_sum", run.cpu_sum)
           .member("cpu_max", run.cpu_max)
-          .member("batches", run.batches);
+          .member("batches", run.batches)
+          .member("ranks", run.ranks)
+          .member("exchange_bytes", run.exchange_bytes)
+          .member("partial_bytes", run.partial_bytes)
+          .member("round_seconds", run.round_seconds)
+          .member("exchange_seconds", run.exchange_seconds);
       j.end_object();
     }
     j.end_array();

@@ -216,7 +216,9 @@ RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
   std::vector<Batch> batches;
   const std::size_t n = data.size();
   const std::size_t step = std::max<std::size_t>(1, options.batch_rows);
-  for (std::size_t begin = 0; begin < n; begin += step) {
+  const auto rank = static_cast<std::size_t>(engine.ranks().rank());
+  const auto ranks = static_cast<std::size_t>(engine.ranks().size());
+  for (std::size_t begin = rank * step; begin < n; begin += step * ranks) {
     const std::size_t rows = std::min(step, n - begin);
     batches.push_back(Batch::wrap(
         schema,
@@ -229,8 +231,13 @@ RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
   job.finish();
   const auto t1 = std::chrono::steady_clock::now();
 
-  const Metrics m = job.metrics();
+  const Metrics m = job.total_metrics();
   RunResult r;
+  r.ranks = static_cast<int>(ranks);
+  r.exchange_bytes = m.exchange_bytes;
+  r.partial_bytes = m.partial_bytes;
+  r.round_seconds = m.round_seconds;
+  r.exchange_seconds = m.exchange_seconds;
   r.seconds = std::chrono::duration<double>(t1 - t0).count();
   r.setup_seconds = std::chrono::duration<double>(t0 - s0).count();
   r.events_in = m.events_in;

@@ -110,6 +110,12 @@ struct RunResult {
   double cpu_sum = 0;             ///< sum of sum(cpu) over all result rows
   double cpu_max = 0;             ///< largest max(cpu)
   std::uint64_t batches = 0;
+  // Across ranks (every figure summed over the ranks).
+  int ranks = 1;
+  std::uint64_t exchange_bytes = 0;  ///< sent between ranks
+  std::uint64_t partial_bytes = 0;   ///< of which partials
+  double round_seconds = 0;          ///< workers' time in rounds
+  double exchange_seconds = 0;       ///< of which in the exchange's collectives
   double events_per_second() const {
     return seconds > 0 ? static_cast<double>(events_timed) / seconds : 0;
   }
@@ -117,7 +123,9 @@ struct RunResult {
 
 /// @brief Starts the telemetry query on `engine`, interns the host names into the job's
 /// dictionary, wraps the data into batches (untimed; pinned data stays pinned), then times
-/// pushing every batch and finish(). Every event is timed (events_timed = events_in).
+/// pushing every batch and finish(). Every event is timed (events_timed = events_in). Across
+/// ranks each rank pushes batches rank, rank + ranks, ... (so every round holds consecutive
+/// batches) and the figures are the job's over all ranks (collective).
 /// @throws Error from the engine.
 RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
                         const TelemetryOptions& options);

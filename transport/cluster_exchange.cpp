@@ -123,6 +123,7 @@ void ClusterExchange::trade(RowTranslator* translator) {
     send_offsets_.push_back(send_.size());
   }
   ranks_->all_to_all(send_, send_offsets_, received_, received_offsets_);
+  bytes_sent_ += send_.size();
   // What each local worker receives, in member order: from other ranks out of the received
   // messages (translated in place), from this rank out of the senders' outboxes.
   for (auto& r : results_) r.clear();

@@ -2,6 +2,7 @@
 // within a rank, a RankTransport between ranks).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -34,6 +35,7 @@ class ClusterExchange final : public Exchange {
   void barrier(int member) override;
   /// @brief Marks the exchange failed here and tells every other rank.
   void abort(int member, const std::string& why) override;
+  std::uint64_t bytes_sent() const override { return bytes_sent_; }
 
  private:
   struct Posted {
@@ -60,6 +62,7 @@ class ClusterExchange final : public Exchange {
   std::vector<std::vector<ReceivedPart>> results_;  // per local worker, of the last all_to_all
   std::int64_t min_result_ = 0;
   std::optional<std::string> aborted_;
+  std::atomic<std::uint64_t> bytes_sent_{0};
   // Scratch of trade(), reused.
   std::vector<std::uint64_t> rows_;
   std::vector<std::byte> description_;

@@ -51,6 +51,8 @@ class Exchange {
   virtual void barrier(int rank) = 0;
   /// @brief Marks the exchange failed by `rank`; wakes every waiting rank.
   virtual void abort(int rank, const std::string& why) = 0;
+  /// @brief Bytes sent to other processes so far (0 when every rank is in this process).
+  virtual std::uint64_t bytes_sent() const { return 0; }
 };
 
 }  // namespace sluice::detail

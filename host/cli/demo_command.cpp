@@ -122,7 +122,11 @@ void print_summary(const Engine& engine, const Metrics& m, double seconds) {
             << m.events_in << " events (" << m.events_filtered << " filtered, " << m.events_late
             << " late) in " << rate << " | backend " << to_string(engine.backend()) << " ("
             << engine.backend_reason() << ") | " << workers << " worker"
-            << (workers == 1 ? "" : "s") << '\n';
+            << (workers == 1 ? "" : "s");
+  if (engine.ranks().size() > 1)
+    std::cout << " on " << engine.ranks().size() << " ranks (" << engine.ranks().transport_name()
+              << ")";
+  std::cout << '\n';
 }
 
 int run_demo(const DemoOptions& options) {
@@ -137,16 +141,25 @@ int run_demo(const DemoOptions& options) {
   }
   const TelemetryColumns events =
       generate_telemetry(options.events, *dictionaries[1], *dictionaries[2], 42);
+  // Under mpirun each rank pushes its contiguous share of the stream; rank 0 prints the
+  // windows of all.
+  const auto rank = static_cast<std::size_t>(engine.ranks().rank());
+  const auto ranks = static_cast<std::size_t>(engine.ranks().size());
+  const std::size_t first = events.size() / ranks * rank + events.size() % ranks * rank / ranks;
+  const std::size_t last = rank + 1 == ranks ? events.size()
+                                             : events.size() / ranks * (rank + 1) +
+                                                   events.size() % ranks * (rank + 1) / ranks;
   const auto start = std::chrono::steady_clock::now();
-  for (std::size_t begin = 0; begin < events.size(); begin += kPushRows) {
-    job.push(
-        telemetry_batch(events, begin, std::min(kPushRows, events.size() - begin), dictionaries));
+  for (std::size_t begin = first; begin < last; begin += kPushRows) {
+    job.push(telemetry_batch(events, begin, std::min(kPushRows, last - begin), dictionaries));
   }
   job.finish();
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  const Metrics totals = job.total_metrics();
+  if (rank != 0) return kExitOk;
   std::lock_guard lock(mutex);
   print_windows(results);
-  print_summary(engine, job.metrics(), elapsed.count());
+  print_summary(engine, totals, elapsed.count());
   return kExitOk;
 }
 

@@ -380,6 +380,10 @@ Metrics Job::Impl::metrics() const {
   m.state_groups =
       static_cast<std::uint64_t>(std::max<std::int64_t>(0, work_counters_.state_groups));
   m.state_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, work_counters_.state_bytes));
+  m.exchange_bytes = exchange_->bytes_sent();
+  m.partial_bytes = work_counters_.partial_bytes;
+  m.round_seconds = static_cast<double>(work_counters_.round_ns.load()) * 1e-9;
+  m.exchange_seconds = static_cast<double>(work_counters_.exchange_ns.load()) * 1e-9;
   for (const auto& w : per_worker_) m.batches_per_worker.push_back(w);
   if (const std::int64_t start = started_ns_; start != 0) {
     const std::int64_t end = ended_ns_ != 0 ? ended_ns_.load() : steady_now_ns();
@@ -394,9 +398,19 @@ Metrics Job::Impl::total_metrics() const {
   Metrics m = metrics();
   const auto& ranks = config_.ranks.transport();
   if (!ranks || ranks->size() <= 1) return m;
-  std::vector<std::uint64_t> sums{m.events_in,     m.events_filtered, m.events_late,
-                                  m.windows_fired, m.window_updates,  m.batches,
-                                  m.state_groups,  m.state_bytes,     m.events_malformed};
+  std::vector<std::uint64_t> sums{m.events_in,
+                                  m.events_filtered,
+                                  m.events_late,
+                                  m.windows_fired,
+                                  m.window_updates,
+                                  m.batches,
+                                  m.state_groups,
+                                  m.state_bytes,
+                                  m.events_malformed,
+                                  m.exchange_bytes,
+                                  m.partial_bytes,
+                                  static_cast<std::uint64_t>(m.round_seconds * 1e9),
+                                  static_cast<std::uint64_t>(m.exchange_seconds * 1e9)};
   ranks->all_reduce_sum(sums);
   m.events_in = sums[0];
   m.events_filtered = sums[1];
@@ -407,6 +421,10 @@ Metrics Job::Impl::total_metrics() const {
   m.state_groups = sums[6];
   m.state_bytes = sums[7];
   m.events_malformed = sums[8];
+  m.exchange_bytes = sums[9];
+  m.partial_bytes = sums[10];
+  m.round_seconds = static_cast<double>(sums[11]) * 1e-9;
+  m.exchange_seconds = static_cast<double>(sums[12]) * 1e-9;
   // Every rank's workers, rank by rank: each rank contributes its own at its place.
   std::vector<std::uint64_t> per_worker(static_cast<std::size_t>(ranks->size() * workers_), 0);
   for (int w = 0; w < workers_; ++w)

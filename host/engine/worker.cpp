@@ -2,12 +2,34 @@
 #include "host/engine/worker.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "kernels/host/time_range.hpp"
 #include "kernels/ops/window_assign.hpp"
 #include "sluice/status.hpp"
 
 namespace sluice::detail {
+namespace {
+
+/// Adds the time from its construction to its destruction to `ns`.
+class StopWatch {
+ public:
+  explicit StopWatch(std::atomic<std::int64_t>& ns)
+      : ns_(ns), start_(std::chrono::steady_clock::now()) {}
+  ~StopWatch() {
+    ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                                start_)
+               .count();
+  }
+  StopWatch(const StopWatch&) = delete;
+  StopWatch& operator=(const StopWatch&) = delete;
+
+ private:
+  std::atomic<std::int64_t>& ns_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
 
 Worker::Worker(int index, int workers, const CompiledQuery& query, WorkerPipeline& pipeline,
                RoundQueue& queue, Exchange& exchange, Emitter& emitter, WorkCounters& counters,
@@ -62,10 +84,13 @@ bool Worker::agree_round(const RoundPart& part, bool scan_times) {
   if (workers_ > 1 && (scan_times || role_ != nullptr)) {
     stage_ = "event-time exchange";
     for (PartDescriptor& p : time_parts_) p = {0, time_rows_.size() / kTimeRowWords};
-    exchange_.all_to_all(
-        index_, time_parts_,
-        OutboxView{time_rows_.data(), -1, static_cast<std::uint32_t>(kTimeRowWords)},
-        received_times_, nullptr);
+    {
+      const StopWatch in_exchange(counters_.exchange_ns);
+      exchange_.all_to_all(
+          index_, time_parts_,
+          OutboxView{time_rows_.data(), -1, static_cast<std::uint32_t>(kTimeRowWords)},
+          received_times_, nullptr);
+    }
     round_times_.clear();
     for (const ReceivedPart& r : received_times_) {
       const std::uint64_t* rows = r.outbox.data + r.part.first_row * kTimeRowWords;
@@ -147,9 +172,12 @@ void Worker::emit_fired(std::uint64_t round) {
   }
   for (PartDescriptor& p : fired_parts_) p = {};
   fired_parts_[0] = {0, rows.size};
-  exchange_.all_to_all(index_, fired_parts_,
-                       OutboxView{fired_rows_.data(), -1, static_cast<std::uint32_t>(width)},
-                       received_fired_, role_->fired);
+  {
+    const StopWatch in_exchange(counters_.exchange_ns);
+    exchange_.all_to_all(index_, fired_parts_,
+                         OutboxView{fired_rows_.data(), -1, static_cast<std::uint32_t>(width)},
+                         received_fired_, role_->fired);
+  }
   if (index_ != 0) {
     emitter_.deliver(local_index_, round, FiredView{});
     return;
@@ -245,6 +273,7 @@ void Worker::run_stateless(RoundPart& part) {
 }
 
 void Worker::run_round(RoundPart& part) {
+  const StopWatch in_round(counters_.round_ns);
   round_ = part.number;
   batch_.reset();
   first_batch_ = part.batches.empty() ? 0 : part.batches.front()->id;
@@ -282,8 +311,17 @@ void Worker::run_round(RoundPart& part) {
     const std::span<const PartDescriptor> parts =
         pipeline_.pack(text_hashes_ ? text_hashes_->refresh() : std::span<const std::uint64_t>{});
     stage_ = "exchange";
-    exchange_.all_to_all(index_, parts, pipeline_.outbox(), received_,
-                         role_ != nullptr ? role_->partials : nullptr);
+    if (role_ != nullptr) {
+      std::uint64_t rows = 0;
+      for (std::size_t d = 0; d < parts.size(); ++d)
+        if (static_cast<int>(d) / role_->local_workers != role_->rank) rows += parts[d].rows;
+      counters_.partial_bytes += rows * pipeline_.outbox().row_words * sizeof(std::uint64_t);
+    }
+    {
+      const StopWatch in_exchange(counters_.exchange_ns);
+      exchange_.all_to_all(index_, parts, pipeline_.outbox(), received_,
+                           role_ != nullptr ? role_->partials : nullptr);
+    }
     pipeline_.unpack(received_);
   }
   stage_ = "state lookup";
@@ -309,7 +347,11 @@ void Worker::run_round(RoundPart& part) {
   pipeline_.merge(fired_wm_);
   stage_ = "watermark agreement";
   for (int r : newly_ended_) clock_.retire_rank(r);
-  const std::int64_t wm = exchange_.all_reduce_min(index_, clock_.end_round(last));
+  std::int64_t wm = 0;
+  {
+    const StopWatch in_exchange(counters_.exchange_ns);
+    wm = exchange_.all_reduce_min(index_, clock_.end_round(last));
+  }
   stage_ = "fire";
   pipeline_.fire(fired_wm_, wm);
   fired_wm_ = std::max(fired_wm_, wm);

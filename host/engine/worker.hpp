@@ -27,6 +27,11 @@ struct WorkCounters {
   /// of its own after every round).
   std::atomic<std::int64_t> state_groups{0};
   std::atomic<std::int64_t> state_bytes{0};
+  /// Nanoseconds in rounds, and in the exchange's collectives, all workers.
+  std::atomic<std::int64_t> round_ns{0};
+  std::atomic<std::int64_t> exchange_ns{0};
+  /// Bytes of the partials sent to workers of other ranks.
+  std::atomic<std::uint64_t> partial_bytes{0};
 };
 
 /// @brief What a worker needs when the job spans several ranks (processes): the workers of all

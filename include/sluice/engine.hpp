@@ -78,6 +78,14 @@ struct Metrics {
   /// Bytes the window state's tables hold (index slots and entry rows, including room to grow).
   std::uint64_t state_bytes = 0;
   std::vector<std::uint64_t> batches_per_worker;
+  /// Bytes this rank's workers sent to other ranks (partials, event times, gathered windows);
+  /// 0 in one process.
+  std::uint64_t exchange_bytes = 0;
+  std::uint64_t partial_bytes = 0;  ///< of which pre-aggregated partials
+  /// Seconds the workers spent in rounds, and of those in the exchange's collectives (waiting
+  /// for the other workers and ranks included), summed over this rank's workers.
+  double round_seconds = 0;
+  double exchange_seconds = 0;
   double elapsed_seconds = 0;  ///< from the first push to finish (or now)
   double events_per_second = 0;
 };
