@@ -53,6 +53,8 @@ Worker::Worker(int index, int workers, const CompiledQuery& query, WorkerPipelin
   if (role_ != nullptr) {
     ended_.assign(static_cast<std::size_t>(role_->ranks), 0);
     clock_.expect_ranks(role_->ranks);
+    for (int m = 0; m < workers; ++m)
+      remote_.push_back(m / role_->local_workers != role_->rank ? 1 : 0);
     fired_parts_.resize(static_cast<std::size_t>(workers));
     if (query_.plan.aggregation.string_key_mask != 0) text_hashes_.emplace(role_->dictionary);
   }
@@ -308,8 +310,10 @@ void Worker::run_round(RoundPart& part) {
   }
   if (workers_ > 1) {
     stage_ = "partitioning";
-    const std::span<const PartDescriptor> parts =
-        pipeline_.pack(text_hashes_ ? text_hashes_->refresh() : std::span<const std::uint64_t>{});
+    PackOptions pack;
+    if (text_hashes_) pack.string_hashes = text_hashes_->refresh();
+    pack.combine = remote_;
+    const std::span<const PartDescriptor> parts = pipeline_.pack(pack);
     stage_ = "exchange";
     if (role_ != nullptr) {
       std::uint64_t rows = 0;

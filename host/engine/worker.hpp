@@ -123,6 +123,7 @@ class Worker {
   std::vector<char> ended_;  // per rank: its input has ended
   std::vector<int> newly_ended_;
   std::optional<TextHashes> text_hashes_;
+  std::vector<std::uint8_t> remote_;  ///< per member: on another rank
   std::vector<std::uint64_t> fired_rows_;
   std::vector<PartDescriptor> fired_parts_;
   std::vector<ReceivedPart> received_fired_;

@@ -37,13 +37,24 @@ void RoundGroups<HostExec>::aggregate(const BatchView& batch, const InputColumns
   outcomes_.push_back(o);
 }
 
-std::span<const PartDescriptor> RoundGroups<HostExec>::pack(
-    const Partitioner& partitioner, std::span<const std::uint64_t> string_hashes) {
+namespace {
+
+constexpr std::uint32_t kCombined = 0x80000000u;
+/// A round whose combined rows were more than this share of the rows it tried found too few
+/// duplicates to pay for the table: the next kCombineRest rounds send their rows as they are.
+constexpr double kCombineWorthIt = 0.8;
+constexpr int kCombineRest = 16;
+
+}  // namespace
+
+std::span<const PartDescriptor> RoundGroups<HostExec>::pack(const Partitioner& partitioner,
+                                                            const PackOptions& options) {
   const GroupRowLists lists = aggregator_.lists();
   const auto width = static_cast<std::size_t>(aggregator_.row_words());
   const auto owners = static_cast<std::size_t>(partitioner.parts);
   const int key_words = plan_.aggregation.key_words;
   const std::uint32_t string_mask = plan_.aggregation.string_key_mask;
+  const std::span<const std::uint64_t> string_hashes = options.string_hashes;
   const bool by_text =
       !string_hashes.empty() && string_mask != 0 && partitioner.kind == Partitioner::Kind::hash;
   // A row of the lists is a packed partial row: [hash, pane, cut, keys, states].
@@ -72,27 +83,78 @@ std::span<const PartDescriptor> RoundGroups<HostExec>::pack(
       text_hash &= plan_.aggregation.hasher.mask;
       v.hash = &text_hash;
     }
-    return static_cast<std::size_t>(partitioner(v, 0));
+    return static_cast<std::uint32_t>(partitioner(v, 0));
   };
-  parts_.assign(owners, PartDescriptor{});
-  std::size_t total = 0;
   const int lists_count = lists.producers * lists.partitions;
-  for (int l = 0; l < lists_count; ++l)
-    for (std::size_t i = 0; i < lists.rows[l]; ++i)
-      ++parts_[owner_of(lists.data[l] + i * width)].rows;
-  for (std::size_t d = 0; d < owners; ++d) {
-    parts_[d].first_row = total;
-    total += parts_[d].rows;
+  std::size_t total = 0;
+  for (int l = 0; l < lists_count; ++l) total += lists.rows[l];
+  parts_.assign(owners, PartDescriptor{});
+  owners_.resize(total);
+  combined_.clear();
+  combined_owner_.clear();
+  bool combining = !options.combine.empty() && combine_rest_ == 0;
+  if (combine_rest_ > 0) --combine_rest_;
+  if (combining) {
+    std::size_t slots = 64;
+    while (slots < 2 * total) slots *= 2;
+    slots_.assign(slots, 0);
   }
-  outbox_.resize(total * width);
+  const std::size_t mask = slots_.size() - 1;
+  const std::size_t key_end = 3 + static_cast<std::size_t>(key_words);
+  const StateSpec& states = plan_.aggregation.states;
+  std::size_t tried = 0;
+  std::size_t i = 0;
+  for (int l = 0; l < lists_count; ++l)
+    for (std::size_t r = 0; r < lists.rows[l]; ++r, ++i) {
+      const std::uint64_t* row = lists.data[l] + r * width;
+      const std::uint32_t owner = owner_of(row);
+      if (!combining || !options.combine[owner]) {
+        owners_[i] = owner;
+        ++parts_[owner].rows;
+        continue;
+      }
+      owners_[i] = owner | kCombined;
+      ++tried;
+      const auto pane = static_cast<std::int64_t>(row[1]);
+      std::size_t s = group_hash(row[0], pane, static_cast<std::uint32_t>(row[2])) & mask;
+      for (;; s = (s + 1) & mask) {
+        const std::uint32_t at = slots_[s];
+        if (at == 0) {
+          slots_[s] = static_cast<std::uint32_t>(combined_owner_.size() + 1);
+          combined_.insert(combined_.end(), row, row + width);
+          combined_owner_.push_back(owner);
+          ++parts_[owner].rows;
+          break;
+        }
+        std::uint64_t* mine = combined_.data() + (at - 1) * width;
+        if (mine[0] == row[0] && std::equal(row + 1, row + key_end, mine + 1)) {
+          for (int k = 0; k < states.count; ++k)
+            mine[key_end + k] = state_combine(states.ops[k], mine[key_end + k], row[key_end + k]);
+          break;
+        }
+      }
+    }
+  if (combining &&
+      static_cast<double>(combined_owner_.size()) > kCombineWorthIt * static_cast<double>(tried))
+    combine_rest_ = kCombineRest;
+  std::uint64_t first = 0;
+  for (std::size_t d = 0; d < owners; ++d) {
+    parts_[d].first_row = first;
+    first += parts_[d].rows;
+  }
+  outbox_.resize(first * width);
   cursor_.resize(owners);
   for (std::size_t d = 0; d < owners; ++d) cursor_[d] = parts_[d].first_row;
+  i = 0;
   for (int l = 0; l < lists_count; ++l)
-    for (std::size_t i = 0; i < lists.rows[l]; ++i) {
-      const std::uint64_t* row = lists.data[l] + i * width;
-      std::memcpy(outbox_.data() + cursor_[owner_of(row)]++ * width, row,
+    for (std::size_t r = 0; r < lists.rows[l]; ++r, ++i) {
+      if (owners_[i] & kCombined) continue;
+      std::memcpy(outbox_.data() + cursor_[owners_[i]]++ * width, lists.data[l] + r * width,
                   width * sizeof(std::uint64_t));
     }
+  for (std::size_t c = 0; c < combined_owner_.size(); ++c)
+    std::memcpy(outbox_.data() + cursor_[combined_owner_[c]]++ * width,
+                combined_.data() + c * width, width * sizeof(std::uint64_t));
   return parts_;
 }
 

@@ -32,8 +32,10 @@ class RoundGroups<HostExec> {
   void begin_round(std::size_t max_rows, std::size_t batches);
   void aggregate(const BatchView& batch, const InputColumns& columns, std::int64_t wm_before);
   const SliceTimes& slice_times() const noexcept { return aggregator_.slice_times(); }
-  std::span<const PartDescriptor> pack(const Partitioner& partitioner,
-                                       std::span<const std::uint64_t> string_hashes);
+  /// The threads' tables flush when full, so the lists may hold several rows of one group:
+  /// rows for owners in options.combine are combined first, unless recent rounds found too few
+  /// duplicates for that to pay.
+  std::span<const PartDescriptor> pack(const Partitioner& partitioner, const PackOptions& options);
   OutboxView outbox() const;
   void unpack(std::span<const ReceivedPart> parts);
   std::size_t lookup(std::int64_t, std::int64_t, std::int64_t) { return 0; }
@@ -57,6 +59,11 @@ class RoundGroups<HostExec> {
   std::vector<std::uint64_t> outbox_;
   std::vector<PartDescriptor> parts_;
   std::vector<std::uint64_t> cursor_;
+  std::vector<std::uint32_t> owners_;          // per list row: owner, kCombined if combined
+  std::vector<std::uint64_t> combined_;        // combined rows
+  std::vector<std::uint32_t> combined_owner_;  // their owners
+  std::vector<std::uint32_t> slots_;           // combined row + 1 by group hash; 0: empty
+  int combine_rest_ = 0;                       // rounds left that do not combine
   bool received_ = false;
   std::vector<const std::uint64_t*> received_data_;
   std::vector<std::size_t> received_rows_;

@@ -110,8 +110,8 @@ class PipelineImpl final : public WorkerPipeline {
     }
   }
 
-  std::span<const PartDescriptor> pack(std::span<const std::uint64_t> string_hashes) override {
-    return groups_->pack(plan_.partitioner, string_hashes);
+  std::span<const PartDescriptor> pack(const PackOptions& options) override {
+    return groups_->pack(plan_.partitioner, options);
   }
   OutboxView outbox() const override { return groups_->outbox(); }
   void unpack(std::span<const ReceivedPart> parts) override { groups_->unpack(parts); }

@@ -97,9 +97,10 @@ class RoundGroups {
     rows_ += rows;
   }
 
-  std::span<const PartDescriptor> pack(const Partitioner& partitioner,
-                                       std::span<const std::uint64_t> string_hashes) {
-    if (!string_hashes.empty() && plan_.aggregation.string_key_mask != 0 &&
+  /// The round's groups are distinct already (one table per round): options.combine has nothing
+  /// to do.
+  std::span<const PartDescriptor> pack(const Partitioner& partitioner, const PackOptions& options) {
+    if (!options.string_hashes.empty() && plan_.aggregation.string_key_mask != 0 &&
         partitioner.kind == Partitioner::Kind::hash)
       throw Error(ErrorCode::backend_unavailable,
                   "string group keys across processes are not supported on the GPU backend yet "

@@ -40,6 +40,17 @@ struct ProjectedView {
   std::vector<const void*> columns;
 };
 
+/// @brief How pack() treats the round's groups when the workers span several processes.
+struct PackOptions {
+  /// Empty, or a hash of each string code's text (each process has its own dictionary): hash
+  /// partitioning then hashes string key words by their text, so that a key has one owner in
+  /// every process.
+  std::span<const std::uint64_t> string_hashes;
+  /// Empty, or per owner: whether to combine the rows of equal groups into one before they are
+  /// sent (owners in other processes, so that the network carries one row per group).
+  std::span<const std::uint8_t> combine;
+};
+
 /// @brief The per-batch operator chain of one worker on one executor. A windowed round goes:
 /// begin_round(); aggregate() per batch; with several workers, pack() then the exchange then
 /// unpack(); settle() (the round's one synchronization: afterwards outcome() and
@@ -77,10 +88,7 @@ class WorkerPipeline {
   virtual const SliceTimes& event_times() const = 0;
   /// @brief With several workers: packs the round's groups by owner into the outbox; returns
   /// the part for each owner (one synchronization on a device: the parts' sizes).
-  /// @param string_hashes empty, or (workers in several processes, each with its own string
-  /// dictionary) a hash of each string code's text: hash partitioning then hashes string key
-  /// words by their text, so that a key has one owner in every process.
-  virtual std::span<const PartDescriptor> pack(std::span<const std::uint64_t> string_hashes) = 0;
+  virtual std::span<const PartDescriptor> pack(const PackOptions& options) = 0;
   /// @brief The outbox pack() filled; valid until the next begin_round().
   virtual OutboxView outbox() const = 0;
   /// @brief Copies the parts other workers (and this one) sent here, from their outboxes, in

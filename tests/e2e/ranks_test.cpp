@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <exception>
+#include <set>
 #include <thread>
 
 #include "harness.hpp"
@@ -294,6 +295,38 @@ TEST(Ranks, EveryPartitioningAndBalancing) {
     if (policy == BalancePolicy::weighted) config.weights = {3, 1};
     expect_ranks_equal_one_process(c, 19, 2, 2, config);
   }
+}
+
+TEST(Ranks, ManyKeysOverflowTheFoldsTablesAndTheirRowsAreCombinedBeforeTheyLeave) {
+  // 12 000 uniform keys in batches of 60 000 rows: a worker's fold flushes its tables several
+  // times per batch, so its lists hold several rows of one group; those bound for the other
+  // rank are combined into one. Windows equal the reference, and the partials sent are about
+  // one row per (key, pane) group of each batch (each rank's worker folds one per round) owned
+  // by the other rank: about half of them.
+  const std::size_t batch = 60'000;
+  StreamOptions o = rank_stream(47, 2 * batch * 3);
+  o.keys = 12'000;
+  o.zipf = 0;
+  o.step = 0.02;  // 1.2 s of event time per batch: one or two 4 s panes
+  o.jitter = 100;
+  o.late_fraction = 0;
+  const auto stream = generate(o);
+  const Case c = tumbling_by_region_filtered();
+  const RefResult ref = reference(stream, c.ref, batch, 1);
+  const RanksRun many = run_ranks(make_config(1, batch), c.query, stream, 2);
+  expect_finals(final_values(many.per_rank[0].calls), ref.finals);
+  // Distinct (key, pane) groups of each batch, over the whole stream.
+  std::size_t groups = 0;
+  for (std::size_t first = 0; first < stream.size(); first += batch) {
+    std::set<std::pair<std::int64_t, std::int64_t>> folded;
+    for (std::size_t i = first; i < std::min(stream.size(), first + batch); ++i)
+      if (stream[i].status == 200) folded.emplace(stream[i].region, stream[i].ts / 4000);
+    groups += folded.size();
+  }
+  const std::size_t row_bytes = 7 * 8;  // hash, pane, cut, one key, three states
+  EXPECT_GT(many.total.partial_bytes, groups * row_bytes * 2 / 5);
+  EXPECT_LT(many.total.partial_bytes, groups * row_bytes * 3 / 5)
+      << "more rows than groups left for the other rank: they were not combined";
 }
 
 TEST(Ranks, WithoutLateEventsFinalsMatchTheReference) {
