@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ class RankTransport {
   virtual std::int64_t all_reduce_min(std::int64_t value) = 0;
   /// @brief Sum of `values` (element-wise, the same length on every rank) over all ranks.
   virtual void all_reduce_sum(std::span<std::uint64_t> values) = 0;
+  /// @brief Collective: a transport over the same ranks whose messages never mix with this
+  /// one's (one per job, so that jobs running at once do not meet in each other's collectives).
+  virtual std::shared_ptr<RankTransport> duplicate() = 0;
   /// @brief Tells every other rank that this one failed (`why`), so that their collectives throw
   /// naming it; returns without waiting for them. Later collectives here throw too.
   virtual void abort(const std::string& why) noexcept = 0;

@@ -108,6 +108,19 @@ void ThreadRanks::all_reduce_sum(std::span<std::uint64_t> values) {
   group_->arrive(rank_, nullptr, lock);
 }
 
+std::shared_ptr<RankTransport> ThreadRanks::duplicate() {
+  std::shared_ptr<ThreadRankGroup> child;
+  {
+    std::lock_guard lock(group_->mutex_);
+    if (group_->failed_) throw Error(ErrorCode::peer_failure, *group_->failed_);
+    auto& children = group_->children_;
+    if (children.size() <= duplicates_)
+      children.push_back(std::make_shared<ThreadRankGroup>(group_->size_, group_->timeout_));
+    child = children[duplicates_++];
+  }
+  return std::make_shared<ThreadRanks>(std::move(child), rank_);
+}
+
 void ThreadRanks::abort(const std::string& why) noexcept {
   try {
     std::lock_guard lock(group_->mutex_);

@@ -43,6 +43,8 @@ class ThreadRankGroup {
   std::vector<char> arrived_;  // per rank, this generation
   std::vector<Posted> posted_;
   std::optional<std::string> failed_;  // "rank 2 failed: ..."
+  // Groups made by duplicate(): the k-th call of every rank gets children_[k].
+  std::vector<std::shared_ptr<ThreadRankGroup>> children_;
 };
 
 /// @brief One rank's side of a ThreadRankGroup.
@@ -58,10 +60,12 @@ class ThreadRanks final : public RankTransport {
   std::int64_t all_reduce_min(std::int64_t value) override;
   void all_reduce_sum(std::span<std::uint64_t> values) override;
   void abort(const std::string& why) noexcept override;
+  std::shared_ptr<RankTransport> duplicate() override;
 
  private:
   std::shared_ptr<ThreadRankGroup> group_;
   int rank_;
+  std::size_t duplicates_ = 0;
 };
 
 }  // namespace sluice::detail

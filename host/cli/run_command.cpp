@@ -155,8 +155,8 @@ int execute(const RunOptions& options) {
       job.count_malformed(reader.malformed());
     }
     job.finish();
+    const Metrics totals = job.total_metrics();  // collective: before anything that may throw
     if (writes) writer.close();
-    const Metrics totals = job.total_metrics();
     if (rank == 0) print_summary(engine, totals);
   } catch (...) {
     writer.stop();  // the job's destructor flushes windows of a failed run; drop them

@@ -86,7 +86,8 @@ void Dispatcher::add(BatchLease batch) {
 void Dispatcher::dispatch(bool final, bool even_if_empty) {
   if (forming_count_ == 0 && !final && !even_if_empty) return;
   const std::uint64_t number = next_round_++;
-  activity_.idle_at(Clock::now(), idle_);
+  last_dispatch_ = Clock::now();
+  activity_.idle_at(last_dispatch_, idle_);
   for (std::size_t w = 0; w < queues_.size(); ++w) {
     RoundPart* part = queues_[w]->begin_push(cancelled_);
     if (part == nullptr) throw Error(ErrorCode::internal, "the job stopped");

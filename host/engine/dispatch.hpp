@@ -79,6 +79,8 @@ class Dispatcher {
   /// last round carried (an empty round then lets the watermark move past an idle source).
   bool refresh(Clock::time_point now);
   std::uint64_t rounds() const noexcept { return next_round_; }
+  /// @brief When the last round left (the dispatcher's creation before the first).
+  Clock::time_point last_dispatch() const noexcept { return last_dispatch_; }
   std::uint64_t batches() const noexcept { return next_id_ - 1; }
 
  private:
@@ -92,6 +94,7 @@ class Dispatcher {
   std::size_t forming_count_ = 0;
   std::vector<int> idle_;      // at the last dispatch
   std::vector<int> idle_now_;  // scratch of refresh()
+  Clock::time_point last_dispatch_ = Clock::now();
 };
 
 }  // namespace sluice::detail

@@ -59,7 +59,13 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
                       std::to_string(ranks->rank()) + " has " + std::to_string(config_.workers) +
                       ", others between " + std::to_string(fewest) + " and " +
                       std::to_string(most));
-    if (backend_ == Backend::gpu)
+    // Every rank decides alike, so that none waits for a rank that has given up.
+    const bool any_gpu = ranks->all_reduce_min(backend_ == Backend::gpu ? -1 : 0) < 0;
+    if (config_.batch_timeout <= Duration::zero())
+      throw Error(ErrorCode::invalid_argument,
+                  "across ranks batch_timeout must be positive: an idle rank sends a round "
+                  "every batch_timeout so that the others' rounds go on");
+    if (any_gpu)
       throw Error(ErrorCode::backend_unavailable,
                   "the GPU backend across ranks needs the NCCL exchange, which this Sluice was "
                   "built without; run --backend cpu across ranks");

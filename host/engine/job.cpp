@@ -67,9 +67,14 @@ std::vector<std::unique_ptr<detail::RoundQueue>> make_queues(int workers) {
   return q;
 }
 
-std::unique_ptr<detail::Exchange> make_exchange(const EngineConfig& config, int workers) {
-  if (config.ranks.size() > 1)
-    return std::make_unique<detail::ClusterExchange>(config.ranks.transport(), workers);
+/// Across ranks, a transport of the job's own (collective).
+std::shared_ptr<detail::RankTransport> job_transport(const EngineConfig& config) {
+  return config.ranks.size() > 1 ? config.ranks.transport()->duplicate() : nullptr;
+}
+
+std::unique_ptr<detail::Exchange> make_exchange(
+    const std::shared_ptr<detail::RankTransport>& transport, int workers) {
+  if (transport) return std::make_unique<detail::ClusterExchange>(transport, workers);
   return std::make_unique<detail::LocalExchange>(workers);
 }
 
@@ -101,6 +106,7 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       workers_(config.workers),
       rank_(config.ranks.rank()),
       ranks_(config.ranks.size()),
+      transport_(job_transport(config)),
       cancelled_([this] { return failed(); }),
       pool_(read_widths(schema_, query_.read_columns), std::max<std::size_t>(config.batch_rows, 1),
             pool_limit(config, workers_), backend == Backend::gpu),
@@ -112,7 +118,7 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       ingest_(
           schema_, query_, dictionary_, pool_, std::max<std::size_t>(config.batch_rows, 1),
           [this](detail::BatchLease b) { dispatcher_.add(std::move(b)); }, cancelled_),
-      exchange_(make_exchange(config, workers_)),
+      exchange_(make_exchange(transport_, workers_)),
       emitter_(query_, read_schema_of(schema_, query_.read_columns), dictionary_, workers_,
                config.ordered_results, emit_counters_),
       per_worker_(static_cast<std::size_t>(workers_)),
@@ -145,9 +151,8 @@ Job::Impl::~Impl() {
   if (!finished_ && ranks_ > 1 && !failed()) {
     // Across ranks a job destroyed unfinished (an error unwinding on this rank) must not pass
     // for a rank whose input ended: the other ranks would finish without its data.
-    fail(-1, Status(ErrorCode::internal, "rank " + std::to_string(rank_) +
-                                             "'s job was destroyed before finish() (an error on "
-                                             "that rank stopped it)"));
+    fail(-1, Status(ErrorCode::internal,
+                    "the job was destroyed before finish() (an error on this rank stopped it)"));
   }
   if (!finished_) {
     try {
@@ -293,22 +298,28 @@ void Job::Impl::timer_main() {
   while (!stop_timer_) {
     timer_cv_.wait_for(lock, timeout);
     if (stop_timer_ || finished_) break;
-    if (std::chrono::steady_clock::now() - last_activity_ < timeout) continue;
+    const auto now = std::chrono::steady_clock::now();
+    const bool idle = now - last_activity_ >= timeout;
+    // Across ranks every rank's rounds wait for every other's: a rank sends a round at least
+    // every timeout (sealing what is pending, or empty), however slowly its input trickles.
+    const bool due = ranks_ > 1 && now - dispatcher_.last_dispatch() >= timeout;
+    if (!idle && !due) continue;
     // Idle for a whole timeout: seal what is pending and send out a partial round; if sources
     // became idle since the last round, an empty round lets the watermark pass them and fire
     // what that closes.
     try {
       ingest_.flush_rows();
       ingest_.seal();
-      dispatcher_.dispatch(false);
-      // Across ranks an idle rank still sends (empty) rounds, so that the others' rounds,
-      // which wait for every rank's, go on.
-      if (dispatcher_.refresh(std::chrono::steady_clock::now()) || ranks_ > 1)
+      if (ranks_ > 1) {
         dispatcher_.dispatch(false, true);
+      } else {
+        dispatcher_.dispatch(false);
+        if (dispatcher_.refresh(now)) dispatcher_.dispatch(false, true);
+      }
     } catch (...) {
       fail(-1, status_of_current_exception("batch timer"));
     }
-    last_activity_ = std::chrono::steady_clock::now();
+    if (idle) last_activity_ = std::chrono::steady_clock::now();
   }
 }
 
@@ -396,8 +407,8 @@ Metrics Job::Impl::metrics() const {
 
 Metrics Job::Impl::total_metrics() const {
   Metrics m = metrics();
-  const auto& ranks = config_.ranks.transport();
-  if (!ranks || ranks->size() <= 1) return m;
+  const auto& ranks = transport_;
+  if (!ranks) return m;
   std::vector<std::uint64_t> sums{m.events_in,
                                   m.events_filtered,
                                   m.events_late,

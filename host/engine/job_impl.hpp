@@ -61,6 +61,7 @@ class Job::Impl {
   // Across ranks: this rank's place, and what its workers share.
   int rank_ = 0;
   int ranks_ = 1;
+  std::shared_ptr<detail::RankTransport> transport_;  ///< this job's own, across ranks
   std::unique_ptr<detail::StringCodeSync> string_sync_;
   std::unique_ptr<detail::StringRowTranslator> partial_codes_;
   std::unique_ptr<detail::StringRowTranslator> fired_codes_;

@@ -355,11 +355,16 @@ TEST(Ranks, PerRankResultsPartitionTheWindows) {
   config.gather_results = false;
   const RanksRun many = run_ranks(config, c.query, stream, 2);
   std::vector<std::vector<WindowResult>> all;
+  std::vector<std::map<WindowKey, std::vector<Value>>> mine;
   for (const RunResult& r : many.per_rank) {
     EXPECT_FALSE(r.calls.empty());
     all.insert(all.end(), r.calls.begin(), r.calls.end());
+    mine.push_back(final_values(r.calls));
   }
   expect_finals(final_values(all), ref.finals);
+  // Each (window, key) on one rank only: its owner's.
+  for (const auto& [window_key, values] : mine[0])
+    EXPECT_EQ(mine[1].count(window_key), 0u) << "a window on both ranks";
 }
 
 TEST(Ranks, ARankWhoseInputEndedHoldsTheWatermarkBackNoMore) {
@@ -451,6 +456,55 @@ TEST(Ranks, ARankThatStartsLateHoldsTheWatermarkBack) {
   expect_finals(final_values(calls[0]), ref.finals);
 }
 
+TEST(Ranks, TwoJobsAtOnceOnTheSameRanksKeepTheirMessagesApart) {
+  // One engine per rank starts two jobs, pushed in turns: each job's collectives go through a
+  // transport of its own, so their rounds never meet. (finish() is collective: every rank
+  // finishes the jobs in the same order.)
+  StreamOptions o = rank_stream(53, 2 * 500 * 6);
+  o.late_fraction = 0;
+  const auto stream = generate(o);
+  const Case tumbling = tumbling_by_region_filtered();
+  const Case sliding = sliding_by_host_zone();
+  const RefResult ref_tumbling = reference(stream, tumbling.ref, 500, 1);
+  const RefResult ref_sliding = reference(stream, sliding.ref, 500, 1);
+  const std::vector<Ranks> group = Ranks::in_process(2, 10s);
+  std::vector<std::vector<std::vector<WindowResult>>> calls(4);
+  std::vector<std::exception_ptr> errors(2);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        EngineConfig config = make_config(1, 500);
+        config.batch_timeout = 5ms;
+        config.ranks = group[static_cast<std::size_t>(r)];
+        auto first = std::make_shared<RunResult>();
+        auto second = std::make_shared<RunResult>();
+        auto mutex = std::make_shared<std::mutex>();
+        Engine engine(config);
+        Job a = engine.start(event_schema(), with_sinks(tumbling.query, first, mutex));
+        Job b = engine.start(event_schema(), with_sinks(sliding.query, second, mutex));
+        BatchBuilder ba = a.make_builder();
+        BatchBuilder bb = b.make_builder();
+        for (std::size_t at = static_cast<std::size_t>(r) * 500; at < stream.size(); at += 1000) {
+          push_range(a, ba, stream, at, at + 500, 0);
+          push_range(b, bb, stream, at, at + 500, 0);
+        }
+        a.finish();
+        b.finish();
+        std::lock_guard lock(*mutex);
+        calls[static_cast<std::size_t>(2 * r)] = first->calls;
+        calls[static_cast<std::size_t>(2 * r + 1)] = second->calls;
+      } catch (...) {
+        errors[static_cast<std::size_t>(r)] = std::current_exception();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  expect_finals(final_values(calls[0]), ref_tumbling.finals);
+  expect_finals(final_values(calls[1]), ref_sliding.finals);
+}
+
 TEST(Ranks, ARankWithoutInputEndsAtOnce) {
   StreamOptions o = rank_stream(41, 2000);
   o.late_fraction = 0;
@@ -535,7 +589,29 @@ TEST(Ranks, ARankThatNeverAnswersIsNamedAfterTheTimeout) {
   }
 }
 
-TEST(Ranks, MismatchedWorkersAndStatelessGatherAreRejected) {
+TEST(Ranks, AStatelessQueryNeedsPerRankResults) {
+  const std::vector<Ranks> group = Ranks::in_process(2, 10s);
+  std::vector<std::string> messages(2);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r)
+    threads.emplace_back([&, r] {
+      EngineConfig config = make_config(1, 500);
+      config.ranks = group[static_cast<std::size_t>(r)];
+      Query q;
+      q.filter(col("cpu") > lit(50.0)).sink(RowSink([](const Batch&) {}));
+      try {
+        Engine engine(config);
+        Job job = engine.start(event_schema(), q);
+      } catch (const Error& e) {
+        messages[static_cast<std::size_t>(r)] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (const std::string& m : messages)
+    EXPECT_NE(m.find("gather_results = false"), std::string::npos) << m;
+}
+
+TEST(Ranks, MismatchedWorkersAreRejected) {
   const std::vector<Ranks> group = Ranks::in_process(2, 10s);
   std::vector<std::string> messages(2);
   std::vector<std::thread> threads;
