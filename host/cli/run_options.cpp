@@ -10,10 +10,10 @@ namespace sluice::cli {
 namespace {
 
 constexpr FlagSpec kRunFlags[] = {
-    {"--input"},      {"--schema"},      {"--time"},    {"--max-delay"},        {"--where"},
-    {"--key"},        {"--window"},      {"--agg"},     {"--allowed-lateness"}, {"--workers"},
-    {"--partition"},  {"--balance"},     {"--backend"}, {"--on-error"},         {"--output"},
-    {"--batch-rows"}, {"--help", false},
+    {"--input"},      {"--schema"},       {"--time"},        {"--max-delay"},        {"--where"},
+    {"--key"},        {"--window"},       {"--agg"},         {"--allowed-lateness"}, {"--workers"},
+    {"--partition"},  {"--balance"},      {"--backend"},     {"--on-error"},         {"--output"},
+    {"--batch-rows"}, {"--peer-timeout"}, {"--help", false},
 };
 
 detail::OnMalformed parse_on_error(std::string_view text) {
@@ -47,6 +47,12 @@ void parse_engine_flags(const Flags& flags, EngineConfig& config) {
   if (flags.has("--batch-rows")) {
     config.batch_rows = static_cast<std::size_t>(parse_integer(
         "--batch-rows", flags.required("--batch-rows"), 1, std::numeric_limits<int>::max()));
+  }
+  if (flags.has("--peer-timeout")) {
+    // Under an MPI launcher only; in one process there is no peer to wait for.
+    const Duration timeout =
+        parse_flag("--peer-timeout", flags.required("--peer-timeout"), parse_duration);
+    if (Ranks::mpi_available() && Ranks::launched_by_mpi()) config.ranks = Ranks::mpi(timeout);
   }
 }
 
@@ -107,7 +113,13 @@ Options:
   --on-error E              malformed rows: skip (default; reported and counted) or fail
   --output FILE|-           CSV output (default -: stdout)
   --batch-rows N            rows per batch (default 1048576)
+  --peer-timeout DURATION   under mpirun: a rank silent for this long is named and ends the
+                            job (default 20s; 0: wait for ever)
   -h, --help                show this help
+
+Under mpirun every rank runs the job: {rank} in --input names a file per rank (otherwise the
+ranks split one file on line boundaries; - : rank 0 reads stdin); rank 0 writes every window,
+or each rank its own with {rank} in --output.
 
 Exit status: 0 ok, 1 runtime error (input, engine, --on-error fail), 2 usage error.
 )usage";

@@ -3,6 +3,7 @@
 #   compare SLUICE MPIRUN RANKS WORKERS DIR  N ranks of W workers give the one-process output
 #   kill SLUICE MPIRUN DIR                    a rank killed mid-stream ends the job, named, < 30 s
 #   throw SLUICE MPIRUN DIR                   a rank that fails ends the job, named, < 30 s
+#   stop SLUICE MPIRUN DIR                    a rank that stops answering is named, < 30 s
 set -euo pipefail
 mode=$1 sluice=$2 mpirun=$3
 shift 3
@@ -83,7 +84,7 @@ compare)
     echo "query $q: $ranks ranks x $workers workers = one process ($(summary_counts many.log))"
   done
   ;;
-kill | throw)
+kill | throw | stop)
   dir=$1
   mkdir -p "$dir" && cd "$dir"
   rm -f part-*.csv out-*.csv
@@ -91,12 +92,12 @@ kill | throw)
   cp part-0.csv part-2.csv
   common=(--schema "$schema" --time ts --max-delay 500ms --window tumbling:1s --key host,zone
           --agg count --batch-rows 2000 --input 'part-{rank}.csv')
-  if [ "$mode" = kill ]; then
+  if [ "$mode" != throw ]; then
     # Rank 1 reads a pipe that is fed a little and then stalls: the job waits for it, mid-stream.
     mkfifo part-1.csv
     (head -5000 part-0.csv; exec sleep 120) > part-1.csv 2> /dev/null &
     feeder=$!
-    output=(--output many.csv)
+    output=(--output many.csv --peer-timeout 3s)
   else
     # Rank 1 writes its windows to a full disk: it fails at its first result batch.
     cp part-0.csv part-1.csv
@@ -106,7 +107,7 @@ kill | throw)
   start=$(date +%s)
   "${launch[@]}" -np 3 "$sluice" run "${common[@]}" "${output[@]}" > run.log 2>&1 &
   job=$!
-  if [ "$mode" = kill ]; then
+  if [ "$mode" != throw ]; then
     victim=""
     for _ in $(seq 1 300); do
       for p in /proc/[0-9]*; do
@@ -121,7 +122,7 @@ kill | throw)
     [ -n "$victim" ] || fail "rank 1 never started"
     sleep 1
     start=$(date +%s)
-    kill -9 "$victim"
+    if [ "$mode" = kill ]; then kill -9 "$victim"; else kill -STOP "$victim"; fi
   fi
   rc=0
   for _ in $(seq 1 300); do
@@ -132,7 +133,7 @@ kill | throw)
     kill -9 "$job" 2>/dev/null || true
     [ -n "${feeder:-}" ] && kill "$feeder" 2>/dev/null || true
     cat run.log >&2
-    fail "the job still runs 30 s after rank 1 $([ "$mode" = kill ] && echo died || echo failed)"
+    fail "the job still runs 30 s after rank 1 ${mode} (kill: died, throw: failed, stop: stopped)"
   fi
   wait "$job" || rc=$?
   elapsed=$(($(date +%s) - start))
@@ -143,6 +144,10 @@ kill | throw)
   if [ "$mode" = throw ]; then
     grep -q 'rank 1 failed' run.log || fail "the other ranks do not name rank 1"
     grep -q 'cannot write output' run.log || fail "rank 1's cause is not reported"
+  fi
+  if [ "$mode" = stop ]; then
+    grep -q 'rank 1 did not answer within 3000 ms' run.log || fail "the other ranks do not name rank 1"
+    kill -CONT "$victim" 2> /dev/null || true
   fi
   echo "$mode: the job ended with exit code $rc after ${elapsed} s, naming rank 1"
   ;;

@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -34,9 +35,17 @@ std::string mpi_error_text(int code) {
   return std::string(text, static_cast<std::size_t>(length));
 }
 
+void check(int code, const char* call);
+
+/// Set once a collective of this process failed: MPI_Finalize would then wait for peers that
+/// may never come (it synchronizes every rank), so the process leaves MPI without it and the
+/// launcher ends the job.
+std::atomic<bool> g_failed{false};
+
 void check(int code, const char* call) {
-  if (code != MPI_SUCCESS)
-    throw Error(ErrorCode::peer_failure, std::string(call) + " failed: " + mpi_error_text(code));
+  if (code == MPI_SUCCESS) return;
+  g_failed = true;
+  throw Error(ErrorCode::peer_failure, std::string(call) + " failed: " + mpi_error_text(code));
 }
 
 /// The communicators every transport of this process shares, and the lock that makes their
@@ -62,7 +71,7 @@ struct MpiComms {
   ~MpiComms() {
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (finalized) return;
+    if (finalized || g_failed) return;
     MPI_Comm_free(&comm);
     MPI_Comm_free(&abort_comm);
   }
@@ -213,6 +222,7 @@ class MpiTransport final : public RankTransport {
       // timeout included) is told once.
       if (from_peer_ || told_) return;
       told_ = true;
+      g_failed = true;
       if (!failed_) failed_ = "rank " + std::to_string(rank_) + " failed: " + why;
       b_->abort_out =
           ("rank " + std::to_string(rank_) + " failed: " + why).substr(0, kAbortMessageBytes - 1);
@@ -293,6 +303,7 @@ class MpiTransport final : public RankTransport {
                           static_cast<std::size_t>(std::max(length, 0)));
     if (failed_->empty()) failed_ = "rank " + std::to_string(status.MPI_SOURCE) + " failed";
     from_peer_ = true;
+    g_failed = true;
     b_->abort_request = MPI_REQUEST_NULL;
     throw Error(ErrorCode::peer_failure, *failed_);
   }
@@ -329,6 +340,7 @@ class MpiTransport final : public RankTransport {
             missing += (missing.empty() ? "" : ", ") + std::to_string(p);
         failed_ = "rank " + missing + " did not answer within " + std::to_string(timeout_.count()) +
                   " ms (rank " + std::to_string(rank_) + " waited in " + what + ")";
+        g_failed = true;
         throw Error(ErrorCode::peer_failure, *failed_);
       }
       // Spin briefly, then back off to at most 1 ms between polls.
@@ -365,7 +377,7 @@ bool g_we_initialized = false;
 void finalize_at_exit() {
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
+  if (!finalized && !g_failed) MPI_Finalize();
 }
 
 }  // namespace
