@@ -32,6 +32,13 @@ if(SLUICE_WITH_MPI)
   target_compile_definitions(sluice PRIVATE SLUICE_WITH_MPI=1)
   target_link_libraries(sluice PUBLIC MPI::MPI_CXX)
 endif()
+if(SLUICE_WITH_NCCL)
+  file(GLOB SLUICE_NCCL_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/transport/nccl/*.cpp)
+  target_sources(sluice PRIVATE ${SLUICE_NCCL_SOURCES})
+  target_compile_definitions(sluice PRIVATE SLUICE_WITH_NCCL=1)
+  target_include_directories(sluice PRIVATE ${SLUICE_NCCL_INCLUDE_DIR})
+  target_link_libraries(sluice PUBLIC ${SLUICE_NCCL_LIBRARY})
+endif()
 target_include_directories(sluice
   PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:include>
   PRIVATE ${PROJECT_SOURCE_DIR})

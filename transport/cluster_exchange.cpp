@@ -196,7 +196,7 @@ void ClusterExchange::barrier(int member) {
   gather(member, Posted{}, [&] { ranks_->all_reduce_min(0); });
 }
 
-void ClusterExchange::abort(int member, const std::string& why) {
+void ClusterExchange::abort(int /*member*/, const std::string& why) {
   // The transport first: a leader blocked in it (holding the lock) then fails and lets go.
   // `why` names the stage and worker already (Worker::where).
   ranks_->abort(why);

@@ -24,6 +24,8 @@ class RankTransport {
   virtual int size() const = 0;
   /// @brief "MPI", "in-process": for messages.
   virtual const char* name() const = 0;
+  /// @brief How long a collective waits for a silent peer (zero: for ever).
+  virtual std::chrono::milliseconds peer_timeout() const = 0;
   /// @brief Sends bytes [offsets[q], offsets[q + 1]) of `send` to rank q (offsets has size() + 1
   /// entries; the part for this rank is ignored) and receives what every other rank sent here:
   /// rank p's bytes land in `received` at [received_offsets[p], received_offsets[p + 1]) (both
@@ -35,6 +37,9 @@ class RankTransport {
   virtual std::int64_t all_reduce_min(std::int64_t value) = 0;
   /// @brief Sum of `values` (element-wise, the same length on every rank) over all ranks.
   virtual void all_reduce_sum(std::span<std::uint64_t> values) = 0;
+  /// @brief Not a collective: throws Error(peer_failure) if a peer's abort has arrived (for a
+  /// rank waiting on other traffic, e.g. NCCL's, that a failed peer will never complete).
+  virtual void check_peers() = 0;
   /// @brief Collective: a transport over the same ranks whose messages never mix with this
   /// one's (one per job, so that jobs running at once do not meet in each other's collectives).
   virtual std::shared_ptr<RankTransport> duplicate() = 0;

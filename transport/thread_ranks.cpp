@@ -108,6 +108,11 @@ void ThreadRanks::all_reduce_sum(std::span<std::uint64_t> values) {
   group_->arrive(rank_, nullptr, lock);
 }
 
+void ThreadRanks::check_peers() {
+  std::lock_guard lock(group_->mutex_);
+  if (group_->failed_) throw Error(ErrorCode::peer_failure, *group_->failed_);
+}
+
 std::shared_ptr<RankTransport> ThreadRanks::duplicate() {
   std::shared_ptr<ThreadRankGroup> child;
   {

@@ -20,6 +20,7 @@ class ThreadRankGroup {
  public:
   ThreadRankGroup(int size, std::chrono::milliseconds timeout);
   int size() const noexcept { return size_; }
+  std::chrono::milliseconds timeout() const noexcept { return timeout_; }
 
  private:
   friend class ThreadRanks;
@@ -54,6 +55,7 @@ class ThreadRanks final : public RankTransport {
   int rank() const override { return rank_; }
   int size() const override { return group_->size(); }
   const char* name() const override { return "in-process"; }
+  std::chrono::milliseconds peer_timeout() const override { return group_->timeout(); }
   void all_to_all(std::span<const std::byte> send, std::span<const std::size_t> offsets,
                   std::vector<std::byte>& received,
                   std::vector<std::size_t>& received_offsets) override;
@@ -61,6 +63,7 @@ class ThreadRanks final : public RankTransport {
   void all_reduce_sum(std::span<std::uint64_t> values) override;
   void abort(const std::string& why) noexcept override;
   std::shared_ptr<RankTransport> duplicate() override;
+  void check_peers() override;
 
  private:
   std::shared_ptr<ThreadRankGroup> group_;

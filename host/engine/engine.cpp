@@ -65,10 +65,18 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
       throw Error(ErrorCode::invalid_argument,
                   "across ranks batch_timeout must be positive: an idle rank sends a round "
                   "every batch_timeout so that the others' rounds go on");
+#ifdef SLUICE_WITH_NCCL
+    // NCCL carries the device rows: one GPU worker per rank (the rank's local GPU).
+    if (any_gpu && (backend_ != Backend::gpu || config_.workers != 1))
+      throw Error(ErrorCode::invalid_argument,
+                  "the GPU backend across ranks runs one GPU worker per rank on every rank "
+                  "(workers = 1, a GPU on each)");
+#else
     if (any_gpu)
       throw Error(ErrorCode::backend_unavailable,
                   "the GPU backend across ranks needs the NCCL exchange, which this Sluice was "
                   "built without; run --backend cpu across ranks");
+#endif
   }
   if (config_.batch_rows == 0) throw Error(ErrorCode::invalid_argument, "batch_rows must be > 0");
   if (config_.batch_rows >= (std::size_t{1} << 32))

@@ -3,12 +3,16 @@
 #include <thrust/system_error.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
 
 #include "host/cuda_probe.hpp"
 #include "host/engine/job_impl.hpp"
 #include "transport/cluster_exchange.hpp"
 #include "transport/local_exchange.hpp"
+#ifdef SLUICE_WITH_NCCL
+#include "transport/nccl/nccl_exchange.hpp"
+#endif
 
 namespace sluice {
 namespace {
@@ -72,8 +76,31 @@ std::shared_ptr<detail::RankTransport> job_transport(const EngineConfig& config)
   return config.ranks.size() > 1 ? config.ranks.transport()->duplicate() : nullptr;
 }
 
+/// This process's place among the ranks on its node (the launcher's environment), else its
+/// rank: which of the node's GPUs a rank takes.
+int local_rank(int rank) {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID",
+                           "MV2_COMM_WORLD_LOCAL_RANK"})
+    if (const char* value = std::getenv(name)) return std::atoi(value);
+  return rank;
+}
+
+/// The GPU of worker `worker` of rank `rank`.
+int device_of(int rank, int ranks, int workers, int worker) {
+  const int devices = std::max(1, detail::cuda_device_count());
+  return ((ranks > 1 ? local_rank(rank) * workers : 0) + worker) % devices;
+}
+
 std::unique_ptr<detail::Exchange> make_exchange(
-    const std::shared_ptr<detail::RankTransport>& transport, int workers) {
+    const std::shared_ptr<detail::RankTransport>& transport, int workers,
+    [[maybe_unused]] Backend backend) {
+#ifdef SLUICE_WITH_NCCL
+  // Across ranks on the GPU (one worker per rank, Engine checks): device rows through NCCL.
+  if (transport && backend == Backend::gpu)
+    return std::make_unique<detail::NcclExchange>(
+        transport, device_of(transport->rank(), transport->size(), workers, 0),
+        transport->peer_timeout());
+#endif
   if (transport) return std::make_unique<detail::ClusterExchange>(transport, workers);
   return std::make_unique<detail::LocalExchange>(workers);
 }
@@ -118,7 +145,7 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       ingest_(
           schema_, query_, dictionary_, pool_, std::max<std::size_t>(config.batch_rows, 1),
           [this](detail::BatchLease b) { dispatcher_.add(std::move(b)); }, cancelled_),
-      exchange_(make_exchange(transport_, workers_)),
+      exchange_(make_exchange(transport_, workers_, backend)),
       emitter_(query_, read_schema_of(schema_, query_.read_columns), dictionary_, workers_,
                config.ordered_results, emit_counters_),
       per_worker_(static_cast<std::size_t>(workers_)),
@@ -207,7 +234,7 @@ void Job::Impl::worker_main(int worker) {
   const char* stage = "start";
   try {
     if (backend_ == Backend::gpu) {
-      const int device = worker % std::max(1, detail::cuda_device_count());
+      const int device = device_of(rank_, ranks_, workers_, worker);
       stage = "device setup";
       pipeline = detail::make_cuda_pipeline(query_.plan, device, config_.device_memory_limit);
     } else {

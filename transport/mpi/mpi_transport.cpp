@@ -144,6 +144,13 @@ class MpiTransport final : public RankTransport {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   const char* name() const override { return "MPI"; }
+  std::chrono::milliseconds peer_timeout() const override { return timeout_; }
+
+  void check_peers() override {
+    std::lock_guard lock(mutex_);
+    throw_if_failed();
+    poll_abort();
+  }
 
   /// Not a collective call of MPI: the k-th duplicate of every rank takes the same tags.
   std::shared_ptr<RankTransport> duplicate() override {

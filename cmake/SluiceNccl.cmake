@@ -1,0 +1,15 @@
+# The NCCL exchange between GPU ranks: optional, with the CUDA backend. Sets SLUICE_WITH_NCCL,
+# SLUICE_NCCL_INCLUDE_DIR and SLUICE_NCCL_LIBRARY.
+set(SLUICE_WITH_NCCL OFF)
+if(SLUICE_WITH_CUDA AND NOT SLUICE_ENABLE_NCCL STREQUAL "OFF")
+  find_path(SLUICE_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+  find_library(SLUICE_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
+  if(SLUICE_NCCL_INCLUDE_DIR AND SLUICE_NCCL_LIBRARY)
+    set(SLUICE_WITH_NCCL ON)
+    message(STATUS "Sluice: NCCL exchange on (${SLUICE_NCCL_LIBRARY})")
+  elseif(SLUICE_ENABLE_NCCL STREQUAL "ON")
+    message(FATAL_ERROR "SLUICE_ENABLE_NCCL=ON but nccl.h or libnccl was not found")
+  else()
+    message(STATUS "Sluice: NCCL not found, GPU ranks across processes are off")
+  endif()
+endif()
