@@ -25,32 +25,31 @@ struct NcclExchange::Device {
   int device = 0;
   int rank = 0;
   int ranks = 1;
+  RankTransport* transport = nullptr;  // to tell the peers before aborting
   ncclComm_t comm = nullptr;
   cudaStream_t stream = nullptr;
   std::uint64_t* inbox = nullptr;  // received rows
   std::size_t inbox_words = 0;
   std::int64_t* scalar = nullptr;            // the all-reduce's value, on the device
+  std::int64_t* pinned = nullptr;            // and in pinned host memory
   bool aborted = false;                      // comm aborted (by the worker's thread)
   std::atomic<bool> abort_requested{false};  // by abort(), from any thread
 
-  /// Waits for the NCCL calls queued (and the stream), polling the communicator's error, the
-  /// peers' aborts and the deadline; aborts the communicator on failure.
-  void wait(RankTransport& ranks, std::chrono::milliseconds timeout, const std::string& what) {
+  /// Polls until `ready()` (the communicator's error, the peers' aborts and the deadline
+  /// watched meanwhile); aborts the communicator on failure.
+  template <class Ready>
+  void poll(std::chrono::milliseconds timeout, const std::string& what, Ready ready) {
     const auto start = std::chrono::steady_clock::now();
     for (;;) {
       if (abort_requested) fail(what + ": the job failed on this rank");
       ncclResult_t state = ncclSuccess;
-      ncclCommGetAsyncError(comm, &state);
-      if (state != ncclSuccess && state != ncclInProgress) {
+      if (const ncclResult_t r = ncclCommGetAsyncError(comm, &state); r != ncclSuccess)
+        fail(what + ": ncclCommGetAsyncError: " + ncclGetErrorString(r));
+      if (state != ncclSuccess && state != ncclInProgress)
         fail(what + ": " + ncclGetErrorString(state));
-      }
-      if (state == ncclSuccess) {
-        const cudaError_t done = cudaStreamQuery(stream);
-        if (done == cudaSuccess) return;
-        if (done != cudaErrorNotReady) fail(what + ": " + cudaGetErrorString(done));
-      }
+      if (state == ncclSuccess && ready()) return;
       try {
-        ranks.check_peers();
+        transport->check_peers();
       } catch (const Error&) {
         abort_comm();
         throw;
@@ -61,9 +60,28 @@ struct NcclExchange::Device {
     }
   }
 
+  /// Waits until the NCCL calls issued so far are enqueued (a non-blocking communicator may
+  /// still be working on them: nothing else may go on the stream before).
+  void wait_enqueued(std::chrono::milliseconds timeout, const std::string& what) {
+    poll(timeout, what, [] { return true; });
+  }
+
+  /// Waits until the stream has run everything queued on it.
+  void wait_stream(std::chrono::milliseconds timeout, const std::string& what) {
+    poll(timeout, what, [&] {
+      const cudaError_t done = cudaStreamQuery(stream);
+      if (done == cudaSuccess) return true;
+      if (done != cudaErrorNotReady) fail(what + ": " + cudaGetErrorString(done));
+      return false;
+    });
+  }
+
+  /// Tells the peers first (they wait on the rank transport too), then aborts the communicator.
   [[noreturn]] void fail(const std::string& why) {
+    const std::string message = "rank " + std::to_string(rank) + ", NCCL: " + why;
+    if (transport != nullptr) transport->abort(message);
     abort_comm();
-    throw Error(ErrorCode::peer_failure, "rank " + std::to_string(rank) + ", NCCL: " + why);
+    throw Error(ErrorCode::peer_failure, message);
   }
 
   void abort_comm() noexcept {
@@ -74,12 +92,29 @@ struct NcclExchange::Device {
     }
   }
 
-  void check(ncclResult_t r, const char* what) {
-    if (aborted)
+  /// Before a call on the communicator: it must still be there.
+  void require_comm() {
+    if (aborted || comm == nullptr)
       throw Error(ErrorCode::peer_failure,
                   "rank " + std::to_string(rank) + ": the NCCL communicator was aborted");
+  }
+
+  void check(ncclResult_t r, const char* what) {
     if (r != ncclSuccess && r != ncclInProgress)
       fail(std::string(what) + ": " + ncclGetErrorString(r));
+  }
+
+  /// Frees what the device state holds (the communicator apart).
+  void release() noexcept {
+    if (inbox != nullptr) cudaFreeAsync(inbox, stream);
+    if (stream != nullptr) cudaStreamSynchronize(stream);
+    if (scalar != nullptr) cudaFree(scalar);
+    if (pinned != nullptr) cudaFreeHost(pinned);
+    if (stream != nullptr) cudaStreamDestroy(stream);
+    inbox = nullptr;
+    scalar = nullptr;
+    pinned = nullptr;
+    stream = nullptr;
   }
 };
 
@@ -93,58 +128,76 @@ NcclExchange::NcclExchange(std::shared_ptr<RankTransport> ranks, int device,
   d.device = device;
   d.rank = ranks_->rank();
   d.ranks = ranks_->size();
-  // Rank 0's unique id, to every rank.
+  d.transport = ranks_.get();
+  // Rank 0's unique id, to every rank (empty parts if it could not make one).
   ncclUniqueId id;
   const auto n = static_cast<std::size_t>(d.ranks);
   std::vector<std::byte> out;
   std::vector<std::size_t> offsets(n + 1, 0);
+  bool have_id = true;
   if (d.rank == 0) {
-    if (ncclGetUniqueId(&id) != ncclSuccess)
-      throw Error(ErrorCode::device_error, "ncclGetUniqueId failed");
+    have_id = ncclGetUniqueId(&id) == ncclSuccess;
     for (std::size_t q = 1; q < n; ++q) {
-      out.insert(out.end(), reinterpret_cast<const std::byte*>(&id),
-                 reinterpret_cast<const std::byte*>(&id) + sizeof id);
+      if (have_id)
+        out.insert(out.end(), reinterpret_cast<const std::byte*>(&id),
+                   reinterpret_cast<const std::byte*>(&id) + sizeof id);
       offsets[q + 1] = out.size();
     }
   }
   std::vector<std::byte> in;
   std::vector<std::size_t> in_offsets;
   ranks_->all_to_all(out, offsets, in, in_offsets);
-  if (d.rank != 0) {
-    if (in_offsets[1] - in_offsets[0] != sizeof id)
-      throw Error(ErrorCode::peer_failure, "rank 0 sent no NCCL id");
-    std::memcpy(&id, in.data() + in_offsets[0], sizeof id);
+  try {
+    if (!have_id) throw Error(ErrorCode::device_error, "ncclGetUniqueId failed on rank 0");
+    if (d.rank != 0) {
+      if (in_offsets[1] - in_offsets[0] != sizeof id)
+        throw Error(ErrorCode::peer_failure, "rank 0 sent no NCCL id");
+      std::memcpy(&id, in.data() + in_offsets[0], sizeof id);
+    }
+    cuda_check(cudaSetDevice(device), "cudaSetDevice");
+    cuda_check(cudaStreamCreateWithFlags(&d.stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    cuda_check(cudaMalloc(&d.scalar, sizeof(std::int64_t)), "cudaMalloc");
+    cuda_check(cudaMallocHost(&d.pinned, sizeof(std::int64_t)), "cudaMallocHost");
+    ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+    config.blocking = 0;  // every call returns at once; the waits poll, and may abort
+    d.check(ncclCommInitRankConfig(&d.comm, d.ranks, id, d.rank, &config),
+            "ncclCommInitRankConfig");
+    d.wait_enqueued(timeout_, "communicator set-up");
+  } catch (const Error& e) {
+    // The peers wait for this rank in the set-up: tell them, then free what was made.
+    ranks_->abort(e.what());
+    d.abort_comm();
+    d.release();
+    throw;
   }
-  cuda_check(cudaSetDevice(device), "cudaSetDevice");
-  cuda_check(cudaStreamCreateWithFlags(&d.stream, cudaStreamNonBlocking), "cudaStreamCreate");
-  cuda_check(cudaMalloc(&d.scalar, sizeof(std::int64_t)), "cudaMalloc");
-  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
-  config.blocking = 0;  // every call returns at once; wait() polls, and may abort
-  d.check(ncclCommInitRankConfig(&d.comm, d.ranks, id, d.rank, &config), "ncclCommInitRankConfig");
-  d.wait(*ranks_, timeout_, "communicator set-up");
 }
 
 NcclExchange::~NcclExchange() {
   Device& d = *device_;
   cudaSetDevice(d.device);
   if (d.comm != nullptr) {
-    // A clean end finalizes (non-blocking: polled, for at most a few seconds); a failed one, or
-    // a finalize that does not complete, aborts.
-    bool clean = !d.abort_requested && ncclCommFinalize(d.comm) != ncclSystemError;
+    // A clean end finalizes (non-blocking: polled, for at most a few seconds); an errored or
+    // failed communicator, or a finalize that does not complete, is aborted.
+    ncclResult_t state = ncclInternalError;
+    ncclCommGetAsyncError(d.comm, &state);
+    bool clean = !d.abort_requested && state == ncclSuccess;
+    if (clean) {
+      const ncclResult_t r = ncclCommFinalize(d.comm);
+      clean = r == ncclSuccess || r == ncclInProgress;
+    }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    ncclResult_t state = ncclInProgress;
+    state = ncclInProgress;
     while (clean && state == ncclInProgress && std::chrono::steady_clock::now() < deadline) {
-      ncclCommGetAsyncError(d.comm, &state);
+      if (ncclCommGetAsyncError(d.comm, &state) != ncclSuccess) break;
       if (state == ncclInProgress) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     if (clean && state == ncclSuccess)
       ncclCommDestroy(d.comm);
     else
       ncclCommAbort(d.comm);
+    d.comm = nullptr;
   }
-  if (d.inbox != nullptr) cudaFree(d.inbox);
-  if (d.scalar != nullptr) cudaFree(d.scalar);
-  if (d.stream != nullptr) cudaStreamDestroy(d.stream);
+  d.release();
 }
 
 void NcclExchange::all_to_all(int member, std::span<const PartDescriptor> parts, OutboxView outbox,
@@ -185,35 +238,49 @@ void NcclExchange::all_to_all(int member, std::span<const PartDescriptor> parts,
     total += incoming[p];
   }
   const std::size_t words = total * outbox.row_words;
+  if (outbox.device != d.device)
+    throw Error(ErrorCode::internal, "the outbox is on device " + std::to_string(outbox.device) +
+                                         ", the exchange's on device " + std::to_string(d.device));
   cuda_check(cudaSetDevice(d.device), "cudaSetDevice");
+  d.require_comm();
   if (words > d.inbox_words) {
-    if (d.inbox != nullptr) cuda_check(cudaFree(d.inbox), "cudaFree");
+    // Stream-ordered: no device-wide synchronization (other jobs' NCCL kernels may be running).
+    if (d.inbox != nullptr) cuda_check(cudaFreeAsync(d.inbox, d.stream), "cudaFreeAsync");
     d.inbox = nullptr;
     const std::size_t grown = words + words / 2;
-    cuda_check(cudaMalloc(&d.inbox, grown * sizeof(std::uint64_t)), "cudaMalloc");
+    cuda_check(cudaMallocAsync(reinterpret_cast<void**>(&d.inbox), grown * sizeof(std::uint64_t),
+                               d.stream),
+               "cudaMallocAsync");
     d.inbox_words = grown;
   }
-  // One group of sends and receives; this rank's own part is read in place.
+  // One group of sends and receives; this rank's own part is read in place. An error inside
+  // the group ends the group first (NCCL discards it), then fails.
   d.check(ncclGroupStart(), "ncclGroupStart");
+  const auto in_group = [&](ncclResult_t r, const char* what) {
+    if (r != ncclSuccess && r != ncclInProgress) {
+      ncclGroupEnd();
+      d.fail(std::string(what) + ": " + ncclGetErrorString(r));
+    }
+  };
   std::uint64_t at = 0;
   std::vector<std::uint64_t> first(n, 0);
   for (std::size_t p = 0; p < n; ++p) {
     if (p == me) continue;
     first[p] = at;
     if (parts[p].rows > 0)
-      d.check(ncclSend(outbox.data + parts[p].first_row * outbox.row_words,
-                       parts[p].rows * outbox.row_words, ncclUint64, static_cast<int>(p), d.comm,
-                       d.stream),
-              "ncclSend");
+      in_group(ncclSend(outbox.data + parts[p].first_row * outbox.row_words,
+                        parts[p].rows * outbox.row_words, ncclUint64, static_cast<int>(p), d.comm,
+                        d.stream),
+               "ncclSend");
     if (incoming[p] > 0)
-      d.check(ncclRecv(d.inbox + at * outbox.row_words, incoming[p] * outbox.row_words, ncclUint64,
-                       static_cast<int>(p), d.comm, d.stream),
-              "ncclRecv");
+      in_group(ncclRecv(d.inbox + at * outbox.row_words, incoming[p] * outbox.row_words, ncclUint64,
+                        static_cast<int>(p), d.comm, d.stream),
+               "ncclRecv");
     at += incoming[p];
     device_bytes_ += parts[p].rows * outbox.row_words * sizeof(std::uint64_t);
   }
   d.check(ncclGroupEnd(), "ncclGroupEnd");
-  d.wait(*ranks_, timeout_, "the all-to-all of round " + std::to_string(rounds_));
+  d.wait_stream(timeout_, "the all-to-all of round " + std::to_string(rounds_));
   received.clear();
   for (std::size_t p = 0; p < n; ++p) {
     if (p == me) {
@@ -228,15 +295,19 @@ void NcclExchange::all_to_all(int member, std::span<const PartDescriptor> parts,
 std::int64_t NcclExchange::all_reduce_min(int /*member*/, std::int64_t value) {
   Device& d = *device_;
   cuda_check(cudaSetDevice(d.device), "cudaSetDevice");
-  std::int64_t result = value;
-  cuda_check(cudaMemcpyAsync(d.scalar, &value, sizeof value, cudaMemcpyHostToDevice, d.stream),
+  d.require_comm();
+  const std::string what = "the watermark all-reduce of round " + std::to_string(rounds_);
+  *d.pinned = value;
+  cuda_check(cudaMemcpyAsync(d.scalar, d.pinned, sizeof value, cudaMemcpyHostToDevice, d.stream),
              "cudaMemcpyAsync");
   d.check(ncclAllReduce(d.scalar, d.scalar, 1, ncclInt64, ncclMin, d.comm, d.stream),
           "ncclAllReduce");
-  cuda_check(cudaMemcpyAsync(&result, d.scalar, sizeof result, cudaMemcpyDeviceToHost, d.stream),
+  // Nothing more on the stream until NCCL has enqueued the reduction.
+  d.wait_enqueued(timeout_, what);
+  cuda_check(cudaMemcpyAsync(d.pinned, d.scalar, sizeof value, cudaMemcpyDeviceToHost, d.stream),
              "cudaMemcpyAsync");
-  d.wait(*ranks_, timeout_, "the watermark all-reduce of round " + std::to_string(rounds_));
-  return result;
+  d.wait_stream(timeout_, what);
+  return *d.pinned;
 }
 
 void NcclExchange::barrier(int member) { host_.barrier(member); }

@@ -1,6 +1,7 @@
 // NcclExchange: the Exchange among ranks of one GPU worker each, device rows through NCCL.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -41,7 +42,7 @@ class NcclExchange final : public Exchange {
   std::unique_ptr<Device> device_;
   std::chrono::milliseconds timeout_;
   std::uint64_t rounds_ = 0;
-  std::uint64_t device_bytes_ = 0;
+  std::atomic<std::uint64_t> device_bytes_{0};
   // Scratch, reused.
   std::vector<std::byte> counts_out_;
   std::vector<std::size_t> counts_offsets_;
