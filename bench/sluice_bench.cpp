@@ -89,6 +89,8 @@ void print_usage(std::ostream& out) {
          "  --seed S                 generator seed (default "
       << d.seed
       << ")\n"
+         "  --round-batches K        batches per worker in a round, pre-aggregated together\n"
+         "                           before the exchange (default 1; EngineConfig::round_batches)\n"
          "  --order on|off           result batches ordered by window and key (default on;\n"
          "                           EngineConfig::ordered_results)\n"
          "  --json FILE              also write a machine-readable record to FILE\n"
@@ -171,6 +173,8 @@ TelemetryOptions parse_telemetry(const std::vector<std::string_view>& args) {
       o.json = std::string(value);
     } else if (flag == "--dump") {
       o.dump = std::string(value);
+    } else if (flag == "--round-batches") {
+      o.round_batches = static_cast<int>(parse_count(flag, value, 1, 1024));
     } else if (flag == "--order") {
       if (value != "on" && value != "off")
         throw UsageError{"--order: '" + std::string(value) + "' is not on or off"};
@@ -239,6 +243,7 @@ int run_telemetry_command(const TelemetryOptions& o) {
   config.threads = o.threads;
   config.batch_rows = o.batch_rows;
   config.ordered_results = o.ordered;
+  config.round_batches = o.round_batches;
 
   // Host-fed runs go through an Engine; resident runs need only a working device.
   std::optional<sluice::Engine> engine;
@@ -285,7 +290,8 @@ int run_telemetry_command(const TelemetryOptions& o) {
     std::cout << "  " << o.workers << " worker(s) x " << threads_per_worker
               << " OpenMP thread(s) on " << cores << " of " << procs << " cores\n";
   std::cout << "  events " << o.events << ", keys " << o.keys << ", batch rows " << o.batch_rows
-            << ", event-time rate " << o.time_rate << "/s, repeat " << o.repeat << ", results "
+            << ", event-time rate " << o.time_rate << "/s, " << o.round_batches
+            << " batch(es) per worker and round, repeat " << o.repeat << ", results "
             << (o.ordered ? "ordered" : "unordered") << "\n"
             << "  machine: " << cpu_model() << ", " << procs << " cores\n";
 
@@ -474,6 +480,7 @@ int run_telemetry_command(const TelemetryOptions& o) {
         .member("seed", o.seed)
         .member("bytes_per_event", static_cast<std::uint64_t>(bytes_per_event))
         .member("ordered_results", o.ordered)
+        .member("round_batches", o.round_batches)
         .member("query",
                 "filter(status == 200 and cpu > 10) . key_by(host) . event_time(ts, 2s) . "
                 "tumbling(10s) . "

@@ -35,7 +35,8 @@ struct TelemetryOptions {
   int repeat = 3;
   std::uint64_t time_rate = 1'000;  ///< events per second of event time (1 per ms)
   std::uint64_t seed = 42;
-  bool ordered = true;  ///< EngineConfig::ordered_results
+  bool ordered = true;    ///< EngineConfig::ordered_results
+  int round_batches = 1;  ///< EngineConfig::round_batches
   std::string json;
   std::string dump;  ///< write the generated columns here (raw little-endian arrays) when set  ///<
                      ///< write a JSON record here when not empty

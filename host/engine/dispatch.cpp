@@ -63,13 +63,14 @@ void RoundQueue::wake() {
 }
 
 Dispatcher::Dispatcher(Clock::duration idle_timeout, Balancer balancer, Queues queues,
-                       std::function<bool()> cancelled)
+                       std::function<bool()> cancelled, int round_batches)
     : activity_(idle_timeout),
       balancer_(std::move(balancer)),
       queues_(std::move(queues)),
       cancelled_(std::move(cancelled)),
-      forming_(queues_.size()) {
-  for (auto& f : forming_) f.reserve(queues_.size());
+      forming_(queues_.size()),
+      round_size_(queues_.size() * static_cast<std::size_t>(std::max(1, round_batches))) {
+  for (auto& f : forming_) f.reserve(round_size_);
   idle_.reserve(8);
   idle_now_.reserve(8);
 }
@@ -80,7 +81,7 @@ void Dispatcher::add(BatchLease batch) {
   batch->id = next_id_++;
   const int worker = balancer_.next();
   forming_[static_cast<std::size_t>(worker)].push_back(std::move(batch));
-  if (++forming_count_ >= queues_.size()) dispatch(false);
+  if (++forming_count_ >= round_size_) dispatch(false);
 }
 
 void Dispatcher::dispatch(bool final, bool even_if_empty) {

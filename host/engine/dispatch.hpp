@@ -58,7 +58,8 @@ class RoundQueue {
 };
 
 /// @brief Turns sealed micro-batches into rounds: each gets its number in the stream and a
-/// worker from the Balancer; a round leaves once it holds `workers` batches (or on dispatch()),
+/// worker from the Balancer; a round leaves once it holds `workers * round_batches` batches (or
+/// on dispatch()),
 /// with the sources idle at that moment. The watermark is not computed here: the workers
 /// derive it from the event times they measure (see EventClock). Not thread-safe: the job calls
 /// it under its ingest lock.
@@ -66,8 +67,10 @@ class Dispatcher {
  public:
   using Queues = std::vector<RoundQueue*>;
   using Clock = SourceActivity::Clock;
+  /// @param round_batches batches per worker in a round: a round leaves once it holds
+  /// workers * round_batches batches.
   Dispatcher(Clock::duration idle_timeout, Balancer balancer, Queues queues,
-             std::function<bool()> cancelled);
+             std::function<bool()> cancelled, int round_batches = 1);
 
   /// @brief A push from `source` at `now` (keeps the source active).
   void touch(int source, Clock::time_point now);
@@ -92,6 +95,7 @@ class Dispatcher {
   std::uint64_t next_round_ = 0;
   std::vector<std::vector<BatchLease>> forming_;  // per worker
   std::size_t forming_count_ = 0;
+  std::size_t round_size_;     ///< batches a full round holds
   std::vector<int> idle_;      // at the last dispatch
   std::vector<int> idle_now_;  // scratch of refresh()
   Clock::time_point last_dispatch_ = Clock::now();

@@ -79,6 +79,8 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
 #endif
   }
   if (config_.batch_rows == 0) throw Error(ErrorCode::invalid_argument, "batch_rows must be > 0");
+  if (config_.round_batches < 1 || config_.round_batches > 1024)
+    throw Error(ErrorCode::invalid_argument, "round_batches must be in [1, 1024]");
   if (config_.batch_rows >= (std::size_t{1} << 32))
     throw Error(ErrorCode::invalid_argument, "batch_rows must be < 2^32");
   if (config_.balance == BalancePolicy::weighted &&

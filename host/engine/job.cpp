@@ -35,7 +35,9 @@ std::vector<std::size_t> read_widths(const Schema& schema, const std::vector<std
 std::size_t pool_limit(const EngineConfig& config, int workers) {
   // Batches alive at once: one filling, a forming round, two queued rounds and one running
   // round per worker, plus what the user allows to wait.
-  return 1 + static_cast<std::size_t>(workers) * 4 + config.queue_batches;
+  return 1 +
+         static_cast<std::size_t>(workers) * 4 * static_cast<std::size_t>(config.round_batches) +
+         config.queue_batches;
 }
 
 std::int64_t steady_now_ns() {
@@ -64,10 +66,11 @@ Status status_of_current_exception(const std::string& where) {
   }
 }
 
-std::vector<std::unique_ptr<detail::RoundQueue>> make_queues(int workers) {
+std::vector<std::unique_ptr<detail::RoundQueue>> make_queues(int workers, int round_batches) {
   std::vector<std::unique_ptr<detail::RoundQueue>> q;
   for (int w = 0; w < workers; ++w)
-    q.push_back(std::make_unique<detail::RoundQueue>(2, static_cast<std::size_t>(workers)));
+    q.push_back(std::make_unique<detail::RoundQueue>(
+        2, static_cast<std::size_t>(workers) * static_cast<std::size_t>(round_batches)));
   return q;
 }
 
@@ -137,11 +140,11 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       cancelled_([this] { return failed(); }),
       pool_(read_widths(schema_, query_.read_columns), std::max<std::size_t>(config.batch_rows, 1),
             pool_limit(config, workers_), backend == Backend::gpu),
-      queues_(make_queues(workers_)),
+      queues_(make_queues(workers_, config.round_batches)),
       dispatcher_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                       config.source_idle_timeout),
                   detail::Balancer(config.balance, workers_, config.weights, config.seed),
-                  queue_pointers(queues_), cancelled_),
+                  queue_pointers(queues_), cancelled_, config.round_batches),
       ingest_(
           schema_, query_, dictionary_, pool_, std::max<std::size_t>(config.batch_rows, 1),
           [this](detail::BatchLease b) { dispatcher_.add(std::move(b)); }, cancelled_),

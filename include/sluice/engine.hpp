@@ -52,7 +52,12 @@ struct EngineConfig {
   std::size_t batch_rows = std::size_t{1} << 20;  ///< micro-batch size in rows
   Duration batch_timeout = std::chrono::milliseconds(10);  ///< seal a partial batch after this
   std::size_t queue_batches = 4;  ///< sealed batches that may wait (backpressure beyond)
-  int threads = 0;                ///< OpenMP threads per CPU worker; 0 = cores / workers
+  /// Batches per worker in a round (a round leaves with workers * round_batches batches): a
+  /// worker pre-aggregates them together before the exchange, so more mean fewer partials
+  /// between workers and ranks and fewer collectives, at the cost of latency (the watermark
+  /// advances once per round) and of memory for the round's groups.
+  int round_batches = 1;
+  int threads = 0;  ///< OpenMP threads per CPU worker; 0 = cores / workers
   /// A source that has not pushed for this long stops holding the watermark back; 0 = never.
   Duration source_idle_timeout{0};
   /// GPU backend: the most device memory one worker's pool may hold, in bytes; 0 = no limit

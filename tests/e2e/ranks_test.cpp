@@ -14,12 +14,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// The batch of `batch_rows` events that starts at event `first` belongs to rank
-/// (batch / workers) % ranks: every round of the one-process job holds, in push order, the
-/// batches rank 0, 1, ... send in that round of the multi-rank job.
-int rank_of_batch(std::size_t batch, int ranks, int workers) {
-  return static_cast<int>((batch / static_cast<std::size_t>(workers)) %
-                          static_cast<std::size_t>(ranks));
+/// Batch `batch` (of batch_rows events) belongs to rank (batch / per_rank) % ranks, where
+/// per_rank = workers * round_batches is what one rank puts in a round: every round of the
+/// one-process job holds, in push order, the batches rank 0, 1, ... send in that round of the
+/// multi-rank job.
+int rank_of_batch(std::size_t batch, int ranks, const EngineConfig& config) {
+  const auto per_rank = static_cast<std::size_t>(config.workers * config.round_batches);
+  return static_cast<int>((batch / per_rank) % static_cast<std::size_t>(ranks));
 }
 
 struct RanksRun {
@@ -78,7 +79,7 @@ RanksRun run_ranks(EngineConfig config, const Query& query, const std::vector<Ev
         BatchBuilder b = job.make_builder();
         for (std::size_t first = 0, batch = 0; first < events.size();
              first += config.batch_rows, ++batch)
-          if (rank_of_batch(batch, ranks, config.workers) == r)
+          if (rank_of_batch(batch, ranks, config) == r)
             push_range(job, b, events, first, std::min(events.size(), first + config.batch_rows),
                        0);
         job.finish();
@@ -102,8 +103,8 @@ RunResult run_one_process(EngineConfig config, const Query& query, const std::ve
                           int ranks) {
   auto result = std::make_shared<RunResult>();
   auto mutex = std::make_shared<std::mutex>();
-  const int workers = config.workers;
-  config.workers = ranks * workers;
+  const EngineConfig per_rank = config;
+  config.workers = ranks * config.workers;
   // Each rank's weights for its own workers, rank after rank.
   const std::vector<double> weights = config.weights;
   for (int r = 1; r < ranks; ++r)
@@ -114,7 +115,7 @@ RunResult run_one_process(EngineConfig config, const Query& query, const std::ve
   BatchBuilder b = job.make_builder();
   for (std::size_t first = 0, batch = 0; first < events.size(); first += config.batch_rows, ++batch)
     push_range(job, b, events, first, std::min(events.size(), first + config.batch_rows),
-               rank_of_batch(batch, ranks, workers));
+               rank_of_batch(batch, ranks, per_rank));
   job.finish();
   result->metrics = job.metrics();
   std::lock_guard lock(*mutex);
@@ -237,11 +238,11 @@ void expect_ranks_equal_one_process(const Case& c, std::uint64_t seed, int ranks
                                     EngineConfig config) {
   SCOPED_TRACE(std::to_string(ranks) + " ranks x " + std::to_string(workers) + " workers");
   const std::size_t batch_rows = config.batch_rows;
-  const std::size_t events =
-      batch_rows * static_cast<std::size_t>(ranks * workers) * 4;  // whole rounds
-  const auto stream =
-      rank_stream_events(seed, events, batch_rows * static_cast<std::size_t>(ranks * workers));
-  EXPECT_GT(reference(stream, c.ref, batch_rows, ranks * workers).late.size(), 0u);
+  const int round_batches = ranks * workers * config.round_batches;
+  const std::size_t round = batch_rows * static_cast<std::size_t>(round_batches);
+  const std::size_t events = round * 4;  // whole rounds
+  const auto stream = rank_stream_events(seed, events, round);
+  EXPECT_GT(reference(stream, c.ref, batch_rows, round_batches).late.size(), 0u);
   config.workers = workers;
   const RunResult one = run_one_process(config, c.query, stream, ranks);
   const RanksRun many = run_ranks(config, c.query, stream, ranks);
@@ -271,6 +272,14 @@ TEST(Ranks, FilteredTumblingWindowsEqualOneProcess) {
   for (int ranks : {2, 3})
     for (int workers : {1, 2})
       expect_ranks_equal_one_process(tumbling_by_region_filtered(), 11, ranks, workers, config);
+}
+
+TEST(Ranks, RoundsOfSeveralBatchesPerWorkerEqualOneProcess) {
+  EngineConfig config = make_config(1, 400);
+  config.round_batches = 3;
+  for (int ranks : {2, 3})
+    for (int workers : {1, 2})
+      expect_ranks_equal_one_process(sliding_by_host_zone(), 59, ranks, workers, config);
 }
 
 TEST(Ranks, EveryPartitioningAndBalancing) {

@@ -66,6 +66,21 @@ void expect_same_finals(const RunResult& run, const RunResult& base) {
   expect_finals(final_values(run.calls), final_values(base.calls));
 }
 
+TEST(Workers, RoundsOfSeveralBatchesPerWorkerFireAsTheReferenceSays) {
+  // Rounds of workers * round_batches batches: the watermark is agreed and windows fire once
+  // per such round, exactly as the reference's rounds of that many batches.
+  const auto events = generate(worker_stream(61));
+  const Case c = by_host_zone();
+  for (int workers : {1, 2}) {
+    SCOPED_TRACE(std::to_string(workers) + " workers, 3 batches each per round");
+    EngineConfig config = make_config(workers, 700);
+    config.round_batches = 3;
+    const RefResult ref = reference(events, c.ref, 700, workers * 3);
+    const RunResult run = run_job(config, c.query, events);
+    expect_matches(run, events, ref, c.read_columns, workers == 1);
+  }
+}
+
 TEST(Workers, HashPartitionStringKeysSameAsOneWorker) {
   const auto events = generate(worker_stream(31));
   const Case c = by_host_zone();
