@@ -25,7 +25,7 @@ struct AggregationSpec {
   int keys_begin = 0;     ///< key programs [begin, begin + key_words)
   int key_words = 0;
   std::uint32_t string_key_mask = 0;  ///< bit j: key word j is a string code
-  int inputs_begin = 0;  ///< state input programs [begin, begin + inputs)
+  int inputs_begin = 0;               ///< state input programs [begin, begin + inputs)
   int inputs = 0;
   StateSpec states;  ///< states[s] combines input states.inputs[s] (or 1)
   PaneSpec panes;

@@ -262,33 +262,20 @@ void Job::Impl::worker_main(int worker) {
     detail::RoundPart* part = queue.front(cancelled_);
     if (part == nullptr) return;  // failed
     const bool final = part->final;
-    if (final && ranks_ > 1 && !failed()) {
-      // This rank's input has ended; the others' may not have: run empty rounds with them
-      // until every rank's has.
-      detail::RoundPart tail;
-      tail.final = true;
-      tail.number = part->number;
-      try {
-        runner.run_round(*part);
-        while (!runner.finished() && !failed()) {
-          ++tail.number;
-          runner.run_round(tail);
-        }
-      } catch (...) {
-        fail(worker, status_of_current_exception(runner.where()));
-      }
-      per_worker_[static_cast<std::size_t>(worker)] += part->batches.size();
-      queue.pop();
-      {
-        std::lock_guard lock(done_mutex_);
-        ++rounds_done_[static_cast<std::size_t>(worker)];
-      }
-      done_cv_.notify_all();
-      return;
-    }
     if (!failed()) {
       try {
         runner.run_round(*part);
+        if (final && ranks_ > 1) {
+          // This rank's input has ended; the others' may not have: run empty rounds with them
+          // until every rank's has.
+          detail::RoundPart tail;
+          tail.final = true;
+          tail.number = part->number;
+          while (!runner.finished() && !failed()) {
+            ++tail.number;
+            runner.run_round(tail);
+          }
+        }
       } catch (const Error& e) {
         fail(worker, status_of_current_exception(e.code() == ErrorCode::device_error
                                                      ? runner.where_device_fault()
