@@ -91,6 +91,8 @@ void print_usage(std::ostream& out) {
       << ")\n"
          "  --round-batches K        batches per worker in a round, pre-aggregated together\n"
          "                           before the exchange (default 1; EngineConfig::round_batches)\n"
+         "  --broadcast              read the cpu threshold from broadcast state (a row per\n"
+         "                           host; the same results, one lookup per event)\n"
          "  --order on|off           result batches ordered by window and key (default on;\n"
          "                           EngineConfig::ordered_results)\n"
          "  --json FILE              also write a machine-readable record to FILE\n"
@@ -132,7 +134,7 @@ TelemetryOptions parse_telemetry(const std::vector<std::string_view>& args) {
     if (const auto eq = flag.find('='); flag.starts_with("--") && eq != std::string_view::npos) {
       value = flag.substr(eq + 1);
       flag = flag.substr(0, eq);
-    } else if (flag != "-h" && flag != "--help") {
+    } else if (flag != "-h" && flag != "--help" && flag != "--broadcast") {  // switches
       if (i + 1 >= args.size()) throw UsageError{std::string(flag) + " needs a value"};
       value = args[++i];
     }
@@ -175,6 +177,8 @@ TelemetryOptions parse_telemetry(const std::vector<std::string_view>& args) {
       o.dump = std::string(value);
     } else if (flag == "--round-batches") {
       o.round_batches = static_cast<int>(parse_count(flag, value, 1, 1024));
+    } else if (flag == "--broadcast") {
+      o.broadcast = true;
     } else if (flag == "--order") {
       if (value != "on" && value != "off")
         throw UsageError{"--order: '" + std::string(value) + "' is not on or off"};
@@ -189,6 +193,8 @@ TelemetryOptions parse_telemetry(const std::vector<std::string_view>& args) {
         "reads host memory, which is --mode host-fed"};
   if (o.mode == FeedMode::resident && o.workers != 1)
     throw UsageError{"--mode resident drives one pipeline: --workers must be 1"};
+  if (o.broadcast && o.mode == FeedMode::resident)
+    throw UsageError{"--broadcast: the resident mode runs its own pipeline; use --mode host-fed"};
   return o;
 }
 
@@ -292,7 +298,8 @@ int run_telemetry_command(const TelemetryOptions& o) {
   std::cout << "  events " << o.events << ", keys " << o.keys << ", batch rows " << o.batch_rows
             << ", event-time rate " << o.time_rate << "/s, " << o.round_batches
             << " batch(es) per worker and round, repeat " << o.repeat << ", results "
-            << (o.ordered ? "ordered" : "unordered") << "\n"
+            << (o.ordered ? "ordered" : "unordered")
+            << (o.broadcast ? ", threshold from broadcast state" : "") << "\n"
             << "  machine: " << cpu_model() << ", " << procs << " cores\n";
 
   // The GPU backend copies from pinned memory; resident data is copied to the device once.
@@ -481,6 +488,7 @@ int run_telemetry_command(const TelemetryOptions& o) {
         .member("bytes_per_event", static_cast<std::uint64_t>(bytes_per_event))
         .member("ordered_results", o.ordered)
         .member("round_batches", o.round_batches)
+        .member("broadcast", o.broadcast)
         .member("query",
                 "filter(status == 200 and cpu > 10) . key_by(host) . event_time(ts, 2s) . "
                 "tumbling(10s) . "

@@ -136,9 +136,13 @@ void dump_telemetry(const TelemetryData& data, const TelemetryOptions& options,
   if (!meta) throw Error(ErrorCode::io_error, "cannot write " + (root / "meta.json").string());
 }
 
-Query telemetry_query(BatchSink sink) {
+/// The broadcast input of TelemetryOptions::broadcast.
+Schema limits_schema() { return Schema({{"host", TypeId::string}, {"max_cpu", TypeId::f64}}); }
+
+Query telemetry_query(BatchSink sink, bool broadcast) {
   Query q;
-  q.filter(col("status") == lit(200) && col("cpu") > lit(10))
+  if (broadcast) q.broadcast("limits", limits_schema(), "host");
+  q.filter(col("status") == lit(200) && col("cpu") > (broadcast ? col("limits.max_cpu") : lit(10)))
       .key_by({"host"})
       .event_time("ts", std::chrono::milliseconds(kMaxDelayMs))
       .window(WindowSpec::tumbling(std::chrono::seconds(10)))
@@ -194,7 +198,7 @@ RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
   const auto s0 = std::chrono::steady_clock::now();
   const Schema schema = telemetry_schema();
   Tally tally;
-  Job job = engine.start(schema, telemetry_query(tally_sink(&tally)));
+  Job job = engine.start(schema, telemetry_query(tally_sink(&tally), options.broadcast));
 
   // Intern every host name into the job's dictionary so that the generated codes are the
   // job's own codes; remap only if the dictionary already held other strings.
@@ -211,6 +215,16 @@ RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
     remapped.resize(data.host.size());
     for (std::size_t i = 0; i < remapped.size(); ++i) remapped[i] = remap[data.host[i]];
     host = remapped.data();
+  }
+
+  if (options.broadcast) {
+    BatchBuilder limits(limits_schema(), {dictionary, nullptr});
+    for (std::uint32_t k = 0; k < data.keys; ++k) {
+      limits.set_string(0, host_name(k));
+      limits.set_double(1, 10.0);
+      limits.end_row();
+    }
+    job.push_broadcast("limits", limits.finish());
   }
 
   std::vector<Batch> batches;

@@ -37,6 +37,9 @@ struct TelemetryOptions {
   std::uint64_t seed = 42;
   bool ordered = true;    ///< EngineConfig::ordered_results
   int round_batches = 1;  ///< EngineConfig::round_batches
+  /// The threshold read from broadcast state (`cpu > limits.max_cpu`, a row of max_cpu 10 per
+  /// host) instead of the constant: the same results, at the cost of one lookup per event.
+  bool broadcast = false;
   std::string json;
   std::string dump;  ///< write the generated columns here (raw little-endian arrays) when set  ///<
                      ///< write a JSON record here when not empty
@@ -91,7 +94,9 @@ TelemetryData generate_telemetry(const TelemetryOptions& options,
 /// @brief The query, its results handed to `sink` (not empty):
 /// filter(status == 200 and cpu > 10) . key_by(host) . event_time(ts, 2s) . tumbling(10s)
 ///   . aggregate(count, sum(cpu), max(cpu))
-Query telemetry_query(BatchSink sink);
+/// With `broadcast`, the threshold is `limits.max_cpu`, looked up by host (see
+/// TelemetryOptions::broadcast).
+Query telemetry_query(BatchSink sink, bool broadcast = false);
 
 /// @brief Bytes per event of the columns the compiled query reads (each read column's width),
 /// taken from the query compiler rather than written down by hand. 20 for this query.

@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <variant>
 
 #include "sluice/status.hpp"
@@ -13,7 +14,17 @@
 namespace sluice::detail {
 namespace {
 
-/// Code of one expression: postfix instructions, the type of its value, its stack need.
+/// A boolean program (a condition) and its stack need.
+struct Condition {
+  std::vector<Instr> code;
+  int depth = 1;
+};
+
+/// Code of one expression: postfix instructions, the type of its value, its stack need. An
+/// expression that reads a broadcast input may be null (a lookup found no row): its code then
+/// computes the value as if every lookup had found one (reading 0 where none did), `known`
+/// says where every lookup did (there the value is exact), and a boolean carries where it is
+/// true and where it is false, which three-valued logic needs beyond `known`.
 struct Fragment {
   std::vector<Instr> code;
   VType type = VType::i64;
@@ -21,7 +32,10 @@ struct Fragment {
   int depth = 1;
   int input = -1;  ///< read-column index when the fragment is exactly one column load
   DataType column_type;
-  bool literal = false;  ///< a constant: `code` is one konst of `type`
+  bool literal = false;              ///< a constant: `code` is one konst of `type`
+  std::optional<Condition> known;    ///< absent: never null
+  std::optional<Condition> truth;    ///< booleans that may be null: where the value is true
+  std::optional<Condition> falsity;  ///< ... and where it is false
 };
 
 Sem sem_of(TypeId id) {
@@ -89,6 +103,50 @@ void cast_to(Fragment& f, VType to) {
   f.input = -1;
 }
 
+Condition condition_of(const Fragment& f) { return {f.code, f.depth}; }
+
+/// a op b for op logical_and or logical_or.
+Condition combine(Condition a, const Condition& b, Op op) {
+  a.depth = std::max(a.depth, b.depth + 1);
+  a.code.insert(a.code.end(), b.code.begin(), b.code.end());
+  a.code.push_back(make(op, VType::boolean));
+  return a;
+}
+
+Condition negate(Condition a) {
+  a.code.push_back(make(Op::logical_not, VType::boolean));
+  return a;
+}
+
+/// Where both operands are known (one condition when they share it).
+std::optional<Condition> known_of(const Fragment& a, const Fragment& b) {
+  if (!a.known) return b.known;
+  if (!b.known) return a.known;
+  const auto same = [](const Instr& x, const Instr& y) {
+    return x.op == y.op && x.type == y.type && x.out == y.out && x.column == y.column &&
+           x.imm == y.imm;
+  };
+  if (std::equal(a.known->code.begin(), a.known->code.end(), b.known->code.begin(),
+                 b.known->code.end(), same))
+    return a.known;
+  return combine(*a.known, *b.known, Op::logical_and);
+}
+
+/// Where a boolean fragment is true (a filter keeps these rows) / false.
+Condition truth_of(const Fragment& f) { return f.truth ? *f.truth : condition_of(f); }
+Condition falsity_of(const Fragment& f) { return f.falsity ? *f.falsity : negate(condition_of(f)); }
+
+/// Sets f's nullability from `known`: a boolean is true (false) where it is known and its value
+/// is true (false).
+void set_known(Fragment& f, std::optional<Condition> known) {
+  f.known = std::move(known);
+  f.truth.reset();
+  f.falsity.reset();
+  if (!f.known || f.sem != Sem::boolean) return;
+  f.truth = combine(condition_of(f), *f.known, Op::logical_and);
+  f.falsity = combine(negate(condition_of(f)), *f.known, Op::logical_and);
+}
+
 /// The arithmetic type of a number: f64 for floats, i64 for integers.
 VType arithmetic_type(Sem s) { return s == Sem::floating ? VType::f64 : VType::i64; }
 
@@ -146,8 +204,9 @@ double literal_double(const Fragment& f) {
 /// Resolves names and generates code. Names in scope are input columns or mapped columns.
 class ExprCompiler {
  public:
-  ExprCompiler(const Schema& schema, StringDictionary& dictionary)
-      : schema_(schema), dictionary_(dictionary) {
+  ExprCompiler(const Schema& schema, const std::vector<BroadcastSpec>& broadcasts,
+               StringDictionary& dictionary)
+      : schema_(schema), broadcasts_(broadcasts), dictionary_(dictionary) {
     for (std::size_t i = 0; i < schema.size(); ++i) visible_.push_back(schema.field(i).name);
   }
 
@@ -176,9 +235,38 @@ class ExprCompiler {
     Fragment f = lower(node, context);
     if (f.sem != Sem::boolean)
       throw Error(ErrorCode::type_mismatch, context + " must be a bool, got " + sem_name(f.sem));
+    if (f.known) {  // a filter keeps the rows where it is true, not null
+      Condition truth = truth_of(f);
+      f.code = std::move(truth.code);
+      f.depth = truth.depth;
+      f.known.reset();
+      f.truth.reset();
+      f.falsity.reset();
+    }
     if (f.depth > kMaxStackDepth)
       throw Error(ErrorCode::invalid_argument, "expression too deep in " + context);
     out.push_back(std::move(f));
+  }
+  /// The condition under which a value used as a key, aggregate input, output or event time
+  /// exists (lookups found rows): a filter conjunct, added once per distinct condition.
+  void require_known(const Fragment& f, std::vector<Fragment>& conjuncts) {
+    if (!f.known) return;
+    Fragment c;
+    c.code = f.known->code;
+    c.depth = f.known->depth;
+    c.sem = Sem::boolean;
+    c.type = VType::boolean;
+    for (const Fragment& have : conjuncts)
+      if (have.code.size() == c.code.size() &&
+          std::equal(c.code.begin(), c.code.end(), have.code.begin(),
+                     [](const Instr& x, const Instr& y) {
+                       return x.op == y.op && x.type == y.type && x.out == y.out &&
+                              x.column == y.column && x.imm == y.imm;
+                     }))
+        return;
+    if (c.depth > kMaxStackDepth)
+      throw Error(ErrorCode::invalid_argument, "broadcast lookups too deep");
+    conjuncts.push_back(std::move(c));
   }
 
   void define(const std::string& name, Fragment f) {
@@ -222,11 +310,20 @@ class ExprCompiler {
 
   Fragment lower_column(const ExprNode& node, const std::string& context) {
     if (std::find(visible_.begin(), visible_.end(), node.column) == visible_.end()) {
+      if (const std::size_t dot = node.column.find('.'); dot != std::string::npos) {
+        const std::string table = node.column.substr(0, dot);
+        for (std::size_t t = 0; t < broadcasts_.size(); ++t)
+          if (broadcasts_[t].name == table)
+            return lower_lookup(node, static_cast<int>(t), node.column.substr(dot + 1), context);
+      }
       std::string known;
       for (const std::string& n : visible_) known += (known.empty() ? "" : ", ") + n;
-      throw Error(ErrorCode::unknown_column, "unknown column '" + node.column + "'" +
-                                                 where(node, context) + " (columns: " + known +
-                                                 ")");
+      std::string tables;
+      for (const BroadcastSpec& b : broadcasts_) tables += (tables.empty() ? "" : ", ") + b.name;
+      throw Error(ErrorCode::unknown_column,
+                  "unknown column '" + node.column + "'" + where(node, context) +
+                      " (columns: " + known +
+                      (tables.empty() ? std::string() : "; broadcast inputs: " + tables) + ")");
     }
     if (auto it = mapped_.find(node.column); it != mapped_.end()) return it->second;
     const std::size_t index = schema_.index_of(node.column);
@@ -242,6 +339,61 @@ class ExprCompiler {
     // u64 values are integers of 64 bits in expressions: the same word, read as i64.
     if (f.type == VType::u64) f.type = VType::i64;
     return f;
+  }
+
+  /// name.column of broadcast `table`: the event's key column, then one lookup.
+  Fragment lower_lookup(const ExprNode& node, int table, const std::string& column,
+                        const std::string& context) {
+    const BroadcastSpec& spec = broadcasts_[static_cast<std::size_t>(table)];
+    const std::optional<std::size_t> index = spec.schema.find(column);
+    if (!index) {
+      std::string known;
+      for (const Field& f : spec.schema.fields()) known += (known.empty() ? "" : ", ") + f.name;
+      throw Error(ErrorCode::unknown_column, "broadcast '" + spec.name + "' has no column '" +
+                                                 column + "'" + where(node, context) +
+                                                 " (its columns: " + known + ")");
+    }
+    if (std::find(visible_.begin(), visible_.end(), spec.key) == visible_.end())
+      throw Error(ErrorCode::unknown_column,
+                  "broadcast '" + spec.name + "' is looked up by the events' column '" + spec.key +
+                      "', which is not in scope" + where(node, context));
+    Fragment key = lower_column(node_for(spec.key, node.position), context);
+    const Sem table_key = sem_of(spec.schema.field(spec.schema.index_of(spec.key)).type.id);
+    const bool strings = table_key == Sem::string;
+    if (strings ? key.sem != Sem::string
+                : key.sem != Sem::integer && key.sem != Sem::unsigned_integer)
+      throw Error(ErrorCode::type_mismatch, "broadcast '" + spec.name + "' is keyed by " +
+                                                sem_name(table_key) +
+                                                " values, but the events' column '" + spec.key +
+                                                "' is " + sem_name(key.sem) + where(node, context));
+    if (!strings) cast_to(key, VType::i64);
+    const DataType type = spec.schema.field(*index).type;
+    Fragment f;
+    f.sem = sem_of(type.id);
+    f.type = value_type_of(column_type_of(type.id));
+    if (f.type == VType::u64) f.type = VType::i64;
+    f.column_type = type;
+    f.depth = key.depth;
+    f.code = key.code;
+    Instr lookup = make(Op::lookup, key.type, f.type);
+    lookup.imm = lookup_immediate(table, static_cast<std::uint32_t>(*index));
+    f.code.push_back(lookup);
+    Condition found{key.code, key.depth};
+    Instr has_row = make(Op::lookup, key.type, VType::boolean);
+    has_row.imm = lookup_immediate(table, kLookupFound);
+    found.code.push_back(has_row);
+    Fragment found_fragment;
+    found_fragment.known = std::move(found);
+    set_known(f, known_of(key, found_fragment));
+    return f;
+  }
+
+  static ExprNode node_for(const std::string& column, int position) {
+    ExprNode n;
+    n.op = ExprOp::column;
+    n.column = column;
+    n.position = position;
+    return n;
   }
 
   Fragment lower_literal(const ExprNode& node) {
@@ -280,8 +432,15 @@ class ExprCompiler {
       if (f.sem != Sem::boolean)
         throw Error(ErrorCode::type_mismatch, std::string("'not' needs a bool, got ") +
                                                   sem_name(f.sem) + where(node, context));
+      std::optional<Condition> truth, falsity;
+      if (f.known) {
+        truth = falsity_of(f);
+        falsity = truth_of(f);
+      }
       f.code.push_back(make(Op::logical_not, VType::boolean));
       f.literal = false;
+      f.truth = std::move(truth);
+      f.falsity = std::move(falsity);
       return f;
     }
     if (!numeric(f.sem))
@@ -381,6 +540,14 @@ class ExprCompiler {
           make(op == ExprOp::logical_and ? Op::logical_and : Op::logical_or, VType::boolean));
       f.sem = Sem::boolean;
       f.type = VType::boolean;
+      f.known = known_of(a, b);
+      if (f.known) {  // three-valued logic: false and null is false, true or null is true
+        const bool conj = op == ExprOp::logical_and;
+        f.truth = conj ? combine(truth_of(a), truth_of(b), Op::logical_and)
+                       : combine(truth_of(a), truth_of(b), Op::logical_or);
+        f.falsity = conj ? combine(falsity_of(a), falsity_of(b), Op::logical_or)
+                         : combine(falsity_of(a), falsity_of(b), Op::logical_and);
+      }
       return f;
     }
     if (a.sem == Sem::string || b.sem == Sem::string || a.sem == Sem::boolean ||
@@ -404,6 +571,7 @@ class ExprCompiler {
       f.literal = false;
       f.sem = Sem::boolean;
       f.type = VType::boolean;
+      set_known(f, known_of(a, b));
       return f;
     }
     if (!numeric(a.sem) || !numeric(b.sem))
@@ -411,8 +579,10 @@ class ExprCompiler {
                                                 "' to " + operands + where(node, context));
     if (equality || ordering) {
       const Op cmp = compare_op(op);
-      if (compare_with_literal(a, b, cmp, f)) return f;
-      if (compare_with_literal(b, a, mirrored(cmp), f)) return f;
+      if (compare_with_literal(a, b, cmp, f) || compare_with_literal(b, a, mirrored(cmp), f)) {
+        set_known(f, known_of(a, b));
+        return f;
+      }
       // Both sides in one type: native for equal 32-bit types and f32, else i64 or f64.
       VType t;
       if (a.type == b.type && a.type != VType::boolean && !a.literal && !b.literal &&
@@ -429,6 +599,7 @@ class ExprCompiler {
       f.code.push_back(make(cmp, t));
       f.sem = Sem::boolean;
       f.type = VType::boolean;
+      set_known(f, known_of(a, b));
       return f;
     }
     const bool as_float = a.sem == Sem::floating || b.sem == Sem::floating || op == ExprOp::div;
@@ -455,10 +626,12 @@ class ExprCompiler {
     f.code.push_back(make(arith, t));
     f.sem = as_float ? Sem::floating : Sem::integer;
     f.type = t;
+    set_known(f, known_of(a, b));
     return f;
   }
 
   const Schema& schema_;
+  const std::vector<BroadcastSpec>& broadcasts_;
   StringDictionary& dictionary_;
   std::vector<std::string> visible_;
   std::map<std::string, Fragment> mapped_;
@@ -624,7 +797,7 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
                             int workers, const PartitionSpec& partition) {
   CompiledQuery out;
   PipelinePlan& plan = out.plan;
-  ExprCompiler compiler(schema, dictionary);
+  ExprCompiler compiler(schema, query.broadcasts(), dictionary);
   std::vector<Fragment> conjuncts;
   int step_no = 0;
   for (const Query::Step& step : query.steps()) {
@@ -632,7 +805,6 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
     const std::string context = "step " + std::to_string(step_no);
     switch (step.kind) {
       case Query::Step::Kind::filter: {
-        const std::size_t before = conjuncts.size();
         try {
           compiler.conjuncts(step.expr.node(), "filter (" + context + ")", conjuncts);
         } catch (const Error& e) {
@@ -640,7 +812,6 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
           throw Error(ErrorCode::type_mismatch,
                       std::string(e.what()) + ": " + step.expr.to_string());
         }
-        (void)before;
         break;
       }
       case Query::Step::Kind::map:
@@ -655,19 +826,23 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
   out.result_sink = query.batch_sink();
   out.row_result_sink = query.result_sink();
   out.late_sink = query.late_events_sink();
+  out.broadcasts = query.broadcasts();
   out.windowed = query.is_windowed();
   plan.windowed = out.windowed;
 
   if (!out.windowed) {
     if (!query.keys().empty())
       throw Error(ErrorCode::invalid_argument, "key_by needs a window and aggregates");
-    add_conjuncts(plan, std::move(conjuncts), plan.filter_begin, plan.filter_count);
-    plan.outputs_begin = static_cast<int>(plan.programs.size());
+    std::vector<Fragment> outputs;
     for (const std::string& name : compiler.visible()) {
       Fragment f = compiler.column(name, "output");
+      compiler.require_known(f, conjuncts);
       out.outputs.push_back({name, output_type(f)});
-      add_program(plan, f);
+      outputs.push_back(std::move(f));
     }
+    add_conjuncts(plan, std::move(conjuncts), plan.filter_begin, plan.filter_count);
+    plan.outputs_begin = static_cast<int>(plan.programs.size());
+    for (const Fragment& f : outputs) add_program(plan, f);
     plan.outputs_count = static_cast<int>(out.outputs.size());
   } else {
     AggregationSpec& agg = plan.aggregation;
@@ -675,7 +850,6 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
       throw Error(ErrorCode::invalid_argument, "a windowed query needs at least one aggregate");
     const WindowSpec window = query.window_spec().value_or(WindowSpec::global());
     const bool global = window.kind == WindowSpec::Kind::global;
-    add_conjuncts(plan, std::move(conjuncts), agg.conjuncts_begin, agg.conjuncts);
     // Event time.
     if (query.time_column()) {
       Fragment time = compiler.column(*query.time_column(), "event time");
@@ -697,6 +871,7 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
     agg.keys_begin = static_cast<int>(plan.programs.size());
     for (const std::string& key : query.keys()) {
       Fragment f = compiler.column(key, "key_by");
+      compiler.require_known(f, conjuncts);
       if (f.sem == Sem::string) agg.string_key_mask |= 1U << out.keys.size();
       out.keys.push_back({key, output_type(f), f.sem});
       add_program(plan, f);
@@ -715,6 +890,7 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
         if (!spec.input)
           throw Error(ErrorCode::invalid_argument, "aggregate '" + spec.name + "' needs an input");
         Fragment in = compiler.compile(*spec.input, "aggregate '" + spec.name + "'");
+        compiler.require_known(in, conjuncts);
         if (!numeric(in.sem))
           throw Error(ErrorCode::type_mismatch,
                       "aggregate '" + spec.name + "' needs a number, got " + sem_name(in.sem));
@@ -751,6 +927,7 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
     agg.inputs_begin = static_cast<int>(plan.programs.size());
     for (const Fragment& f : inputs) add_program(plan, f);
     agg.inputs = static_cast<int>(inputs.size());
+    add_conjuncts(plan, std::move(conjuncts), agg.conjuncts_begin, agg.conjuncts);
     // Geometry in time units.
     const TimeUnit unit = out.time_unit;
     out.max_delay = to_time_units(query.max_out_of_orderness(), unit, "max out-of-orderness");

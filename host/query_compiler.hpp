@@ -55,6 +55,8 @@ struct CompiledQuery {
   BatchSink result_sink;
   ResultSink row_result_sink;  ///< the row adapter's sink, when the query used one
   LateSink late_sink;
+  /// The query's broadcast inputs: table t of the programs' lookups is broadcasts[t].
+  std::vector<BroadcastSpec> broadcasts;
 };
 
 /// @brief Checks `query` against `schema` and compiles it for `workers` workers.

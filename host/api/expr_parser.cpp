@@ -96,6 +96,13 @@ class Parser {
       lex_number(start);
     } else if (is_ident_start(c)) {
       while (pos_ < end_ && is_ident_char(text_[pos_])) ++pos_;
+      // A qualified name (a broadcast input's column: limits.max_cpu) is one identifier.
+      const bool qualified =
+          pos_ + 1 < end_ && text_[pos_] == '.' && is_ident_start(text_[pos_ + 1]);
+      if (qualified) {
+        pos_ += 2;
+        while (pos_ < end_ && is_ident_char(text_[pos_])) ++pos_;
+      }
       const std::string_view word = text_.substr(start, pos_ - start);
       TokenKind kind = TokenKind::identifier;
       if (equals_lower(word, "and"))

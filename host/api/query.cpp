@@ -1,6 +1,8 @@
 // Query: the builder methods, which record steps and settings after checking obvious misuse.
 #include "sluice/query.hpp"
 
+#include <cctype>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -128,6 +130,31 @@ Query& Query::sink(BatchSink sink) {
 Query& Query::late_sink(LateSink sink) {
   if (!sink) misuse("late_sink: the sink is empty");
   late_sink_ = std::move(sink);
+  return *this;
+}
+
+Query& Query::broadcast(std::string name, Schema schema, std::string key) {
+  const auto identifier = [](const std::string& s) {
+    if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+    for (char c : s)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+    return true;
+  };
+  if (!identifier(name))
+    misuse("broadcast: the name " + detail::quoted(name) +
+           " must be an identifier (letters, digits, '_'), as expressions read name.column");
+  for (const BroadcastSpec& b : broadcasts_)
+    if (b.name == name) misuse("broadcast: " + detail::quoted(name) + " is declared twice");
+  if (broadcasts_.size() >= 4) misuse("broadcast: a query may declare at most 4 broadcast inputs");
+  const std::optional<std::size_t> k = schema.find(key);
+  if (!k)
+    misuse("broadcast " + detail::quoted(name) + ": its key column " + detail::quoted(key) +
+           " is not in its schema " + schema.to_string());
+  const TypeId id = schema.field(*k).type.id;
+  if (id == TypeId::f32 || id == TypeId::f64 || id == TypeId::boolean)
+    misuse("broadcast " + detail::quoted(name) + ": its key column " + detail::quoted(key) +
+           " must be an integer or string column");
+  broadcasts_.push_back({std::move(name), std::move(schema), std::move(key)});
   return *this;
 }
 

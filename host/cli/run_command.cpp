@@ -35,11 +35,13 @@ Engine make_engine(const EngineConfig& config) {
   }
 }
 
-Job start_job(const Engine& engine, const RunOptions& options, ResultWriter& writer) {
+Job start_job(const Engine& engine, const RunOptions& options, ResultWriter& writer,
+              const std::vector<Batch>& broadcast_rows) {
   try {
-    return engine.start(options.schema, make_query(options, [&writer](const Batch& windows) {
-                          writer.write(windows);
-                        }));
+    return engine.start(
+        options.schema,
+        make_query(
+            options, [&writer](const Batch& windows) { writer.write(windows); }, broadcast_rows));
   } catch (const Error& e) {
     if (is_usage_error(e.code())) throw UsageError(e.what());
     throw;
@@ -139,8 +141,17 @@ int execute(const RunOptions& options) {
   const int ranks = engine.ranks().size();
   const bool writes = ranks == 1 || !config.gather_results || rank == 0;
   ResultWriter writer(header_of(options));
-  Job job = start_job(engine, options, writer);
+  // Every rank reads each broadcast file whole, before the events.
+  std::vector<Batch> broadcast_rows;
+  std::uint64_t broadcast_malformed = 0;
+  for (const BroadcastFile& f : options.broadcasts)
+    broadcast_rows.push_back(
+        read_broadcast_file(f, options.schema, options.on_error, &broadcast_malformed));
+  Job job = start_job(engine, options, writer, broadcast_rows);
   try {
+    for (std::size_t i = 0; i < broadcast_rows.size(); ++i)
+      job.push_broadcast(options.broadcasts[i].name, broadcast_rows[i]);
+    job.count_malformed(broadcast_malformed);
     RankInput in;
     open_input(options.input, rank, ranks, in);
     if (writes) {

@@ -10,10 +10,10 @@ namespace sluice::cli {
 namespace {
 
 constexpr FlagSpec kRunFlags[] = {
-    {"--input"},      {"--schema"},       {"--time"},        {"--max-delay"},        {"--where"},
-    {"--key"},        {"--window"},       {"--agg"},         {"--allowed-lateness"}, {"--workers"},
-    {"--partition"},  {"--balance"},      {"--backend"},     {"--on-error"},         {"--output"},
-    {"--batch-rows"}, {"--peer-timeout"}, {"--help", false},
+    {"--input"},      {"--schema"},       {"--time"},      {"--max-delay"},        {"--where"},
+    {"--key"},        {"--window"},       {"--agg"},       {"--allowed-lateness"}, {"--workers"},
+    {"--partition"},  {"--balance"},      {"--backend"},   {"--on-error"},         {"--output"},
+    {"--batch-rows"}, {"--peer-timeout"}, {"--broadcast"}, {"--help", false},
 };
 
 detail::OnMalformed parse_on_error(std::string_view text) {
@@ -34,6 +34,7 @@ void parse_query_flags(const Flags& flags, RunOptions& o) {
     o.where = parse_flag("--where", flags.required("--where"), parse_expression);
   }
   if (flags.has("--key")) o.keys = split_list("--key", flags.required("--key"));
+  if (flags.has("--broadcast")) o.broadcasts = parse_broadcast_files(flags.required("--broadcast"));
 }
 
 void parse_engine_flags(const Flags& flags, EngineConfig& config) {
@@ -73,8 +74,12 @@ RunOptions parse_run_options(std::span<char* const> args) {
   return o;
 }
 
-Query make_query(const RunOptions& options, BatchSink sink) {
+Query make_query(const RunOptions& options, BatchSink sink,
+                 const std::vector<Batch>& broadcast_rows) {
   Query query;
+  for (std::size_t i = 0; i < options.broadcasts.size() && i < broadcast_rows.size(); ++i)
+    query.broadcast(options.broadcasts[i].name, broadcast_rows[i].schema(),
+                    options.broadcasts[i].key);
   if (options.where) query.filter(*options.where);
   if (!options.keys.empty()) query.key_by(options.keys);
   query.event_time(options.time_column, options.max_delay)
@@ -103,6 +108,13 @@ Required:
 Options:
   --max-delay DURATION      watermark delay (max out-of-orderness), e.g. 2s (default 0)
   --where EXPRESSION        keep rows where it is true, e.g. "cpu > 50 and status == 200"
+  --broadcast NAME=FILE:KEY[,...]
+                            a table every worker sees, read before the input, e.g.
+                            limits=limits.csv:region; expressions read its columns as
+                            NAME.COLUMN, looked up by the events' column KEY (e.g.
+                            --where "cpu > limits.max_cpu"). A key without a row reads null:
+                            comparisons with it are not true. Column types are inferred
+                            (i64, f64, bool, else string); the key takes the events' type
   --key COLUMNS             group by these columns, e.g. host or host,region
   --allowed-lateness DUR    late events within this update fired windows (default 0)
   --workers N               workers (default 0: 1 on the CPU, one per GPU)

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "host/cli/broadcast_file.hpp"
 #include "host/io/csv_reader.hpp"
 #include "sluice/aggregate.hpp"
 #include "sluice/duration.hpp"
@@ -30,6 +31,7 @@ struct RunOptions {
   std::vector<std::string> keys;          ///< --key
   WindowSpec window;                      ///< --window
   std::vector<AggregateSpec> aggregates;  ///< --agg
+  std::vector<BroadcastFile> broadcasts;  ///< --broadcast
   detail::OnMalformed on_error = detail::OnMalformed::skip;  ///< --on-error
   EngineConfig engine;  ///< --workers, --partition, --balance, --backend, --batch-rows
   bool help = false;    ///< --help
@@ -39,8 +41,10 @@ struct RunOptions {
 /// @throws UsageError naming the flag at fault.
 RunOptions parse_run_options(std::span<char* const> args);
 
-/// @brief The query the options describe, with `sink` receiving the windows.
-Query make_query(const RunOptions& options, BatchSink sink);
+/// @brief The query the options describe, with `sink` receiving the windows; broadcast input i
+/// (options.broadcasts[i]) has the schema of broadcast_rows[i].
+Query make_query(const RunOptions& options, BatchSink sink,
+                 const std::vector<Batch>& broadcast_rows = {});
 
 /// @brief The text of `sluice run --help`.
 const char* run_usage();

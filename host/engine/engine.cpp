@@ -112,6 +112,9 @@ Job::~Job() = default;
 BatchBuilder Job::make_builder() const { return impl_->make_builder(); }
 void Job::push(const Batch& batch, int source) { impl_->push(batch, source); }
 void Job::push_row(std::span<const Value> row, int source) { impl_->push_row(row, source); }
+void Job::push_broadcast(std::string_view name, const Batch& batch) {
+  impl_->push_broadcast(name, batch);
+}
 void Job::count_malformed(std::uint64_t rows) { impl_->count_malformed(rows); }
 void Job::flush() { impl_->flush(); }
 void Job::finish() { impl_->finish(); }

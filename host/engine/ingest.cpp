@@ -181,6 +181,11 @@ void Ingest::append_copy(const Batch& batch, std::size_t first, std::size_t rows
 
 void Ingest::seal() {
   if (!current_ || current_->rows == 0) return;
+  if (lookups_) {
+    current_->lookups = &lookups_->tables;
+    current_->lookup_version = lookups_->version;
+    current_->lookups_owner = lookups_;
+  }
   sealed_(std::move(current_));
   current_ = BatchLease();
 }

@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "host/engine/broadcast_state.hpp"
 #include "host/engine/micro_batch.hpp"
 #include "host/query_compiler.hpp"
 #include "sluice/batch.hpp"
@@ -41,6 +42,8 @@ class Ingest {
   void flush_rows();
   /// @brief Seals the forming micro-batch, if it has rows.
   void seal();
+  /// @brief Batches sealed from now on carry `lookups` (the broadcast state in effect).
+  void set_lookups(std::shared_ptr<const LookupSnapshot> lookups) { lookups_ = std::move(lookups); }
   /// @brief Rows pushed so far.
   std::uint64_t events() const noexcept { return events_; }
   BatchBuilder make_builder() const;
@@ -68,6 +71,7 @@ class Ingest {
   std::map<const StringDictionary*, std::vector<std::uint32_t>> translations_;
   std::vector<const std::vector<std::uint32_t>*> translate_;
   std::atomic<std::uint64_t> events_{0};
+  std::shared_ptr<const LookupSnapshot> lookups_;
 };
 
 }  // namespace sluice::detail

@@ -148,6 +148,7 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       ingest_(
           schema_, query_, dictionary_, pool_, std::max<std::size_t>(config.batch_rows, 1),
           [this](detail::BatchLease b) { dispatcher_.add(std::move(b)); }, cancelled_),
+      broadcast_(query_.broadcasts, dictionary_),
       exchange_(make_exchange(transport_, workers_, backend)),
       emitter_(query_, read_schema_of(schema_, query_.read_columns), dictionary_, workers_,
                config.ordered_results, emit_counters_),
@@ -228,6 +229,22 @@ void Job::Impl::push_row(std::span<const Value> row, int source) {
     throw_if_failed();
     throw;
   }
+}
+
+void Job::Impl::push_broadcast(std::string_view name, const Batch& batch) {
+  std::lock_guard lock(ingest_mutex_);
+  if (finished_) throw Error(ErrorCode::invalid_argument, "push_broadcast after finish()");
+  throw_if_failed();
+  try {
+    // Rows pushed so far keep the state they were pushed under.
+    ingest_.flush_rows();
+    ingest_.seal();
+  } catch (const Error&) {
+    throw_if_failed();
+    throw;
+  }
+  broadcast_.apply(name, batch);
+  ingest_.set_lookups(broadcast_.snapshot());
 }
 
 void Job::Impl::worker_main(int worker) {

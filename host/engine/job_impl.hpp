@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "host/engine/broadcast_state.hpp"
 #include "host/engine/dispatch.hpp"
 #include "host/engine/emitter.hpp"
 #include "host/engine/ingest.hpp"
@@ -36,6 +37,7 @@ class Job::Impl {
   BatchBuilder make_builder() const;
   void push(const Batch& batch, int source);
   void push_row(std::span<const Value> row, int source);
+  void push_broadcast(std::string_view name, const Batch& batch);
   void count_malformed(std::uint64_t rows) { malformed_ += rows; }
   void flush();
   void finish();
@@ -73,6 +75,7 @@ class Job::Impl {
   std::vector<std::unique_ptr<detail::RoundQueue>> queues_;
   detail::Dispatcher dispatcher_;
   detail::Ingest ingest_;
+  detail::BroadcastState broadcast_;
   std::chrono::steady_clock::time_point last_activity_;
   bool finished_ = false;
 

@@ -35,6 +35,11 @@ struct MicroBatch {
   std::int64_t copied_min = INT64_MAX;
   std::int64_t copied_max = INT64_MIN;
   std::vector<std::pair<int, std::int64_t>> copied_source_max;
+  /// The broadcast state in effect for the batch (set when it seals): its tables, their
+  /// version, and what keeps them alive.
+  const LookupTables* lookups = nullptr;
+  std::uint64_t lookup_version = 0;
+  std::shared_ptr<const void> lookups_owner;
 
   /// @brief Whether the last slice lies in `buffer` (and so may grow with more copied rows).
   bool last_slice_copied() const { return num_slices > 0 && copied[num_slices - 1]; }
@@ -44,6 +49,8 @@ struct MicroBatch {
     v.num_slices = num_slices;
     v.rows = rows;
     v.id = id;
+    v.lookups = lookups;
+    v.lookup_version = lookup_version;
     return v;
   }
   /// @brief The value of read column c at row `row` (its bytes, `width` of them).
@@ -64,6 +71,9 @@ struct MicroBatch {
     copied_min = INT64_MAX;
     copied_max = INT64_MIN;
     copied_source_max.clear();
+    lookups = nullptr;
+    lookup_version = 0;
+    lookups_owner.reset();
   }
 };
 

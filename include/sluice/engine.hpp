@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sluice/batch.hpp"
@@ -154,6 +155,15 @@ class Job {
   void push_row(std::initializer_list<Value> row, int source = 0) {
     push_row(std::span<const Value>(row.begin(), row.size()), source);
   }
+  /// @brief Applies the rows of `batch` (of the declared schema) to the query's broadcast input
+  /// `name` (Query::broadcast): a row replaces the earlier row of its key. Rows pushed before
+  /// this call see the earlier state and rows pushed after it the new one, on every worker
+  /// (the forming micro-batch is sealed first). Across ranks each rank applies what is pushed
+  /// on it: push the same rows on every rank (`sluice run --broadcast` reads the file on each).
+  /// The table is copied whole per call, so push updates in batches, not row by row.
+  /// @throws Error(invalid_argument) for an unknown name or another schema, or if the job
+  /// has failed.
+  void push_broadcast(std::string_view name, const Batch& batch);
   /// @brief Counts `rows` input rows that a reader rejected before they could be pushed (a CSV
   /// reader's malformed rows), in Metrics::events_malformed.
   void count_malformed(std::uint64_t rows);

@@ -80,7 +80,8 @@ Expr operator>=(const Expr& a, const Expr& b);
 Expr operator&&(const Expr& a, const Expr& b);
 Expr operator||(const Expr& a, const Expr& b);
 
-/// @brief Parses an expression: column names, integer/float/'string'/"string" literals,
+/// @brief Parses an expression: column names (a broadcast input's as name.column),
+/// integer/float/'string'/"string" literals,
 /// true/false, + - * /, == != < <= > >=, and/or/not (also && || !), parentheses.
 /// @throws Error(parse_error) whose message gives the 1-based position and the text.
 Expr parse_expression(std::string_view text);

@@ -9,6 +9,7 @@
 #include "sluice/duration.hpp"
 #include "sluice/expr.hpp"
 #include "sluice/result.hpp"
+#include "sluice/schema.hpp"
 #include "sluice/value.hpp"
 #include "sluice/window.hpp"
 
@@ -23,6 +24,15 @@ struct PartitionSpec {
   enum class Kind : std::uint8_t { hash, key, range };
   Kind kind = Kind::hash;
   std::vector<Value> boundaries;
+};
+
+/// @brief A broadcast input (Flink's broadcast state): a small table that every worker and rank
+/// sees in full, keyed by `key`, updated while the job runs (Job::push_broadcast) and read by
+/// the query's expressions as `name.column`, looked up by the event's column named `key`.
+struct BroadcastSpec {
+  std::string name;
+  Schema schema;
+  std::string key;
 };
 
 /// @brief A streaming query, built step by step. Steps apply in order: a filter sees the
@@ -52,6 +62,15 @@ class Query {
   /// @brief Results as rows (windowed queries): the row adapter, for samples and tests.
   Query& sink(ResultSink sink);
   Query& late_sink(LateSink sink);
+  /// @brief Declares a broadcast input `name` with `schema`, keyed by its column `key` (an
+  /// integer or string column). Expressions read its columns as `name.column`, looked up by
+  /// the event's column of the same name as `key` (in scope at that step). An event whose key
+  /// has no row sees null: comparisons with null are null, `and`/`or`/`not` follow SQL's
+  /// three-valued logic, and a filter keeps only rows where it is true. Keys, aggregate inputs,
+  /// stateless outputs and the event time that read a broadcast column keep only events whose
+  /// lookups found a row (an inner lookup join). At most 4 per query.
+  /// @throws Error(invalid_argument) on a bad name, an unknown key column or a duplicate.
+  Query& broadcast(std::string name, Schema schema, std::string key);
 
   struct Step {
     enum class Kind { filter, map, project } kind;
@@ -69,6 +88,7 @@ class Query {
   const BatchSink& batch_sink() const { return batch_sink_; }
   const ResultSink& result_sink() const { return result_sink_; }
   const LateSink& late_events_sink() const { return late_sink_; }
+  const std::vector<BroadcastSpec>& broadcasts() const { return broadcasts_; }
   bool is_windowed() const { return window_.has_value() || !aggregates_.empty(); }
 
  private:
@@ -82,6 +102,7 @@ class Query {
   BatchSink batch_sink_;
   ResultSink result_sink_;
   LateSink late_sink_;
+  std::vector<BroadcastSpec> broadcasts_;
 };
 
 }  // namespace sluice

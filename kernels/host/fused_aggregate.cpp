@@ -713,6 +713,7 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
         const std::size_t s_end = std::min(end, slice_first + slice.rows);
         if (s_begin < s_end) {
           InputColumns in;
+          in.lookups = host_lookups(batch);
           in.count = kMaxInputColumns;
           for (int c = 0; c < kMaxInputColumns; ++c) {
             in.data[c] = slice.columns[c];

@@ -218,6 +218,7 @@ const ProjectedView& Projector<HostExec>::operator()(const BatchView& batch,
   block_counts_.assign(blocks.size() + 1, 0);
   const auto input_columns = [&](int s) {
     InputColumns in;
+    in.lookups = host_lookups(batch);
     in.count = static_cast<int>(plan_.input_types.size());
     for (int c = 0; c < in.count; ++c) {
       in.data[c] = batch.slices[s].columns[c];

@@ -138,6 +138,21 @@ struct VectorCompareKonst {
   }
 };
 
+/// Replaces n key words (of `key`: i64 or u32) by the looked-up words of type `out`.
+void lookup_vector(const LookupTableView& table, std::uint32_t column, VType key, VType out,
+                   std::size_t n, const ValueVector& in, ValueVector& result) {
+  visit_type(out, [&]<class R>() {
+    R* o = result.as<R>();
+    if (key == VType::u32) {
+      const std::uint32_t* k = in.as<std::uint32_t>();
+      for (std::size_t i = 0; i < n; ++i) o[i] = from_word<R>(table.lookup(k[i], column));
+    } else {
+      const std::uint64_t* k = in.as<std::uint64_t>();
+      for (std::size_t i = 0; i < n; ++i) o[i] = from_word<R>(table.lookup(k[i], column));
+    }
+  });
+}
+
 }  // namespace
 
 const ValueVector& run_program_vector(const Instr* code, ProgramRef program, const InputColumns& in,
@@ -193,6 +208,11 @@ const ValueVector& run_program_vector(const Instr* code, ProgramRef program, con
         --top;
         break;
       }
+      case Op::lookup:
+        lookup_vector(in.lookups.table[lookup_table_of(ins.imm)], lookup_column_of(ins.imm),
+                      ins.type, ins.out, n, *slot[top], *spare);
+        std::swap(slot[top], spare);
+        break;
       default:
         if (is_compare_konst(ins.op)) {
           visit_type(ins.type, VectorCompareKonst{*slot[top], ins.imm, ins.op, n, *spare});

@@ -11,6 +11,7 @@
 #include "kernels/ops/column_type.hpp"
 #include "kernels/ops/hd.hpp"
 #include "kernels/ops/key_word.hpp"
+#include "kernels/table/lookup_table.hpp"
 
 namespace sluice::detail {
 
@@ -64,25 +65,29 @@ enum class Op : std::uint8_t {
   logical_and,
   logical_or,
   logical_not,
+  lookup,  ///< replace the top (a key word of `type`: i64 or u32) by the word of type `out`
+           ///< that lookup_immediate `imm` names (a boolean for kLookupFound)
 };
 
 /// @brief One instruction: 16 bytes.
 struct Instr {
   Op op = Op::konst;
   VType type = VType::i64;   ///< operand type
-  VType out = VType::i64;    ///< for cast: the target type
+  VType out = VType::i64;    ///< for cast and lookup: the result type
   std::uint16_t column = 0;  ///< for load: index into InputColumns
-  std::uint64_t imm = 0;     ///< for konst and *_k: a word of `type`
+  std::uint64_t imm = 0;     ///< for konst and *_k: a word of `type`; for lookup: its target
 };
 
 inline constexpr int kMaxInputColumns = 32;
 inline constexpr int kMaxStackDepth = 16;
 
-/// @brief The columns a query reads from a batch: pointers in the executor's memory.
+/// @brief What a query's programs read for one batch: the batch's columns and the lookup
+/// tables in effect for it, in the executor's memory.
 struct InputColumns {
   const void* data[kMaxInputColumns] = {};
   ColumnType type[kMaxInputColumns] = {};
   int count = 0;
+  LookupTables lookups;
 };
 
 /// @brief A program inside a shared instruction array: code[begin, begin + size), yielding a
@@ -288,7 +293,7 @@ struct ScalarStep {
 
 /// @brief Runs `program` on `row`; returns its value word.
 /// @pre The program was produced by the query compiler: well-typed, stack depth within
-/// kMaxStackDepth, column indices within `in.count`.
+/// kMaxStackDepth, column indices within `in.count`, lookup tables within `in.lookups`.
 SLUICE_HD inline std::uint64_t run_program(const Instr* code, ProgramRef program,
                                            const InputColumns& in, std::size_t row) {
   std::uint64_t stack[kMaxStackDepth];
@@ -321,6 +326,10 @@ SLUICE_HD inline std::uint64_t run_program(const Instr* code, ProgramRef program
       case Op::logical_or:
         stack[top - 1] = (stack[top - 1] != 0 || stack[top] != 0) ? 1 : 0;
         --top;
+        break;
+      case Op::lookup:
+        stack[top] = in.lookups.table[lookup_table_of(ins.imm)].lookup(stack[top],
+                                                                       lookup_column_of(ins.imm));
         break;
       default:
         visit_type(ins.type, ScalarStep{stack, top, ins});

@@ -26,7 +26,16 @@ struct BatchView {
   std::size_t rows = 0;
   std::uint64_t id = 0;  ///< tells batches apart for staging (the engine's batch sequence)
   bool resident = false;
+  /// The lookup tables (broadcast state) in effect for the batch, in host memory, and their
+  /// version (0: none); a device stages a version once and reuses it while it holds.
+  const LookupTables* lookups = nullptr;
+  std::uint64_t lookup_version = 0;
 };
+
+/// @brief The lookup tables of a batch in host memory (none if it carries none).
+inline LookupTables host_lookups(const BatchView& batch) {
+  return batch.lookups != nullptr ? *batch.lookups : LookupTables{};
+}
 
 /// @brief The smallest and largest event time of each slice of a batch (INT64_MAX and
 /// INT64_MIN for a slice without rows): what the watermark learns from the batch.

@@ -11,6 +11,7 @@
 #include "kernels/ops/column_type.hpp"
 #include "kernels/ops/program.hpp"
 #include "kernels/pipeline/batch_view.hpp"
+#include "kernels/pipeline/lookup_upload.hpp"
 
 namespace sluice::detail {
 
@@ -21,7 +22,8 @@ namespace sluice::detail {
 template <class Exec, int kSlots>
 class Staging {
  public:
-  Staging(Exec& exec, const std::vector<ColumnType>& types) : exec_(&exec), types_(types) {
+  Staging(Exec& exec, const std::vector<ColumnType>& types)
+      : exec_(&exec), types_(types), lookups_(exec) {
     for (Slot& slot : slots_)
       for (std::size_t c = 0; c < types.size(); ++c) slot.columns.emplace_back(exec);
   }
@@ -83,10 +85,12 @@ class Staging {
     slot.rows = batch.rows;
   }
 
-  /// @brief The batch's columns in executor memory, stageing it first if needed; the compute
-  /// lane waits for its copy. Call release() once the compute lane has queued its reads.
+  /// @brief The batch's columns (and lookup tables) in executor memory, staging it first if
+  /// needed; the compute lane waits for its copy. Call release() once the compute lane has
+  /// queued its reads.
   InputColumns acquire(const BatchView& batch) {
     InputColumns in;
+    in.lookups = lookups_.acquire(batch);
     in.count = static_cast<int>(types_.size());
     for (int c = 0; c < in.count; ++c) in.type[c] = types_[static_cast<std::size_t>(c)];
     if (batch.resident) {
@@ -133,6 +137,7 @@ class Staging {
   std::vector<ColumnType> types_;
   std::array<Slot, kSlots> slots_;
   std::size_t next_ = 0;
+  LookupUpload<Exec> lookups_;
 };
 
 }  // namespace sluice::detail

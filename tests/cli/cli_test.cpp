@@ -638,6 +638,84 @@ INSTANTIATE_TEST_SUITE_P(Cli, CliEndToEndTest, ::testing::ValuesIn(scenarios()),
                          [](const auto& info) { return info.param.name; });
 
 // ---------------------------------------------------------------------------------------------
+// --broadcast: a per-host threshold table, against a brute-force reference.
+
+TEST_F(CliTest, BroadcastThresholdsMatchTheReference) {
+  std::mt19937_64 random(11);
+  // The table: hosts 0..29 but every fourth missing, some listed twice (the later row wins),
+  // one malformed row (skipped and counted).
+  std::string table = "tier,host,max_cpu\n";
+  std::map<std::string, double> limit;
+  for (int pass = 0; pass < 2; ++pass)
+    for (int h = 0; h < 30; ++h) {
+      if (h % 4 == 3 || (pass == 1 && h % 3 != 0)) continue;
+      const double max_cpu = static_cast<double>(random() % 1000) / 10;
+      limit["host-" + std::to_string(h)] = max_cpu;
+      char text[32];
+      std::snprintf(text, sizeof(text), "%.1f", max_cpu);
+      table += std::string(h % 2 ? "gold" : "\"silver\"") + ",host-" + std::to_string(h) + "," +
+               text + "\n";
+    }
+  table += "gold,host-99\n";
+  const fs::path limits = file("limits.csv", table);
+  // Events, out of order by up to 1.5 s.
+  std::string csv = kHeader;
+  std::map<std::pair<std::int64_t, std::string>, std::int64_t> want;  // (window start, host)
+  for (int i = 0; i < 20000; ++i) {
+    const std::int64_t ts = 1'000'000 + i * 3 - static_cast<std::int64_t>(random() % 1500);
+    const std::string host = "host-" + std::to_string(random() % 32);
+    const float cpu = static_cast<float>(random() % 1000) / 10.0f;
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.1f", static_cast<double>(cpu));
+    csv += std::to_string(ts) + "," + host + "," + text + ",200\n";
+    const auto it = limit.find(host);
+    if (it != limit.end() && static_cast<double>(cpu) > it->second)
+      ++want[{ts / 10000 * 10000, host}];
+  }
+  const fs::path in = file("in.csv", csv);
+  for (const char* workers : {"1", "3"}) {
+    SCOPED_TRACE(std::string(workers) + " worker(s)");
+    const Outcome o = run_query(in, {"--key", "host", "--agg", "count", "--max-delay", "2s",
+                                     "--where", "cpu > limits.max_cpu", "--broadcast",
+                                     "limits=" + limits.string() + ":host", "--workers", workers});
+    ASSERT_EQ(o.code, 0) << o.err;
+    EXPECT_NE(o.err.find("malformed=1"), std::string::npos) << o.err;
+    EXPECT_NE(o.err.find(limits.string() + ":"), std::string::npos) << o.err;
+    std::map<std::pair<std::int64_t, std::string>, std::int64_t> got;
+    const std::vector<std::string> lines = lines_of(o.out);
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines[0], "window_start,window_end,host,count");
+    for (std::size_t l = 1; l < lines.size(); ++l) {
+      const std::vector<std::string> f = split_csv_record(lines[l]);
+      ASSERT_EQ(f.size(), 4u) << lines[l];
+      got[{std::stoll(f[0]), f[2]}] += std::stoll(f[3]);
+    }
+    EXPECT_EQ(got, want);
+  }
+}
+
+TEST_F(CliTest, BroadcastMisuseIsNamed) {
+  const fs::path in = file("in.csv", std::string(kHeader) + "1000,a,1.5,200\n");
+  const fs::path limits = file("limits.csv", "host,max_cpu\na,1\n");
+  const std::string spec = "limits=" + limits.string() + ":host";
+  Outcome o = run_query(in, {"--where", "cpu > limits.max", "--broadcast", spec});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("broadcast 'limits' has no column 'max'"), std::string::npos) << o.err;
+  o = run_query(in, {"--where", "cpu > 1", "--broadcast", "limits=-:host"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("not stdin"), std::string::npos) << o.err;
+  o = run_query(in, {"--broadcast", "limits=" + limits.string()});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("is not NAME=FILE.csv:KEY"), std::string::npos) << o.err;
+  o = run_query(in, {"--broadcast", "limits=" + limits.string() + ":region"});
+  EXPECT_EQ(o.code, 1);
+  EXPECT_NE(o.err.find("key column 'region' is not in the header"), std::string::npos) << o.err;
+  o = run_query(in, {"--broadcast", "limits=" + (dir_ / "none.csv").string() + ":host"});
+  EXPECT_EQ(o.code, 1);
+  EXPECT_NE(o.err.find("cannot open broadcast 'limits' file"), std::string::npos) << o.err;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The GPU backend against the CPU backend (CliGpu.*: CTest runs them as gpu.*, label gpu)
 
 class CliGpu : public CliTest {};

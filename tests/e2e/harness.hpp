@@ -256,13 +256,10 @@ inline void push_events(Job& job, const std::vector<Event>& events, PushMode mod
   }
 }
 
-/// @brief Starts `query` (sinks added here) on an engine with `config`, pushes `events` by
-/// `mode` and finishes. Push chunks are random in [1, max_chunk] (default 2.5 batches).
-inline RunResult run_job(const EngineConfig& config, Query query, const std::vector<Event>& events,
-                         PushMode mode = PushMode::builder, std::uint64_t seed = 1,
-                         std::size_t max_chunk = 0) {
-  auto result = std::make_shared<RunResult>();
-  auto mutex = std::make_shared<std::mutex>();
+/// @brief `query` with sinks that record into `result` (under `mutex`): the windows (and
+/// whether each result batch keeps the promised order) or the rows, and the late events.
+inline Query with_sinks(Query query, const std::shared_ptr<RunResult>& result,
+                        const std::shared_ptr<std::mutex>& mutex) {
   if (query.is_windowed()) {
     const std::size_t keys = query.keys().size();
     query.sink(BatchSink([result, mutex, keys](const Batch& b) {
@@ -281,6 +278,17 @@ inline RunResult run_job(const EngineConfig& config, Query query, const std::vec
     std::lock_guard lock(*mutex);
     result->late.push_back(b.copy());
   });
+  return query;
+}
+
+/// @brief Starts `query` (sinks added here) on an engine with `config`, pushes `events` by
+/// `mode` and finishes. Push chunks are random in [1, max_chunk] (default 2.5 batches).
+inline RunResult run_job(const EngineConfig& config, Query query, const std::vector<Event>& events,
+                         PushMode mode = PushMode::builder, std::uint64_t seed = 1,
+                         std::size_t max_chunk = 0) {
+  auto result = std::make_shared<RunResult>();
+  auto mutex = std::make_shared<std::mutex>();
+  query = with_sinks(std::move(query), result, mutex);
   Engine engine(config);
   Job job = engine.start(event_schema(), query);
   if (max_chunk == 0) max_chunk = config.batch_rows * 5 / 2;

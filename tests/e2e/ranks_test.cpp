@@ -28,28 +28,6 @@ struct RanksRun {
   Metrics total;
 };
 
-/// Sinks that record into `result`.
-Query with_sinks(Query query, const std::shared_ptr<RunResult>& result,
-                 const std::shared_ptr<std::mutex>& mutex) {
-  const std::size_t keys = query.keys().size();
-  if (query.is_windowed()) {
-    query.sink(BatchSink([result, mutex, keys](const Batch& b) {
-      std::lock_guard lock(*mutex);
-      result->calls.push_back(window_results(b, keys));
-    }));
-  } else {
-    query.sink(RowSink([result, mutex](const Batch& b) {
-      std::lock_guard lock(*mutex);
-      result->rows.push_back(b.copy());
-    }));
-  }
-  query.late_sink([result, mutex](const Batch& b) {
-    std::lock_guard lock(*mutex);
-    result->late.push_back(b.copy());
-  });
-  return query;
-}
-
 /// Pushes events [first, end) as one batch built with the job's dictionary.
 void push_range(Job& job, BatchBuilder& b, const std::vector<Event>& events, std::size_t first,
                 std::size_t end, int source) {

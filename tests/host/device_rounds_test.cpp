@@ -79,6 +79,49 @@ INSTANTIATE_TEST_SUITE_P(Windows, DeviceRounds,
                                            Case{"sliding", WindowSpec::sliding(10s, 2s), 4s, 300}),
                          [](const auto& info) { return std::string(info.param.name); });
 
+/// Broadcast lookups on the device's path: each new version of the tables is copied to the
+/// executor's memory and read by the portable fold, with the results of the host pipeline.
+TEST(DeviceRounds, BroadcastLookupsReadTheVersionOfEachBatch) {
+  std::mt19937_64 rng(5);
+  const Schema schema = telemetry_schema();
+  const Columns cols = make_columns(60'000, 40, rng);
+  const DictionaryPtr dict = host_dictionary(40);
+  const Schema limits({{"host", TypeId::string}, {"max_cpu", TypeId::f64}, {"w", TypeId::i64}});
+  Query query = rounds_query(WindowSpec::tumbling(5s), 0s, {count(), sum(col("L.w"))});
+  query.broadcast("L", limits, "host").filter(col("cpu") > col("L.max_cpu"));
+  const detail::CompiledQuery compiled =
+      detail::compile_query(schema, query, *dict, 1, PartitionSpec{});
+  // A new version every 9 000 rows: hosts come and go, thresholds and weights change.
+  const auto updates = [&](detail::BroadcastState& state) {
+    return [&state](detail::Ingest& ingest, std::size_t at) {
+      if (at % 9000 >= 777) return;
+      BatchBuilder b(
+          Schema({{"host", TypeId::string}, {"max_cpu", TypeId::f64}, {"w", TypeId::i64}}));
+      for (std::uint32_t h = static_cast<std::uint32_t>(at / 9000) % 3; h < 40; h += 3) {
+        b.append_row({Value("host-" + std::to_string(h)),
+                      Value(static_cast<double>((h * 7 + at) % 90)),
+                      Value(static_cast<std::int64_t>(h + at / 9000))});
+      }
+      ingest.seal();
+      state.apply("L", b.finish());
+      ingest.set_lookups(state.snapshot());
+    };
+  };
+  detail::BroadcastState device_state(compiled.broadcasts, dict);
+  detail::PipelineImpl<test::CountingExec> device(compiled.plan);
+  const RoundsRun on_device = run_rounds(
+      device, [&] { return device.executor().syncs; }, compiled, schema, dict, cols, 2'000,
+      updates(device_state));
+  detail::BroadcastState host_state(compiled.broadcasts, dict);
+  const std::unique_ptr<detail::WorkerPipeline> host = detail::make_host_pipeline(compiled.plan);
+  const RoundsRun on_host = run_rounds(
+      *host, [] { return std::uint64_t{0}; }, compiled, schema, dict, cols, 2'000,
+      updates(host_state));
+  EXPECT_GT(on_host.rows, 0u);
+  EXPECT_EQ(on_device.rows, on_host.rows);
+  test::expect_same_finals(on_device.finals, on_host.finals);
+}
+
 /// Without late events every steady round synchronizes exactly once.
 TEST(DeviceRounds, ExactlyOneSyncPerSteadyRound) {
   std::mt19937_64 rng(5);

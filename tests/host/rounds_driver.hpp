@@ -64,11 +64,13 @@ struct RoundsRun {
 };
 
 /// Pushes `cols` through Ingest and Dispatcher into one worker's queue, then runs every round
-/// with `pipeline`, the next round always queued (as a busy stream keeps it).
-inline RoundsRun run_rounds(detail::WorkerPipeline& pipeline,
-                            const std::function<std::uint64_t()>& syncs,
-                            const detail::CompiledQuery& query, const Schema& schema,
-                            DictionaryPtr dict, const Columns& cols, std::size_t batch_rows) {
+/// with `pipeline`, the next round always queued (as a busy stream keeps it). `before_push`, if
+/// given, is called with the ingest and the first row of each push, before it.
+inline RoundsRun run_rounds(
+    detail::WorkerPipeline& pipeline, const std::function<std::uint64_t()>& syncs,
+    const detail::CompiledQuery& query, const Schema& schema, DictionaryPtr dict,
+    const Columns& cols, std::size_t batch_rows,
+    const std::function<void(detail::Ingest&, std::size_t)>& before_push = {}) {
   RoundsRun run;
   const std::size_t batches = (cols.ts.size() + batch_rows - 1) / batch_rows + 2;
   std::vector<std::size_t> widths;
@@ -85,8 +87,10 @@ inline RoundsRun run_rounds(detail::WorkerPipeline& pipeline,
   const Batch all =
       Batch::wrap(schema, {cols.ts.data(), cols.host.data(), cols.cpu.data(), cols.status.data()},
                   cols.ts.size(), {nullptr, dict, nullptr, nullptr});
-  for (std::size_t at = 0; at < all.rows(); at += 777)
+  for (std::size_t at = 0; at < all.rows(); at += 777) {
+    if (before_push) before_push(ingest, at);
     ingest.push(all.slice(at, std::min<std::size_t>(777, all.rows() - at)), 0);
+  }
   ingest.seal();
   dispatcher.dispatch(false);
   dispatcher.dispatch(true);

@@ -32,12 +32,14 @@ generate() {  # ROWS SEED FILE
 }
 
 schema=ts:i64,host:string,zone:i32,cpu:f64,status:i32
-# The queries: tumbling and sliding windows, one and two keys (strings and integers), filters.
+# The queries: tumbling and sliding windows, one and two keys (strings and integers), filters,
+# a threshold per host from broadcast state (limits.csv: every rank reads it whole).
 # Aggregates whose result does not depend on the order partials are combined in.
 queries=(
   "--window tumbling:2s --key host --agg count,sum(status),min(cpu),max(cpu) --where status==200"
   "--window sliding:6s/2s --key host,zone --agg count,max(cpu),sum(zone)"
   "--window tumbling:1s --key zone --agg count,sum(status),max(cpu) --where cpu>50"
+  "--window tumbling:2s --key zone --agg count,max(cpu) --where cpu>limits.max_cpu --broadcast limits=limits.csv:host"
 )
 
 summary_counts() {  # the counters of the summary line: events, filtered, late, malformed, windows
@@ -49,6 +51,7 @@ compare)
   ranks=$1 workers=$2 dir=$3
   mkdir -p "$dir" && cd "$dir"
   generate 60000 $((ranks * 10 + workers)) in.csv
+  awk 'BEGIN { print "host,max_cpu"; for (h = 0; h < 60; h++) if (h % 7 != 3) print "host-" h "," (h * 37) % 100 }' > limits.csv
   # The same data as one file per rank (contiguous parts, each with the header).
   total=$(($(wc -l < in.csv) - 1))
   for ((r = 0; r < ranks; r++)); do

@@ -1,0 +1,117 @@
+// BroadcastState: applying broadcast rows and building lookup snapshots.
+#include "host/engine/broadcast_state.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <string>
+#include <utility>
+
+#include "kernels/ops/program.hpp"
+#include "sluice/status.hpp"
+
+namespace sluice::detail {
+
+BroadcastState::BroadcastState(std::vector<BroadcastSpec> specs, DictionaryPtr dictionary)
+    : specs_(std::move(specs)), dictionary_(std::move(dictionary)), tables_(specs_.size()) {}
+
+std::uint64_t BroadcastState::word_of(const Batch& batch, std::size_t row, std::size_t column) {
+  // The value word a column load of the same type yields (see load_word); integers of a key
+  // are compared as i64, which is the same word for every integer type.
+  const ColumnView c = batch.column(column);
+  switch (c.type.id) {
+    case TypeId::i32:
+      return to_word(load_value<std::int32_t>(c.data, row));
+    case TypeId::u32:
+      return to_word(load_value<std::uint32_t>(c.data, row));
+    case TypeId::f32:
+      return to_word(load_value<float>(c.data, row));
+    case TypeId::boolean:
+      return load_value<std::uint8_t>(c.data, row) != 0 ? 1 : 0;
+    case TypeId::string:
+      return dictionary_->intern(c.dictionary->at(load_value<std::uint32_t>(c.data, row)));
+    default:
+      return load_value<std::uint64_t>(c.data, row);
+  }
+}
+
+void BroadcastState::apply(std::string_view name, const Batch& batch) {
+  std::size_t t = 0;
+  while (t < specs_.size() && specs_[t].name != name) ++t;
+  if (t == specs_.size()) {
+    std::string known;
+    for (const BroadcastSpec& s : specs_) known += (known.empty() ? "" : ", ") + s.name;
+    throw Error(
+        ErrorCode::invalid_argument,
+        "push_broadcast: the query declares no broadcast '" + std::string(name) + "'" +
+            (known.empty() ? std::string(" (it declares none)") : " (it declares " + known + ")"));
+  }
+  const BroadcastSpec& spec = specs_[t];
+  if (!(batch.schema() == spec.schema))
+    throw Error(ErrorCode::invalid_argument,
+                "push_broadcast '" + spec.name + "': the batch's schema " +
+                    batch.schema().to_string() + " is not the declared " + spec.schema.to_string());
+  Table& table = tables_[t];
+  const std::size_t columns = spec.schema.size();
+  const std::size_t key = spec.schema.index_of(spec.key);
+  for (std::size_t r = 0; r < batch.rows(); ++r) {
+    const std::uint64_t k = word_of(batch, r, key);
+    auto [it, added] = table.row_of.try_emplace(k, static_cast<std::uint32_t>(table.keys.size()));
+    if (added) {
+      if (table.keys.size() >= kMaxSlotPayload)
+        throw Error(ErrorCode::invalid_argument,
+                    "push_broadcast '" + spec.name + "': too many rows");
+      table.keys.push_back(k);
+      table.values.resize(table.values.size() + columns);
+    }
+    std::uint64_t* values = table.values.data() + static_cast<std::size_t>(it->second) * columns;
+    for (std::size_t c = 0; c < columns; ++c) values[c] = word_of(batch, r, c);
+  }
+  publish();
+}
+
+void BroadcastState::publish() {
+  auto snap = std::make_shared<LookupSnapshot>();
+  snap->version = ++version_;
+  snap->tables.count = static_cast<int>(tables_.size());
+  for (std::size_t t = 0; t < tables_.size(); ++t) {
+    const Table& table = tables_[t];
+    LookupSnapshot::Storage& s = snap->storage[t];
+    s.keys = table.keys;
+    s.values = table.values;
+    LookupTableView& view = snap->tables.table[t];
+    view.rows = static_cast<std::uint32_t>(table.keys.size());
+    view.columns = static_cast<std::uint32_t>(specs_[t].schema.size());
+    if (view.rows > 0) {
+      // Keys within a short range (at most 4 slots per row, or 64 Ki) are indexed directly;
+      // others through a hash index at most half full, so probes stay short.
+      std::int64_t lo = INT64_MAX, hi = INT64_MIN;  // integer keys may be negative
+      for (std::uint64_t k : s.keys) {
+        lo = std::min(lo, static_cast<std::int64_t>(k));
+        hi = std::max(hi, static_cast<std::int64_t>(k));
+      }
+      const std::uint64_t span = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo);
+      const std::uint64_t budget = std::max<std::uint64_t>(4 * std::uint64_t{view.rows}, 65536);
+      if (span < budget) {
+        s.direct.assign(span + 1, kNotFound);
+        const auto base = static_cast<std::uint64_t>(lo);
+        for (std::uint32_t r = 0; r < view.rows; ++r) s.direct[s.keys[r] - base] = r;
+        view.direct_base = base;
+        view.direct_size = span + 1;
+      } else {
+        s.slots.assign(std::bit_ceil(2 * static_cast<std::size_t>(view.rows)), kEmptySlot);
+        const OpenAddressingRef<cuda::thread_scope_thread> index{s.slots.data(),
+                                                                 s.slots.size() - 1};
+        for (std::uint32_t r = 0; r < view.rows; ++r)
+          index.insert_local(lookup_hash(s.keys[r]), r);  // keys are distinct
+        view.mask = s.slots.size() - 1;
+      }
+    }
+    view.slots = s.slots.empty() ? nullptr : s.slots.data();
+    view.direct = s.direct.empty() ? nullptr : s.direct.data();
+    view.keys = s.keys.data();
+    view.values = s.values.data();
+  }
+  snapshot_ = std::move(snap);
+}
+
+}  // namespace sluice::detail

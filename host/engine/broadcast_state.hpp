@@ -1,0 +1,67 @@
+// BroadcastState: the rows of a job's broadcast inputs and the immutable lookup snapshots that
+// batches carry to the workers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "kernels/table/lookup_table.hpp"
+#include "sluice/batch.hpp"
+#include "sluice/dictionary.hpp"
+#include "sluice/query.hpp"
+
+namespace sluice::detail {
+
+/// @brief The lookup tables of every broadcast input as they stood at one update: the tables'
+/// storage and their views (host memory). Immutable once made; shared by the batches sealed
+/// while it is current.
+struct LookupSnapshot {
+  std::uint64_t version = 0;  ///< 1 for the first update, then one more per update
+  LookupTables tables;
+  struct Storage {
+    std::vector<std::uint64_t> slots, keys, values;
+    std::vector<std::uint32_t> direct;
+  };
+  Storage storage[kMaxLookupTables];
+};
+
+/// @brief The current rows of a query's broadcast inputs. A pushed row replaces the earlier row
+/// of its key; string values (and keys) become codes of the job's dictionary, so programs
+/// compare them with the events' codes. Not thread-safe: the job calls it under its ingest
+/// lock.
+class BroadcastState {
+ public:
+  BroadcastState(std::vector<BroadcastSpec> specs, DictionaryPtr dictionary);
+
+  /// @brief Applies the rows of `batch` to broadcast `name` and makes a new snapshot.
+  /// @throws Error(invalid_argument) for an unknown name or a batch of another schema.
+  void apply(std::string_view name, const Batch& batch);
+
+  /// @brief The snapshot batches sealed from now on carry; null before the first update.
+  const std::shared_ptr<const LookupSnapshot>& snapshot() const noexcept { return snapshot_; }
+
+  /// @brief Rows of broadcast `table` (test and metrics use).
+  std::size_t rows(int table) const {
+    return tables_.at(static_cast<std::size_t>(table)).keys.size();
+  }
+
+ private:
+  struct Table {
+    std::unordered_map<std::uint64_t, std::uint32_t> row_of;
+    std::vector<std::uint64_t> keys;
+    std::vector<std::uint64_t> values;  ///< row-major, schema order
+  };
+  std::uint64_t word_of(const Batch& batch, std::size_t row, std::size_t column);
+  void publish();
+
+  std::vector<BroadcastSpec> specs_;
+  DictionaryPtr dictionary_;
+  std::vector<Table> tables_;
+  std::shared_ptr<const LookupSnapshot> snapshot_;
+  std::uint64_t version_ = 0;
+};
+
+}  // namespace sluice::detail
