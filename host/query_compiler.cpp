@@ -36,6 +36,10 @@ struct Fragment {
   std::optional<Condition> known;    ///< absent: never null
   std::optional<Condition> truth;    ///< booleans that may be null: where the value is true
   std::optional<Condition> falsity;  ///< ... and where it is false
+  /// A float that is NaN wherever it is not known (a float lookup reads NaN for a missing row,
+  /// and float arithmetic keeps it), so an ordered comparison with it is false there.
+  bool nan_unless_known = false;
+  bool lookup_value = false;  ///< exactly one lookup: `column_type` is the value's type
 };
 
 Sem sem_of(TypeId id) {
@@ -101,6 +105,7 @@ void cast_to(Fragment& f, VType to) {
   }
   f.type = to;
   f.input = -1;
+  f.lookup_value = false;
 }
 
 Condition condition_of(const Fragment& f) { return {f.code, f.depth}; }
@@ -118,18 +123,22 @@ Condition negate(Condition a) {
   return a;
 }
 
-/// Where both operands are known (one condition when they share it).
-std::optional<Condition> known_of(const Fragment& a, const Fragment& b) {
-  if (!a.known) return b.known;
-  if (!b.known) return a.known;
+/// Where both conditions hold (one condition when they are the same; absent: always).
+std::optional<Condition> both_known(const std::optional<Condition>& a,
+                                    const std::optional<Condition>& b) {
+  if (!a) return b;
+  if (!b) return a;
   const auto same = [](const Instr& x, const Instr& y) {
     return x.op == y.op && x.type == y.type && x.out == y.out && x.column == y.column &&
            x.imm == y.imm;
   };
-  if (std::equal(a.known->code.begin(), a.known->code.end(), b.known->code.begin(),
-                 b.known->code.end(), same))
-    return a.known;
-  return combine(*a.known, *b.known, Op::logical_and);
+  if (std::equal(a->code.begin(), a->code.end(), b->code.begin(), b->code.end(), same)) return a;
+  return combine(*a, *b, Op::logical_and);
+}
+
+/// Where both operands are known.
+std::optional<Condition> known_of(const Fragment& a, const Fragment& b) {
+  return both_known(a.known, b.known);
 }
 
 /// Where a boolean fragment is true (a filter keeps these rows) / false.
@@ -145,6 +154,30 @@ void set_known(Fragment& f, std::optional<Condition> known) {
   if (!f.known || f.sem != Sem::boolean) return;
   f.truth = combine(condition_of(f), *f.known, Op::logical_and);
   f.falsity = combine(negate(condition_of(f)), *f.known, Op::logical_and);
+}
+
+/// An ordered comparison or an == whose nullable operands are NaN wherever they are not known
+/// is false there: it is true only where it is known, so its truth needs no lookup of whether
+/// the rows exist (a filter such as `cpu > limits.max_cpu` looks up once).
+void true_only_where_known(Fragment& f, const Fragment& a, const Fragment& b) {
+  if (!f.truth || f.code.empty()) return;
+  switch (f.code.back().op) {
+    case Op::eq:
+    case Op::lt:
+    case Op::le:
+    case Op::gt:
+    case Op::ge:
+    case Op::eq_k:
+    case Op::lt_k:
+    case Op::le_k:
+    case Op::gt_k:
+    case Op::ge_k:
+      break;
+    default:
+      return;
+  }
+  if ((a.known && !a.nan_unless_known) || (b.known && !b.nan_unless_known)) return;
+  f.truth = condition_of(f);
 }
 
 /// The arithmetic type of a number: f64 for floats, i64 for integers.
@@ -345,6 +378,10 @@ class ExprCompiler {
   Fragment lower_lookup(const ExprNode& node, int table, const std::string& column,
                         const std::string& context) {
     const BroadcastSpec& spec = broadcasts_[static_cast<std::size_t>(table)];
+    if (spec.schema.size() > static_cast<std::size_t>(kMaxLookupColumns))
+      throw Error(ErrorCode::invalid_argument,
+                  "broadcast '" + spec.name + "' has " + std::to_string(spec.schema.size()) +
+                      " columns; at most " + std::to_string(kMaxLookupColumns) + " can be read");
     const std::optional<std::size_t> index = spec.schema.find(column);
     if (!index) {
       std::string known;
@@ -385,6 +422,8 @@ class ExprCompiler {
     Fragment found_fragment;
     found_fragment.known = std::move(found);
     set_known(f, known_of(key, found_fragment));
+    f.nan_unless_known = !key.known && (f.type == VType::f64 || f.type == VType::f32);
+    f.lookup_value = true;
     return f;
   }
 
@@ -428,6 +467,7 @@ class ExprCompiler {
   Fragment lower_unary(const ExprNode& node, const std::string& context) {
     Fragment f = lower(*node.args.at(0), context);
     f.input = -1;
+    f.lookup_value = false;
     if (node.op == ExprOp::logical_not) {
       if (f.sem != Sem::boolean)
         throw Error(ErrorCode::type_mismatch, std::string("'not' needs a bool, got ") +
@@ -462,6 +502,7 @@ class ExprCompiler {
     Fragment out = a;
     out.literal = false;
     out.input = -1;
+    out.lookup_value = false;
     out.sem = Sem::boolean;
     Instr cmp = make(konst_form(op), a.type);
     if (a.type == VType::i32 || a.type == VType::u32) {
@@ -568,10 +609,17 @@ class ExprCompiler {
         f.code.push_back(make(compare_op(op), t));
       }
       f.input = -1;
+      f.lookup_value = false;
       f.literal = false;
       f.sem = Sem::boolean;
       f.type = VType::boolean;
-      set_known(f, known_of(a, b));
+      // A boolean is decided where it is true or false, which three-valued logic makes wider
+      // than where its lookups found rows (null or true is true).
+      const auto decided = [](const Fragment& x) -> std::optional<Condition> {
+        if (!x.truth) return x.known;
+        return combine(*x.truth, *x.falsity, Op::logical_or);
+      };
+      set_known(f, both_known(decided(a), decided(b)));
       return f;
     }
     if (!numeric(a.sem) || !numeric(b.sem))
@@ -581,6 +629,8 @@ class ExprCompiler {
       const Op cmp = compare_op(op);
       if (compare_with_literal(a, b, cmp, f) || compare_with_literal(b, a, mirrored(cmp), f)) {
         set_known(f, known_of(a, b));
+        f.nan_unless_known = false;
+        true_only_where_known(f, a, b);
         return f;
       }
       // Both sides in one type: native for equal 32-bit types and f32, else i64 or f64.
@@ -600,6 +650,7 @@ class ExprCompiler {
       f.sem = Sem::boolean;
       f.type = VType::boolean;
       set_known(f, known_of(a, b));
+      true_only_where_known(f, a, b);
       return f;
     }
     const bool as_float = a.sem == Sem::floating || b.sem == Sem::floating || op == ExprOp::div;
@@ -627,6 +678,9 @@ class ExprCompiler {
     f.sem = as_float ? Sem::floating : Sem::integer;
     f.type = t;
     set_known(f, known_of(a, b));
+    // NaN op x is NaN: a float result is NaN wherever an operand that may be unknown is.
+    f.nan_unless_known =
+        f.known && as_float && (!a.known || a.nan_unless_known) && (!b.known || b.nan_unless_known);
     return f;
   }
 
@@ -650,7 +704,7 @@ int add_program(PipelinePlan& plan, const Fragment& f) {
 }
 
 DataType output_type(const Fragment& f) {
-  if (f.input >= 0) return f.column_type;
+  if (f.input >= 0 || f.lookup_value) return f.column_type;
   switch (f.type) {
     case VType::f64:
       return TypeId::f64;
@@ -689,13 +743,17 @@ std::uint64_t boundary_word(const Value& v, bool as_double, std::size_t i) {
 /// Programs beyond kMaxInputPrograms conjuncts are folded into the last one.
 void add_conjuncts(PipelinePlan& plan, std::vector<Fragment> conjuncts, int& begin, int& count) {
   while (conjuncts.size() > static_cast<std::size_t>(kMaxInputPrograms)) {
-    Fragment last = std::move(conjuncts.back());
+    // The folded chain first, then the next conjunct: the depth stays that of the deepest + 1.
+    Fragment chain = std::move(conjuncts.back());
     conjuncts.pop_back();
     Fragment& into = conjuncts.back();
-    into.depth = std::max(into.depth, last.depth + 1);
-    into.code.insert(into.code.end(), last.code.begin(), last.code.end());
-    into.code.push_back(make(Op::logical_and, VType::boolean));
+    chain.depth = std::max(chain.depth, into.depth + 1);
+    chain.code.insert(chain.code.end(), into.code.begin(), into.code.end());
+    chain.code.push_back(make(Op::logical_and, VType::boolean));
+    into = std::move(chain);
   }
+  for (const Fragment& f : conjuncts)
+    if (f.depth > kMaxStackDepth) throw Error(ErrorCode::invalid_argument, "filter too deep");
   begin = static_cast<int>(plan.programs.size());
   for (const Fragment& f : conjuncts) add_program(plan, f);
   count = static_cast<int>(conjuncts.size());

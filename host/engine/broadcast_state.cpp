@@ -55,11 +55,15 @@ void BroadcastState::apply(std::string_view name, const Batch& batch) {
   const std::size_t key = spec.schema.index_of(spec.key);
   for (std::size_t r = 0; r < batch.rows(); ++r) {
     const std::uint64_t k = word_of(batch, r, key);
+    if (table.keys.size() >= kMaxSlotPayload && table.row_of.count(k) == 0) {
+      publish();  // the rows before this one are applied: batches see them, as later pushes do
+      throw Error(ErrorCode::invalid_argument, "push_broadcast '" + spec.name + "': more than " +
+                                                   std::to_string(kMaxSlotPayload) +
+                                                   " rows; the rows before row " +
+                                                   std::to_string(r + 1) + " are applied");
+    }
     auto [it, added] = table.row_of.try_emplace(k, static_cast<std::uint32_t>(table.keys.size()));
     if (added) {
-      if (table.keys.size() >= kMaxSlotPayload)
-        throw Error(ErrorCode::invalid_argument,
-                    "push_broadcast '" + spec.name + "': too many rows");
       table.keys.push_back(k);
       table.values.resize(table.values.size() + columns);
     }

@@ -141,14 +141,15 @@ struct VectorCompareKonst {
 /// Replaces n key words (of `key`: i64 or u32) by the looked-up words of type `out`.
 void lookup_vector(const LookupTableView& table, std::uint32_t column, VType key, VType out,
                    std::size_t n, const ValueVector& in, ValueVector& result) {
+  const std::uint64_t missing = missing_lookup_word(out);
   visit_type(out, [&]<class R>() {
     R* o = result.as<R>();
     if (key == VType::u32) {
       const std::uint32_t* k = in.as<std::uint32_t>();
-      for (std::size_t i = 0; i < n; ++i) o[i] = from_word<R>(table.lookup(k[i], column));
+      for (std::size_t i = 0; i < n; ++i) o[i] = from_word<R>(table.lookup(k[i], column, missing));
     } else {
       const std::uint64_t* k = in.as<std::uint64_t>();
-      for (std::size_t i = 0; i < n; ++i) o[i] = from_word<R>(table.lookup(k[i], column));
+      for (std::size_t i = 0; i < n; ++i) o[i] = from_word<R>(table.lookup(k[i], column, missing));
     }
   });
 }

@@ -291,6 +291,14 @@ struct ScalarStep {
   }
 };
 
+/// @brief What Op::lookup yields for a key without a row: NaN for floats (so that an ordered
+/// comparison with it is false, as the compiler relies on), 0 otherwise.
+SLUICE_HD inline std::uint64_t missing_lookup_word(VType out) {
+  if (out == VType::f64) return 0x7ff8000000000000ULL;
+  if (out == VType::f32) return 0x7fc00000ULL;
+  return 0;
+}
+
 /// @brief Runs `program` on `row`; returns its value word.
 /// @pre The program was produced by the query compiler: well-typed, stack depth within
 /// kMaxStackDepth, column indices within `in.count`, lookup tables within `in.lookups`.
@@ -328,8 +336,8 @@ SLUICE_HD inline std::uint64_t run_program(const Instr* code, ProgramRef program
         --top;
         break;
       case Op::lookup:
-        stack[top] = in.lookups.table[lookup_table_of(ins.imm)].lookup(stack[top],
-                                                                       lookup_column_of(ins.imm));
+        stack[top] = in.lookups.table[lookup_table_of(ins.imm)].lookup(
+            stack[top], lookup_column_of(ins.imm), missing_lookup_word(ins.out));
         break;
       default:
         visit_type(ins.type, ScalarStep{stack, top, ins});

@@ -52,12 +52,13 @@ struct LookupTableView {
                       [&](std::uint32_t row) { return keys[row] == key_word; });
   }
 
-  /// @brief Value word `column` of the row of `key_word` (0 when there is none), or with
-  /// column == kLookupFound 1 when there is a row and 0 otherwise.
-  SLUICE_HD std::uint64_t lookup(std::uint64_t key_word, std::uint32_t column) const {
+  /// @brief Value word `column` of the row of `key_word` (`missing` when there is none), or
+  /// with column == kLookupFound 1 when there is a row and 0 otherwise.
+  SLUICE_HD std::uint64_t lookup(std::uint64_t key_word, std::uint32_t column,
+                                 std::uint64_t missing) const {
     const std::uint32_t row = find(key_word);
     if (column == kLookupFound) return row != kNotFound ? 1 : 0;
-    return row != kNotFound ? values[static_cast<std::uint64_t>(row) * columns + column] : 0;
+    return row != kNotFound ? values[static_cast<std::uint64_t>(row) * columns + column] : missing;
   }
 };
 

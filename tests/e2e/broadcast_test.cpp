@@ -185,7 +185,8 @@ std::vector<BroadcastCase> cases() {
        with_limits(Query())
            .filter(
                parse_expression("not (cpu > limits.max_cpu and limits.strict) or status == 500 or "
-                                "(limits.tier == 'gold' and false)"))
+                                "(limits.tier == 'gold' and false) or "
+                                "(cpu != limits.max_cpu and status == 404)"))
            .event_time("ts", std::chrono::milliseconds(100))
            .key_by({"region"})
            .window(WindowSpec::sliding(std::chrono::seconds(2), std::chrono::milliseconds(500)))
@@ -197,14 +198,37 @@ std::vector<BroadcastCase> cases() {
          r.filter = [&ev, &s](const Event& e) {
            const auto l = s.at(ev, e);
            if (e.status == 500) return true;
-           if (!l) return false;  // null or false or (null and false) is null
-           return !(e.cpu > l->max_cpu && l->strict);
+           if (!l) return false;  // null or false or (null and false) or null is null
+           return !(e.cpu > l->max_cpu && l->strict) || (e.cpu != l->max_cpu && e.status == 404);
          };
          r.keys = key_region;
          r.aggregates = {{AggKind::count, {}}, {AggKind::max, ev_cpu}};
          return r;
        },
        {"ts", "region", "cpu", "status"}});
+  // A logic result compared with ==: decided where it is true or false, not only where the
+  // lookups found rows (null or true is true, so it equals true).
+  out.push_back({"decided_equality",
+                 with_limits(Query())
+                     .filter(parse_expression("(limits.strict or status == 500) == true"))
+                     .event_time("ts", std::chrono::milliseconds(100))
+                     .key_by({"zone"})
+                     .window(WindowSpec::tumbling(std::chrono::seconds(1)))
+                     .aggregate({count()}),
+                 [](const std::vector<Event>& ev, const StateAt& s) {
+                   RefQuery r;
+                   r.window = WindowSpec::tumbling(std::chrono::seconds(1));
+                   r.delay = 100;
+                   r.filter = [&ev, &s](const Event& e) {
+                     if (e.status == 500) return true;
+                     const auto l = s.at(ev, e);
+                     return l && l->strict;
+                   };
+                   r.keys = [](const Event& e) { return std::vector<Value>{std::int64_t{e.zone}}; };
+                   r.aggregates = {{AggKind::count, {}}};
+                   return r;
+                 },
+                 {"ts", "region", "zone", "status"}});
   // A mapped broadcast column as the key: events without a row drop out (inner lookup join).
   out.push_back({"key_from_broadcast",
                  with_limits(Query())
