@@ -91,6 +91,8 @@ void print_usage(std::ostream& out) {
       << ")\n"
          "  --round-batches K        batches per worker in a round, pre-aggregated together\n"
          "                           before the exchange (default 1; EngineConfig::round_batches)\n"
+         "  --trigger T              watermark (default) or every:INTERVAL: early firings of\n"
+         "                           the open windows (their rows are counted, not checked)\n"
          "  --broadcast              read the cpu threshold from broadcast state (a row per\n"
          "                           host; the same results, one lookup per event)\n"
          "  --order on|off           result batches ordered by window and key (default on;\n"
@@ -177,6 +179,12 @@ TelemetryOptions parse_telemetry(const std::vector<std::string_view>& args) {
       o.dump = std::string(value);
     } else if (flag == "--round-batches") {
       o.round_batches = static_cast<int>(parse_count(flag, value, 1, 1024));
+    } else if (flag == "--trigger") {
+      try {
+        o.trigger = sluice::parse_trigger(value);
+      } catch (const sluice::Error& e) {
+        throw UsageError{std::string("--trigger: ") + e.what()};
+      }
     } else if (flag == "--broadcast") {
       o.broadcast = true;
     } else if (flag == "--order") {
@@ -299,7 +307,11 @@ int run_telemetry_command(const TelemetryOptions& o) {
             << ", event-time rate " << o.time_rate << "/s, " << o.round_batches
             << " batch(es) per worker and round, repeat " << o.repeat << ", results "
             << (o.ordered ? "ordered" : "unordered")
-            << (o.broadcast ? ", threshold from broadcast state" : "") << "\n"
+            << (o.broadcast ? ", threshold from broadcast state" : "")
+            << (o.trigger.kind == sluice::TriggerSpec::Kind::every
+                    ? ", early firing every " + sluice::to_string(o.trigger.interval)
+                    : std::string())
+            << "\n"
             << "  machine: " << cpu_model() << ", " << procs << " cores\n";
 
   // The GPU backend copies from pinned memory; resident data is copied to the device once.
@@ -453,9 +465,11 @@ int run_telemetry_command(const TelemetryOptions& o) {
       std::printf("device GB/s     not measured: %s\n", device.why.c_str());
     }
   }
-  std::printf("windows         %llu windows, %llu (window, host) rows emitted (last run)\n",
-              static_cast<unsigned long long>(last.windows),
-              static_cast<unsigned long long>(last.result_rows));
+  std::printf(
+      "windows         %llu windows, %llu (window, host) rows emitted, %llu early (last run)\n",
+      static_cast<unsigned long long>(last.windows),
+      static_cast<unsigned long long>(last.result_rows),
+      static_cast<unsigned long long>(last.update_rows));
   std::printf(
       "checksum        sum(count) %llu, passed filter %llu, generated status 200 %llu, "
       "late %llu: %s\n",

@@ -111,7 +111,7 @@ RunResult run_telemetry_resident(const ResidentTelemetry& data) {
     // The batch's largest event time moves the watermark, never backwards.
     max_time = std::max(max_time, data.batch_max_time[b]);
     wm = std::max(wm, max_time - query.max_delay);
-    pipeline->fire(fired_wm, wm);
+    pipeline->fire(fired_wm, wm, false);
     fired_wm = std::max(fired_wm, wm);
     pending = true;
     r.events_in += rows;
@@ -120,7 +120,7 @@ RunResult run_telemetry_resident(const ResidentTelemetry& data) {
   }
   // finish(): the last fire's rows, then everything still open.
   if (pending) tally.add(pipeline->collect_fired(), count_state);
-  pipeline->fire(fired_wm, kFinalWatermark);
+  pipeline->fire(fired_wm, kFinalWatermark, false);
   tally.add(pipeline->collect_fired(), count_state);
   const auto t1 = std::chrono::steady_clock::now();
 

@@ -139,8 +139,9 @@ void dump_telemetry(const TelemetryData& data, const TelemetryOptions& options,
 /// The broadcast input of TelemetryOptions::broadcast.
 Schema limits_schema() { return Schema({{"host", TypeId::string}, {"max_cpu", TypeId::f64}}); }
 
-Query telemetry_query(BatchSink sink, bool broadcast) {
+Query telemetry_query(BatchSink sink, bool broadcast, TriggerSpec trigger) {
   Query q;
+  q.trigger(trigger);
   if (broadcast) q.broadcast("limits", limits_schema(), "host");
   q.filter(col("status") == lit(200) && col("cpu") > (broadcast ? col("limits.max_cpu") : lit(10)))
       .key_by({"host"})
@@ -166,6 +167,7 @@ namespace {
 // Filled by the result sink (one engine thread at a time), read after finish().
 struct Tally {
   std::uint64_t rows = 0;
+  std::uint64_t updates = 0;  ///< early rows (not in the sums)
   std::uint64_t count_sum = 0;
   double cpu_sum = 0;
   double cpu_max = -std::numeric_limits<double>::infinity();
@@ -180,14 +182,19 @@ BatchSink tally_sink(Tally* tally) {
     const std::span<const std::int64_t> counts = results.values<std::int64_t>(3);
     const std::span<const double> sums = results.values<double>(4);
     const std::span<const double> maxima = results.values<double>(5);
+    const std::span<const std::uint8_t> update = results.values<std::uint8_t>(6);
     std::int64_t last = INT64_MIN;
     for (std::size_t i = 0; i < results.rows(); ++i) {
+      if (update[i] != 0) {  // an early firing: the final row follows
+        ++tally->updates;
+        continue;
+      }
+      ++tally->rows;
       tally->count_sum += static_cast<std::uint64_t>(counts[i]);
       tally->cpu_sum += sums[i];
       tally->cpu_max = std::max(tally->cpu_max, maxima[i]);
       if (start[i] != last) tally->windows.insert(last = start[i]);
     }
-    tally->rows += results.rows();
   };
 }
 
@@ -198,7 +205,8 @@ RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
   const auto s0 = std::chrono::steady_clock::now();
   const Schema schema = telemetry_schema();
   Tally tally;
-  Job job = engine.start(schema, telemetry_query(tally_sink(&tally), options.broadcast));
+  Job job =
+      engine.start(schema, telemetry_query(tally_sink(&tally), options.broadcast, options.trigger));
 
   // Intern every host name into the job's dictionary so that the generated codes are the
   // job's own codes; remap only if the dictionary already held other strings.
@@ -259,6 +267,7 @@ RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
   r.passed = m.events_in - m.events_filtered;
   r.late = m.events_late;
   r.result_rows = tally.rows;
+  r.update_rows = tally.updates;
   r.windows = tally.windows.size();
   r.count_sum = tally.count_sum;
   r.cpu_sum = tally.cpu_sum;

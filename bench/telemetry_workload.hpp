@@ -40,6 +40,9 @@ struct TelemetryOptions {
   /// The threshold read from broadcast state (`cpu > limits.max_cpu`, a row of max_cpu 10 per
   /// host) instead of the constant: the same results, at the cost of one lookup per event.
   bool broadcast = false;
+  /// Query::trigger (e.g. every:10ms): early firings cost their rows; the checksum reads the
+  /// final ones.
+  TriggerSpec trigger;
   std::string json;
   std::string dump;  ///< write the generated columns here (raw little-endian arrays) when set  ///<
                      ///< write a JSON record here when not empty
@@ -96,7 +99,7 @@ TelemetryData generate_telemetry(const TelemetryOptions& options,
 ///   . aggregate(count, sum(cpu), max(cpu))
 /// With `broadcast`, the threshold is `limits.max_cpu`, looked up by host (see
 /// TelemetryOptions::broadcast).
-Query telemetry_query(BatchSink sink, bool broadcast = false);
+Query telemetry_query(BatchSink sink, bool broadcast = false, TriggerSpec trigger = {});
 
 /// @brief Bytes per event of the columns the compiled query reads (each read column's width),
 /// taken from the query compiler rather than written down by hand. 20 for this query.
@@ -111,6 +114,7 @@ struct RunResult {
   std::uint64_t passed = 0;        ///< events_in - events_filtered (from Metrics)
   std::uint64_t late = 0;
   std::uint64_t result_rows = 0;  ///< (window, key) rows emitted
+  std::uint64_t update_rows = 0;  ///< early firings (Query::trigger), besides result_rows
   std::uint64_t windows = 0;      ///< distinct windows emitted
   std::uint64_t count_sum = 0;    ///< sum of the count aggregate over all result rows
   double cpu_sum = 0;             ///< sum of sum(cpu) over all result rows

@@ -886,6 +886,13 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
   out.late_sink = query.late_events_sink();
   out.broadcasts = query.broadcasts();
   out.windowed = query.is_windowed();
+  if (query.trigger_spec().kind == TriggerSpec::Kind::every) {
+    if (!out.windowed)
+      throw Error(ErrorCode::invalid_argument,
+                  "a trigger needs a windowed query (window and aggregates): rows of a query "
+                  "without windows are emitted as they pass");
+    out.early_fire_every = query.trigger_spec().interval;
+  }
   plan.windowed = out.windowed;
 
   if (!out.windowed) {

@@ -1,6 +1,7 @@
 // Query compilation: a Query checked against a Schema and lowered to a PipelinePlan.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -55,6 +56,8 @@ struct CompiledQuery {
   BatchSink result_sink;
   ResultSink row_result_sink;  ///< the row adapter's sink, when the query used one
   LateSink late_sink;
+  /// Processing time between early firings of the open windows (0: the watermark only).
+  std::chrono::nanoseconds early_fire_every{0};
   /// The query's broadcast inputs: table t of the programs' lookups is broadcasts[t].
   std::vector<BroadcastSpec> broadcasts;
 };

@@ -133,6 +133,14 @@ Query& Query::late_sink(LateSink sink) {
   return *this;
 }
 
+Query& Query::trigger(TriggerSpec spec) {
+  if (spec.kind == TriggerSpec::Kind::every && spec.interval.count() <= 0)
+    misuse("trigger: an every trigger needs a positive interval (got " + to_string(spec.interval) +
+           ")");
+  trigger_ = spec;
+  return *this;
+}
+
 Query& Query::broadcast(std::string name, Schema schema, std::string key) {
   const auto identifier = [](const std::string& s) {
     if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;

@@ -10,10 +10,13 @@ namespace sluice::cli {
 namespace {
 
 constexpr FlagSpec kRunFlags[] = {
-    {"--input"},      {"--schema"},       {"--time"},      {"--max-delay"},        {"--where"},
-    {"--key"},        {"--window"},       {"--agg"},       {"--allowed-lateness"}, {"--workers"},
-    {"--partition"},  {"--balance"},      {"--backend"},   {"--on-error"},         {"--output"},
-    {"--batch-rows"}, {"--peer-timeout"}, {"--broadcast"}, {"--help", false},
+    {"--input"},      {"--schema"},       {"--time"},
+    {"--max-delay"},  {"--where"},        {"--key"},
+    {"--window"},     {"--agg"},          {"--allowed-lateness"},
+    {"--workers"},    {"--partition"},    {"--balance"},
+    {"--backend"},    {"--on-error"},     {"--output"},
+    {"--batch-rows"}, {"--peer-timeout"}, {"--broadcast"},
+    {"--trigger"},    {"--help", false},
 };
 
 detail::OnMalformed parse_on_error(std::string_view text) {
@@ -26,6 +29,7 @@ void parse_query_flags(const Flags& flags, RunOptions& o) {
   o.schema = parse_flag("--schema", flags.required("--schema"), parse_schema);
   o.time_column = flags.required("--time");
   o.window = parse_flag("--window", flags.required("--window"), parse_window);
+  o.trigger = parse_flag("--trigger", flags.get("--trigger", "watermark"), parse_trigger);
   o.aggregates = parse_flag("--agg", flags.required("--agg"), parse_aggregates);
   o.max_delay = parse_flag("--max-delay", flags.get("--max-delay", "0"), parse_duration);
   o.allowed_lateness =
@@ -85,6 +89,7 @@ Query make_query(const RunOptions& options, BatchSink sink,
   query.event_time(options.time_column, options.max_delay)
       .allowed_lateness(options.allowed_lateness)
       .window(options.window)
+      .trigger(options.trigger)
       .aggregate(options.aggregates)
       .sink(std::move(sink));
   return query;
@@ -117,6 +122,9 @@ Options:
                             (i64, f64, bool, else string); the key takes the events' type
   --key COLUMNS             group by these columns, e.g. host or host,region
   --allowed-lateness DUR    late events within this update fired windows (default 0)
+  --trigger T               watermark (default: each window once, when the watermark passes
+                            its end) or every:5s (also every 5 s of wall time, each open
+                            window's value so far, superseded by later rows)
   --workers N               workers (default 0: 1 on the CPU, one per GPU)
   --partition P             hash (default), key (first key value mod workers) or
                             range:B1,B2,... on the first key column

@@ -30,6 +30,7 @@ struct RunOptions {
   std::optional<Expr> where;              ///< --where
   std::vector<std::string> keys;          ///< --key
   WindowSpec window;                      ///< --window
+  TriggerSpec trigger;                    ///< --trigger
   std::vector<AggregateSpec> aggregates;  ///< --agg
   std::vector<BroadcastFile> broadcasts;  ///< --broadcast
   detail::OnMalformed on_error = detail::OnMalformed::skip;  ///< --on-error

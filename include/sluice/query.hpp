@@ -10,6 +10,7 @@
 #include "sluice/expr.hpp"
 #include "sluice/result.hpp"
 #include "sluice/schema.hpp"
+#include "sluice/trigger.hpp"
 #include "sluice/value.hpp"
 #include "sluice/window.hpp"
 
@@ -55,6 +56,9 @@ class Query {
   /// re-emit it.
   Query& allowed_lateness(Duration lateness);
   Query& window(WindowSpec spec);
+  /// @brief Early firings besides the final one at the watermark (TriggerSpec).
+  /// @throws Error(invalid_argument) for an `every` trigger without a positive interval.
+  Query& trigger(TriggerSpec spec);
   Query& aggregate(std::vector<AggregateSpec> aggregates);
   /// @brief Where results go: result batches of fired windows (windowed queries) or output
   /// rows (stateless queries). See BatchSink.
@@ -84,6 +88,7 @@ class Query {
   Duration max_out_of_orderness() const { return max_delay_; }
   Duration lateness() const { return lateness_; }
   const std::optional<WindowSpec>& window_spec() const { return window_; }
+  const TriggerSpec& trigger_spec() const { return trigger_; }
   const std::vector<AggregateSpec>& aggregates() const { return aggregates_; }
   const BatchSink& batch_sink() const { return batch_sink_; }
   const ResultSink& result_sink() const { return result_sink_; }
@@ -98,6 +103,7 @@ class Query {
   Duration max_delay_{0};
   Duration lateness_{0};
   std::optional<WindowSpec> window_;
+  TriggerSpec trigger_;
   std::vector<AggregateSpec> aggregates_;
   BatchSink batch_sink_;
   ResultSink result_sink_;

@@ -11,6 +11,7 @@
 #include "sluice/result.hpp"
 #include "sluice/schema.hpp"
 #include "sluice/status.hpp"
+#include "sluice/trigger.hpp"
 #include "sluice/types.hpp"
 #include "sluice/value.hpp"
 #include "sluice/window.hpp"

@@ -143,8 +143,8 @@ class PipelineImpl final : public WorkerPipeline {
 
   void merge(std::int64_t fired_wm) override { groups_->merge(fired_wm); }
 
-  void fire(std::int64_t prev_wm, std::int64_t wm) override {
-    const FirePlan plan = state_->fire(prev_wm, wm, fired_->rows());
+  void fire(std::int64_t prev_wm, std::int64_t wm, bool early) override {
+    const FirePlan plan = state_->fire(prev_wm, wm, fired_->rows(), early);
     fired_->copy_out(plan.rows_bound);
     state_->evict(wm);
   }

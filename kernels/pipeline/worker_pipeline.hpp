@@ -105,7 +105,9 @@ class WorkerPipeline {
   virtual void merge(std::int64_t fired_wm) = 0;
   /// @brief Fires windows ending in (prev_wm, wm] plus re-emissions, then evicts expired panes.
   /// The copy of the fired rows to the host may still run when fire() returns.
-  virtual void fire(std::int64_t prev_wm, std::int64_t wm) = 0;
+  /// With `early`, the windows still open after wm also emit their current values, as updates
+  /// (an early firing; the state is left as it is).
+  virtual void fire(std::int64_t prev_wm, std::int64_t wm, bool early) = 0;
   /// @brief Live (key, pane, cut) entries of the window state, and the bytes its tables hold.
   virtual std::size_t state_size() const = 0;
   virtual std::size_t state_bytes() const = 0;

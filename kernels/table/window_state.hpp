@@ -88,6 +88,7 @@ struct FireSpan {
   std::int64_t window = 0;
   std::uint32_t max_cut = 0;     ///< sliding windows: rows with a larger cut miss the window
   unsigned long long first = 0;  ///< first row of the span among all spans' rows
+  std::uint8_t update = 0;       ///< the rows are an early firing (the window is still open)
 };
 
 /// @brief What a fire will emit, known on the host before it runs: the rows of its firing
@@ -145,12 +146,14 @@ class WindowState {
 
   // ----- Firing and expiry. -----
 
-  /// @brief What fire(prev_wm, wm) will emit at most.
-  FirePlan plan_fire(std::int64_t prev_wm, std::int64_t wm) const;
-  /// @brief Writes every (window, key) with data whose window ends in (prev_wm, wm], then the
-  /// queued re-emissions, to `out` (grown to plan_fire's bound); out.count receives the rows.
+  /// @brief What fire(prev_wm, wm, early) will emit at most.
+  FirePlan plan_fire(std::int64_t prev_wm, std::int64_t wm, bool early = false) const;
+  /// @brief Writes every (window, key) with data whose window ends in (prev_wm, wm], with
+  /// `early` also those of the windows still open after wm (an early firing: update rows that
+  /// leave the state as it is), then the queued re-emissions, to `out` (grown to plan_fire's
+  /// bound); out.count receives the rows.
   /// @return the plan it followed (its bound on the rows).
-  FirePlan fire(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out);
+  FirePlan fire(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out, bool early = false);
   /// @brief Drops the tables of panes all of whose windows are past the allowed lateness.
   void evict(std::int64_t wm);
 
@@ -195,8 +198,12 @@ class WindowState {
   void rehash(Table& t, std::uint64_t capacity);
   void upload_directory(const std::vector<std::int64_t>& panes);
   void distinct_panes(PartialsView groups, const unsigned long long* count);
-  void fire_tumbling(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out, std::size_t& at);
-  void fire_sliding(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out);
+  /// Whether window k (ending at `end`) fires: finally (ends in (prev_wm, wm]) or, with
+  /// `early`, early (still open after wm).
+  bool fires(std::int64_t end, std::int64_t prev_wm, std::int64_t wm, bool early, bool& open) const;
+  void fire_tumbling(std::int64_t prev_wm, std::int64_t wm, bool early, FiredRows<Exec>& out,
+                     std::size_t& at);
+  void fire_sliding(std::int64_t prev_wm, std::int64_t wm, bool early, FiredRows<Exec>& out);
   void fire_requests(FiredRows<Exec>& out);
 
   Exec* exec_;

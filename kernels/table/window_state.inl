@@ -168,7 +168,7 @@ struct EmitTumblingRows {
         span.table.row(static_cast<std::uint32_t>(i - span.first), layout.width());
     const std::size_t o = base + i;
     window[o] = span.window;
-    update[o] = 0;
+    update[o] = span.update;
     for (int j = 0; j < layout.key_words; ++j) keys[j * stride + o] = r[j];
     for (int s = 0; s < layout.state_words; ++s) states[s * stride + o] = r[layout.state_word(s)];
   }
@@ -224,7 +224,7 @@ struct AppendWindowRows {
   PartialsView src;
   const unsigned long long* count;
   const unsigned long long* base;
-  std::uint8_t update_flag;
+  std::int64_t open_after;  ///< windows past this index are still open: early rows (updates)
   std::int64_t* window;
   std::uint64_t* keys;
   std::uint8_t* update;
@@ -234,7 +234,7 @@ struct AppendWindowRows {
     if (i >= *count) return;
     const std::size_t o = *base + i;
     window[o] = src.pane[i];
-    update[o] = update_flag;
+    update[o] = src.pane[i] > open_after ? 1 : 0;
     for (int j = 0; j < src.key_words; ++j) keys[j * stride + o] = src.key(j, i);
     for (int s = 0; s < src.state_words; ++s) states[s * stride + o] = src.state(s, i);
   }
@@ -553,36 +553,45 @@ void WindowState<Exec>::insert(PartialsView groups, const unsigned long long* co
 }
 
 template <class Exec>
-FirePlan WindowState<Exec>::plan_fire(std::int64_t prev_wm, std::int64_t wm) const {
+bool WindowState<Exec>::fires(std::int64_t end, std::int64_t prev_wm, std::int64_t wm, bool early,
+                              bool& open) const {
+  open = false;
+  if (panes_.global) {  // its one window ends with the input
+    if (wm == kFinalWatermark) return prev_wm != kFinalWatermark;
+    open = early;
+    return open;
+  }
+  if (end > prev_wm && end <= wm) return true;
+  open = early && end > wm;
+  return open;
+}
+
+template <class Exec>
+FirePlan WindowState<Exec>::plan_fire(std::int64_t prev_wm, std::int64_t wm, bool early) const {
   FirePlan plan;
   plan.rows_bound = requests_bound_ + host_requests_.size() / (1 + layout_.key_words);
-  if (wm <= prev_wm && plan.rows_bound == 0) return plan;
+  if (wm <= prev_wm && !early && plan.rows_bound == 0) return plan;
   for (const PaneEntry& e : live_) {
-    // The windows of this pane that fire: ends in (prev_wm, wm].
-    const std::int64_t lo = panes_.first_window(e.pane);
-    const std::int64_t hi = panes_.last_window(e.pane);
-    std::size_t fires = 0;
-    if (panes_.global) {
-      fires = wm == kFinalWatermark && prev_wm != kFinalWatermark ? 1 : 0;
-    } else {
-      for (std::int64_t k = lo; k <= hi; ++k) {
-        const std::int64_t end = panes_.window_end(k);
-        if (end > prev_wm && end <= wm) ++fires;
-      }
-    }
-    if (fires == 0) continue;
+    const std::int64_t lo = panes_.global ? 0 : panes_.first_window(e.pane);
+    const std::int64_t hi = panes_.global ? 0 : panes_.last_window(e.pane);
+    std::size_t n = 0;
+    bool open = false;
+    for (std::int64_t k = lo; k <= hi; ++k)
+      if (fires(panes_.window_end(k), prev_wm, wm, early, open)) ++n;
+    if (n == 0) continue;
     std::size_t rows = 0;
     for (int q = 0; q < partitions_; ++q)
       if (e.tables[q] != nullptr) rows += e.tables[q]->size;
-    plan.rows_bound += rows * fires;
-    plan.windows += fires;
+    plan.rows_bound += rows * n;
+    plan.windows += n;
   }
   return plan;
 }
 
 template <class Exec>
-FirePlan WindowState<Exec>::fire(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out) {
-  const FirePlan plan = plan_fire(prev_wm, wm);
+FirePlan WindowState<Exec>::fire(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out,
+                                 bool early) {
+  const FirePlan plan = plan_fire(prev_wm, wm, early);
   const std::size_t bound = plan.rows_bound;
   if (bound > out.capacity) {
     out.capacity = 0;
@@ -595,27 +604,25 @@ FirePlan WindowState<Exec>::fire(std::int64_t prev_wm, std::int64_t wm, FiredRow
   }
   std::size_t at = 0;
   if (panes_.tumbling()) {
-    if (plan.windows > 0) fire_tumbling(prev_wm, wm, out, at);
+    if (plan.windows > 0) fire_tumbling(prev_wm, wm, early, out, at);
     exec_->for_each_index(1, SetCount{out.count.data(), at});
   } else {
     exec_->for_each_index(1, SetCount{out.count.data(), 0});
-    if (plan.windows > 0) fire_sliding(prev_wm, wm, out);
+    if (plan.windows > 0) fire_sliding(prev_wm, wm, early, out);
   }
   fire_requests(out);
   return plan;
 }
 
 template <class Exec>
-void WindowState<Exec>::fire_tumbling(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out,
-                                      std::size_t& at) {
+void WindowState<Exec>::fire_tumbling(std::int64_t prev_wm, std::int64_t wm, bool early,
+                                      FiredRows<Exec>& out, std::size_t& at) {
   fire_spans_.clear();
   unsigned long long total = 0;
   for (const PaneEntry& e : live_) {
     const std::int64_t k = panes_.global ? 0 : panes_.last_window(e.pane);
-    const std::int64_t end = panes_.window_end(k);
-    const bool fires = panes_.global ? (wm == kFinalWatermark && prev_wm != kFinalWatermark)
-                                     : (end > prev_wm && end <= wm);
-    if (!fires) continue;
+    bool open = false;
+    if (!fires(panes_.window_end(k), prev_wm, wm, early, open)) continue;
     for (int q = 0; q < partitions_; ++q) {
       const Table* t = e.tables[q];
       if (t == nullptr || t->size == 0) continue;
@@ -623,6 +630,7 @@ void WindowState<Exec>::fire_tumbling(std::int64_t prev_wm, std::int64_t wm, Fir
       span.table = ref(*t);
       span.window = k;
       span.first = total;
+      span.update = open ? 1 : 0;
       fire_spans_.push_back(span);
       total += t->size;
     }
@@ -643,15 +651,19 @@ void WindowState<Exec>::fire_tumbling(std::int64_t prev_wm, std::int64_t wm, Fir
 }
 
 template <class Exec>
-void WindowState<Exec>::fire_sliding(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out) {
+void WindowState<Exec>::fire_sliding(std::int64_t prev_wm, std::int64_t wm, bool early,
+                                     FiredRows<Exec>& out) {
   fire_spans_.clear();
   unsigned long long total = 0;
+  // Windows past this index end after wm: with `early`, the open ones.
+  std::int64_t open_after = INT64_MAX;
   for (const PaneEntry& e : live_) {
     const std::int64_t lo = panes_.first_window(e.pane);
     const std::int64_t hi = panes_.last_window(e.pane);
     for (std::int64_t k = lo; k <= hi; ++k) {
-      const std::int64_t end = panes_.window_end(k);
-      if (!(end > prev_wm && end <= wm)) continue;
+      bool open = false;
+      if (!fires(panes_.window_end(k), prev_wm, wm, early, open)) continue;
+      if (open) open_after = std::min(open_after, k - 1);
       for (int q = 0; q < partitions_; ++q) {
         const Table* t = e.tables[q];
         if (t == nullptr || t->size == 0) continue;
@@ -671,10 +683,11 @@ void WindowState<Exec>::fire_sliding(std::int64_t prev_wm, std::int64_t wm, Fire
   exec_->for_each_index(total, ContributeRows{spans, static_cast<std::uint32_t>(fire_spans_.size()),
                                               layout_, spec_, hasher_, window_groups_.ref()});
   window_groups_.compact(window_rows_, window_count_.data());
-  exec_->for_each_index(window_groups_.row_capacity(),
-                        AppendWindowRows{window_rows_.view(), window_count_.data(),
-                                         out.count.data(), 0, out.window.data(), out.keys.data(),
-                                         out.update.data(), out.states.data(), out.capacity});
+  exec_->for_each_index(
+      window_groups_.row_capacity(),
+      AppendWindowRows{window_rows_.view(), window_count_.data(), out.count.data(), open_after,
+                       out.window.data(), out.keys.data(), out.update.data(), out.states.data(),
+                       out.capacity});
   exec_->for_each_index(1, AddToCount{out.count.data(), window_count_.data()});
 }
 

@@ -694,6 +694,39 @@ TEST_F(CliTest, BroadcastThresholdsMatchTheReference) {
   }
 }
 
+TEST_F(CliTest, EveryTriggerAddsEarlyRowsThatTheFinalOnesSupersede) {
+  std::string csv = kHeader;
+  for (int i = 0; i < 3000; ++i)
+    csv += std::to_string(1'000'000 + i * 7) + ",h" + std::to_string(i % 4) + "," +
+           std::to_string(i % 100) + ",200\n";
+  const fs::path in = file("in.csv", csv);
+  const std::vector<std::string> common = {"--key", "host", "--batch-rows", "100"};
+  const Outcome plain = run_query(in, common);
+  std::vector<std::string> with = common;
+  with.insert(with.end(), {"--trigger", "every:1ns"});
+  const Outcome early = run_query(in, with);
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  ASSERT_EQ(early.code, 0) << early.err;
+  const std::vector<std::string> final_rows = lines_of(plain.out);
+  const std::vector<std::string> all_rows = lines_of(early.out);
+  EXPECT_GT(all_rows.size(), final_rows.size() + 10);
+  // The last row of each (window, key) is the one a watermark-only run writes.
+  std::map<std::string, std::string> last;
+  for (std::size_t l = 1; l < all_rows.size(); ++l) {
+    const std::vector<std::string> f = split_csv_record(all_rows[l]);
+    last[f[0] + "," + f[2]] = all_rows[l];
+  }
+  std::map<std::string, std::string> want;
+  for (std::size_t l = 1; l < final_rows.size(); ++l) {
+    const std::vector<std::string> f = split_csv_record(final_rows[l]);
+    want[f[0] + "," + f[2]] = final_rows[l];
+  }
+  EXPECT_EQ(last, want);
+  const Outcome bad = run_query(in, {"--trigger", "count:5"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--trigger: bad trigger"), std::string::npos) << bad.err;
+}
+
 TEST_F(CliTest, BroadcastMisuseIsNamed) {
   const fs::path in = file("in.csv", std::string(kHeader) + "1000,a,1.5,200\n");
   const fs::path limits = file("limits.csv", "host,max_cpu\na,1\n");

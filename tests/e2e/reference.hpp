@@ -76,6 +76,10 @@ struct RefQuery {
   FilterFn filter;            ///< empty: keep every event
   KeyFn keys;                 ///< empty: no key_by
   std::vector<RefAggregate> aggregates;
+  /// Early firings at every round (a TriggerSpec::every whose interval every round outlasts):
+  /// after a round's final firings, every window still open (ending after the round's
+  /// watermark) with events emits its value so far as an update.
+  bool early_every_round = false;
 };
 
 /// @brief One expected window row.
@@ -289,6 +293,10 @@ inline RefResult reference_of_batches(const std::vector<Event>& events, const Re
         for (const auto& [id, acc] : it->second) pending.push_back({it->first, id, false});
       }
     }
+    if (q.early_every_round && !final)
+      for (const auto& [k, keys] : state)
+        if (wm == kNoWm || (g.global ? true : g.end(k) > wm))
+          for (const auto& [id, acc] : keys) pending.push_back({k, id, true});
     std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
       return a.k != b.k ? a.k < b.k : a.key < b.key;
     });

@@ -122,6 +122,30 @@ TEST(DeviceRounds, BroadcastLookupsReadTheVersionOfEachBatch) {
   test::expect_same_finals(on_device.finals, on_host.finals);
 }
 
+/// Early firings on the device's path (the portable fire, tumbling and sliding): the rows and
+/// final values of the host pipeline, with update rows in every round.
+TEST(DeviceRounds, EarlyFiringsMatchTheHostPipeline) {
+  for (const WindowSpec window : {WindowSpec::tumbling(5s), WindowSpec::sliding(6s, 2s)}) {
+    std::mt19937_64 rng(9);
+    const Schema schema = telemetry_schema();
+    const Columns cols = make_columns(40'000, 50, rng);
+    const DictionaryPtr dict = host_dictionary(50);
+    Query query = rounds_query(window, 1s, {count(), max(col("cpu"))});
+    query.trigger(TriggerSpec::every(1ns));
+    const detail::CompiledQuery compiled =
+        detail::compile_query(schema, query, *dict, 1, PartitionSpec{});
+    detail::PipelineImpl<test::CountingExec> device(compiled.plan);
+    const RoundsRun on_device = run_rounds(
+        device, [&] { return device.executor().syncs; }, compiled, schema, dict, cols, 2'000);
+    const std::unique_ptr<detail::WorkerPipeline> host = detail::make_host_pipeline(compiled.plan);
+    const RoundsRun on_host = run_rounds(
+        *host, [] { return std::uint64_t{0}; }, compiled, schema, dict, cols, 2'000);
+    EXPECT_GT(on_host.rows, 2 * on_host.finals.size()) << "early rows in every round";
+    EXPECT_EQ(on_device.rows, on_host.rows);
+    test::expect_same_finals(on_device.finals, on_host.finals);
+  }
+}
+
 /// Without late events every steady round synchronizes exactly once.
 TEST(DeviceRounds, ExactlyOneSyncPerSteadyRound) {
   std::mt19937_64 rng(5);
