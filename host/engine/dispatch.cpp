@@ -89,11 +89,14 @@ void Dispatcher::dispatch(bool final, bool even_if_empty) {
   const std::uint64_t number = next_round_++;
   last_dispatch_ = Clock::now();
   activity_.idle_at(last_dispatch_, idle_);
+  const bool early = early_fire_every_.count() > 0 && !final && last_dispatch_ >= next_early_fire_;
+  if (early) next_early_fire_ = last_dispatch_ + early_fire_every_;
   for (std::size_t w = 0; w < queues_.size(); ++w) {
     RoundPart* part = queues_[w]->begin_push(cancelled_);
     if (part == nullptr) throw Error(ErrorCode::internal, "the job stopped");
     part->number = number;
     part->final = final;
+    part->early_fire = early;
     part->first_batch = next_id_ - forming_count_;
     part->round_batches = forming_count_;
     part->idle_sources.assign(idle_.begin(), idle_.end());

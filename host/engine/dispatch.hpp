@@ -23,6 +23,7 @@ struct RoundPart {
   std::uint64_t first_batch = 0;  ///< the round holds batches [first_batch, + round_batches)
   std::size_t round_batches = 0;  ///< of all workers
   std::vector<int> idle_sources;  ///< ascending: they do not hold the watermark back
+  bool early_fire = false;        ///< also fire the open windows early (TriggerSpec::every)
   std::vector<BatchLease> batches;
   std::size_t rows() const {
     std::size_t n = 0;
@@ -78,6 +79,9 @@ class Dispatcher {
   void add(BatchLease batch);
   /// @brief Sends the forming round (also an empty one when `even_if_empty`, or when final).
   void dispatch(bool final, bool even_if_empty = false);
+  /// @brief Marks the first round sent `every` after the previous marked one (and the first
+  /// round) for an early firing, so that all workers fire at the same round; 0: never.
+  void set_early_fire(Clock::duration every) { early_fire_every_ = every; }
   /// @brief Re-evaluates idleness at `now`; true when the idle sources differ from those the
   /// last round carried (an empty round then lets the watermark move past an idle source).
   bool refresh(Clock::time_point now);
@@ -99,6 +103,8 @@ class Dispatcher {
   std::vector<int> idle_;      // at the last dispatch
   std::vector<int> idle_now_;  // scratch of refresh()
   Clock::time_point last_dispatch_ = Clock::now();
+  Clock::duration early_fire_every_{0};
+  Clock::time_point next_early_fire_{};
 };
 
 }  // namespace sluice::detail

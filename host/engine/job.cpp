@@ -155,6 +155,8 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       per_worker_(static_cast<std::size_t>(workers_)),
       rounds_done_(static_cast<std::size_t>(workers_), 0) {
   last_activity_ = std::chrono::steady_clock::now();
+  dispatcher_.set_early_fire(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(query_.early_fire_every));
   if (ranks_ > 1) {
     string_sync_ = std::make_unique<detail::StringCodeSync>(dictionary_, ranks_);
     // Packed partials: [hash, pane, cut, keys, states]; fired rows: [window, keys, ...].

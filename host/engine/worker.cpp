@@ -357,15 +357,7 @@ void Worker::run_round(RoundPart& part) {
     wm = exchange_.all_reduce_min(index_, clock_.end_round(last));
   }
   stage_ = "fire";
-  bool early = false;  // an early firing of the open windows (TriggerSpec::every)
-  if (query_.early_fire_every.count() > 0 && !last) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= next_early_fire_) {
-      early = true;
-      next_early_fire_ = now + query_.early_fire_every;
-    }
-  }
-  pipeline_.fire(fired_wm_, wm, early);
+  pipeline_.fire(fired_wm_, wm, part.early_fire && !last);
   fired_wm_ = std::max(fired_wm_, wm);
   report_state();
   finished_ = last;

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -107,8 +106,6 @@ class Worker {
   Emitter& emitter_;
   WorkCounters& counters_;
   std::int64_t fired_wm_;
-  /// An `every` trigger: the open windows fire early at the first round from then on.
-  std::chrono::steady_clock::time_point next_early_fire_{};
   std::optional<std::uint64_t> pending_;  ///< a round whose fired rows are not emitted yet
   std::vector<ReceivedPart> received_;
   std::vector<std::uint32_t> kept_;

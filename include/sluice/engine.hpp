@@ -76,7 +76,7 @@ struct Metrics {
   std::uint64_t events_malformed = 0;  ///< input rows a reader rejected (Job::count_malformed)
   std::uint64_t events_late = 0;       ///< rows too late for every window (side output)
   std::uint64_t windows_fired = 0;     ///< (window, key) rows emitted, updates included
-  std::uint64_t window_updates = 0;    ///< of which re-emissions
+  std::uint64_t window_updates = 0;    ///< of which updates: re-emissions and early firings
   std::uint64_t batches = 0;           ///< micro-batches processed
   // Across ranks every counter is this rank's; windows_fired counts the windows its sinks got.
   /// Live (key, pane) groups of the window state, all workers, as of their last round.

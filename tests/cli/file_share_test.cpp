@@ -62,7 +62,7 @@ TEST(FileShare, EveryLineOnceAfterTheHeader) {
 }
 
 TEST(FileShare, AHeaderOnlyOrEmptyFileGivesJustTheHeader) {
-  for (const std::string text : {std::string("a,b\n"), std::string("a,b"), std::string()}) {
+  for (const std::string& text : {std::string("a,b\n"), std::string("a,b"), std::string()}) {
     const std::string path = write_file("sluice_file_share_empty.csv", text);
     for (int r = 0; r < 3; ++r) {
       const std::string share = read_share(path, r, 3);

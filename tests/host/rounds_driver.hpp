@@ -81,6 +81,8 @@ inline RoundsRun run_rounds(
   detail::Dispatcher dispatcher(std::chrono::steady_clock::duration::zero(),
                                 detail::Balancer(BalancePolicy::round_robin, 1, {}, 1), {&queue},
                                 never);
+  dispatcher.set_early_fire(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(query.early_fire_every));
   detail::Ingest ingest(
       schema, query, dict, pool, batch_rows,
       [&](detail::BatchLease b) { dispatcher.add(std::move(b)); }, never);

@@ -130,8 +130,9 @@ TEST(LookupPrograms, EveryColumnTypeMatchesTheRowsPushedByIntegerAndStringKeys) 
         }
         const auto& snap = state.snapshot();
         ASSERT_NE(snap, nullptr);
-        if (key == "id" && by_id.size() > 1)  // one row spans nothing: always direct
+        if (key == "id" && by_id.size() > 1) {  // one row spans nothing: always direct
           EXPECT_EQ(snap->tables.table[0].direct != nullptr, spread == 3) << "the index expected";
+        }
         EXPECT_EQ(state.rows(0), by_id.size());
         // Events: every id the table may hold, its neighbours, and ids beyond either end.
         std::vector<std::int32_t> ids;
