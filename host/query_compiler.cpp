@@ -123,16 +123,20 @@ Condition negate(Condition a) {
   return a;
 }
 
+/// Whether two programs are the same instructions.
+bool same_code(const std::vector<Instr>& a, const std::vector<Instr>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Instr& x, const Instr& y) {
+    return x.op == y.op && x.type == y.type && x.out == y.out && x.column == y.column &&
+           x.imm == y.imm;
+  });
+}
+
 /// Where both conditions hold (one condition when they are the same; absent: always).
 std::optional<Condition> both_known(const std::optional<Condition>& a,
                                     const std::optional<Condition>& b) {
   if (!a) return b;
   if (!b) return a;
-  const auto same = [](const Instr& x, const Instr& y) {
-    return x.op == y.op && x.type == y.type && x.out == y.out && x.column == y.column &&
-           x.imm == y.imm;
-  };
-  if (std::equal(a->code.begin(), a->code.end(), b->code.begin(), b->code.end(), same)) return a;
+  if (same_code(a->code, b->code)) return a;
   return combine(*a, *b, Op::logical_and);
 }
 
@@ -290,13 +294,7 @@ class ExprCompiler {
     c.sem = Sem::boolean;
     c.type = VType::boolean;
     for (const Fragment& have : conjuncts)
-      if (have.code.size() == c.code.size() &&
-          std::equal(c.code.begin(), c.code.end(), have.code.begin(),
-                     [](const Instr& x, const Instr& y) {
-                       return x.op == y.op && x.type == y.type && x.out == y.out &&
-                              x.column == y.column && x.imm == y.imm;
-                     }))
-        return;
+      if (same_code(have.code, c.code)) return;
     if (c.depth > kMaxStackDepth)
       throw Error(ErrorCode::invalid_argument, "broadcast lookups too deep");
     conjuncts.push_back(std::move(c));
@@ -963,13 +961,7 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
         cast_to(in, float_input ? VType::f64 : VType::i64);
         // Equal inputs share one program.
         for (std::size_t j = 0; j < inputs.size() && input < 0; ++j)
-          if (inputs[j].code.size() == in.code.size() &&
-              std::equal(in.code.begin(), in.code.end(), inputs[j].code.begin(),
-                         [](const Instr& x, const Instr& y) {
-                           return x.op == y.op && x.type == y.type && x.out == y.out &&
-                                  x.column == y.column && x.imm == y.imm;
-                         }))
-            input = static_cast<int>(j);
+          if (same_code(inputs[j].code, in.code)) input = static_cast<int>(j);
         if (input < 0) {
           if (inputs.size() >= static_cast<std::size_t>(kMaxInputPrograms))
             throw Error(ErrorCode::invalid_argument, "too many aggregate inputs");

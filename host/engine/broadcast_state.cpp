@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "host/query_compiler.hpp"
 #include "kernels/ops/program.hpp"
 #include "sluice/status.hpp"
 
@@ -18,20 +19,9 @@ std::uint64_t BroadcastState::word_of(const Batch& batch, std::size_t row, std::
   // The value word a column load of the same type yields (see load_word); integers of a key
   // are compared as i64, which is the same word for every integer type.
   const ColumnView c = batch.column(column);
-  switch (c.type.id) {
-    case TypeId::i32:
-      return to_word(load_value<std::int32_t>(c.data, row));
-    case TypeId::u32:
-      return to_word(load_value<std::uint32_t>(c.data, row));
-    case TypeId::f32:
-      return to_word(load_value<float>(c.data, row));
-    case TypeId::boolean:
-      return load_value<std::uint8_t>(c.data, row) != 0 ? 1 : 0;
-    case TypeId::string:
-      return dictionary_->intern(c.dictionary->at(load_value<std::uint32_t>(c.data, row)));
-    default:
-      return load_value<std::uint64_t>(c.data, row);
-  }
+  if (c.type.id == TypeId::string)
+    return dictionary_->intern(c.dictionary->at(load_value<std::uint32_t>(c.data, row)));
+  return load_word(c.data, column_type_of(c.type.id), row);
 }
 
 void BroadcastState::apply(std::string_view name, const Batch& batch) {
