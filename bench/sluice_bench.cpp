@@ -91,8 +91,8 @@ void print_usage(std::ostream& out) {
       << ")\n"
          "  --round-batches K        batches per worker in a round, pre-aggregated together\n"
          "                           before the exchange (default 1; EngineConfig::round_batches)\n"
-         "  --trigger T              watermark (default) or every:INTERVAL: early firings of\n"
-         "                           the open windows (their rows are counted, not checked)\n"
+         "  --trigger T              watermark (default), every:INTERVAL, count:N or on:EXPR:\n"
+         "                           early firings (their rows are counted, not checked)\n"
          "  --broadcast              read the cpu threshold from broadcast state (a row per\n"
          "                           host; the same results, one lookup per event)\n"
          "  --order on|off           result batches ordered by window and key (default on;\n"
@@ -308,8 +308,8 @@ int run_telemetry_command(const TelemetryOptions& o) {
             << " batch(es) per worker and round, repeat " << o.repeat << ", results "
             << (o.ordered ? "ordered" : "unordered")
             << (o.broadcast ? ", threshold from broadcast state" : "")
-            << (o.trigger.kind == sluice::TriggerSpec::Kind::every
-                    ? ", early firing every " + sluice::to_string(o.trigger.interval)
+            << (o.trigger.kind != sluice::TriggerSpec::Kind::watermark
+                    ? ", trigger " + sluice::to_string(o.trigger)
                     : std::string())
             << "\n"
             << "  machine: " << cpu_model() << ", " << procs << " cores\n";

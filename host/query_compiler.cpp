@@ -269,10 +269,15 @@ class ExprCompiler {
       conjuncts(*node.args.at(1), context, out);
       return;
     }
+    out.push_back(condition(node, context));
+  }
+  /// A boolean expression as a condition: true where it is true, false where it is false or
+  /// null (a filter keeps the rows where it is true).
+  Fragment condition(const ExprNode& node, const std::string& context) {
     Fragment f = lower(node, context);
     if (f.sem != Sem::boolean)
       throw Error(ErrorCode::type_mismatch, context + " must be a bool, got " + sem_name(f.sem));
-    if (f.known) {  // a filter keeps the rows where it is true, not null
+    if (f.known) {
       Condition truth = truth_of(f);
       f.code = std::move(truth.code);
       f.depth = truth.depth;
@@ -282,7 +287,7 @@ class ExprCompiler {
     }
     if (f.depth > kMaxStackDepth)
       throw Error(ErrorCode::invalid_argument, "expression too deep in " + context);
-    out.push_back(std::move(f));
+    return f;
   }
   /// The condition under which a value used as a key, aggregate input, output or event time
   /// exists (lookups found rows): a filter conjunct, added once per distinct condition.
@@ -884,13 +889,12 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
   out.late_sink = query.late_events_sink();
   out.broadcasts = query.broadcasts();
   out.windowed = query.is_windowed();
-  if (query.trigger_spec().kind == TriggerSpec::Kind::every) {
-    if (!out.windowed)
-      throw Error(ErrorCode::invalid_argument,
-                  "a trigger needs a windowed query (window and aggregates): rows of a query "
-                  "without windows are emitted as they pass");
-    out.early_fire_every = query.trigger_spec().interval;
-  }
+  const TriggerSpec& trigger = query.trigger_spec();
+  if (trigger.kind != TriggerSpec::Kind::watermark && !out.windowed)
+    throw Error(ErrorCode::invalid_argument,
+                "a trigger needs a windowed query (window and aggregates): rows of a query "
+                "without windows are emitted as they pass");
+  if (trigger.kind == TriggerSpec::Kind::every) out.early_fire_every = trigger.interval;
   plan.windowed = out.windowed;
 
   if (!out.windowed) {
@@ -980,6 +984,34 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
         ++states.count;
       }
       out.aggregates.push_back(a);
+    }
+    // An event-driven trigger counts its events in a state: every event (count:N: the count
+    // aggregate's state, when there is one), or those where its condition holds (on:EXPR,
+    // fires at each), in a state of its own that no result reads.
+    if (trigger.kind == TriggerSpec::Kind::count)
+      for (const AggregateOutput& a : out.aggregates)
+        if (a.kind == AggKind::count) {
+          agg.trigger.state = a.state;
+          agg.trigger.every = trigger.events;
+          break;
+        }
+    if ((trigger.kind == TriggerSpec::Kind::count && !agg.trigger.active()) ||
+        trigger.kind == TriggerSpec::Kind::on) {
+      int input = -1;
+      if (trigger.kind == TriggerSpec::Kind::on) {
+        Fragment c = compiler.condition(trigger.condition->node(), "trigger condition");
+        cast_to(c, VType::i64);
+        if (inputs.size() >= static_cast<std::size_t>(kMaxInputPrograms))
+          throw Error(ErrorCode::invalid_argument, "too many aggregate inputs");
+        inputs.push_back(std::move(c));
+        input = static_cast<int>(inputs.size() - 1);
+      }
+      if (states.count >= kMaxStates)
+        throw Error(ErrorCode::invalid_argument, "too many aggregates");
+      states.ops[states.count] = StateOp::sum_i64;
+      states.inputs[states.count] = static_cast<std::int16_t>(input);
+      agg.trigger.state = states.count++;
+      agg.trigger.every = trigger.kind == TriggerSpec::Kind::count ? trigger.events : 1;
     }
     agg.inputs_begin = static_cast<int>(plan.programs.size());
     for (const Fragment& f : inputs) add_program(plan, f);

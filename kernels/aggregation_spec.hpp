@@ -16,6 +16,20 @@ namespace sluice::detail {
 inline constexpr int kMaxKeyWords = 8;
 inline constexpr int kMaxInputPrograms = 16;
 
+/// @brief An event-driven early trigger (TriggerSpec count or on): a (window, key) fires early,
+/// as an update, at the end of a round in which its state `state` (an i64 sum: of 1 for a
+/// count trigger, of the condition for an on trigger) passed a multiple of `every`. Windows
+/// that fire at the round anyway (finally) do not fire early too.
+struct CountTrigger {
+  int state = -1;  ///< -1: no such trigger
+  std::uint64_t every = 0;
+  SLUICE_HD bool active() const { return state >= 0; }
+  /// @brief Whether a state that grew by `delta` to `total` passed a multiple of `every`.
+  SLUICE_HD bool crossed(std::uint64_t total, std::uint64_t delta) const {
+    return delta > 0 && total / every != (total - delta) / every;
+  }
+};
+
 /// @brief The programs of a windowed query and what they mean. Program indices refer to the
 /// plan's ProgramSetView. Trivially copyable; passed by value into kernels.
 struct AggregationSpec {
@@ -30,6 +44,7 @@ struct AggregationSpec {
   StateSpec states;  ///< states[s] combines input states.inputs[s] (or 1)
   PaneSpec panes;
   KeyHasher hasher;
+  CountTrigger trigger;  ///< its state is one of `states`, which no aggregate reads
 };
 
 /// @brief The hash of a (key, pane, cut) group from the key's hash.

@@ -137,7 +137,11 @@ Query& Query::trigger(TriggerSpec spec) {
   if (spec.kind == TriggerSpec::Kind::every && spec.interval.count() <= 0)
     misuse("trigger: an every trigger needs a positive interval (got " + to_string(spec.interval) +
            ")");
-  trigger_ = spec;
+  if (spec.kind == TriggerSpec::Kind::count && spec.events == 0)
+    misuse("trigger: a count trigger needs a positive count");
+  if (spec.kind == TriggerSpec::Kind::on && !spec.condition)
+    misuse("trigger: an on trigger needs a condition");
+  trigger_ = std::move(spec);
   return *this;
 }
 

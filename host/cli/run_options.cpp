@@ -123,8 +123,12 @@ Options:
   --key COLUMNS             group by these columns, e.g. host or host,region
   --allowed-lateness DUR    late events within this update fired windows (default 0)
   --trigger T               watermark (default: each window once, when the watermark passes
-                            its end) or every:5s (also every 5 s of wall time, each open
-                            window's value so far, superseded by later rows)
+                            its end); or also early, as update rows superseded by later
+                            ones: every:5s (each open window every 5 s of wall time),
+                            count:N (a window's key each time N more events reached it)
+                            or 'on:EXPR' (a window's key when an event makes EXPR true,
+                            e.g. 'on:status == 500'). Early rows come at the end of a
+                            round of micro-batches, at most one per window and round
   --workers N               workers (default 0: 1 on the CPU, one per GPU)
   --partition P             hash (default), key (first key value mod workers) or
                             range:B1,B2,... on the first key column

@@ -57,7 +57,8 @@ class Query {
   Query& allowed_lateness(Duration lateness);
   Query& window(WindowSpec spec);
   /// @brief Early firings besides the final one at the watermark (TriggerSpec).
-  /// @throws Error(invalid_argument) for an `every` trigger without a positive interval.
+  /// @throws Error(invalid_argument) for an `every` trigger without a positive interval, a
+  /// `count` trigger of 0 or an `on` trigger without a condition.
   Query& trigger(TriggerSpec spec);
   Query& aggregate(std::vector<AggregateSpec> aggregates);
   /// @brief Where results go: result batches of fired windows (windowed queries) or output

@@ -28,6 +28,7 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
   // Lists by partition are merged by their partition's thread; other lists (exchanged parts)
   // are read by every partition's thread, each taking its own rows.
   const bool by_partition = lists.partitions == partitions;
+  const bool with_delta = RequestLayout(k_words, panes_, trigger_).delta;
   // The last window that has fired (none before the first watermark).
   const std::int64_t last_fired = panes_.global || fired_wm == kNoWatermark
                                       ? INT64_MIN
@@ -87,6 +88,7 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
               return !layout_.has_cut || e[layout_.cut_word()] == cut;
             });
         std::uint64_t* e = r.row(found.payload, width);
+        std::uint64_t before = 0;  // the trigger's state before this row
         if (found.claimed) {
           for (int j = 0; j < k_words; ++j) e[j] = key[j];
           if (layout_.has_cut) e[layout_.cut_word()] = cut;
@@ -95,18 +97,21 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
           ++r.size;
           ++added[q];
         } else {
+          if (trigger_.active()) before = e[layout_.state_word(trigger_.state)];
           for (int s = 0; s < s_count; ++s) {
             std::uint64_t& w = e[layout_.state_word(s)];
             w = state_combine(spec_.ops[s], w, states[s]);
           }
         }
-        if (!pane_fired) continue;
-        std::int64_t lo, hi;
-        fired_window_range(panes_, pane, cut, fired_wm, lo, hi);
-        for (std::int64_t k = lo; k <= hi; ++k) {
+        const TriggerAsk ask = trigger_.active()
+                                   ? trigger_ask(panes_, trigger_, states[trigger_.state], before)
+                                   : TriggerAsk{};
+        if (!pane_fired && !ask.open) continue;
+        for_each_request(panes_, pane, cut, fired_wm, ask, [&](std::int64_t k, std::uint64_t d) {
           requests.push_back(static_cast<std::uint64_t>(k));
+          if (with_delta) requests.push_back(d);
           requests.insert(requests.end(), key, key + k_words);
-        }
+        });
       }
     }
   };

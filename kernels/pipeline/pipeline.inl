@@ -44,7 +44,8 @@ class PipelineImpl final : public WorkerPipeline {
     if constexpr (Exec::kIsDevice) staging_.emplace(exec_, plan_.input_types);
     if (plan_.windowed) {
       const AggregationSpec& a = plan_.aggregation;
-      state_.emplace(exec_, a.states, a.key_words, a.panes, a.hasher, state_partitions(exec_));
+      state_.emplace(exec_, a.states, a.key_words, a.panes, a.hasher, state_partitions(exec_),
+                     a.trigger);
       groups_.emplace(exec_, plan_, programs, *state_);
       fired_.emplace(exec_, a.key_words, a.states.count);
     } else {

@@ -103,8 +103,9 @@ class WindowState {
  public:
   /// @param partitions a power of two <= kMaxStatePartitions: the key space is split so that
   ///        each partition's tables can be written by one thread without atomics.
+  /// @param trigger an event-driven early trigger, whose state is one of `states` (sum_i64).
   WindowState(Exec& exec, const StateSpec& states, int key_words, const PaneSpec& panes,
-              KeyHasher hasher, int partitions = 1);
+              KeyHasher hasher, int partitions = 1, CountTrigger trigger = {});
   ~WindowState();
   WindowState(const WindowState&) = delete;
   WindowState& operator=(const WindowState&) = delete;
@@ -150,8 +151,8 @@ class WindowState {
   FirePlan plan_fire(std::int64_t prev_wm, std::int64_t wm, bool early = false) const;
   /// @brief Writes every (window, key) with data whose window ends in (prev_wm, wm], with
   /// `early` also those of the windows still open after wm (an early firing: update rows that
-  /// leave the state as it is), then the queued re-emissions, to `out` (grown to plan_fire's
-  /// bound); out.count receives the rows.
+  /// leave the state as it is), then the queued re-emissions and the early firings the count
+  /// trigger asks for, to `out` (grown to plan_fire's bound); out.count receives the rows.
   /// @return the plan it followed (its bound on the rows).
   FirePlan fire(std::int64_t prev_wm, std::int64_t wm, FiredRows<Exec>& out, bool early = false);
   /// @brief Drops the tables of panes all of whose windows are past the allowed lateness.
@@ -198,13 +199,11 @@ class WindowState {
   void rehash(Table& t, std::uint64_t capacity);
   void upload_directory(const std::vector<std::int64_t>& panes);
   void distinct_panes(PartialsView groups, const unsigned long long* count);
-  /// Whether window k (ending at `end`) fires: finally (ends in (prev_wm, wm]) or, with
-  /// `early`, early (still open after wm).
-  bool fires(std::int64_t end, std::int64_t prev_wm, std::int64_t wm, bool early, bool& open) const;
   void fire_tumbling(std::int64_t prev_wm, std::int64_t wm, bool early, FiredRows<Exec>& out,
                      std::size_t& at);
   void fire_sliding(std::int64_t prev_wm, std::int64_t wm, bool early, FiredRows<Exec>& out);
-  void fire_requests(FiredRows<Exec>& out);
+  /// Emits the queued requests that this fire's windows do not cover.
+  void fire_requests(std::int64_t prev_wm, std::int64_t wm, bool early, FiredRows<Exec>& out);
 
   Exec* exec_;
   StateSpec spec_;
@@ -212,6 +211,7 @@ class WindowState {
   PaneSpec panes_;
   KeyHasher hasher_;
   int partitions_;
+  CountTrigger trigger_;
   std::size_t entries_ = 0;
   std::vector<PaneEntry> live_;  // ascending panes
   struct Pool {
@@ -226,7 +226,7 @@ class WindowState {
   PaneDirectory directory_;
   Buffer<std::uint32_t, Exec> entry_of_;      // per group: row id, or kNotFound (new)
   Buffer<unsigned long long, Exec> cursors_;  // per directory table: new rows claimed
-  // Re-emission requests: window index and key words each.
+  // Re-emission and trigger requests: window, trigger delta (with a trigger), key words each.
   Buffer<std::uint64_t, Exec> requests_;
   Buffer<unsigned long long, Exec> request_count_;
   std::size_t requests_bound_ = 0;

@@ -38,19 +38,67 @@ struct RehashRows {
   }
 };
 
-/// The windows of (pane, cut) that had fired at fired_wm: [lo, hi].
-SLUICE_HD inline void fired_window_range(const PaneSpec& panes, std::int64_t pane,
-                                         std::uint32_t cut, std::int64_t fired_wm, std::int64_t& lo,
-                                         std::int64_t& hi) {
-  lo = panes.first_window(pane) + cut;
-  hi = panes.last_window(pane);
-  if (panes.global || fired_wm == kNoWatermark) {
-    hi = lo - 1;
-    return;
+/// What a merged group asks of the count trigger: whether its open windows are to fire early,
+/// and the delta their requests carry. With tumbling (and global) windows an entry's state is
+/// its window's, so the merge decides from the state before and after it, and the request
+/// carries 0 (fire); with sliding windows it carries the group's delta, and the fire decides
+/// on the window's sum over its panes.
+struct TriggerAsk {
+  bool open = false;
+  std::uint64_t delta = 0;
+};
+
+SLUICE_HD inline TriggerAsk trigger_ask(const PaneSpec& panes, const CountTrigger& trigger,
+                                        std::uint64_t delta, std::uint64_t before) {
+  if (!trigger.active() || delta == 0) return {};
+  if (panes.tumbling()) return {trigger.crossed(before + delta, delta), 0};
+  return {true, delta};
+}
+
+/// Layout of one re-emission or trigger request: the window index, the trigger delta (only
+/// where the fire decides: a count trigger on sliding windows), the key words.
+struct RequestLayout {
+  int key_words = 0;
+  bool delta = false;
+  SLUICE_HD RequestLayout(int key_words_, const PaneSpec& panes, const CountTrigger& trigger)
+      : key_words(key_words_), delta(trigger.active() && !panes.tumbling()) {}
+  SLUICE_HD std::size_t key_offset() const { return delta ? 2 : 1; }
+  SLUICE_HD std::size_t words() const { return key_offset() + static_cast<std::size_t>(key_words); }
+};
+
+/// Calls f(k, d) for each request a merged group of (pane, cut) makes: every window it updates
+/// that had fired at fired_wm (a re-emission, d = 0), and, as `ask` says, every window it
+/// updates that is still open (an early firing, d = ask.delta).
+template <class F>
+SLUICE_HD inline void for_each_request(const PaneSpec& panes, std::int64_t pane, std::uint32_t cut,
+                                       std::int64_t fired_wm, TriggerAsk ask, F&& f) {
+  const std::int64_t first = panes.first_window(pane) + cut;
+  const std::int64_t last = panes.last_window(pane);
+  std::int64_t last_fired = first - 1;  // windows [first, last_fired] had fired
+  if (!panes.global && fired_wm != kNoWatermark) {
+    last_fired = panes.first_window_ending_after(fired_wm) - 1;
+    if (last_fired > last) last_fired = last;
   }
-  // The last window ending at or before fired_wm.
-  const std::int64_t last_fired = panes.first_window_ending_after(fired_wm) - 1;
-  if (last_fired < hi) hi = last_fired;
+  for (std::int64_t k = first; k <= last_fired; ++k) f(k, std::uint64_t{0});
+  if (!ask.open) return;
+  for (std::int64_t k = last_fired + 1 > first ? last_fired + 1 : first; k <= last; ++k)
+    f(k, ask.delta);
+}
+
+/// Whether window k fires at fire(prev_wm, wm, early): finally (it ends in (prev_wm, wm]) or,
+/// with `early`, early (`open`: it is still open after wm).
+SLUICE_HD inline bool window_fires(const PaneSpec& panes, std::int64_t k, std::int64_t prev_wm,
+                                   std::int64_t wm, bool early, bool& open) {
+  open = false;
+  if (panes.global) {  // its one window ends with the input
+    if (wm == kFinalWatermark) return prev_wm != kFinalWatermark;
+    open = early;
+    return open;
+  }
+  const std::int64_t end = panes.window_end(k);
+  if (end > prev_wm && end <= wm) return true;
+  open = early && end > wm;
+  return open;
 }
 
 SLUICE_HD inline void atomic_add_count(unsigned long long* p, unsigned long long v) {
@@ -68,6 +116,7 @@ struct LookupGroups {
   PaneDirectory dir;
   EntryLayout layout;
   PaneSpec panes;
+  CountTrigger trigger;
   std::int64_t fired_wm;
   std::uint32_t* entry_of;
   unsigned long long* status;
@@ -86,10 +135,17 @@ struct LookupGroups {
     const std::uint32_t id = dir.refs[t].find(layout, groups.hash[i], key, groups.cut[i]);
     entry_of[i] = id;
     if (id == kNotFound) atomic_add_count(status + kStatusNewEntries + t, 1);
-    std::int64_t lo, hi;
-    fired_window_range(panes, groups.pane[i], groups.cut[i], fired_wm, lo, hi);
-    if (hi >= lo)
-      atomic_add_count(status + kStatusRequests, static_cast<unsigned long long>(hi - lo + 1));
+    TriggerAsk ask;
+    if (trigger.active()) {
+      const std::uint64_t before =
+          id == kNotFound ? 0
+                          : dir.refs[t].row(id, layout.width())[layout.state_word(trigger.state)];
+      ask = trigger_ask(panes, trigger, groups.state(trigger.state, i), before);
+    }
+    unsigned long long requests = 0;
+    for_each_request(panes, groups.pane[i], groups.cut[i], fired_wm, ask,
+                     [&](std::int64_t, std::uint64_t) { ++requests; });
+    if (requests > 0) atomic_add_count(status + kStatusRequests, requests);
   }
 };
 
@@ -100,10 +156,11 @@ struct InsertGroups {
   EntryLayout layout;
   StateSpec spec;
   PaneSpec panes;
+  CountTrigger trigger;
   std::int64_t fired_wm;
   const std::uint32_t* entry_of;
   unsigned long long* cursors;
-  std::uint64_t* requests;  // (window, key words) each
+  std::uint64_t* requests;  // RequestLayout(layout.key_words, panes, trigger) each
   unsigned long long* request_count;
   SLUICE_HD void operator()(std::size_t i) const {
     if (i >= *count) return;
@@ -114,6 +171,7 @@ struct InsertGroups {
     const PaneTableRef& ref = dir.refs[t];
     const int width = layout.width();
     std::uint32_t id = entry_of[i];
+    std::uint64_t before = 0;  // the trigger's state before this group
     if (id == kNotFound) {
       id = ref.size + static_cast<std::uint32_t>(atomic_take(cursors + t, 1));
       std::uint64_t* r = ref.row(id, width);
@@ -123,19 +181,24 @@ struct InsertGroups {
       ref.index.claim(entry_hash(groups.hash[i], groups.cut[i]), id);
     } else {
       std::uint64_t* r = ref.row(id, width);
+      if (trigger.active()) before = r[layout.state_word(trigger.state)];
       for (int s = 0; s < spec.count; ++s) {
         std::uint64_t& w = r[layout.state_word(s)];
         w = state_combine(spec.ops[s], w, groups.state(s, i));
       }
     }
-    std::int64_t lo, hi;
-    fired_window_range(panes, groups.pane[i], groups.cut[i], fired_wm, lo, hi);
-    const std::size_t request_words = 1 + static_cast<std::size_t>(layout.key_words);
-    for (std::int64_t k = lo; k <= hi; ++k) {
-      std::uint64_t* q_row = requests + atomic_take(request_count, 1) * request_words;
-      q_row[0] = static_cast<std::uint64_t>(k);
-      for (int j = 0; j < layout.key_words; ++j) q_row[1 + j] = groups.key(j, i);
-    }
+    const TriggerAsk ask = trigger.active()
+                               ? trigger_ask(panes, trigger, groups.state(trigger.state, i), before)
+                               : TriggerAsk{};
+    const RequestLayout rl(layout.key_words, panes, trigger);
+    for_each_request(panes, groups.pane[i], groups.cut[i], fired_wm, ask,
+                     [&](std::int64_t k, std::uint64_t delta) {
+                       std::uint64_t* q_row = requests + atomic_take(request_count, 1) * rl.words();
+                       q_row[0] = static_cast<std::uint64_t>(k);
+                       if (rl.delta) q_row[1] = delta;
+                       for (int j = 0; j < layout.key_words; ++j)
+                         q_row[rl.key_offset() + j] = groups.key(j, i);
+                     });
   }
 };
 
@@ -205,17 +268,24 @@ struct ContributeRows {
   }
 };
 
-/// Requests as partial rows (window in the pane field), for deduplication.
+/// Requests as partial rows (window in the pane field), for deduplication; a trigger's state
+/// receives the sum of the requests' deltas (the window's growth over the round).
 struct RequestsAsGroups {
   const std::uint64_t* requests;
   const unsigned long long* count;
-  int key_words;
+  RequestLayout rl;
   KeyHasher hasher;
+  CountTrigger trigger;
   GroupTableRef groups;
   SLUICE_HD void operator()(std::size_t i) const {
     if (i >= *count) return;
-    const std::uint64_t* q = requests + i * (1 + static_cast<std::size_t>(key_words));
-    groups.find_or_claim(hasher(q + 1, 1, key_words, 0), q + 1, static_cast<std::int64_t>(q[0]), 0);
+    const int key_words = rl.key_words;
+    const std::uint64_t* q = requests + i * rl.words();
+    const std::uint64_t* key = q + rl.key_offset();
+    const std::uint64_t p =
+        groups.find_or_claim(hasher(key, 1, key_words, 0), key, static_cast<std::int64_t>(q[0]), 0);
+    if (rl.delta && q[1] != 0)
+      atomic_state_combine(StateOp::sum_i64, groups.state(trigger.state, p), q[1]);
   }
 };
 
@@ -240,15 +310,20 @@ struct AppendWindowRows {
   }
 };
 
-/// The value of requested (window, key) rows, from the live tables of the window's panes.
+/// The value of requested (window, key) rows, from the live tables of the window's panes,
+/// appended at out[*out_count] on. A request for a window that this fire emits anyway is
+/// dropped, and so is an early-firing candidate whose trigger state passed no multiple.
 struct ComputeRequests {
   PartialsView src;  // unique requests: window in the pane field
   const unsigned long long* count;
-  const unsigned long long* base;
+  unsigned long long* out_count;
   PaneDirectory live;
   EntryLayout layout;
   StateSpec spec;
   PaneSpec panes;
+  CountTrigger trigger;
+  std::int64_t prev_wm, wm;
+  bool early;
   std::int64_t* window;
   std::uint64_t* keys;
   std::uint8_t* update;
@@ -256,8 +331,9 @@ struct ComputeRequests {
   std::size_t stride;
   SLUICE_HD void operator()(std::size_t i) const {
     if (i >= *count) return;
-    const std::size_t o = *base + i;
     const std::int64_t k = src.pane[i];
+    bool open = false;
+    if (window_fires(panes, k, prev_wm, wm, early, open)) return;
     std::uint64_t key[kMaxKeyWords];
     for (int j = 0; j < layout.key_words; ++j) key[j] = src.key(j, i);
     std::uint64_t acc[kMaxStates];
@@ -281,6 +357,11 @@ struct ComputeRequests {
           acc[s] = state_combine(spec.ops[s], acc[s], r[layout.state_word(s)]);
       }
     }
+    if (trigger.active()) {
+      const std::uint64_t delta = src.state(trigger.state, i);
+      if (delta != 0 && !trigger.crossed(acc[trigger.state], delta)) return;
+    }
+    const auto o = static_cast<std::size_t>(atomic_take(out_count, 1));
     window[o] = k;
     update[o] = 1;
     for (int j = 0; j < layout.key_words; ++j) keys[j * stride + o] = key[j];
@@ -305,12 +386,14 @@ struct SetCount {
 
 template <class Exec>
 WindowState<Exec>::WindowState(Exec& exec, const StateSpec& states, int key_words,
-                               const PaneSpec& panes, KeyHasher hasher, int partitions)
+                               const PaneSpec& panes, KeyHasher hasher, int partitions,
+                               CountTrigger trigger)
     : exec_(&exec),
       spec_(states),
       panes_(panes),
       hasher_(hasher),
       partitions_(partitions),
+      trigger_(trigger),
       pools_(static_cast<std::size_t>(partitions > 0 ? partitions : 1)),
       uploads_(exec),
       entry_of_(exec),
@@ -328,6 +411,9 @@ WindowState<Exec>::WindowState(Exec& exec, const StateSpec& states, int key_word
     throw Error(ErrorCode::internal,
                 "window state partitions must be a power of two up to 64, got " +
                     std::to_string(partitions));
+  if (trigger.active() && (trigger.state >= states.count ||
+                           states.ops[trigger.state] != StateOp::sum_i64 || trigger.every == 0))
+    throw Error(ErrorCode::internal, "a count trigger needs an integer sum state and a count");
   exec_->fill_bytes(request_count_.data(), 0, sizeof(unsigned long long));
 }
 
@@ -508,7 +594,7 @@ void WindowState<Exec>::lookup(PartialsView groups, const unsigned long long* co
   if (max_groups == 0) return;
   entry_of_.resize_discard(max_groups);
   exec_->for_each_index(max_groups, LookupGroups{groups, count, directory_, layout_, panes_,
-                                                 fired_wm, entry_of_.data(), status});
+                                                 trigger_, fired_wm, entry_of_.data(), status});
 }
 
 template <class Exec>
@@ -529,7 +615,7 @@ void WindowState<Exec>::insert(PartialsView groups, const unsigned long long* co
   }
   const unsigned long long requests = host_status[kStatusRequests];
   if (requests > 0) {
-    const std::size_t words = 1 + static_cast<std::size_t>(layout_.key_words);
+    const std::size_t words = RequestLayout(layout_.key_words, panes_, trigger_).words();
     requests_.resize_keep((requests_bound_ + requests) * words);
     requests_bound_ += requests;
   }
@@ -540,8 +626,8 @@ void WindowState<Exec>::insert(PartialsView groups, const unsigned long long* co
     exec_->fill_bytes(cursors_.data(), 0, tables * sizeof(unsigned long long));
     exec_->for_each_index(
         max_groups,
-        InsertGroups{groups, count, directory_, layout_, spec_, panes_, fired_wm, entry_of_.data(),
-                     cursors_.data(), requests_.data(), request_count_.data()});
+        InsertGroups{groups, count, directory_, layout_, spec_, panes_, trigger_, fired_wm,
+                     entry_of_.data(), cursors_.data(), requests_.data(), request_count_.data()});
   }
   for (std::size_t t = 0; t < tables; ++t) {
     const unsigned long long n = host_status[kStatusNewEntries + t];
@@ -553,23 +639,11 @@ void WindowState<Exec>::insert(PartialsView groups, const unsigned long long* co
 }
 
 template <class Exec>
-bool WindowState<Exec>::fires(std::int64_t end, std::int64_t prev_wm, std::int64_t wm, bool early,
-                              bool& open) const {
-  open = false;
-  if (panes_.global) {  // its one window ends with the input
-    if (wm == kFinalWatermark) return prev_wm != kFinalWatermark;
-    open = early;
-    return open;
-  }
-  if (end > prev_wm && end <= wm) return true;
-  open = early && end > wm;
-  return open;
-}
-
-template <class Exec>
 FirePlan WindowState<Exec>::plan_fire(std::int64_t prev_wm, std::int64_t wm, bool early) const {
   FirePlan plan;
-  plan.rows_bound = requests_bound_ + host_requests_.size() / (1 + layout_.key_words);
+  plan.rows_bound =
+      requests_bound_ +
+      host_requests_.size() / RequestLayout(layout_.key_words, panes_, trigger_).words();
   if (wm <= prev_wm && !early && plan.rows_bound == 0) return plan;
   for (const PaneEntry& e : live_) {
     const std::int64_t lo = panes_.global ? 0 : panes_.first_window(e.pane);
@@ -577,7 +651,7 @@ FirePlan WindowState<Exec>::plan_fire(std::int64_t prev_wm, std::int64_t wm, boo
     std::size_t n = 0;
     bool open = false;
     for (std::int64_t k = lo; k <= hi; ++k)
-      if (fires(panes_.window_end(k), prev_wm, wm, early, open)) ++n;
+      if (window_fires(panes_, k, prev_wm, wm, early, open)) ++n;
     if (n == 0) continue;
     std::size_t rows = 0;
     for (int q = 0; q < partitions_; ++q)
@@ -610,7 +684,7 @@ FirePlan WindowState<Exec>::fire(std::int64_t prev_wm, std::int64_t wm, FiredRow
     exec_->for_each_index(1, SetCount{out.count.data(), 0});
     if (plan.windows > 0) fire_sliding(prev_wm, wm, early, out);
   }
-  fire_requests(out);
+  fire_requests(prev_wm, wm, early, out);
   return plan;
 }
 
@@ -622,7 +696,7 @@ void WindowState<Exec>::fire_tumbling(std::int64_t prev_wm, std::int64_t wm, boo
   for (const PaneEntry& e : live_) {
     const std::int64_t k = panes_.global ? 0 : panes_.last_window(e.pane);
     bool open = false;
-    if (!fires(panes_.window_end(k), prev_wm, wm, early, open)) continue;
+    if (!window_fires(panes_, k, prev_wm, wm, early, open)) continue;
     for (int q = 0; q < partitions_; ++q) {
       const Table* t = e.tables[q];
       if (t == nullptr || t->size == 0) continue;
@@ -662,7 +736,7 @@ void WindowState<Exec>::fire_sliding(std::int64_t prev_wm, std::int64_t wm, bool
     const std::int64_t hi = panes_.last_window(e.pane);
     for (std::int64_t k = lo; k <= hi; ++k) {
       bool open = false;
-      if (!fires(panes_.window_end(k), prev_wm, wm, early, open)) continue;
+      if (!window_fires(panes_, k, prev_wm, wm, early, open)) continue;
       if (open) open_after = std::min(open_after, k - 1);
       for (int q = 0; q < partitions_; ++q) {
         const Table* t = e.tables[q];
@@ -692,8 +766,9 @@ void WindowState<Exec>::fire_sliding(std::int64_t prev_wm, std::int64_t wm, bool
 }
 
 template <class Exec>
-void WindowState<Exec>::fire_requests(FiredRows<Exec>& out) {
-  const std::size_t words = 1 + static_cast<std::size_t>(layout_.key_words);
+void WindowState<Exec>::fire_requests(std::int64_t prev_wm, std::int64_t wm, bool early,
+                                      FiredRows<Exec>& out) {
+  const std::size_t words = RequestLayout(layout_.key_words, panes_, trigger_).words();
   if (!host_requests_.empty()) {
     const std::size_t n = host_requests_.size() / words;
     requests_.resize_keep((requests_bound_ + n) * words);
@@ -706,9 +781,10 @@ void WindowState<Exec>::fire_requests(FiredRows<Exec>& out) {
   }
   if (requests_bound_ == 0) return;
   window_groups_.reserve(requests_bound_);
-  exec_->for_each_index(requests_bound_,
-                        RequestsAsGroups{requests_.data(), request_count_.data(), layout_.key_words,
-                                         hasher_, window_groups_.ref()});
+  exec_->for_each_index(
+      requests_bound_, RequestsAsGroups{requests_.data(), request_count_.data(),
+                                        RequestLayout(layout_.key_words, panes_, trigger_), hasher_,
+                                        trigger_, window_groups_.ref()});
   window_groups_.compact(window_rows_, window_count_.data());
   live_panes_host_.clear();
   for (const PaneEntry& e : live_) live_panes_host_.push_back(e.pane);
@@ -716,9 +792,8 @@ void WindowState<Exec>::fire_requests(FiredRows<Exec>& out) {
   exec_->for_each_index(
       window_groups_.row_capacity(),
       ComputeRequests{window_rows_.view(), window_count_.data(), out.count.data(), directory_,
-                      layout_, spec_, panes_, out.window.data(), out.keys.data(), out.update.data(),
-                      out.states.data(), out.capacity});
-  exec_->for_each_index(1, AddToCount{out.count.data(), window_count_.data()});
+                      layout_, spec_, panes_, trigger_, prev_wm, wm, early, out.window.data(),
+                      out.keys.data(), out.update.data(), out.states.data(), out.capacity});
   exec_->fill_bytes(request_count_.data(), 0, sizeof(unsigned long long));
   requests_bound_ = 0;
 }

@@ -722,9 +722,64 @@ TEST_F(CliTest, EveryTriggerAddsEarlyRowsThatTheFinalOnesSupersede) {
     want[f[0] + "," + f[2]] = final_rows[l];
   }
   EXPECT_EQ(last, want);
-  const Outcome bad = run_query(in, {"--trigger", "count:5"});
+  const Outcome bad = run_query(in, {"--trigger", "count:five"});
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("--trigger: bad trigger"), std::string::npos) << bad.err;
+}
+
+TEST_F(CliTest, CountAndOnTriggersFireTheirKeysEarly) {
+  // 4 hosts in turn, 100-row batches (one a round): each host gains 25 events a round.
+  std::string csv = kHeader;
+  for (int i = 0; i < 3000; ++i)
+    csv += std::to_string(1'000'000 + i * 7) + ",h" + std::to_string(i % 4) + "," +
+           std::to_string(i % 100) + "," + (i % 250 == 0 ? "500" : "200") + "\n";
+  const fs::path in = file("in.csv", csv);
+  const std::vector<std::string> common = {"--key", "host", "--batch-rows", "100"};
+  const Outcome plain = run_query(in, common);
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  const std::vector<std::string> final_rows = lines_of(plain.out);
+  for (const char* trigger : {"count:100", "on:status == 500"}) {
+    SCOPED_TRACE(trigger);
+    std::vector<std::string> with = common;
+    with.insert(with.end(), {"--trigger", trigger});
+    const Outcome early = run_query(in, with);
+    ASSERT_EQ(early.code, 0) << early.err;
+    const std::vector<std::string> rows = lines_of(early.out);
+    ASSERT_FALSE(rows.empty());
+    EXPECT_EQ(rows[0], final_rows.at(0));
+    // The CLI writes no update marker: the last row of a (window, key) is its final one, the
+    // rows before it are early.
+    std::map<std::string, std::vector<std::string>> by_window_key;
+    for (std::size_t l = 1; l < rows.size(); ++l) {
+      const std::vector<std::string> f = split_csv_record(rows[l]);
+      ASSERT_EQ(f.size(), 5u) << rows[l];
+      by_window_key[f[0] + "," + f[2]].push_back(rows[l]);
+    }
+    std::map<std::string, std::string> finals, want;
+    std::size_t early_rows = 0;
+    for (const auto& [window_key, list] : by_window_key) {
+      finals[window_key] = list.back();
+      for (std::size_t r = 0; r + 1 < list.size(); ++r) {
+        ++early_rows;
+        const std::vector<std::string> f = split_csv_record(list[r]);
+        const std::int64_t count = std::stoll(f[3]);
+        if (std::string(trigger) == "count:100") {
+          // Emitted at the end of the round that reached a multiple of 100.
+          EXPECT_GE(count, 100) << list[r];
+          EXPECT_LT(count % 100, 25) << list[r];
+        } else {
+          // Only hosts with a status-500 event (h0 and h2) fire early.
+          EXPECT_TRUE(f[2] == "h0" || f[2] == "h2") << list[r];
+        }
+      }
+    }
+    for (std::size_t l = 1; l < final_rows.size(); ++l) {
+      const std::vector<std::string> f = split_csv_record(final_rows[l]);
+      want[f[0] + "," + f[2]] = final_rows[l];
+    }
+    EXPECT_GT(early_rows, 4u);
+    EXPECT_EQ(finals, want);
+  }
 }
 
 TEST_F(CliTest, BroadcastMisuseIsNamed) {

@@ -80,6 +80,12 @@ struct RefQuery {
   /// after a round's final firings, every window still open (ending after the round's
   /// watermark) with events emits its value so far as an update.
   bool early_every_round = false;
+  /// An event-driven trigger (TriggerSpec::count(early_count), or TriggerSpec::on with
+  /// early_count 1): after a round's final firings, every window still open whose trigger
+  /// count (its events, or those for which `trigger_on` holds) passed a multiple of
+  /// early_count during the round emits its value so far as an update. 0: none.
+  std::uint64_t early_count = 0;
+  FilterFn trigger_on;  ///< empty: every event counts
 };
 
 /// @brief One expected window row.
@@ -116,6 +122,7 @@ struct Slot {
 
 struct Acc {
   std::int64_t count = 0;
+  std::uint64_t trigger = 0;  ///< events the query's count or on trigger counts
   std::vector<Slot> slots;
 };
 
@@ -260,6 +267,7 @@ inline RefResult reference_of_batches(const std::vector<Event>& events, const Re
     const std::size_t b_begin = final ? num_batches : r * round_batches;
     const std::size_t b_end = final ? num_batches : std::min(num_batches, b_begin + round_batches);
     std::vector<std::pair<std::int64_t, std::uint32_t>> touched;
+    std::map<std::pair<std::int64_t, std::uint32_t>, std::uint64_t> trigger_growth;
     for (std::size_t b = b_begin; b < b_end; ++b) {
       const std::int64_t wm = out.wm_before[b];
       for (std::size_t i = batch_first[b]; i < batch_first[b + 1]; ++i) {
@@ -273,7 +281,12 @@ inline RefResult reference_of_batches(const std::vector<Event>& events, const Re
         bool contributed = false;
         for (std::int64_t k = g.first(t); k <= g.last(t); ++k) {
           if (!g.global && wm != kNoWm && !(g.end(k) + q.lateness > wm)) continue;
-          detail_ref::add(state[k][id], q.aggregates, e);
+          Acc& acc = state[k][id];
+          detail_ref::add(acc, q.aggregates, e);
+          if (q.early_count > 0 && (!q.trigger_on || q.trigger_on(e))) {
+            ++acc.trigger;
+            ++trigger_growth[{k, id}];
+          }
           if (fired_wm != kNoWm && g.end(k) <= fired_wm) touched.emplace_back(k, id);
           contributed = true;
         }
@@ -297,6 +310,13 @@ inline RefResult reference_of_batches(const std::vector<Event>& events, const Re
       for (const auto& [k, keys] : state)
         if (wm == kNoWm || (g.global ? true : g.end(k) > wm))
           for (const auto& [id, acc] : keys) pending.push_back({k, id, true});
+    for (const auto& [window_key, growth] : trigger_growth) {
+      const auto& [k, id] = window_key;
+      const bool open = final ? false : wm == kNoWm || g.global || g.end(k) > wm;
+      const std::uint64_t total = state[k][id].trigger;
+      if (open && total / q.early_count != (total - growth) / q.early_count)
+        pending.push_back({k, id, true});
+    }
     std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
       return a.k != b.k ? a.k < b.k : a.key < b.key;
     });

@@ -146,6 +146,33 @@ TEST(DeviceRounds, EarlyFiringsMatchTheHostPipeline) {
   }
 }
 
+/// Count and on triggers on the device's path (the portable merge's requests and fire): the
+/// rows and final values of the host pipeline (its one-thread-per-partition merge).
+TEST(DeviceRounds, EventTriggersMatchTheHostPipeline) {
+  for (const char* trigger : {"count:7", "on:cpu > 80"})
+    for (const WindowSpec window : {WindowSpec::tumbling(5s), WindowSpec::sliding(6s, 2s)}) {
+      SCOPED_TRACE(trigger);
+      std::mt19937_64 rng(13);
+      const Schema schema = telemetry_schema();
+      const Columns cols = make_columns(40'000, 50, rng);
+      const DictionaryPtr dict = host_dictionary(50);
+      Query query = rounds_query(window, 1s, {count(), max(col("cpu"))});
+      query.trigger(parse_trigger(trigger));
+      const detail::CompiledQuery compiled =
+          detail::compile_query(schema, query, *dict, 1, PartitionSpec{});
+      detail::PipelineImpl<test::CountingExec> device(compiled.plan);
+      const RoundsRun on_device = run_rounds(
+          device, [&] { return device.executor().syncs; }, compiled, schema, dict, cols, 2'000);
+      const std::unique_ptr<detail::WorkerPipeline> host =
+          detail::make_host_pipeline(compiled.plan);
+      const RoundsRun on_host = run_rounds(
+          *host, [] { return std::uint64_t{0}; }, compiled, schema, dict, cols, 2'000);
+      EXPECT_GT(on_host.rows, on_host.finals.size() + 100) << "early rows";
+      EXPECT_EQ(on_device.rows, on_host.rows);
+      test::expect_same_finals(on_device.finals, on_host.finals);
+    }
+}
+
 /// Without late events every steady round synchronizes exactly once.
 TEST(DeviceRounds, ExactlyOneSyncPerSteadyRound) {
   std::mt19937_64 rng(5);
