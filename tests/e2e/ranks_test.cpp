@@ -252,6 +252,23 @@ TEST(Ranks, FilteredTumblingWindowsEqualOneProcess) {
       expect_ranks_equal_one_process(tumbling_by_region_filtered(), 11, ranks, workers, config);
 }
 
+TEST(Ranks, CountAndOnTriggersEqualOneProcess) {
+  // Each key's owner decides its early firings at the round's merge and fire, as one process's
+  // worker does: the same update rows in the same calls.
+  EngineConfig config = make_config(1, 500);
+  for (const char* trigger : {"count:9", "on:cpu > 80"}) {
+    SCOPED_TRACE(trigger);
+    Case sliding = sliding_by_host_zone();
+    sliding.query.trigger(parse_trigger(trigger));
+    Case tumbling = tumbling_by_region_filtered();
+    tumbling.query.trigger(parse_trigger(trigger));
+    for (int ranks : {2, 3}) {
+      expect_ranks_equal_one_process(sliding, 17, ranks, 1, config);
+      expect_ranks_equal_one_process(tumbling, 19, ranks, 2, config);
+    }
+  }
+}
+
 TEST(Ranks, RoundsOfSeveralBatchesPerWorkerEqualOneProcess) {
   EngineConfig config = make_config(1, 400);
   config.round_batches = 3;
