@@ -918,6 +918,7 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
     const WindowSpec window = query.window_spec().value_or(WindowSpec::global());
     const bool global = window.kind == WindowSpec::Kind::global;
     // Event time.
+    std::optional<Fragment> event_time;  // as an i64 program, for first/last
     if (query.time_column()) {
       Fragment time = compiler.column(*query.time_column(), "event time");
       if (time.input < 0 || (time.sem != Sem::integer && time.sem != Sem::unsigned_integer))
@@ -928,6 +929,7 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
       out.time_unit = out.time_is_timestamp ? time.column_type.unit : TimeUnit::ms;
       cast_to(time, VType::i64);
       agg.time_program = add_program(plan, time);
+      event_time = time;
     } else if (!global) {
       throw Error(ErrorCode::invalid_argument, "a time window needs event_time(column)");
     }
@@ -946,6 +948,15 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
     agg.key_words = static_cast<int>(query.keys().size());
     // States and their inputs, from the aggregate catalogue.
     std::vector<Fragment> inputs;
+    // The input program computing `f` (equal inputs share one).
+    const auto input_of = [&](Fragment f) {
+      for (std::size_t j = 0; j < inputs.size(); ++j)
+        if (same_code(inputs[j].code, f.code)) return static_cast<int>(j);
+      if (inputs.size() >= static_cast<std::size_t>(kMaxInputPrograms))
+        throw Error(ErrorCode::invalid_argument, "too many aggregate inputs");
+      inputs.push_back(std::move(f));
+      return static_cast<int>(inputs.size() - 1);
+    };
     StateSpec& states = agg.states;
     for (const AggregateSpec& spec : query.aggregates()) {
       AggregateOutput a;
@@ -963,15 +974,14 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
                       "aggregate '" + spec.name + "' needs a number, got " + sem_name(in.sem));
         float_input = in.sem == Sem::floating || spec.kind == AggKind::avg;
         cast_to(in, float_input ? VType::f64 : VType::i64);
-        // Equal inputs share one program.
-        for (std::size_t j = 0; j < inputs.size() && input < 0; ++j)
-          if (same_code(inputs[j].code, in.code)) input = static_cast<int>(j);
-        if (input < 0) {
-          if (inputs.size() >= static_cast<std::size_t>(kMaxInputPrograms))
-            throw Error(ErrorCode::invalid_argument, "too many aggregate inputs");
-          inputs.push_back(std::move(in));
-          input = static_cast<int>(inputs.size() - 1);
-        }
+        input = input_of(std::move(in));
+      }
+      int time_input = -1;
+      if (spec.kind == AggKind::first || spec.kind == AggKind::last) {
+        if (!event_time)
+          throw Error(ErrorCode::invalid_argument,
+                      "aggregate '" + spec.name + "' is by event time: the query needs event_time");
+        time_input = input_of(*event_time);
       }
       const AggregateShape shape = aggregate_shape(spec.kind, float_input);
       a.state = states.count;
@@ -980,7 +990,9 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
         if (states.count >= kMaxStates)
           throw Error(ErrorCode::invalid_argument, "too many aggregates");
         states.ops[states.count] = shape.ops[s];
-        states.inputs[states.count] = static_cast<std::int16_t>(shape.has_input[s] ? input : -1);
+        states.inputs[states.count] = static_cast<std::int16_t>(shape.time_input[s]  ? time_input
+                                                                : shape.has_input[s] ? input
+                                                                                     : -1);
         ++states.count;
       }
       out.aggregates.push_back(a);

@@ -1,4 +1,4 @@
-// AggregateSpec: count/sum/min/max/avg factories and parse_aggregates.
+// AggregateSpec: count/sum/min/max/avg/first/last factories and parse_aggregates.
 #include "sluice/aggregate.hpp"
 
 #include <cctype>
@@ -73,11 +73,15 @@ AggregateSpec parse_item(std::string_view item, std::size_t offset, std::string_
     kind = AggKind::max;
   else if (function == "avg")
     kind = AggKind::avg;
+  else if (function == "first")
+    kind = AggKind::first;
+  else if (function == "last")
+    kind = AggKind::last;
   else if (name_end == 0)
     fail(offset, "expected an aggregate function name");
   else {
     fail(offset, "unknown aggregate function " + detail::quoted(item.substr(0, name_end)) +
-                     " (expected count, sum, min, max or avg)");
+                     " (expected count, sum, min, max, avg, first or last)");
   }
 
   const std::string_view rest = detail::trim(item.substr(name_end));
@@ -132,6 +136,8 @@ AggregateSpec sum(Expr input) { return make(AggKind::sum, "sum", std::move(input
 AggregateSpec min(Expr input) { return make(AggKind::min, "min", std::move(input)); }
 AggregateSpec max(Expr input) { return make(AggKind::max, "max", std::move(input)); }
 AggregateSpec avg(Expr input) { return make(AggKind::avg, "avg", std::move(input)); }
+AggregateSpec first(Expr input) { return make(AggKind::first, "first", std::move(input)); }
+AggregateSpec last(Expr input) { return make(AggKind::last, "last", std::move(input)); }
 
 std::vector<AggregateSpec> parse_aggregates(std::string_view text) {
   std::vector<AggregateSpec> specs;

@@ -108,7 +108,8 @@ Required:
                             (types: i32 i64 u32 u64 f32 f64 bool string timestamp[ns|us|ms|s])
   --time COLUMN             the event-time column (timestamp or integer)
   --window WINDOW           tumbling:10s, tumbling:10s@2s, sliding:10s/2s or global
-  --agg AGGREGATES          e.g. "count,sum(cpu),min(cpu),max(cpu),avg(cpu)"
+  --agg AGGREGATES          e.g. "count,sum(cpu),min(cpu),max(cpu),avg(cpu)"; also
+                            first(x) and last(x), by event time
 
 Options:
   --max-delay DURATION      watermark delay (max out-of-orderness), e.g. 2s (default 0)

@@ -1,4 +1,4 @@
-// Aggregate specifications: count, sum, min, max and avg of columns or expressions.
+// Aggregate specifications: count, sum, min, max, avg, first and last of columns or expressions.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 namespace sluice {
 
-enum class AggKind : std::uint8_t { count, sum, min, max, avg };
+enum class AggKind : std::uint8_t { count, sum, min, max, avg, first, last };
 
 /// @brief One aggregate of a windowed query, with the name of its result column.
 struct AggregateSpec {
@@ -28,9 +28,14 @@ AggregateSpec sum(Expr input);
 AggregateSpec min(Expr input);
 AggregateSpec max(Expr input);
 AggregateSpec avg(Expr input);
+/// @brief The input's value at the earliest event time of the window (first) or the latest
+/// (last); among events of equal time, the one whose value's bits are largest. Needs the
+/// query's event_time.
+AggregateSpec first(Expr input);
+AggregateSpec last(Expr input);
 
-/// @brief Parses a comma-separated list such as "count,sum(cpu),max(cpu * 2)". Each result is
-/// named by its text exactly as written (trimmed).
+/// @brief Parses a comma-separated list such as "count,sum(cpu),max(cpu * 2),last(cpu)". Each
+/// result is named by its text exactly as written (trimmed).
 /// @throws Error(parse_error) naming the item and position.
 std::vector<AggregateSpec> parse_aggregates(std::string_view text);
 

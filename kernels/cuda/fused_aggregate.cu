@@ -117,6 +117,21 @@ __global__ void __launch_bounds__(kFoldBlock) fold_events_kernel(FoldArgs a) {
     const unsigned group = __match_any_sync(kFullWarp, target);
     for (int s = 0; s < a.spec.states.count; ++s) {
       const StateOp op = a.spec.states.ops[s];
+      if (state_is_pair(op)) {  // first/last: the time and value fold and combine together
+        std::uint64_t t = live ? event_state_value(a.spec.states, e, s) : 0;
+        std::uint64_t x = live ? event_state_value(a.spec.states, e, s + 1) : 0;
+        const bool leader = warp_fold_pair(group, op, t, x);
+        if (live && leader) {
+          if (in_block)
+            atomic_pair_combine<cuda::thread_scope_block>(
+                op, local.state(s, slot), local.state(s + 1, slot), local.state(s + 2, slot), t, x);
+          else
+            atomic_pair_combine(op, a.table.state(s, slot), a.table.state(s + 1, slot),
+                                a.table.state(s + 2, slot), t, x);
+        }
+        s += kPairWords - 1;
+        continue;
+      }
       std::uint64_t v = live ? event_state_value(a.spec.states, e, s) : 0;
       const bool leader = warp_fold(group, op, v);
       if (!live || !leader) continue;
@@ -141,8 +156,9 @@ __global__ void __launch_bounds__(kFoldBlock) fold_events_kernel(FoldArgs a) {
       const std::uint64_t g = warp_find_or_claim(a, held, held ? local.key_hash[p] : 0, key,
                                                  held ? local.pane[p] : 0, held ? local.cut[p] : 0);
       if (!held) continue;
-      for (int s = 0; s < a.spec.states.count; ++s)
-        atomic_state_combine(a.spec.states.ops[s], a.table.state(s, g), *local.state(s, p));
+      atomic_combine_states(
+          a.spec.states, [&](int s) { return a.table.state(s, g); },
+          [&](int s) { return *local.state(s, p); });
     }
   }
 }

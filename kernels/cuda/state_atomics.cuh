@@ -26,6 +26,25 @@ __device__ inline bool warp_fold(unsigned group, StateOp op, std::uint64_t& v) {
   return lane == leader;
 }
 
+/// @brief warp_fold for a pair state (first/last): the lanes of `group` fold their (time, value)
+/// pairs into the lowest lane, which returns true and holds the winning pair.
+/// @pre Every lane of `group` calls it with the same `group` and `op`.
+__device__ inline bool warp_fold_pair(unsigned group, StateOp op, std::uint64_t& t,
+                                      std::uint64_t& v) {
+  const int lane = static_cast<int>(threadIdx.x & 31u);
+  const int leader = __ffs(static_cast<int>(group)) - 1;
+  for (unsigned others = group & (group - 1u); others != 0; others &= others - 1u) {
+    const int source = __ffs(static_cast<int>(others)) - 1;
+    const std::uint64_t other_t = __shfl_sync(group, t, source);
+    const std::uint64_t other_v = __shfl_sync(group, v, source);
+    if (lane == leader && pair_wins(op, other_t, other_v, t, v)) {
+      t = other_t;
+      v = other_v;
+    }
+  }
+  return lane == leader;
+}
+
 /// @brief The sum of `v` over the warp, in every lane. @pre All 32 lanes of the warp call it.
 __device__ inline unsigned warp_sum(unsigned v) {
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullWarp, v, offset);

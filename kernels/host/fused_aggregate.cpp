@@ -238,6 +238,25 @@ void update_state(StateOp op, std::uint64_t* acc, int width, const std::uint32_t
       return update_rows<StateOp::max_i64>(acc, width, group, n, in);
     case StateOp::max_f64:
       return update_rows<StateOp::max_f64>(acc, width, group, n, in);
+    case StateOp::first_time:
+    case StateOp::last_time:
+    case StateOp::pair_value:
+    case StateOp::pair_lock:
+      return;  // pairs: update_pair
+  }
+}
+
+/// The pair state at acc[group[i] * width] (time, then value) combined with (times[i], values[i])
+/// for i < n: first/last by event time.
+void update_pair(StateOp op, std::uint64_t* acc, int width, const std::uint32_t* group,
+                 std::size_t n, const std::uint64_t* times, const std::uint64_t* values) {
+  const auto w = static_cast<std::size_t>(width);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint64_t* a = acc + group[i] * w;
+    if (pair_wins(op, times[i], values[i], a[0], a[1])) {
+      a[0] = times[i];
+      a[1] = values[i];
+    }
   }
 }
 
@@ -597,10 +616,19 @@ void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
         values[i] = to_word(static_cast<std::int64_t>(input[row]));
     }
   }
-  // One tight loop per state over the block's groups.
-  for (int s = 0; s < s_count; ++s)
+  // One tight loop per state over the block's groups (a pair's only input, when it takes this
+  // path, is the event time itself: first(ts), last(ts)).
+  for (int s = 0; s < s_count; ++s) {
+    if constexpr (!std::is_same_v<In, std::nullptr_t>) {
+      if (state_is_pair(ops[s])) {
+        update_pair(ops[s], rows_base + kWidth + s, local_width, group, m, values, values);
+        s += kPairWords - 1;
+        continue;
+      }
+    }
     update_state(ops[s], rows_base + kWidth + s, local_width, group, m,
                  unit[s] || std::is_same_v<In, std::nullptr_t> ? nullptr : values);
+  }
   t.groups = groups;
   t.newest_pane = newest;
   t.cache_tries += tries;
@@ -817,12 +845,20 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
                 key[j] = t.keys[static_cast<std::size_t>(j) * kVectorRows + i];
               group[i] = group_of(t, index, spec_, local_width, key, pane, cut, cacheable);
             }
-            for (int s = 0; s < s_count; ++s) {
+            const auto input_words = [&](int s) -> const std::uint64_t* {
               const int input = spec_.states.inputs[s];
-              update_state(spec_.states.ops[s], rows_base + 2 + k_words + s, local_width, group, m,
-                           input < 0
-                               ? nullptr
-                               : t.inputs.data() + static_cast<std::size_t>(input) * kVectorRows);
+              return input < 0 ? nullptr
+                               : t.inputs.data() + static_cast<std::size_t>(input) * kVectorRows;
+            };
+            for (int s = 0; s < s_count; ++s) {
+              const StateOp op = spec_.states.ops[s];
+              if (state_is_pair(op)) {
+                update_pair(op, rows_base + 2 + k_words + s, local_width, group, m, input_words(s),
+                            input_words(s + 1));
+                s += kPairWords - 1;
+                continue;
+              }
+              update_state(op, rows_base + 2 + k_words + s, local_width, group, m, input_words(s));
             }
           }
         }

@@ -98,10 +98,9 @@ void WindowState<HostExec>::merge_rows(const GroupRowLists& lists, std::int64_t 
           ++added[q];
         } else {
           if (trigger_.active()) before = e[layout_.state_word(trigger_.state)];
-          for (int s = 0; s < s_count; ++s) {
-            std::uint64_t& w = e[layout_.state_word(s)];
-            w = state_combine(spec_.ops[s], w, states[s]);
-          }
+          combine_states(
+              spec_, [&](int s) -> std::uint64_t& { return e[layout_.state_word(s)]; },
+              [&](int s) { return states[s]; });
         }
         const TriggerAsk ask = trigger_.active()
                                    ? trigger_ask(panes_, trigger_, states[trigger_.state], before)

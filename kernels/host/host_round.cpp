@@ -128,8 +128,9 @@ std::span<const PartDescriptor> RoundGroups<HostExec>::pack(const Partitioner& p
         }
         std::uint64_t* mine = combined_.data() + (at - 1) * width;
         if (mine[0] == row[0] && std::equal(row + 1, row + key_end, mine + 1)) {
-          for (int k = 0; k < states.count; ++k)
-            mine[key_end + k] = state_combine(states.ops[k], mine[key_end + k], row[key_end + k]);
+          combine_states(
+              states, [&](int k) -> std::uint64_t& { return mine[key_end + k]; },
+              [&](int k) { return row[key_end + k]; });
           break;
         }
       }

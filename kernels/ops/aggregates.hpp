@@ -17,7 +17,29 @@ namespace sluice::detail {
 /// @brief What one state column accumulates, as a 64-bit word (i64, or f64 bits). Updating a
 /// state with one input value is combining it with the value's singleton state, so each kind
 /// needs only init and combine.
-enum class StateOp : std::uint8_t { sum_i64, sum_f64, min_i64, min_f64, max_i64, max_f64 };
+/// first_time/last_time begin a pair state of three words (first/last by event time): the
+/// time, then the value (pair_value) and a word that serializes atomic combines (pair_lock).
+/// The three combine together only (combine_states, atomic_combine_states).
+enum class StateOp : std::uint8_t {
+  sum_i64,
+  sum_f64,
+  min_i64,
+  min_f64,
+  max_i64,
+  max_f64,
+  first_time,
+  last_time,
+  pair_value,
+  pair_lock,
+};
+
+/// @brief True for the first word of a pair state (its value and lock words follow).
+SLUICE_HD inline bool state_is_pair(StateOp op) {
+  return op == StateOp::first_time || op == StateOp::last_time;
+}
+
+/// @brief Words of a pair state (time, value, lock).
+inline constexpr int kPairWords = 3;
 
 /// @brief True when the state holds f64 bits (its inputs are converted to f64 first).
 SLUICE_HD inline bool state_is_float(StateOp op) {
@@ -39,8 +61,26 @@ SLUICE_HD inline std::uint64_t state_init(StateOp op) {
       return static_cast<std::uint64_t>(INT64_MIN);
     case StateOp::max_f64:
       return double_bits(-std::numeric_limits<double>::infinity());
+    case StateOp::first_time:
+      return static_cast<std::uint64_t>(INT64_MAX);
+    case StateOp::last_time:
+      return static_cast<std::uint64_t>(INT64_MIN);
+    case StateOp::pair_value:
+    case StateOp::pair_lock:
+      return 0;
   }
   return 0;
+}
+
+/// @brief Whether the pair (t, v) replaces (held_t, held_v): a later time for last, an earlier
+/// one for first; equal times keep the larger value word (so the result does not depend on the
+/// order of combining, and a value tied with the identity's time replaces its 0).
+SLUICE_HD inline bool pair_wins(StateOp time_op, std::uint64_t t, std::uint64_t v,
+                                std::uint64_t held_t, std::uint64_t held_v) {
+  const auto a = static_cast<std::int64_t>(t);
+  const auto b = static_cast<std::int64_t>(held_t);
+  if (a == b) return v > held_v;
+  return time_op == StateOp::last_time ? a > b : a < b;
 }
 
 /// @brief The one NaN float min/max produce (a fixed bit pattern, so results do not depend on
@@ -70,8 +110,34 @@ SLUICE_HD inline std::uint64_t state_combine(StateOp op, std::uint64_t a, std::u
       if (op == StateOp::min_f64) return db < da ? b : a;
       return db > da ? b : a;
     }
+    case StateOp::first_time:
+    case StateOp::last_time:
+    case StateOp::pair_value:
+    case StateOp::pair_lock:
+      break;  // pairs combine through combine_states
   }
   return a;
+}
+
+/// @brief Combines the states of `b` into those of `a`: a(s) is a reference to state word s,
+/// b(s) its value to combine (of another state, or one event's input); pair states combine
+/// their time and value together. Not atomic: one caller per `a`.
+template <class Spec, class A, class B>
+SLUICE_HD inline void combine_states(const Spec& spec, A&& a, B&& b) {
+  for (int s = 0; s < spec.count; ++s) {
+    const StateOp op = spec.ops[s];
+    if (state_is_pair(op)) {
+      const std::uint64_t t = b(s);
+      const std::uint64_t v = b(s + 1);
+      if (pair_wins(op, t, v, a(s), a(s + 1))) {
+        a(s) = t;
+        a(s + 1) = v;
+      }
+      s += kPairWords - 1;
+      continue;
+    }
+    a(s) = state_combine(op, a(s), b(s));
+  }
 }
 
 /// @brief Combines `v` into the state word at `p` atomically (any number of concurrent
@@ -94,8 +160,50 @@ SLUICE_HD inline void atomic_state_combine(StateOp op, std::uint64_t* p, std::ui
   }
 }
 
+/// @brief Combines the pair (t, v) into the pair state at `time`, `value`, `lock` atomically
+/// (any number of concurrent callers). A pair only grows in its order, so a time that loses to
+/// the one seen loses to every later one and returns at once; otherwise the lock word (0 when
+/// free) makes the read and the write of both words one step.
+template <cuda::thread_scope Scope = cuda::thread_scope_device>
+SLUICE_HD inline void atomic_pair_combine(StateOp time_op, std::uint64_t* time,
+                                          std::uint64_t* value, std::uint64_t* lock,
+                                          std::uint64_t t, std::uint64_t v) {
+  cuda::atomic_ref<std::uint64_t, Scope> held_time(*time);
+  const auto seen = static_cast<std::int64_t>(held_time.load(cuda::memory_order_relaxed));
+  const auto mine = static_cast<std::int64_t>(t);
+  if (time_op == StateOp::last_time ? mine < seen : mine > seen) return;
+  cuda::atomic_ref<std::uint64_t, Scope> held_lock(*lock);
+  for (;;) {
+    std::uint64_t free = 0;
+    if (held_lock.compare_exchange_weak(free, 1, cuda::memory_order_acquire,
+                                        cuda::memory_order_relaxed))
+      break;
+  }
+  cuda::atomic_ref<std::uint64_t, Scope> held_value(*value);
+  if (pair_wins(time_op, t, v, held_time.load(cuda::memory_order_relaxed),
+                held_value.load(cuda::memory_order_relaxed))) {
+    held_value.store(v, cuda::memory_order_relaxed);
+    held_time.store(t, cuda::memory_order_relaxed);
+  }
+  held_lock.store(0, cuda::memory_order_release);
+}
+
+/// @brief combine_states for concurrent callers: state s at word(s), its value to combine b(s).
+template <cuda::thread_scope Scope = cuda::thread_scope_device, class Spec, class W, class B>
+SLUICE_HD inline void atomic_combine_states(const Spec& spec, W&& word, B&& b) {
+  for (int s = 0; s < spec.count; ++s) {
+    const StateOp op = spec.ops[s];
+    if (state_is_pair(op)) {
+      atomic_pair_combine<Scope>(op, word(s), word(s + 1), word(s + 2), b(s), b(s + 1));
+      s += kPairWords - 1;
+      continue;
+    }
+    atomic_state_combine<Scope>(op, word(s), b(s));
+  }
+}
+
 inline constexpr int kMaxStates = 32;
-inline constexpr int kMaxAggregateStates = 2;
+inline constexpr int kMaxAggregateStates = 3;
 
 /// @brief The state columns of a query: state s combines with ops[s]; its per-event input is
 /// input program inputs[s], or the constant 1 when inputs[s] < 0. Trivially copyable.
@@ -112,13 +220,14 @@ inline constexpr std::uint64_t kUnitInput = 1;
 struct AggregateShape {
   int states = 0;
   StateOp ops[kMaxAggregateStates] = {};
-  bool has_input[kMaxAggregateStates] = {};  ///< false: the state counts (input 1)
-  bool float_input = false;                  ///< the input program yields f64 (else i64)
+  bool has_input[kMaxAggregateStates] = {};   ///< false: the state counts (input 1)
+  bool time_input[kMaxAggregateStates] = {};  ///< the state's input is the event time
+  bool float_input = false;                   ///< the input program yields f64 (else i64)
   bool float_result = false;
 };
 
 /// @brief Catalogue entry of `kind`: count = a sum of 1; sum/min/max = one state of the input's
-/// kind; avg = an f64 sum and a count.
+/// kind; avg = an f64 sum and a count; first/last = a pair state (time, value, lock).
 inline AggregateShape aggregate_shape(AggKind kind, bool float_input) {
   AggregateShape s;
   switch (kind) {
@@ -150,6 +259,17 @@ inline AggregateShape aggregate_shape(AggKind kind, bool float_input) {
       s.float_input = true;
       s.float_result = true;
       break;
+    case AggKind::first:
+    case AggKind::last:
+      s.states = kPairWords;
+      s.ops[0] = kind == AggKind::first ? StateOp::first_time : StateOp::last_time;
+      s.ops[1] = StateOp::pair_value;
+      s.ops[2] = StateOp::pair_lock;
+      s.has_input[1] = true;  // the value; the time's input is the event time (time_input)
+      s.time_input[0] = true;
+      s.float_input = float_input;
+      s.float_result = float_input;
+      break;
   }
   return s;
 }
@@ -162,6 +282,7 @@ inline std::uint64_t finalize_aggregate(AggKind kind, const std::uint64_t* state
     const auto count = static_cast<std::int64_t>(states[stride]);
     return double_bits(bits_double(states[0]) / static_cast<double>(count));
   }
+  if (kind == AggKind::first || kind == AggKind::last) return states[stride];  // the value
   return states[0];
 }
 

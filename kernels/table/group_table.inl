@@ -32,9 +32,9 @@ struct AddEventChunk {
         continue;
       }
       const std::uint64_t p = table.find_or_claim(e.key_hash, e.keys, e.pane, e.cut);
-      for (int s = 0; s < spec.states.count; ++s)
-        atomic_state_combine(spec.states.ops[s], table.state(s, p),
-                             event_state_value(spec.states, e, s));
+      atomic_combine_states(
+          spec.states, [&](int s) { return table.state(s, p); },
+          [&](int s) { return event_state_value(spec.states, e, s); });
     }
     if (kept > 0) {
       cuda::atomic_ref<unsigned long long, cuda::thread_scope_device> total(counters->kept);
@@ -54,8 +54,8 @@ struct AddPartialRow {
     std::uint64_t key[kMaxKeyWords];
     for (int j = 0; j < in.key_words; ++j) key[j] = in.key(j, i);
     const std::uint64_t p = table.find_or_claim(in.hash[i], key, in.pane[i], in.cut[i]);
-    for (int s = 0; s < spec.count; ++s)
-      atomic_state_combine(spec.ops[s], table.state(s, p), in.state(s, i));
+    atomic_combine_states(
+        spec, [&](int s) { return table.state(s, p); }, [&](int s) { return in.state(s, i); });
   }
 };
 

@@ -182,10 +182,9 @@ struct InsertGroups {
     } else {
       std::uint64_t* r = ref.row(id, width);
       if (trigger.active()) before = r[layout.state_word(trigger.state)];
-      for (int s = 0; s < spec.count; ++s) {
-        std::uint64_t& w = r[layout.state_word(s)];
-        w = state_combine(spec.ops[s], w, groups.state(s, i));
-      }
+      combine_states(
+          spec, [&](int s) -> std::uint64_t& { return r[layout.state_word(s)]; },
+          [&](int s) { return groups.state(s, i); });
     }
     const TriggerAsk ask = trigger.active()
                                ? trigger_ask(panes, trigger, groups.state(trigger.state, i), before)
@@ -263,8 +262,9 @@ struct ContributeRows {
     if (layout.has_cut && r[layout.cut_word()] > span.max_cut) return;
     const std::uint64_t p =
         groups.find_or_claim(row_key_hash(hasher, r, layout.key_words), r, span.window, 0);
-    for (int s = 0; s < spec.count; ++s)
-      atomic_state_combine(spec.ops[s], groups.state(s, p), r[layout.state_word(s)]);
+    atomic_combine_states(
+        spec, [&](int s) { return groups.state(s, p); },
+        [&](int s) { return r[layout.state_word(s)]; });
   }
 };
 
@@ -353,8 +353,9 @@ struct ComputeRequests {
         const std::uint32_t id = ref.find(layout, src.hash[i], key, c);
         if (id == kNotFound) continue;
         const std::uint64_t* r = ref.row(id, layout.width());
-        for (int s = 0; s < spec.count; ++s)
-          acc[s] = state_combine(spec.ops[s], acc[s], r[layout.state_word(s)]);
+        combine_states(
+            spec, [&](int s) -> std::uint64_t& { return acc[s]; },
+            [&](int s) { return r[layout.state_word(s)]; });
       }
     }
     if (trigger.active()) {

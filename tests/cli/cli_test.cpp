@@ -782,6 +782,24 @@ TEST_F(CliTest, CountAndOnTriggersFireTheirKeysEarly) {
   }
 }
 
+TEST_F(CliTest, FirstAndLastByEventTime) {
+  // Out of order within the window; two events of host a at 1500 (the larger value is last).
+  const fs::path in = file("in.csv", std::string(kHeader) +
+                                         "1000,a,5,200\n1500,a,7,201\n1200,a,9,202\n"
+                                         "1500,a,3,203\n2500,b,1,204\n11000,a,2,205\n");
+  const Outcome o =
+      run_query(in, {"--key", "host", "--agg", "first(cpu),last(cpu),count,first(status)"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.out,
+            "window_start,window_end,host,first(cpu),last(cpu),count,first(status)\n"
+            "0,10000,a,5,7,4,200\n"
+            "0,10000,b,1,1,1,204\n"
+            "10000,20000,a,2,2,1,205\n");
+  const Outcome bad = run_query(in, {"--key", "host", "--agg", "first(host)"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("needs a number"), std::string::npos) << bad.err;
+}
+
 TEST_F(CliTest, BroadcastMisuseIsNamed) {
   const fs::path in = file("in.csv", std::string(kHeader) + "1000,a,1.5,200\n");
   const fs::path limits = file("limits.csv", "host,max_cpu\na,1\n");

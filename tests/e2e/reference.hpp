@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -118,6 +119,8 @@ struct Slot {
   double d = 0;
   bool any = false;
   bool integral = false;
+  std::int64_t time = 0;   ///< first/last: the event time of the value held
+  std::uint64_t word = 0;  ///< ... and the value's word (ties keep the larger)
 };
 
 struct Acc {
@@ -162,6 +165,19 @@ inline void add(Acc& acc, const std::vector<RefAggregate>& aggs, const Event& e)
         s.i = s.any ? std::max(s.i, i) : i;
         s.d = s.any ? std::max(s.d, d) : d;
         break;
+      case AggKind::first:
+      case AggKind::last: {
+        const std::uint64_t word =
+            integral ? static_cast<std::uint64_t>(i) : std::bit_cast<std::uint64_t>(d);
+        const bool later = aggs[a].kind == AggKind::last ? e.ts > s.time : e.ts < s.time;
+        if (!s.any || later || (e.ts == s.time && word > s.word)) {
+          s.time = e.ts;
+          s.word = word;
+          s.i = i;
+          s.d = d;
+        }
+        break;
+      }
       case AggKind::count:
         break;
     }

@@ -47,16 +47,17 @@ std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.name;
 class PipelineGpu : public GpuTestWithParam<Case> {};
 
 /// Every window of the host pipeline, with the same values (float sums within 1e-9: the device
-/// adds in any order), the same late events, for each fold path of the device.
+/// adds in any order; first/last exactly, through the pair combines), the same late events,
+/// for each fold path of the device.
 TEST_P(PipelineGpu, SameWindowsAsTheHostPipeline) {
   const Case c = GetParam();
   SLUICE_GPU_RNG(rng);
   const Schema schema = telemetry_schema();
   const Columns cols = make_columns(test_size(400'000, 60'000), c.keys, rng);
   const DictionaryPtr dict = host_dictionary(c.keys);
-  const Query query = rounds_query(
-      c.window, c.lateness,
-      {count(), sum(col("cpu")), max(col("cpu")), min(col("status")), avg(col("cpu"))});
+  const Query query = rounds_query(c.window, c.lateness,
+                                   {count(), sum(col("cpu")), max(col("cpu")), min(col("status")),
+                                    avg(col("cpu")), first(col("cpu")), last(col("status"))});
   const detail::CompiledQuery compiled =
       detail::compile_query(schema, query, *dict, 1, PartitionSpec{});
   const auto no_syncs = [] { return std::uint64_t{0}; };

@@ -173,6 +173,30 @@ TEST(DeviceRounds, EventTriggersMatchTheHostPipeline) {
     }
 }
 
+/// first/last on the device's path (the portable fold's atomic pair combines, the merge and
+/// the sliding fire): the final values of the host pipeline, whose fold is per thread.
+TEST(DeviceRounds, FirstAndLastMatchTheHostPipeline) {
+  for (const WindowSpec window : {WindowSpec::tumbling(5s), WindowSpec::sliding(6s, 2s)}) {
+    std::mt19937_64 rng(17);
+    const Schema schema = telemetry_schema();
+    const Columns cols = make_columns(40'000, 50, rng);
+    const DictionaryPtr dict = host_dictionary(50);
+    const Query query = rounds_query(
+        window, 1s, {first(col("cpu")), last(col("cpu")), count(), last(col("status"))});
+    const detail::CompiledQuery compiled =
+        detail::compile_query(schema, query, *dict, 1, PartitionSpec{});
+    detail::PipelineImpl<test::CountingExec> device(compiled.plan);
+    const RoundsRun on_device = run_rounds(
+        device, [&] { return device.executor().syncs; }, compiled, schema, dict, cols, 2'000);
+    const std::unique_ptr<detail::WorkerPipeline> host = detail::make_host_pipeline(compiled.plan);
+    const RoundsRun on_host = run_rounds(
+        *host, [] { return std::uint64_t{0}; }, compiled, schema, dict, cols, 2'000);
+    EXPECT_GT(on_host.finals.size(), 100u);
+    EXPECT_EQ(on_device.rows, on_host.rows);
+    test::expect_same_finals(on_device.finals, on_host.finals);
+  }
+}
+
 /// Without late events every steady round synchronizes exactly once.
 TEST(DeviceRounds, ExactlyOneSyncPerSteadyRound) {
   std::mt19937_64 rng(5);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -83,6 +84,54 @@ TEST(StateOps, AtomicCombineUnderContentionEqualsTheFold) {
   }
 }
 
+/// Pairs (time, value) with many equal times: the fold of combine_states in any order, and
+/// atomic_combine_states from every thread at once, equal the reference's fold.
+TEST(PairStates, FirstAndLastCombineInAnyOrderAndUnderContention) {
+  SLUICE_SEEDED_RNG(rng);
+  const int threads = std::max(2, omp_get_max_threads());
+  for (StateOp op : {StateOp::first_time, StateOp::last_time})
+    for (std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{33}, std::size_t{50000}}) {
+      SCOPED_TRACE(std::to_string(static_cast<int>(op)) + ", " + std::to_string(n));
+      std::vector<std::uint64_t> times(n), values(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        times[i] = static_cast<std::uint64_t>(static_cast<std::int64_t>(rng() % 64) - 32);
+        values[i] = rng() % 4 == 0 ? dbits(-1.5) : rng();
+      }
+      std::pair<std::uint64_t, std::uint64_t> want{ref_init(op), 0};
+      for (std::size_t i = 0; i < n; ++i)
+        want = ref_pair_merge(op, want.first, want.second, times[i], values[i]);
+      detail::StateSpec spec;
+      const StateOp ops[] = {StateOp::sum_i64, op, StateOp::pair_value, StateOp::pair_lock};
+      for (StateOp o : ops) spec.ops[spec.count++] = o;
+      // In a shuffled order, one pair at a time (with a count beside it).
+      std::vector<std::size_t> order(n);
+      for (std::size_t i = 0; i < n; ++i) order[i] = i;
+      std::shuffle(order.begin(), order.end(), rng);
+      std::uint64_t acc[4] = {0, state_init(op), 0, 0};
+      for (std::size_t i : order) {
+        const std::uint64_t in[4] = {1, times[i], values[i], 0};
+        detail::combine_states(
+            spec, [&](int s) -> std::uint64_t& { return acc[s]; }, [&](int s) { return in[s]; });
+      }
+      EXPECT_EQ(acc[0], n);
+      EXPECT_EQ(acc[1], want.first);
+      EXPECT_EQ(acc[2], want.second);
+      // Every thread at once into one state.
+      std::uint64_t shared[4] = {0, state_init(op), 0, 0};
+#pragma omp parallel for num_threads(threads)
+      for (std::int64_t i = 0; i < static_cast<std::int64_t>(n); ++i) {
+        const std::uint64_t in[4] = {1, times[static_cast<std::size_t>(i)],
+                                     values[static_cast<std::size_t>(i)], 0};
+        detail::atomic_combine_states(
+            spec, [&](int s) { return &shared[s]; }, [&](int s) { return in[s]; });
+      }
+      EXPECT_EQ(shared[0], n);
+      EXPECT_EQ(shared[1], want.first);
+      EXPECT_EQ(shared[2], want.second);
+      EXPECT_EQ(shared[3], 0u) << "the lock is free again";
+    }
+}
+
 TEST(Catalogue, ShapesOfEveryAggregate) {
   const auto count = aggregate_shape(AggKind::count, false);
   ASSERT_EQ(count.states, 1);
@@ -105,6 +154,17 @@ TEST(Catalogue, ShapesOfEveryAggregate) {
     EXPECT_FALSE(avg.has_input[1]);
     EXPECT_TRUE(avg.float_input);
     EXPECT_TRUE(avg.float_result);
+    for (AggKind kind : {AggKind::first, AggKind::last}) {
+      const auto pair = aggregate_shape(kind, f);
+      ASSERT_EQ(pair.states, detail::kPairWords);
+      EXPECT_EQ(pair.ops[0], kind == AggKind::first ? StateOp::first_time : StateOp::last_time);
+      EXPECT_EQ(pair.ops[1], StateOp::pair_value);
+      EXPECT_EQ(pair.ops[2], StateOp::pair_lock);
+      EXPECT_TRUE(pair.time_input[0]);
+      EXPECT_TRUE(pair.has_input[1]);
+      EXPECT_FALSE(pair.has_input[2]);
+      EXPECT_EQ(pair.float_result, f);
+    }
   }
 }
 
@@ -115,6 +175,10 @@ TEST(Catalogue, FinalizeReadsTheStatesOfItsAggregate) {
   EXPECT_EQ(bitsd(finalize_aggregate(AggKind::avg, states + 1, 2)), 3.0);
   EXPECT_EQ(finalize_aggregate(AggKind::count, states + 2, 2), 4u);
   EXPECT_EQ(finalize_aggregate(AggKind::sum, states, 2), dbits(10.0));
+  // first/last: [time row0, time row1, value row0, value row1, lock row0, lock row1].
+  const std::uint64_t pair[] = {7, 9, dbits(1.25), 42, 0, 0};
+  EXPECT_EQ(bitsd(finalize_aggregate(AggKind::last, pair, 2)), 1.25);
+  EXPECT_EQ(finalize_aggregate(AggKind::first, pair + 1, 2), 42u);
 }
 
 }  // namespace

@@ -165,6 +165,13 @@ inline std::uint64_t ref_init(StateOp op) {
       return dbits(std::numeric_limits<double>::infinity());
     case StateOp::max_f64:
       return dbits(-std::numeric_limits<double>::infinity());
+    case StateOp::first_time:
+      return static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    case StateOp::last_time:
+      return static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::min());
+    case StateOp::pair_value:
+    case StateOp::pair_lock:
+      return 0;
   }
   return 0;
 }
@@ -187,8 +194,27 @@ inline std::uint64_t ref_merge(StateOp op, std::uint64_t a, std::uint64_t b) {
       if (std::isnan(bitsd(a)) || std::isnan(bitsd(b))) return 0x7ff8000000000000ULL;
       return dbits(op == StateOp::min_f64 ? std::min(bitsd(a), bitsd(b))
                                           : std::max(bitsd(a), bitsd(b)));
+    case StateOp::first_time:
+    case StateOp::last_time:
+    case StateOp::pair_value:
+    case StateOp::pair_lock:
+      break;  // pairs merge as pairs (ref_pair_merge)
   }
   return a;
+}
+
+/// @brief The (time, value) pair of first/last after merging (bt, bv) into (at, av): the
+/// earlier (first) or later (last) time; at equal times the larger value word.
+inline std::pair<std::uint64_t, std::uint64_t> ref_pair_merge(StateOp op, std::uint64_t at,
+                                                              std::uint64_t av, std::uint64_t bt,
+                                                              std::uint64_t bv) {
+  const auto a = std::make_pair(static_cast<std::int64_t>(at), av);
+  const auto b = std::make_pair(static_cast<std::int64_t>(bt), bv);
+  if (op == StateOp::last_time) return b > a ? std::make_pair(bt, bv) : std::make_pair(at, av);
+  // first: the smaller time, the larger value among equal times
+  if (b.first != a.first)
+    return b.first < a.first ? std::make_pair(bt, bv) : std::make_pair(at, av);
+  return bv > av ? std::make_pair(bt, bv) : std::make_pair(at, av);
 }
 
 /// @brief Exact for integer and min/max states, relative 1e-9 for double sums.
