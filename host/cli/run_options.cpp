@@ -126,10 +126,11 @@ Options:
   --trigger T               watermark (default: each window once, when the watermark passes
                             its end); or also early, as update rows superseded by later
                             ones: every:5s (each open window every 5 s of wall time),
-                            count:N (a window's key each time N more events reached it)
-                            or 'on:EXPR' (a window's key when an event makes EXPR true,
-                            e.g. 'on:status == 500'). Early rows come at the end of a
-                            round of micro-batches, at most one per window and round
+                            count:N (a window's key each time its count of events passes
+                            a multiple of N) or 'on:EXPR' (a window's key when an event
+                            makes EXPR true, e.g. 'on:status == 500'). Early rows come at
+                            the end of a round of micro-batches, at most one per window,
+                            key and round
   --workers N               workers (default 0: 1 on the CPU, one per GPU)
   --partition P             hash (default), key (first key value mod workers) or
                             range:B1,B2,... on the first key column

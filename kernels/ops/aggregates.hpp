@@ -160,6 +160,15 @@ SLUICE_HD inline void atomic_state_combine(StateOp op, std::uint64_t* p, std::ui
   }
 }
 
+/// @brief Eases a spin-wait: the core's pause hint on the host, a short sleep on the device.
+SLUICE_HD inline void spin_pause() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700
+  __nanosleep(32);
+#elif defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 /// @brief Combines the pair (t, v) into the pair state at `time`, `value`, `lock` atomically
 /// (any number of concurrent callers). A pair only grows in its order, so a time that loses to
 /// the one seen loses to every later one and returns at once; otherwise the lock word (0 when
@@ -178,6 +187,7 @@ SLUICE_HD inline void atomic_pair_combine(StateOp time_op, std::uint64_t* time,
     if (held_lock.compare_exchange_weak(free, 1, cuda::memory_order_acquire,
                                         cuda::memory_order_relaxed))
       break;
+    spin_pause();
   }
   cuda::atomic_ref<std::uint64_t, Scope> held_value(*value);
   if (pair_wins(time_op, t, v, held_time.load(cuda::memory_order_relaxed),

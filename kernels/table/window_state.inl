@@ -359,8 +359,11 @@ struct ComputeRequests {
       }
     }
     if (trigger.active()) {
+      // The window's state holds at least the round's growth (its panes are live), else the
+      // request is dropped rather than compared across a wrapped subtraction.
       const std::uint64_t delta = src.state(trigger.state, i);
-      if (delta != 0 && !trigger.crossed(acc[trigger.state], delta)) return;
+      if (delta != 0 && (acc[trigger.state] < delta || !trigger.crossed(acc[trigger.state], delta)))
+        return;
     }
     const auto o = static_cast<std::size_t>(atomic_take(out_count, 1));
     window[o] = k;
