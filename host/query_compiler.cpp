@@ -14,6 +14,18 @@
 namespace sluice::detail {
 namespace {
 
+/// Instructions one compiled expression may have: map steps that reuse a column several times
+/// multiply its code, and this bounds it (and stays within ProgramRef::size).
+inline constexpr std::size_t kMaxProgramLength = 4096;
+
+void check_length(std::size_t instructions) {
+  if (instructions > kMaxProgramLength)
+    throw Error(ErrorCode::invalid_argument,
+                "expression too long: it compiles to more than " +
+                    std::to_string(kMaxProgramLength) +
+                    " instructions (map steps that reuse a column several times multiply it)");
+}
+
 /// A boolean program (a condition) and its stack need.
 struct Condition {
   std::vector<Instr> code;
@@ -112,6 +124,7 @@ Condition condition_of(const Fragment& f) { return {f.code, f.depth}; }
 
 /// a op b for op logical_and or logical_or.
 Condition combine(Condition a, const Condition& b, Op op) {
+  check_length(a.code.size() + b.code.size() + 1);
   a.depth = std::max(a.depth, b.depth + 1);
   a.code.insert(a.code.end(), b.code.begin(), b.code.end());
   a.code.push_back(make(op, VType::boolean));
@@ -331,6 +344,17 @@ class ExprCompiler {
   }
 
   Fragment lower(const ExprNode& node, const std::string& context) {
+    // Trees from the parser and the operators are at most kMaxExpressionDepth deep; this
+    // bounds the recursion for one built by hand.
+    struct Nested {
+      int& depth;
+      explicit Nested(int& d) : depth(++d) {}
+      ~Nested() { --depth; }
+    } nested(lowering_);
+    if (lowering_ > kMaxExpressionDepth)
+      throw Error(ErrorCode::invalid_argument, "expression nested deeper than " +
+                                                   std::to_string(kMaxExpressionDepth) +
+                                                   " levels in " + context);
     switch (node.op) {
       case ExprOp::column:
         return lower_column(node, context);
@@ -464,6 +488,7 @@ class ExprCompiler {
   }
 
   static void append(Fragment& to, const Fragment& from) {
+    check_length(to.code.size() + from.code.size() + 1);
     to.code.insert(to.code.end(), from.code.begin(), from.code.end());
   }
 
@@ -690,6 +715,7 @@ class ExprCompiler {
   const Schema& schema_;
   const std::vector<BroadcastSpec>& broadcasts_;
   StringDictionary& dictionary_;
+  int lowering_ = 0;  // depth of lower()'s recursion
   std::vector<std::string> visible_;
   std::map<std::string, Fragment> mapped_;
   std::vector<std::size_t> read_;
@@ -697,6 +723,7 @@ class ExprCompiler {
 
 /// Appends a program to the plan and returns its index.
 int add_program(PipelinePlan& plan, const Fragment& f) {
+  check_length(f.code.size());
   ProgramRef ref;
   ref.begin = static_cast<std::uint32_t>(plan.code.size());
   ref.size = static_cast<std::uint16_t>(f.code.size());

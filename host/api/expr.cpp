@@ -1,6 +1,7 @@
 // Expr: building expression trees (col, lit, operators) and their readable text.
 #include "sluice/expr.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <type_traits>
 #include <utility>
@@ -27,6 +28,12 @@ Expr make_op(ExprOp op, std::initializer_list<const Expr*> operands) {
     if (!e->valid()) {
       throw Error(ErrorCode::invalid_argument, "expression operand is empty (default Expr)");
     }
+    node->depth = std::max(node->depth, e->node().depth + 1);
+    if (node->depth > kMaxExpressionDepth)
+      throw Error(ErrorCode::invalid_argument,
+                  std::string("expression nested deeper than ") +
+                      std::to_string(kMaxExpressionDepth) + " levels (operator " + to_string(op) +
+                      "); build it flatter, e.g. sum a long list in halves");
     // Expr exposes its node only by reference, so the operand's root is copied; that copy is
     // shallow (the operand's own children stay shared).
     node->args.push_back(std::make_shared<const ExprNode>(e->node()));
@@ -102,7 +109,12 @@ std::string literal_text(const ExprNode& node) {
       node.literal);
 }
 
-void append_text(const ExprNode& node, std::string& out) {
+// `budget` bounds the recursion for trees built by hand without their depths.
+void append_text(const ExprNode& node, std::string& out, int budget = kMaxExpressionDepth) {
+  if (budget <= 0) {
+    out += "...";
+    return;
+  }
   switch (node.op) {
     case ExprOp::column:
       out += node.column;
@@ -115,16 +127,16 @@ void append_text(const ExprNode& node, std::string& out) {
       out += '(';
       out += to_string(node.op);
       if (node.op == ExprOp::logical_not) out += ' ';
-      if (!node.args.empty() && node.args[0]) append_text(*node.args[0], out);
+      if (!node.args.empty() && node.args[0]) append_text(*node.args[0], out, budget - 1);
       out += ')';
       return;
     default:
       out += '(';
-      if (node.args.size() > 0 && node.args[0]) append_text(*node.args[0], out);
+      if (node.args.size() > 0 && node.args[0]) append_text(*node.args[0], out, budget - 1);
       out += ' ';
       out += to_string(node.op);
       out += ' ';
-      if (node.args.size() > 1 && node.args[1]) append_text(*node.args[1], out);
+      if (node.args.size() > 1 && node.args[1]) append_text(*node.args[1], out, budget - 1);
       out += ')';
       return;
   }

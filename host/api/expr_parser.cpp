@@ -65,7 +65,17 @@ class Parser {
   [[noreturn]] void fail(std::size_t offset, const std::string& what) const {
     throw Error(ErrorCode::parse_error, std::string(label_) + " at position " +
                                             std::to_string(offset + 1) + ": " + what + ": '" +
-                                            std::string(text_) + "'");
+                                            excerpt(offset) + "'");
+  }
+
+  // The text, or for a long one the part around `offset` ("..." where cut).
+  std::string excerpt(std::size_t offset) const {
+    constexpr std::size_t kAround = 60;
+    if (text_.size() <= 2 * kAround) return std::string(text_);
+    const std::size_t from = offset > kAround ? offset - kAround : 0;
+    const std::size_t to = std::min(text_.size(), offset + kAround);
+    return (from > 0 ? "..." : "") + std::string(text_.substr(from, to - from)) +
+           (to < text_.size() ? "..." : "");
   }
 
   std::string describe(const Token& t) const {
@@ -189,13 +199,37 @@ class Parser {
 
   // --- grammar, lowest precedence first ---
 
-  static NodePtr make(ExprOp op, std::size_t offset, std::vector<NodePtr> operands) {
+  NodePtr make(ExprOp op, std::size_t offset, std::vector<NodePtr> operands) const {
     auto node = std::make_shared<ExprNode>();
     node->op = op;
     node->position = static_cast<int>(offset);
-    for (NodePtr& operand : operands) node->args.push_back(std::move(operand));
+    for (NodePtr& operand : operands) {
+      node->depth = std::max(node->depth, operand->depth + 1);
+      node->args.push_back(std::move(operand));
+    }
+    if (node->depth > kMaxExpressionDepth) too_deep(offset);
     return node;
   }
+
+  [[noreturn]] void too_deep(std::size_t offset) const {
+    fail(offset,
+         "expression nested deeper than " + std::to_string(kMaxExpressionDepth) + " levels");
+  }
+
+  // Counts the nesting of the parser's own recursion (parentheses, not, unary minus), which
+  // builds no deeper node for parentheses: refused past kMaxExpressionDepth.
+  class Nested {
+   public:
+    Nested(Parser& p, std::size_t offset) : p_(p) {
+      if (++p_.nesting_ > kMaxExpressionDepth) p_.too_deep(offset);
+    }
+    ~Nested() { --p_.nesting_; }
+    Nested(const Nested&) = delete;
+    Nested& operator=(const Nested&) = delete;
+
+   private:
+    Parser& p_;
+  };
 
   NodePtr parse_or() {
     NodePtr left = parse_and();
@@ -220,6 +254,7 @@ class Parser {
   NodePtr parse_not() {
     if (token_.kind == TokenKind::kw_not || is_symbol("!")) {
       const std::size_t at = token_.offset;
+      const Nested nested(*this, at);
       advance();
       return make(ExprOp::logical_not, at, {parse_not()});
     }
@@ -275,6 +310,7 @@ class Parser {
   NodePtr parse_unary() {
     if (is_symbol("-")) {
       const std::size_t at = token_.offset;
+      const Nested nested(*this, at);
       advance();
       return make(ExprOp::neg, at, {parse_unary()});
     }
@@ -336,6 +372,7 @@ class Parser {
       }
       case TokenKind::symbol:
         if (t.text == "(") {
+          const Nested nested(*this, t.offset);
           advance();
           NodePtr inner = parse_or();
           if (!is_symbol(")")) {
@@ -357,6 +394,7 @@ class Parser {
   std::string_view label_;
   std::size_t pos_;
   Token token_;
+  int nesting_ = 0;
 };
 
 }  // namespace

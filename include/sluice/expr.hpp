@@ -33,6 +33,12 @@ enum class ExprOp : std::uint8_t {
 /// @brief The operator's text ("+", "==", "and", "not"); "?" for column and literal.
 const char* to_string(ExprOp op) noexcept;
 
+/// @brief How deep an expression tree may be (a leaf is 1 deep, `a + b` 2): parse_expression and
+/// the operators below refuse deeper ones, so that nothing walking a tree (the compiler, the
+/// text, the destructor) recurses further. A flat chain `a + b + c + ...` is as deep as it has
+/// operators.
+inline constexpr int kMaxExpressionDepth = 256;
+
 /// @brief One node of an immutable expression tree.
 struct ExprNode {
   ExprOp op = ExprOp::literal;
@@ -40,10 +46,12 @@ struct ExprNode {
   std::variant<std::int64_t, double, bool, std::string> literal;  ///< for ExprOp::literal
   std::vector<std::shared_ptr<const ExprNode>> args;              ///< operands
   int position = -1;  ///< offset in the source text, when parsed
+  int depth = 1;      ///< depth of the tree below and including this node
 };
 
 /// @brief A value-semantic handle to an expression tree. Build with col(), lit() and the
-/// operators below, or parse_expression().
+/// operators below, or parse_expression(); a tree built by hand must hold its nodes' depths and
+/// be at most kMaxExpressionDepth deep.
 class Expr {
  public:
   Expr() = default;
@@ -65,6 +73,7 @@ Expr lit(bool v);
 Expr lit(std::string v);
 inline Expr lit(const char* v) { return lit(std::string(v)); }
 
+/// @throws Error(invalid_argument) when the result would be deeper than kMaxExpressionDepth.
 Expr operator-(const Expr& a);
 Expr operator!(const Expr& a);
 Expr operator+(const Expr& a, const Expr& b);
@@ -83,7 +92,8 @@ Expr operator||(const Expr& a, const Expr& b);
 /// @brief Parses an expression: column names (a broadcast input's as name.column),
 /// integer/float/'string'/"string" literals,
 /// true/false, + - * /, == != < <= > >=, and/or/not (also && || !), parentheses.
-/// @throws Error(parse_error) whose message gives the 1-based position and the text.
+/// @throws Error(parse_error) whose message gives the 1-based position and the text (also for
+/// an expression nested deeper than kMaxExpressionDepth).
 Expr parse_expression(std::string_view text);
 
 }  // namespace sluice

@@ -162,3 +162,54 @@ TEST(ExprParser, ErrorsGivePositionAndText) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// Deep expressions are refused with a clear error instead of overflowing the stack: nesting by
+// parentheses, not and unary minus, and long flat chains, from text and from the operators.
+TEST(ExprDepth, DeepTextIsAParseErrorNamingThePosition) {
+  const auto refused = [](const std::string& text, std::size_t position) {
+    const std::string m = error_message([&] { parse_expression(text); }, ErrorCode::parse_error);
+    EXPECT_TRUE(contains(m, "nested deeper than 256 levels")) << m.substr(0, 200);
+    EXPECT_TRUE(contains(m, "at position " + std::to_string(position))) << m.substr(0, 200);
+  };
+  refused(std::string(100000, '(') + "a" + std::string(100000, ')'), 257);
+  std::string nots;
+  for (int i = 0; i < 5000; ++i) nots += "not ";
+  refused(nots + "ok", 257 * 4 - 3);
+  refused(std::string(3000, '-') + "x", 257);
+  std::string chain = "a";
+  for (int i = 0; i < 5000; ++i) chain += " + a";
+  refused(chain, 256 * 4 - 1);  // the '+' that makes the tree 257 deep
+  std::string mixed;
+  for (int i = 0; i < 2000; ++i) mixed += "(a * -";
+  refused(mixed + "b" + std::string(2000, ')'), 128 * 6 + 1);  // 257th nesting: a '('
+}
+
+TEST(ExprDepth, TheLimitItselfParsesCompilesAndPrints) {
+  std::string chain = "a";
+  for (int i = 0; i < kMaxExpressionDepth - 1; ++i) chain += " + a";
+  const Expr e = parse_expression(chain);
+  EXPECT_EQ(e.node().depth, kMaxExpressionDepth);
+  EXPECT_EQ(e.to_string().size(), chain.size() + 2 * (kMaxExpressionDepth - 1));
+  const std::string nested =
+      std::string(kMaxExpressionDepth, '(') + "a" + std::string(kMaxExpressionDepth, ')');
+  EXPECT_EQ(parse_expression(nested).to_string(), "a");
+}
+
+TEST(ExprDepth, OperatorsRefuseTreesDeeperThanTheLimit) {
+  Expr e = col("a");
+  for (int i = 1; i < kMaxExpressionDepth; ++i) e = e + col("a");
+  EXPECT_EQ(e.node().depth, kMaxExpressionDepth);
+  EXPECT_TRUE(contains(error_message([&] { e = e * lit(2); }, ErrorCode::invalid_argument),
+                       "nested deeper than 256 levels (operator *)"));
+  EXPECT_TRUE(
+      contains(error_message([&] { e = !(e > lit(1)); }, ErrorCode::invalid_argument), "deeper"));
+  EXPECT_EQ(e.node().depth, kMaxExpressionDepth) << "a refused operator leaves its operand";
+  // Depths combine as the deeper operand's plus one.
+  EXPECT_EQ((col("x") + (col("y") * (col("z") - lit(1)))).node().depth, 4);
+}
+
+}  // namespace
+}  // namespace sluice

@@ -782,6 +782,24 @@ TEST_F(CliTest, CountAndOnTriggersFireTheirKeysEarly) {
   }
 }
 
+TEST_F(CliTest, DeepExpressionsAreUsageErrorsNotCrashes) {
+  const fs::path in = file("in.csv", std::string(kHeader) + "1000,a,5,200\n");
+  std::string chain = "cpu";
+  for (int i = 0; i < 20000; ++i) chain += " + cpu";
+  for (const std::string& where :
+       {std::string(50000, '(') + "cpu > 1" + std::string(50000, ')'), chain + " > 1"}) {
+    const Outcome o = run_query(in, {"--where", where});
+    EXPECT_EQ(o.code, 2);
+    EXPECT_NE(o.err.find("nested deeper than 256 levels"), std::string::npos)
+        << o.err.substr(0, 300);
+  }
+  std::string agg = "sum(cpu";
+  for (int i = 0; i < 20000; ++i) agg += " * cpu";
+  const Outcome o = run_query(in, {"--agg", agg + ")"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("nested deeper"), std::string::npos) << o.err.substr(0, 300);
+}
+
 TEST_F(CliTest, FirstAndLastByEventTime) {
   // Out of order within the window; two events of host a at 1500 (the larger value is last).
   const fs::path in = file("in.csv", std::string(kHeader) +

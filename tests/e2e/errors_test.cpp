@@ -66,6 +66,25 @@ TEST(Errors, FilterMustBeBoolean) {
   error_message([&] { start(s); }, ErrorCode::type_mismatch);
 }
 
+TEST(Errors, MapStepsThatMultiplyAnExpressionAreBounded) {
+  // Each step doubles the code (a reused column is its whole expression): refused once the
+  // program would pass its bound, long before memory runs out.
+  Query q = windowed();
+  q.map("m0", col("cpu") + col("cpu"));
+  for (int i = 1; i < 40; ++i)
+    q.map("m" + std::to_string(i),
+          col("m" + std::to_string(i - 1)) * col("m" + std::to_string(i - 1)));
+  q.filter(col("m39") > lit(1));
+  EXPECT_TRUE(test::contains(error_message([&] { start(q); }, ErrorCode::invalid_argument),
+                             "expression too long"));
+  // A filter at the depth limit compiles and runs.
+  Expr e = col("cpu");
+  for (int i = 1; i < kMaxExpressionDepth - 1; ++i) e = e + lit(1);
+  Query ok = windowed();
+  ok.filter(e > lit(0));
+  start(ok);
+}
+
 TEST(Errors, StringOrderingIsATypeMismatch) {
   Query q = windowed();
   q.filter(col("host") < lit("host-5"));
