@@ -1040,10 +1040,7 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
       if (trigger.kind == TriggerSpec::Kind::on) {
         Fragment c = compiler.condition(trigger.condition->node(), "trigger condition");
         cast_to(c, VType::i64);
-        if (inputs.size() >= static_cast<std::size_t>(kMaxInputPrograms))
-          throw Error(ErrorCode::invalid_argument, "too many aggregate inputs");
-        inputs.push_back(std::move(c));
-        input = static_cast<int>(inputs.size() - 1);
+        input = input_of(std::move(c));
       }
       if (states.count >= kMaxStates)
         throw Error(ErrorCode::invalid_argument, "too many aggregates");

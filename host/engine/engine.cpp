@@ -109,18 +109,25 @@ Job::Job(Job&&) noexcept = default;
 Job& Job::operator=(Job&&) noexcept = default;
 Job::~Job() = default;
 
-BatchBuilder Job::make_builder() const { return impl_->make_builder(); }
-void Job::push(const Batch& batch, int source) { impl_->push(batch, source); }
-void Job::push_row(std::span<const Value> row, int source) { impl_->push_row(row, source); }
-void Job::push_broadcast(std::string_view name, const Batch& batch) {
-  impl_->push_broadcast(name, batch);
+Job::Impl& Job::impl() const {
+  if (!impl_)
+    throw Error(ErrorCode::invalid_argument,
+                "this Job was moved from: call the Job it was moved to");
+  return *impl_;
 }
-void Job::count_malformed(std::uint64_t rows) { impl_->count_malformed(rows); }
-void Job::flush() { impl_->flush(); }
-void Job::finish() { impl_->finish(); }
-Metrics Job::metrics() const { return impl_->metrics(); }
-Metrics Job::total_metrics() const { return impl_->total_metrics(); }
-Status Job::status() const { return impl_->status(); }
-const Schema& Job::schema() const { return impl_->schema(); }
+
+BatchBuilder Job::make_builder() const { return impl().make_builder(); }
+void Job::push(const Batch& batch, int source) { impl().push(batch, source); }
+void Job::push_row(std::span<const Value> row, int source) { impl().push_row(row, source); }
+void Job::push_broadcast(std::string_view name, const Batch& batch) {
+  impl().push_broadcast(name, batch);
+}
+void Job::count_malformed(std::uint64_t rows) { impl().count_malformed(rows); }
+void Job::flush() { impl().flush(); }
+void Job::finish() { impl().finish(); }
+Metrics Job::metrics() const { return impl().metrics(); }
+Metrics Job::total_metrics() const { return impl().total_metrics(); }
+Status Job::status() const { return impl().status(); }
+const Schema& Job::schema() const { return impl().schema(); }
 
 }  // namespace sluice

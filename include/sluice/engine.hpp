@@ -124,7 +124,9 @@ class Engine {
   std::string reason_;
 };
 
-/// @brief A running query. push() from any thread; finish() flushes every window.
+/// @brief A running query. push() from any thread; finish() flushes every window. A Job that
+/// was moved from only accepts destruction and assignment: its other calls throw
+/// Error(invalid_argument).
 class Job {
  public:
   class Impl;
@@ -184,6 +186,7 @@ class Job {
   const Schema& schema() const;
 
  private:
+  Impl& impl() const;
   std::unique_ptr<Impl> impl_;
 };
 

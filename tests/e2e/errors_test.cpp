@@ -196,6 +196,32 @@ TEST(Errors, PushOfAnotherSchema) {
   EXPECT_EQ(job.metrics().events_in, 1u);
 }
 
+TEST(Errors, AMovedFromJobRefusesEveryCall) {
+  Engine engine(make_config(1, 100));
+  Job job = engine.start(event_schema(), windowed());
+  Job moved = std::move(job);
+  const auto refused = [](auto&& call) {
+    EXPECT_TRUE(test::contains(error_message(call, ErrorCode::invalid_argument), "moved from"));
+  };
+  refused([&] { job.push_row(event_row({5, "a", 1, 1, 1.0, 200})); });
+  refused([&] { job.push(moved.make_builder().finish()); });
+  refused([&] { (void)job.make_builder(); });
+  refused([&] { job.push_broadcast("x", moved.make_builder().finish()); });
+  refused([&] { job.count_malformed(1); });
+  refused([&] { job.flush(); });
+  refused([&] { job.finish(); });
+  refused([&] { (void)job.metrics(); });
+  refused([&] { (void)job.total_metrics(); });
+  refused([&] { (void)job.status(); });
+  refused([&] { (void)job.schema(); });
+  // The job it was moved to runs; assigning to the moved-from one makes it usable again.
+  moved.push_row(event_row({5, "a", 1, 1, 1.0, 200}));
+  moved.finish();
+  EXPECT_EQ(moved.metrics().events_in, 1u);
+  job = engine.start(event_schema(), windowed());
+  job.finish();
+}
+
 TEST(Errors, PushAfterFinish) {
   Engine engine(make_config(1, 100));
   Job job = engine.start(event_schema(), windowed());
