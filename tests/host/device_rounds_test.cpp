@@ -122,27 +122,35 @@ TEST(DeviceRounds, BroadcastLookupsReadTheVersionOfEachBatch) {
   test::expect_same_finals(on_device.finals, on_host.finals);
 }
 
+/// `query` over 40 000 telemetry events of 50 hosts in rounds of 2 000, on the device's path
+/// (the portable fold, merge and fire on CountingExec) and on the host pipeline: the same rows
+/// and final values. Returns the host's run for the caller's own checks.
+RoundsRun expect_device_path_matches_host(const Query& query, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const Schema schema = telemetry_schema();
+  const Columns cols = make_columns(40'000, 50, rng);
+  const DictionaryPtr dict = host_dictionary(50);
+  const detail::CompiledQuery compiled =
+      detail::compile_query(schema, query, *dict, 1, PartitionSpec{});
+  detail::PipelineImpl<test::CountingExec> device(compiled.plan);
+  const RoundsRun on_device = run_rounds(
+      device, [&] { return device.executor().syncs; }, compiled, schema, dict, cols, 2'000);
+  const std::unique_ptr<detail::WorkerPipeline> host = detail::make_host_pipeline(compiled.plan);
+  RoundsRun on_host = run_rounds(
+      *host, [] { return std::uint64_t{0}; }, compiled, schema, dict, cols, 2'000);
+  EXPECT_EQ(on_device.rows, on_host.rows);
+  test::expect_same_finals(on_device.finals, on_host.finals);
+  return on_host;
+}
+
 /// Early firings on the device's path (the portable fire, tumbling and sliding): the rows and
 /// final values of the host pipeline, with update rows in every round.
 TEST(DeviceRounds, EarlyFiringsMatchTheHostPipeline) {
   for (const WindowSpec window : {WindowSpec::tumbling(5s), WindowSpec::sliding(6s, 2s)}) {
-    std::mt19937_64 rng(9);
-    const Schema schema = telemetry_schema();
-    const Columns cols = make_columns(40'000, 50, rng);
-    const DictionaryPtr dict = host_dictionary(50);
     Query query = rounds_query(window, 1s, {count(), max(col("cpu"))});
     query.trigger(TriggerSpec::every(1ns));
-    const detail::CompiledQuery compiled =
-        detail::compile_query(schema, query, *dict, 1, PartitionSpec{});
-    detail::PipelineImpl<test::CountingExec> device(compiled.plan);
-    const RoundsRun on_device = run_rounds(
-        device, [&] { return device.executor().syncs; }, compiled, schema, dict, cols, 2'000);
-    const std::unique_ptr<detail::WorkerPipeline> host = detail::make_host_pipeline(compiled.plan);
-    const RoundsRun on_host = run_rounds(
-        *host, [] { return std::uint64_t{0}; }, compiled, schema, dict, cols, 2'000);
+    const RoundsRun on_host = expect_device_path_matches_host(query, 9);
     EXPECT_GT(on_host.rows, 2 * on_host.finals.size()) << "early rows in every round";
-    EXPECT_EQ(on_device.rows, on_host.rows);
-    test::expect_same_finals(on_device.finals, on_host.finals);
   }
 }
 
@@ -152,24 +160,10 @@ TEST(DeviceRounds, EventTriggersMatchTheHostPipeline) {
   for (const char* trigger : {"count:7", "on:cpu > 80"})
     for (const WindowSpec window : {WindowSpec::tumbling(5s), WindowSpec::sliding(6s, 2s)}) {
       SCOPED_TRACE(trigger);
-      std::mt19937_64 rng(13);
-      const Schema schema = telemetry_schema();
-      const Columns cols = make_columns(40'000, 50, rng);
-      const DictionaryPtr dict = host_dictionary(50);
       Query query = rounds_query(window, 1s, {count(), max(col("cpu"))});
       query.trigger(parse_trigger(trigger));
-      const detail::CompiledQuery compiled =
-          detail::compile_query(schema, query, *dict, 1, PartitionSpec{});
-      detail::PipelineImpl<test::CountingExec> device(compiled.plan);
-      const RoundsRun on_device = run_rounds(
-          device, [&] { return device.executor().syncs; }, compiled, schema, dict, cols, 2'000);
-      const std::unique_ptr<detail::WorkerPipeline> host =
-          detail::make_host_pipeline(compiled.plan);
-      const RoundsRun on_host = run_rounds(
-          *host, [] { return std::uint64_t{0}; }, compiled, schema, dict, cols, 2'000);
+      const RoundsRun on_host = expect_device_path_matches_host(query, 13);
       EXPECT_GT(on_host.rows, on_host.finals.size() + 100) << "early rows";
-      EXPECT_EQ(on_device.rows, on_host.rows);
-      test::expect_same_finals(on_device.finals, on_host.finals);
     }
 }
 
@@ -177,23 +171,9 @@ TEST(DeviceRounds, EventTriggersMatchTheHostPipeline) {
 /// the sliding fire): the final values of the host pipeline, whose fold is per thread.
 TEST(DeviceRounds, FirstAndLastMatchTheHostPipeline) {
   for (const WindowSpec window : {WindowSpec::tumbling(5s), WindowSpec::sliding(6s, 2s)}) {
-    std::mt19937_64 rng(17);
-    const Schema schema = telemetry_schema();
-    const Columns cols = make_columns(40'000, 50, rng);
-    const DictionaryPtr dict = host_dictionary(50);
     const Query query = rounds_query(
         window, 1s, {first(col("cpu")), last(col("cpu")), count(), last(col("status"))});
-    const detail::CompiledQuery compiled =
-        detail::compile_query(schema, query, *dict, 1, PartitionSpec{});
-    detail::PipelineImpl<test::CountingExec> device(compiled.plan);
-    const RoundsRun on_device = run_rounds(
-        device, [&] { return device.executor().syncs; }, compiled, schema, dict, cols, 2'000);
-    const std::unique_ptr<detail::WorkerPipeline> host = detail::make_host_pipeline(compiled.plan);
-    const RoundsRun on_host = run_rounds(
-        *host, [] { return std::uint64_t{0}; }, compiled, schema, dict, cols, 2'000);
-    EXPECT_GT(on_host.finals.size(), 100u);
-    EXPECT_EQ(on_device.rows, on_host.rows);
-    test::expect_same_finals(on_device.finals, on_host.finals);
+    EXPECT_GT(expect_device_path_matches_host(query, 17).finals.size(), 100u);
   }
 }
 
