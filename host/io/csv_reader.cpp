@@ -159,12 +159,38 @@ struct CsvPiece {
 namespace {
 
 /// Where records end in a block: positions after a newline outside quoted fields. A quote
-/// opens a quoted field only at a field's start; inside one, "" is a quote and a lone quote
-/// closes it (what follows runs to the next comma). Calls on_end(position) for each.
+/// opens a quoted field only at a field's start; inside one, "" is a quote, and a quote followed
+/// by a comma, a line end (LF or CR LF) or the end of the input closes it. A quoted field that
+/// is not closed so within `max_quoted` bytes of its opening quote (a quote followed by other
+/// text, a stray quote, or one still open where the input ends, with `input_ends`) is
+/// unterminated: its record ends at the end of the line on which it opened. Calls
+/// on_end(position) for each end. Linear in `n` but for the bytes after an unterminated field's
+/// line, which are scanned again (at most `max_quoted` per such field).
 template <class OnEnd>
-void scan_record_ends(const char* text, std::size_t n, OnEnd on_end) {
-  enum class State : std::uint8_t { field_start, unquoted, quoted, quote_in_quoted };
+void scan_record_ends(const char* text, std::size_t n, std::size_t max_quoted, bool input_ends,
+                      OnEnd on_end) {
+  enum class State : std::uint8_t {
+    field_start,
+    unquoted,
+    quoted,
+    quote_in_quoted,  ///< after a quote in a quoted field: an escaped quote or the closing one
+    cr_after_quote,   ///< after a closing quote and a CR: a line end must follow
+    bad_line,         ///< the rest of an unterminated field's line
+  };
   State state = State::field_start;
+  std::size_t quote_at = 0;  // the opening quote of the quoted field being read
+  // The field opened at quote_at is unterminated (seen at i): the scan resumes after the end of
+  // its line, or skips to it.
+  const auto resync = [&](std::size_t& i) {
+    const void* nl = std::memchr(text + quote_at + 1, '\n', i - quote_at);
+    if (nl == nullptr) {
+      state = State::bad_line;
+      return;
+    }
+    i = static_cast<std::size_t>(static_cast<const char*>(nl) - text);
+    state = State::field_start;
+    on_end(i + 1);
+  };
   for (std::size_t i = 0; i < n; ++i) {
     const char c = text[i];
     switch (state) {
@@ -177,12 +203,17 @@ void scan_record_ends(const char* text, std::size_t n, OnEnd on_end) {
           on_end(i + 1);
         } else if (c == '"' && state == State::field_start) {
           state = State::quoted;
+          quote_at = i;
         } else {
           state = State::unquoted;
         }
         break;
       case State::quoted:
-        if (c == '"') state = State::quote_in_quoted;
+        if (i - quote_at > max_quoted) {
+          resync(i);
+        } else if (c == '"') {
+          state = State::quote_in_quoted;
+        }
         break;
       case State::quote_in_quoted:
         if (c == '"') {
@@ -192,11 +223,29 @@ void scan_record_ends(const char* text, std::size_t n, OnEnd on_end) {
         } else if (c == '\n') {
           state = State::field_start;
           on_end(i + 1);
+        } else if (c == '\r') {
+          state = State::cr_after_quote;
         } else {
-          state = State::unquoted;
+          resync(i);
+        }
+        break;
+      case State::cr_after_quote:
+        if (c == '\n') {
+          state = State::field_start;
+          on_end(i + 1);
+        } else {
+          resync(i);
+        }
+        break;
+      case State::bad_line:
+        if (c == '\n') {
+          state = State::field_start;
+          on_end(i + 1);
         }
         break;
     }
+    // Open where the input ends: resumes after the field's line (if it has a newline).
+    if (i + 1 == n && state == State::quoted && input_ends) resync(i);
   }
 }
 
@@ -208,20 +257,26 @@ std::vector<std::size_t> piece_targets(std::size_t n) {
   return targets;
 }
 
-/// Splits a record into fields at `p` (up to `end`), calling on_field(index, text);
-/// returns the position after the record and whether a quoted field was left open. Quoted
-/// fields are unquoted into `scratch` (a CR before a newline inside one is dropped, as at the
-/// end of a line); a CR ending the record is dropped. Counts the newlines it passes.
+/// Splits a record into fields at `p` (up to `end`, a record end), calling on_field(index,
+/// text); returns the position after the record. A quoted field not closed within `max_quoted`
+/// bytes of its opening quote by a quote followed by a comma, a line end or `end` sets
+/// `unterminated` and ends the record at the end of the line on which it opened (as
+/// scan_record_ends). Quoted fields are unquoted into `scratch` (a CR before a newline inside
+/// one is dropped, as at the end of a line); a CR ending the record is dropped. Counts the
+/// newlines it passes.
 template <class OnField>
-const char* split_record(const char* p, const char* end, std::string& scratch,
-                         std::uint64_t& newlines, bool& unterminated, OnField on_field) {
+const char* split_record(const char* p, const char* end, std::size_t max_quoted,
+                         std::string& scratch, std::uint64_t& newlines, bool& unterminated,
+                         OnField on_field) {
   unterminated = false;
   for (std::size_t field = 0;; ++field) {
     std::string_view text;
     if (p < end && *p == '"') {
+      const char* const quote = p;
+      const std::uint64_t newlines_before = newlines;
       scratch.clear();
       bool closed = false;
-      for (++p; p < end && !closed; ++p) {
+      for (++p; p < end && static_cast<std::size_t>(p - quote) <= max_quoted; ++p) {
         const char c = *p;
         if (c != '"') {
           if (c == '\n') {
@@ -233,17 +288,20 @@ const char* split_record(const char* p, const char* end, std::string& scratch,
           scratch += '"';
           ++p;
         } else {
-          closed = true;
+          ++p;  // the closing quote, if a comma or a line end follows
+          if (p < end && *p == '\r' && (p + 1 == end || p[1] == '\n')) ++p;
+          closed = p == end || *p == ',' || *p == '\n';
+          break;
         }
       }
       if (!closed) {
         unterminated = true;
-        return end;
+        newlines = newlines_before;
+        const void* nl = std::memchr(quote + 1, '\n', static_cast<std::size_t>(end - quote - 1));
+        if (nl == nullptr) return end;
+        ++newlines;
+        return static_cast<const char*>(nl) + 1;
       }
-      // Text after a closing quote runs to the next comma.
-      const char* tail = p;
-      while (p < end && *p != ',' && *p != '\n') ++p;
-      scratch.append(tail, static_cast<std::size_t>(p - tail));
       text = scratch;
     } else {
       const char* start = p;
@@ -330,7 +388,7 @@ Parsed store_cell(CsvPiece& piece, std::size_t c, const Field& field, std::strin
 /// Parses the records of a piece into its columns. Under `stop_at_problem` parsing stops at the
 /// first malformed row (the rows before it are kept).
 void parse_piece(CsvPiece& piece, const Schema& schema, const std::vector<int>& column_of_field,
-                 std::size_t header_fields, bool stop_at_problem) {
+                 std::size_t header_fields, std::size_t max_quoted, bool stop_at_problem) {
   const std::size_t max_rows =
       static_cast<std::size_t>(std::count(piece.begin, piece.end, '\n')) + 1;
   piece.columns->data.resize(schema.size());
@@ -351,7 +409,7 @@ void parse_piece(CsvPiece& piece, const Schema& schema, const std::vector<int>& 
     std::size_t fields = 0;
     std::string problem;  // the first cell that does not fit
     bool unterminated = false;
-    p = split_record(p, piece.end, scratch, newlines, unterminated,
+    p = split_record(p, piece.end, max_quoted, scratch, newlines, unterminated,
                      [&](std::size_t field, std::string_view text) {
                        ++fields;
                        if (!problem.empty() || field >= column_of_field.size()) return;
@@ -388,6 +446,7 @@ CsvReader::CsvReader(std::istream& in, std::string name, const Schema& schema,
       options_(options) {
   if (options_.diagnostics == nullptr) options_.diagnostics = &std::cerr;
   options_.block_bytes = std::max<std::size_t>(options_.block_bytes, 1);
+  options_.max_quoted_bytes = std::max<std::size_t>(options_.max_quoted_bytes, 1);
   if (dictionary_ == nullptr) dictionary_ = std::make_shared<StringDictionary>();
   read_header();
 }
@@ -429,13 +488,14 @@ bool CsvReader::fill_block() {
       const std::vector<std::size_t> targets = piece_targets(block_used_);
       std::size_t next = 0;
       piece_cuts_.clear();
-      scan_record_ends(block_.data(), block_used_, [&](std::size_t e) {
-        last_end = e;
-        while (next < targets.size() && targets[next] < e) {
-          piece_cuts_.push_back(e);
-          ++next;
-        }
-      });
+      scan_record_ends(block_.data(), block_used_, options_.max_quoted_bytes, false,
+                       [&](std::size_t e) {
+                         last_end = e;
+                         while (next < targets.size() && targets[next] < e) {
+                           piece_cuts_.push_back(e);
+                           ++next;
+                         }
+                       });
       piece_cuts_known_ = true;
     }
     if (last_end > 0) {
@@ -466,7 +526,7 @@ void CsvReader::read_header() {
   std::string scratch;
   bool unterminated = false;
   const char* after =
-      split_record(begin, end, scratch, newlines, unterminated,
+      split_record(begin, end, options_.max_quoted_bytes, scratch, newlines, unterminated,
                    [&](std::size_t, std::string_view text) { names.emplace_back(text); });
   if (unterminated) {
     throw Error(ErrorCode::malformed_input, name_ + ": unterminated quoted field in the header");
@@ -518,7 +578,7 @@ void CsvReader::parse_block() {
       }
     } else {
       std::size_t next = 0;
-      scan_record_ends(text, n, [&](std::size_t e) {
+      scan_record_ends(text, n, options_.max_quoted_bytes, eof_ && carry_ == 0, [&](std::size_t e) {
         while (next < targets.size() && targets[next] < e) {
           cuts.push_back(e);
           ++next;
@@ -542,9 +602,10 @@ void CsvReader::parse_block() {
 #pragma omp parallel for schedule(static, 1)
     for (std::int64_t i = 0; i < count; ++i)
       parse_piece(*pieces[static_cast<std::size_t>(i)], schema_, column_of_field_, header_fields_,
-                  stop);
+                  options_.max_quoted_bytes, stop);
   } else if (count == 1) {
-    parse_piece(*pieces[0], schema_, column_of_field_, header_fields_, stop);
+    parse_piece(*pieces[0], schema_, column_of_field_, header_fields_, options_.max_quoted_bytes,
+                stop);
   }
   // In input order: strings get the dictionary's codes in order of first appearance, problems
   // are reported with their lines, and the pieces are queued.

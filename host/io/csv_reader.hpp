@@ -27,6 +27,9 @@ struct CsvOptions {
   std::size_t max_reported = 10;        ///< skipped rows reported one by one; the rest are counted
   std::ostream* diagnostics = nullptr;  ///< where skipped rows are reported; nullptr = std::cerr
   std::size_t block_bytes = 16 << 20;   ///< input read and parsed at once, split among threads
+  /// A quoted field must close within this many bytes of its opening quote; one that does not
+  /// (a stray quote) makes its record malformed, and reading resumes on the next line.
+  std::size_t max_quoted_bytes = 1 << 20;
 };
 
 struct CsvPiece;
@@ -35,12 +38,15 @@ struct CsvPiece;
 /// `block_bytes`, each split at record boundaries into one piece per OpenMP thread and parsed
 /// in parallel straight into typed columns; each piece becomes a Batch that owns its columns
 /// (read in place by a job). Fields split on commas; a field may be double-quoted ("" is a
-/// quote, and a quoted field may span lines); a trailing CR is dropped; blank lines are
-/// ignored. Schema columns are matched to header names; extra CSV columns are ignored. Cells
-/// are parsed per column type (integers and timestamps in their unit as integers, floats, bool
-/// as true/false/1/0, strings as written, coded with the given dictionary in the order a serial
-/// reader meets them: row by row, column by column, in well-formed rows only). Rows, messages
-/// and codes do not depend on the block size or the number of threads.
+/// quote, and a quoted field may span lines); a quoted field not closed within
+/// `max_quoted_bytes` or by the end of input is malformed, its record ends with the line on
+/// which it opened and the next line is read as a record (so a stray quote costs one row, and
+/// reading stays linear); a trailing CR is dropped; blank lines are ignored. Schema columns are
+/// matched to header names; extra CSV columns are ignored. Cells are parsed per column type
+/// (integers and timestamps in their unit as integers, floats, bool as true/false/1/0, strings as
+/// written, coded with the given dictionary in the order a serial reader meets them: row by row,
+/// column by column, in well-formed rows only). Rows, messages and codes do not depend on the block
+/// size or the number of threads.
 class CsvReader {
  public:
   /// @brief Reads the header. `name` names the stream in messages ("data.csv", "stdin");

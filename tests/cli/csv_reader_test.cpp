@@ -113,6 +113,57 @@ TEST(CsvReader, MissingColumnNamesItAndTheFile) {
   }
 }
 
+TEST(CsvReader, AStrayQuoteCostsOneRowAndTheRowsAfterItAreKept) {
+  // A quote that never closes on line 3, then many rows: with the default bound and a bound
+  // smaller than the rest of the input, only line 3 is lost.
+  constexpr int kRows = 20000;
+  std::string text = "t,n,ok,x,s\n1,1,true,1,a\n2,2,true,2,\"oops\n";
+  for (int i = 0; i < kRows; ++i) text += std::to_string(i) + ",3,true,3,\"b\"\n";
+  for (std::size_t max_quoted : {std::size_t{1} << 20, std::size_t{100}}) {
+    SCOPED_TRACE(max_quoted);
+    std::istringstream in(text);
+    std::ostringstream diagnostics;
+    CsvReader reader(
+        in, "mem", reader_schema(), nullptr,
+        {.diagnostics = &diagnostics, .block_bytes = 4096, .max_quoted_bytes = max_quoted});
+    const auto rows = read_all(reader);
+    ASSERT_EQ(rows.size(), 1u + kRows);
+    EXPECT_EQ(std::get<std::int64_t>(rows[1][0]), 0);
+    EXPECT_EQ(std::get<std::int64_t>(rows.back()[0]), kRows - 1);
+    EXPECT_EQ(std::get<std::string>(rows.back()[4]), "b");
+    EXPECT_EQ(reader.malformed(), 1u);
+    EXPECT_EQ(reader.line(), 3u + kRows);
+    EXPECT_EQ(diagnostics.str(),
+              "mem:3: unterminated quoted field\nmem: skipped 1 malformed row\n");
+  }
+}
+
+TEST(CsvReader, AQuotedFieldLongerThanTheBoundIsMalformedAndReadingGoesOnAfterItsLine) {
+  // A quoted field over two lines fits a bound of 64 bytes, not one of 8: its first line is
+  // dropped and its second is read as a record (malformed here: too few fields).
+  const std::string text = "t,n,ok,x,s\n1,1,true,1,\"two\nlines\"\n2,2,true,2,c\n";
+  for (std::size_t max_quoted : {std::size_t{64}, std::size_t{8}}) {
+    std::istringstream in(text);
+    std::ostringstream diagnostics;
+    CsvReader reader(in, "mem", reader_schema(), nullptr,
+                     {.diagnostics = &diagnostics, .max_quoted_bytes = max_quoted});
+    const auto rows = read_all(reader);
+    if (max_quoted == 64) {
+      ASSERT_EQ(rows.size(), 2u);
+      EXPECT_EQ(std::get<std::string>(rows[0][4]), "two\nlines");
+      EXPECT_EQ(diagnostics.str(), "");
+    } else {
+      ASSERT_EQ(rows.size(), 1u);
+      EXPECT_EQ(std::get<std::int64_t>(rows[0][0]), 2);
+      EXPECT_EQ(diagnostics.str(),
+                "mem:2: unterminated quoted field\n"
+                "mem:3: expected 5 fields (as in the header), found 1\n"
+                "mem: skipped 2 malformed rows\n");
+    }
+    EXPECT_EQ(reader.line(), 4u);
+  }
+}
+
 TEST(CsvReader, EmptyInputAndOpenQuoteInTheHeaderAreErrors) {
   for (const char* text : {"", "\n\n", "\"t,n\n"}) {
     std::istringstream in(text);
@@ -131,7 +182,8 @@ struct Reference {
   std::uint64_t lines = 0;
 };
 
-Reference reference_parse(const std::string& text, std::size_t header_fields) {
+Reference reference_parse(const std::string& text, std::size_t header_fields,
+                          std::size_t max_quoted) {
   Reference ref;
   std::size_t i = 0;
   std::uint64_t line = 1;
@@ -151,8 +203,10 @@ Reference reference_parse(const std::string& text, std::size_t header_fields) {
     for (;;) {
       std::string f;
       if (i < text.size() && text[i] == '"') {
+        const std::size_t quote = i;
+        const std::uint64_t quote_line = line;
         bool closed = false;
-        for (++i; i < text.size() && !closed; ++i) {
+        for (++i; i < text.size() && i - quote <= max_quoted; ++i) {
           if (text[i] != '"') {
             if (text[i] == '\n') {
               ++line;
@@ -163,11 +217,21 @@ Reference reference_parse(const std::string& text, std::size_t header_fields) {
             f += '"';
             ++i;
           } else {
-            closed = true;
+            // A closing quote is followed by a comma, LF, CR LF or the end.
+            ++i;
+            if (i < text.size() && text[i] == '\r' && (i + 1 == text.size() || text[i + 1] == '\n'))
+              ++i;
+            closed = i == text.size() || text[i] == ',' || text[i] == '\n';
+            break;
           }
         }
         if (!closed) {
+          // The record ends with the line on which the field opened.
           unterminated = true;
+          line = quote_line;
+          const std::size_t nl = text.find('\n', quote + 1);
+          i = nl == std::string::npos ? text.size() : nl + 1;
+          if (nl != std::string::npos) ++line;
           break;
         }
       }
@@ -228,7 +292,9 @@ std::string random_csv(std::size_t rows, std::mt19937_64& rng) {
     else
       text += "\"" + std::string(words[w]) + "\"";
     if (roll >= 6 && roll < 8) text += ",extra";
-    if (roll == 8 && r + 1 == rows) text += ",\"open";  // an unterminated quote at the end
+    if (roll == 8 && r + 1 == rows) text += ",\"open";     // an unterminated quote at the end
+    if (roll == 9) text += rng() % 2 ? ",\"stray" : "\"";  // a quote that never closes
+    if (roll == 10) text += ",\"closed\"early";            // text after a closing quote
     text += rng() % 4 == 0 ? "\r\n" : "\n";
   }
   return text;
@@ -240,43 +306,49 @@ TEST(CsvReader, RandomInputsMatchASerialReferenceAtEveryBlockSizeAndThreadCount)
   const int before = omp_get_max_threads();
   for (std::size_t rows : {0u, 1u, 2u, 50u, 2000u}) {
     const std::string text = random_csv(rows, rng);
-    const Reference ref = reference_parse(text, 3);
-    for (std::size_t block : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{4096},
-                              std::size_t{1} << 20}) {
-      for (int threads : {1, 2, 3}) {
-        SCOPED_TRACE(std::to_string(rows) + " rows, block " + std::to_string(block) + ", " +
-                     std::to_string(threads) + " threads");
-        omp_set_num_threads(threads);
-        std::istringstream in(text);
-        std::ostringstream diagnostics;
-        auto dictionary = std::make_shared<sluice::StringDictionary>();
-        CsvReader reader(in, "mem", schema, dictionary,
-                         {.max_reported = 1000, .diagnostics = &diagnostics, .block_bytes = block});
-        const auto got = read_all(reader);
-        ASSERT_EQ(got.size(), ref.rows.size());
-        for (std::size_t r = 0; r < got.size(); ++r) {
-          ASSERT_EQ(std::get<std::string>(got[r][0]), ref.rows[r][0]) << "row " << r;
-          ASSERT_EQ(std::get<std::int64_t>(got[r][1]), std::stoll(ref.rows[r][1])) << "row " << r;
-          ASSERT_EQ(std::get<std::string>(got[r][2]), ref.rows[r][2]) << "row " << r;
+    for (std::size_t max_quoted : {std::size_t{8}, std::size_t{40}, std::size_t{1} << 20}) {
+      const Reference ref = reference_parse(text, 3, max_quoted);
+      for (std::size_t block : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{4096},
+                                std::size_t{1} << 20}) {
+        for (int threads : {1, 2, 3}) {
+          SCOPED_TRACE(std::to_string(rows) + " rows, quoted fields up to " +
+                       std::to_string(max_quoted) + " bytes, block " + std::to_string(block) +
+                       ", " + std::to_string(threads) + " threads");
+          omp_set_num_threads(threads);
+          std::istringstream in(text);
+          std::ostringstream diagnostics;
+          auto dictionary = std::make_shared<sluice::StringDictionary>();
+          CsvReader reader(in, "mem", schema, dictionary,
+                           {.max_reported = 1 << 20,
+                            .diagnostics = &diagnostics,
+                            .block_bytes = block,
+                            .max_quoted_bytes = max_quoted});
+          const auto got = read_all(reader);
+          ASSERT_EQ(got.size(), ref.rows.size());
+          for (std::size_t r = 0; r < got.size(); ++r) {
+            ASSERT_EQ(std::get<std::string>(got[r][0]), ref.rows[r][0]) << "row " << r;
+            ASSERT_EQ(std::get<std::int64_t>(got[r][1]), std::stoll(ref.rows[r][1])) << "row " << r;
+            ASSERT_EQ(std::get<std::string>(got[r][2]), ref.rows[r][2]) << "row " << r;
+          }
+          std::string want;
+          for (const std::string& m : ref.messages) want += m + "\n";
+          if (!ref.messages.empty())
+            want += "mem: skipped " + std::to_string(ref.messages.size()) + " malformed row" +
+                    (ref.messages.size() == 1 ? "" : "s") + "\n";
+          EXPECT_EQ(diagnostics.str(), want);
+          EXPECT_EQ(reader.malformed(), ref.messages.size());
+          EXPECT_EQ(reader.line(), ref.lines);
+          // Codes in the order the strings first appear, as a serial reader gives them.
+          std::vector<std::string> first_seen;
+          for (const auto& row : ref.rows)
+            for (int c : {0, 2})
+              if (std::find(first_seen.begin(), first_seen.end(),
+                            row[static_cast<std::size_t>(c)]) == first_seen.end())
+                first_seen.push_back(row[static_cast<std::size_t>(c)]);
+          ASSERT_EQ(dictionary->size(), first_seen.size());
+          for (std::uint32_t code = 0; code < first_seen.size(); ++code)
+            ASSERT_EQ(dictionary->at(code), first_seen[code]) << "code " << code;
         }
-        std::string want;
-        for (const std::string& m : ref.messages) want += m + "\n";
-        if (!ref.messages.empty())
-          want += "mem: skipped " + std::to_string(ref.messages.size()) + " malformed row" +
-                  (ref.messages.size() == 1 ? "" : "s") + "\n";
-        EXPECT_EQ(diagnostics.str(), want);
-        EXPECT_EQ(reader.malformed(), ref.messages.size());
-        EXPECT_EQ(reader.line(), ref.lines);
-        // Codes in the order the strings first appear, as a serial reader gives them.
-        std::vector<std::string> first_seen;
-        for (const auto& row : ref.rows)
-          for (int c : {0, 2})
-            if (std::find(first_seen.begin(), first_seen.end(), row[static_cast<std::size_t>(c)]) ==
-                first_seen.end())
-              first_seen.push_back(row[static_cast<std::size_t>(c)]);
-        ASSERT_EQ(dictionary->size(), first_seen.size());
-        for (std::uint32_t code = 0; code < first_seen.size(); ++code)
-          ASSERT_EQ(dictionary->at(code), first_seen[code]) << "code " << code;
       }
     }
   }
