@@ -119,11 +119,14 @@ SLUICE_HD inline void evaluate_event(const AggregationSpec& spec, ProgramSetView
     e.inputs[j] = run_program(programs.code, programs.programs[spec.inputs_begin + j], in, row);
 }
 
-/// @brief The value event `e` contributes to state s (its input, or 1 for counts).
+/// @brief The value event `e` contributes to state s (its input, or 1 for counts; the sign
+/// extension of its input for the high word of a wide sum).
 SLUICE_HD inline std::uint64_t event_state_value(const StateSpec& states, const EventFields& e,
                                                  int s) {
   const int input = states.inputs[s];
-  return input < 0 ? kUnitInput : e.inputs[input];
+  if (input < 0) return kUnitInput;
+  const std::uint64_t v = e.inputs[input];
+  return states.ops[s] == StateOp::wide_sum_high ? wide_high_of(v) : v;
 }
 
 }  // namespace sluice::detail

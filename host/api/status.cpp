@@ -27,6 +27,8 @@ const char* to_string(ErrorCode code) noexcept {
       return "device_error";
     case ErrorCode::peer_failure:
       return "peer_failure";
+    case ErrorCode::arithmetic_overflow:
+      return "arithmetic_overflow";
     case ErrorCode::internal:
       return "internal";
   }

@@ -4,13 +4,18 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <limits>
 #include <numeric>
+#include <string>
 
 #include "host/api/batch_access.hpp"
 #include "host/engine/micro_batch.hpp"
 #include "kernels/ops/aggregates.hpp"
 #include "kernels/ops/key_word.hpp"
+#include "sluice/status.hpp"
+#include "sluice/value.hpp"
 
 namespace sluice::detail {
 namespace {
@@ -276,6 +281,10 @@ void Emitter::emit(const FiredView& rows) {
   auto* start = reinterpret_cast<std::int64_t*>(columns_[0].data());
   auto* end = reinterpret_cast<std::int64_t*>(columns_[1].data());
   auto* update = reinterpret_cast<std::uint8_t*>(columns_[schema.size() - 1].data());
+  // The first (row, aggregate) whose result does not fit its type (an integer sum beyond i64),
+  // as row * aggregates + aggregate; none: the limit.
+  const std::size_t aggs = query_.aggregates.size();
+  std::atomic<std::size_t> overflow{std::numeric_limits<std::size_t>::max()};
   // Rows [lo, hi) of every result column; ranges are converted in parallel.
   const auto convert = [&](std::size_t lo, std::size_t hi) {
     std::uint64_t updates = 0;
@@ -297,8 +306,15 @@ void Emitter::emit(const FiredView& rows) {
       const AggregateOutput& agg = query_.aggregates[a];
       auto* out = reinterpret_cast<std::uint64_t*>(columns_[2 + k + a].data());
       const std::uint64_t* in = rows.states + static_cast<std::size_t>(agg.state) * rows.stride;
-      for (std::size_t i = lo; i < hi; ++i)
+      for (std::size_t i = lo; i < hi; ++i) {
+        if (aggregate_overflows(agg.kind, agg.float_result, in + order_[i], rows.stride)) {
+          std::size_t seen = overflow.load(std::memory_order_relaxed);
+          while (i * aggs + a < seen && !overflow.compare_exchange_weak(seen, i * aggs + a)) {
+          }
+          continue;
+        }
         out[i] = finalize_aggregate(agg.kind, in + order_[i], rows.stride);
+      }
     }
     return updates;
   };
@@ -315,6 +331,17 @@ void Emitter::emit(const FiredView& rows) {
     updates = convert(0, n);
   }
   BatchAccess::rebind(result_, pointers_, n);
+  if (const std::size_t bad = overflow.load(); bad != std::numeric_limits<std::size_t>::max()) {
+    const std::size_t row = bad / aggs;
+    std::string key;
+    for (std::size_t j = 0; j < k; ++j)
+      key += (j == 0 ? "" : ", ") + sluice::to_string(result_.at(row, 2 + j));
+    throw Error(ErrorCode::arithmetic_overflow,
+                "aggregate '" + query_.aggregates[bad % aggs].name + "' of window [" +
+                    std::to_string(start[row]) + ", " + std::to_string(end[row]) + ")" +
+                    (k == 0 ? std::string() : " for key (" + key + ")") +
+                    ": the integer sum does not fit in 64 bits");
+  }
   counters_.windows_fired += n;
   counters_.window_updates += updates;
   if (query_.result_sink) query_.result_sink(result_);

@@ -20,6 +20,7 @@ enum class ErrorCode {
   out_of_memory,        ///< host or device memory exhausted
   device_error,         ///< a CUDA call or kernel failed
   peer_failure,         ///< another rank of the job failed, was lost or stopped answering
+  arithmetic_overflow,  ///< a result outside its type's range (an integer sum beyond i64)
   internal,             ///< a broken invariant inside Sluice
 };
 

@@ -132,6 +132,20 @@ __global__ void __launch_bounds__(kFoldBlock) fold_events_kernel(FoldArgs a) {
         s += kPairWords - 1;
         continue;
       }
+      if (state_is_wide(op)) {  // integer sum: both words fold and combine together
+        std::uint64_t lo = live ? event_state_value(a.spec.states, e, s) : 0;
+        std::uint64_t hi = live ? event_state_value(a.spec.states, e, s + 1) : 0;
+        const bool leader = warp_fold_wide(group, lo, hi);
+        if (live && leader) {
+          if (in_block)
+            atomic_wide_add<cuda::thread_scope_block>(local.state(s, slot),
+                                                      local.state(s + 1, slot), lo, hi);
+          else
+            atomic_wide_add(a.table.state(s, slot), a.table.state(s + 1, slot), lo, hi);
+        }
+        s += kWideWords - 1;
+        continue;
+      }
       std::uint64_t v = live ? event_state_value(a.spec.states, e, s) : 0;
       const bool leader = warp_fold(group, op, v);
       if (!live || !leader) continue;

@@ -45,6 +45,21 @@ __device__ inline bool warp_fold_pair(unsigned group, StateOp op, std::uint64_t&
   return lane == leader;
 }
 
+/// @brief warp_fold for a 128-bit integer sum: the lanes of `group` add their (lo, hi) into the
+/// lowest lane, which returns true and holds the group's sum.
+/// @pre Every lane of `group` calls it with the same `group`.
+__device__ inline bool warp_fold_wide(unsigned group, std::uint64_t& lo, std::uint64_t& hi) {
+  const int lane = static_cast<int>(threadIdx.x & 31u);
+  const int leader = __ffs(static_cast<int>(group)) - 1;
+  for (unsigned others = group & (group - 1u); others != 0; others &= others - 1u) {
+    const int source = __ffs(static_cast<int>(others)) - 1;
+    const std::uint64_t other_lo = __shfl_sync(group, lo, source);
+    const std::uint64_t other_hi = __shfl_sync(group, hi, source);
+    if (lane == leader) wide_add(lo, hi, other_lo, other_hi);
+  }
+  return lane == leader;
+}
+
 /// @brief The sum of `v` over the warp, in every lane. @pre All 32 lanes of the warp call it.
 __device__ inline unsigned warp_sum(unsigned v) {
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullWarp, v, offset);

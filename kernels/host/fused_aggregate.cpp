@@ -242,7 +242,19 @@ void update_state(StateOp op, std::uint64_t* acc, int width, const std::uint32_t
     case StateOp::last_time:
     case StateOp::pair_value:
     case StateOp::pair_lock:
-      return;  // pairs: update_pair
+    case StateOp::wide_sum_low:
+    case StateOp::wide_sum_high:
+      return;  // pairs: update_pair; wide sums: update_wide
+  }
+}
+
+/// The 128-bit sum at acc[group[i] * width] (low, then high word) plus values[i] (i64) for i < n.
+void update_wide(std::uint64_t* acc, int width, const std::uint32_t* group, std::size_t n,
+                 const std::uint64_t* values) {
+  const auto w = static_cast<std::size_t>(width);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint64_t* a = acc + group[i] * w;
+    wide_add(a[0], a[1], values[i], wide_high_of(values[i]));
   }
 }
 
@@ -625,6 +637,11 @@ void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
         s += kPairWords - 1;
         continue;
       }
+      if (state_is_wide(ops[s])) {
+        update_wide(rows_base + kWidth + s, local_width, group, m, values);
+        s += kWideWords - 1;
+        continue;
+      }
     }
     update_state(ops[s], rows_base + kWidth + s, local_width, group, m,
                  unit[s] || std::is_same_v<In, std::nullptr_t> ? nullptr : values);
@@ -856,6 +873,11 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
                 update_pair(op, rows_base + 2 + k_words + s, local_width, group, m, input_words(s),
                             input_words(s + 1));
                 s += kPairWords - 1;
+                continue;
+              }
+              if (state_is_wide(op)) {
+                update_wide(rows_base + 2 + k_words + s, local_width, group, m, input_words(s));
+                s += kWideWords - 1;
                 continue;
               }
               update_state(op, rows_base + 2 + k_words + s, local_width, group, m, input_words(s));

@@ -20,6 +20,9 @@ namespace sluice::detail {
 /// first_time/last_time begin a pair state of three words (first/last by event time): the
 /// time, then the value (pair_value) and a word that serializes atomic combines (pair_lock).
 /// The three combine together only (combine_states, atomic_combine_states).
+/// wide_sum_low begins a two-word state: an exact 128-bit integer sum (integer sum(x)), low word
+/// then high word (wide_sum_high); an input v contributes (v, its sign extension). The two
+/// combine together only, with the carry from the low word into the high one.
 enum class StateOp : std::uint8_t {
   sum_i64,
   sum_f64,
@@ -31,6 +34,8 @@ enum class StateOp : std::uint8_t {
   last_time,
   pair_value,
   pair_lock,
+  wide_sum_low,
+  wide_sum_high,
 };
 
 /// @brief True for the first word of a pair state (its value and lock words follow).
@@ -40,6 +45,25 @@ SLUICE_HD inline bool state_is_pair(StateOp op) {
 
 /// @brief Words of a pair state (time, value, lock).
 inline constexpr int kPairWords = 3;
+
+/// @brief True for the low word of a 128-bit integer sum (its high word follows).
+SLUICE_HD inline bool state_is_wide(StateOp op) { return op == StateOp::wide_sum_low; }
+
+/// @brief Words of a 128-bit integer sum (low, high).
+inline constexpr int kWideWords = 2;
+
+/// @brief The high word an i64 input `v` contributes to a 128-bit sum: its sign extension.
+SLUICE_HD inline std::uint64_t wide_high_of(std::uint64_t v) {
+  return static_cast<std::uint64_t>(static_cast<std::int64_t>(v) >> 63);
+}
+
+/// @brief (lo, hi) += (b_lo, b_hi), modulo 2^128.
+SLUICE_HD inline void wide_add(std::uint64_t& lo, std::uint64_t& hi, std::uint64_t b_lo,
+                               std::uint64_t b_hi) {
+  const std::uint64_t sum = lo + b_lo;
+  hi += b_hi + (sum < lo ? 1u : 0u);
+  lo = sum;
+}
 
 /// @brief True when the state holds f64 bits (its inputs are converted to f64 first).
 SLUICE_HD inline bool state_is_float(StateOp op) {
@@ -67,6 +91,8 @@ SLUICE_HD inline std::uint64_t state_init(StateOp op) {
       return static_cast<std::uint64_t>(INT64_MIN);
     case StateOp::pair_value:
     case StateOp::pair_lock:
+    case StateOp::wide_sum_low:
+    case StateOp::wide_sum_high:
       return 0;
   }
   return 0;
@@ -114,18 +140,26 @@ SLUICE_HD inline std::uint64_t state_combine(StateOp op, std::uint64_t a, std::u
     case StateOp::last_time:
     case StateOp::pair_value:
     case StateOp::pair_lock:
-      break;  // pairs combine through combine_states
+    case StateOp::wide_sum_low:
+    case StateOp::wide_sum_high:
+      break;  // pairs and wide sums combine through combine_states
   }
   return a;
 }
 
 /// @brief Combines the states of `b` into those of `a`: a(s) is a reference to state word s,
-/// b(s) its value to combine (of another state, or one event's input); pair states combine
-/// their time and value together. Not atomic: one caller per `a`.
+/// b(s) its value to combine (of another state, or one event's input as event_state_value
+/// gives it); pair states combine their time and value together, wide sums their two words
+/// with the carry. Not atomic: one caller per `a`.
 template <class Spec, class A, class B>
 SLUICE_HD inline void combine_states(const Spec& spec, A&& a, B&& b) {
   for (int s = 0; s < spec.count; ++s) {
     const StateOp op = spec.ops[s];
+    if (state_is_wide(op)) {
+      wide_add(a(s), a(s + 1), b(s), b(s + 1));
+      ++s;
+      continue;
+    }
     if (state_is_pair(op)) {
       const std::uint64_t t = b(s);
       const std::uint64_t v = b(s + 1);
@@ -198,11 +232,30 @@ SLUICE_HD inline void atomic_pair_combine(StateOp time_op, std::uint64_t* time,
   held_lock.store(0, cuda::memory_order_release);
 }
 
+/// @brief Adds (b_lo, b_hi) to the 128-bit sum at `lo`, `hi` atomically (any number of concurrent
+/// callers): the low word's fetch_add tells the carry this addition owes the high word, so the
+/// sum is exact once every caller is done (the two words are not read together before).
+template <cuda::thread_scope Scope = cuda::thread_scope_device>
+SLUICE_HD inline void atomic_wide_add(std::uint64_t* lo, std::uint64_t* hi, std::uint64_t b_lo,
+                                      std::uint64_t b_hi) {
+  cuda::atomic_ref<std::uint64_t, Scope> low(*lo);
+  const std::uint64_t before = low.fetch_add(b_lo, cuda::memory_order_relaxed);
+  const std::uint64_t carry = before + b_lo < before ? 1u : 0u;
+  if (b_hi + carry == 0) return;
+  cuda::atomic_ref<std::uint64_t, Scope> high(*hi);
+  high.fetch_add(b_hi + carry, cuda::memory_order_relaxed);
+}
+
 /// @brief combine_states for concurrent callers: state s at word(s), its value to combine b(s).
 template <cuda::thread_scope Scope = cuda::thread_scope_device, class Spec, class W, class B>
 SLUICE_HD inline void atomic_combine_states(const Spec& spec, W&& word, B&& b) {
   for (int s = 0; s < spec.count; ++s) {
     const StateOp op = spec.ops[s];
+    if (state_is_wide(op)) {
+      atomic_wide_add<Scope>(word(s), word(s + 1), b(s), b(s + 1));
+      ++s;
+      continue;
+    }
     if (state_is_pair(op)) {
       atomic_pair_combine<Scope>(op, word(s), word(s + 1), word(s + 2), b(s), b(s + 1));
       s += kPairWords - 1;
@@ -236,8 +289,9 @@ struct AggregateShape {
   bool float_result = false;
 };
 
-/// @brief Catalogue entry of `kind`: count = a sum of 1; sum/min/max = one state of the input's
-/// kind; avg = an f64 sum and a count; first/last = a pair state (time, value, lock).
+/// @brief Catalogue entry of `kind`: count = a sum of 1; sum of integers = a 128-bit sum (two
+/// words); sum of floats, min, max = one state of the input's kind; avg = an f64 sum and a
+/// count; first/last = a pair state (time, value, lock).
 inline AggregateShape aggregate_shape(AggKind kind, bool float_input) {
   AggregateShape s;
   switch (kind) {
@@ -259,6 +313,12 @@ inline AggregateShape aggregate_shape(AggKind kind, bool float_input) {
       s.has_input[0] = true;
       s.float_input = float_input;
       s.float_result = float_input;
+      if (kind == AggKind::sum && !float_input) {
+        s.states = kWideWords;
+        s.ops[0] = StateOp::wide_sum_low;
+        s.ops[1] = StateOp::wide_sum_high;
+        s.has_input[1] = true;  // the same value: event_state_value gives its sign extension
+      }
       break;
     }
     case AggKind::avg:
@@ -284,8 +344,16 @@ inline AggregateShape aggregate_shape(AggKind kind, bool float_input) {
   return s;
 }
 
+/// @brief True when an aggregate's result does not fit its type: an integer sum outside the
+/// i64 range (`states` as for finalize_aggregate).
+inline bool aggregate_overflows(AggKind kind, bool float_result, const std::uint64_t* states,
+                                std::size_t stride) {
+  return kind == AggKind::sum && !float_result && states[stride] != wide_high_of(states[0]);
+}
+
 /// @brief The result of an aggregate from its state words (`states` points at its first state
-/// word, `stride` apart): an i64 or f64 bit pattern, as AggregateShape::float_result says.
+/// word, `stride` apart): an i64 or f64 bit pattern, as AggregateShape::float_result says (an
+/// integer sum's low word: check aggregate_overflows first).
 inline std::uint64_t finalize_aggregate(AggKind kind, const std::uint64_t* states,
                                         std::size_t stride) {
   if (kind == AggKind::avg) {

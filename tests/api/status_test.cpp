@@ -29,6 +29,7 @@ TEST(Status, CodeNames) {
   EXPECT_STREQ(to_string(ErrorCode::malformed_input), "malformed_input");
   EXPECT_STREQ(to_string(ErrorCode::io_error), "io_error");
   EXPECT_STREQ(to_string(ErrorCode::backend_unavailable), "backend_unavailable");
+  EXPECT_STREQ(to_string(ErrorCode::arithmetic_overflow), "arithmetic_overflow");
   EXPECT_STREQ(to_string(ErrorCode::out_of_memory), "out_of_memory");
   EXPECT_STREQ(to_string(ErrorCode::device_error), "device_error");
   EXPECT_STREQ(to_string(ErrorCode::internal), "internal");

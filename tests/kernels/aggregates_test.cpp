@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -132,6 +133,95 @@ TEST(PairStates, FirstAndLastCombineInAnyOrderAndUnderContention) {
     }
 }
 
+TEST(WideSums, IntegerSumsAreExactIn128BitsInAnyOrderAndUnderContention) {
+  SLUICE_SEEDED_RNG(rng);
+  const int threads = std::max(2, omp_get_max_threads());
+  __extension__ using int128 = __int128;
+  detail::StateSpec spec;
+  for (StateOp o : {StateOp::sum_i64, StateOp::wide_sum_low, StateOp::wide_sum_high})
+    spec.ops[spec.count++] = o;
+  const auto as_int128 = [](std::uint64_t lo, std::uint64_t hi) {
+    return static_cast<int128>((static_cast<unsigned __int128>(hi) << 64) | lo);
+  };
+  for (std::size_t n :
+       {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{33}, std::size_t{50000}}) {
+    // Values near the ends of the i64 range, so partial sums leave it (and often come back).
+    std::vector<std::int64_t> values(n);
+    for (std::int64_t& v : values) {
+      const std::int64_t near = rng() % 2 ? std::numeric_limits<std::int64_t>::max()
+                                          : std::numeric_limits<std::int64_t>::min();
+      v = rng() % 3 == 0 ? static_cast<std::int64_t>(rng() % 2001) - 1000
+                         : near - (near > 0 ? 1 : -1) * static_cast<std::int64_t>(rng() % 1000);
+    }
+    int128 want = 0;
+    for (std::int64_t v : values) want += v;
+    SCOPED_TRACE(n);
+    // One value at a time, as events (the high word from event_state_value's sign extension).
+    std::uint64_t acc[3] = {0, 0, 0};
+    for (std::int64_t v : values) {
+      const auto w = static_cast<std::uint64_t>(v);
+      const std::uint64_t in[3] = {1, w, detail::wide_high_of(w)};
+      detail::combine_states(
+          spec, [&](int s) -> std::uint64_t& { return acc[s]; }, [&](int s) { return in[s]; });
+    }
+    EXPECT_EQ(acc[0], n);
+    EXPECT_TRUE(as_int128(acc[1], acc[2]) == want);
+    // Partial states of random runs merged in a shuffled order.
+    std::vector<std::array<std::uint64_t, 3>> parts;
+    for (std::size_t i = 0; i < n;) {
+      const std::size_t len = 1 + rng() % 7;
+      std::array<std::uint64_t, 3> part{0, 0, 0};
+      for (std::size_t j = i; j < std::min(n, i + len); ++j) {
+        ++part[0];
+        detail::wide_add(part[1], part[2], static_cast<std::uint64_t>(values[j]),
+                         detail::wide_high_of(static_cast<std::uint64_t>(values[j])));
+      }
+      parts.push_back(part);
+      i += len;
+    }
+    std::shuffle(parts.begin(), parts.end(), rng);
+    std::uint64_t merged[3] = {0, 0, 0};
+    for (const auto& part : parts)
+      detail::combine_states(
+          spec, [&](int s) -> std::uint64_t& { return merged[s]; },
+          [&](int s) { return part[static_cast<std::size_t>(s)]; });
+    EXPECT_EQ(merged[0], n);
+    EXPECT_TRUE(as_int128(merged[1], merged[2]) == want);
+    // Every thread at once into one state.
+    std::uint64_t shared[3] = {0, 0, 0};
+#pragma omp parallel for num_threads(threads)
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(n); ++i) {
+      const auto w = static_cast<std::uint64_t>(values[static_cast<std::size_t>(i)]);
+      const std::uint64_t in[3] = {1, w, detail::wide_high_of(w)};
+      detail::atomic_combine_states(
+          spec, [&](int s) { return &shared[s]; }, [&](int s) { return in[s]; });
+    }
+    EXPECT_EQ(shared[0], n);
+    EXPECT_TRUE(as_int128(shared[1], shared[2]) == want);
+    // The result is the low word when the sum fits in i64, an overflow otherwise.
+    const bool fits = want >= std::numeric_limits<std::int64_t>::min() &&
+                      want <= std::numeric_limits<std::int64_t>::max();
+    EXPECT_EQ(detail::aggregate_overflows(AggKind::sum, false, merged + 1, 1), !fits);
+    if (fits) {
+      EXPECT_EQ(static_cast<std::int64_t>(finalize_aggregate(AggKind::sum, merged + 1, 1)),
+                static_cast<std::int64_t>(want));
+    }
+  }
+  // Exactly at the limits.
+  for (const int128 want : {int128{std::numeric_limits<std::int64_t>::max()},
+                            int128{std::numeric_limits<std::int64_t>::min()},
+                            int128{std::numeric_limits<std::int64_t>::max()} + 1,
+                            int128{std::numeric_limits<std::int64_t>::min()} - 1}) {
+    const auto lo = static_cast<std::uint64_t>(want);
+    const auto hi = static_cast<std::uint64_t>(static_cast<unsigned __int128>(want) >> 64);
+    const std::uint64_t state[2] = {lo, hi};
+    const bool fits = want >= std::numeric_limits<std::int64_t>::min() &&
+                      want <= std::numeric_limits<std::int64_t>::max();
+    EXPECT_EQ(detail::aggregate_overflows(AggKind::sum, false, state, 1), !fits);
+    EXPECT_FALSE(detail::aggregate_overflows(AggKind::sum, true, state, 1)) << "float sums";
+  }
+}
+
 TEST(Catalogue, ShapesOfEveryAggregate) {
   const auto count = aggregate_shape(AggKind::count, false);
   ASSERT_EQ(count.states, 1);
@@ -140,9 +230,13 @@ TEST(Catalogue, ShapesOfEveryAggregate) {
   EXPECT_FALSE(count.float_result);
   for (bool f : {false, true}) {
     const auto sum = aggregate_shape(AggKind::sum, f);
-    ASSERT_EQ(sum.states, 1);
-    EXPECT_EQ(sum.ops[0], f ? StateOp::sum_f64 : StateOp::sum_i64);
+    ASSERT_EQ(sum.states, f ? 1 : detail::kWideWords);
+    EXPECT_EQ(sum.ops[0], f ? StateOp::sum_f64 : StateOp::wide_sum_low);
     EXPECT_TRUE(sum.has_input[0]);
+    if (!f) {
+      EXPECT_EQ(sum.ops[1], StateOp::wide_sum_high);
+      EXPECT_TRUE(sum.has_input[1]);  // the same input, sign-extended
+    }
     EXPECT_EQ(sum.float_result, f);
     EXPECT_EQ(aggregate_shape(AggKind::min, f).ops[0], f ? StateOp::min_f64 : StateOp::min_i64);
     EXPECT_EQ(aggregate_shape(AggKind::max, f).ops[0], f ? StateOp::max_f64 : StateOp::max_i64);

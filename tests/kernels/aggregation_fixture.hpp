@@ -184,9 +184,9 @@ inline RefStates ref_event_states(const AggEvents& e, const AggQuery& q, std::si
     case AggShape::one_float_input:
       return {1, v, v, v, v, 1};
     case AggShape::one_int_input:
-      return {1, w, w, w};
+      return {1, w, detail::wide_high_of(w), w, w};
     default:
-      return {1, v, w, v, v, 1, w};
+      return {1, v, w, v, v, 1, w, detail::wide_high_of(w)};
   }
 }
 
@@ -208,7 +208,7 @@ inline void ref_aggregate(const AggEvents& e, const AggQuery& q, std::size_t fir
     if (acc.empty())
       for (int s = 0; s < states.count; ++s) acc.push_back(ref_init(states.ops[s]));
     const RefStates v = ref_event_states(e, q, i);
-    for (int s = 0; s < states.count; ++s) acc[s] = ref_merge(states.ops[s], acc[s], v[s]);
+    ref_merge_states(states, acc.data(), [&](int s) { return v[static_cast<std::size_t>(s)]; });
   }
 }
 
@@ -220,8 +220,8 @@ inline void fold_group(const AggQuery& q, std::map<GroupKey, RefStates>& into, c
   RefStates& acc = into[GroupKey{key, pane, cut}];
   if (acc.empty())
     for (int s = 0; s < spec.count; ++s) acc.push_back(ref_init(spec.ops[s]));
-  for (int s = 0; s < spec.count; ++s)
-    acc[s] = ref_merge(spec.ops[s], acc[s], states[static_cast<std::size_t>(s) * stride]);
+  ref_merge_states(spec, acc.data(),
+                   [&](int s) { return states[static_cast<std::size_t>(s) * stride]; });
 }
 
 /// The groups of a partials view (its first `n` rows), repeats merged.

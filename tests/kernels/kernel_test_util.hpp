@@ -171,6 +171,8 @@ inline std::uint64_t ref_init(StateOp op) {
       return static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::min());
     case StateOp::pair_value:
     case StateOp::pair_lock:
+    case StateOp::wide_sum_low:
+    case StateOp::wide_sum_high:
       return 0;
   }
   return 0;
@@ -198,7 +200,9 @@ inline std::uint64_t ref_merge(StateOp op, std::uint64_t a, std::uint64_t b) {
     case StateOp::last_time:
     case StateOp::pair_value:
     case StateOp::pair_lock:
-      break;  // pairs merge as pairs (ref_pair_merge)
+    case StateOp::wide_sum_low:
+    case StateOp::wide_sum_high:
+      break;  // pairs merge as pairs (ref_pair_merge), wide sums as 128-bit integers
   }
   return a;
 }
@@ -215,6 +219,30 @@ inline std::pair<std::uint64_t, std::uint64_t> ref_pair_merge(StateOp op, std::u
   if (b.first != a.first)
     return b.first < a.first ? std::make_pair(bt, bv) : std::make_pair(at, av);
   return bv > av ? std::make_pair(bt, bv) : std::make_pair(at, av);
+}
+
+/// @brief Merges the states b(s) into acc[s] for a whole row of `spec`'s states: one-word states
+/// by ref_merge, pairs by ref_pair_merge, a wide sum's two words as one 128-bit integer.
+template <class B>
+void ref_merge_states(const detail::StateSpec& spec, std::uint64_t* acc, B b) {
+  for (int s = 0; s < spec.count; ++s) {
+    const StateOp op = spec.ops[s];
+    if (op == StateOp::wide_sum_low) {
+      __extension__ using uint128 = unsigned __int128;
+      const uint128 sum = ((static_cast<uint128>(acc[s + 1]) << 64) | acc[s]) +
+                          ((static_cast<uint128>(b(s + 1)) << 64) | b(s));
+      acc[s] = static_cast<std::uint64_t>(sum);
+      acc[s + 1] = static_cast<std::uint64_t>(sum >> 64);
+      ++s;
+    } else if (op == StateOp::first_time || op == StateOp::last_time) {
+      const auto merged = ref_pair_merge(op, acc[s], acc[s + 1], b(s), b(s + 1));
+      acc[s] = merged.first;
+      acc[s + 1] = merged.second;
+      s += 2;
+    } else {
+      acc[s] = ref_merge(op, acc[s], b(s));
+    }
+  }
 }
 
 /// @brief Exact for integer and min/max states, relative 1e-9 for double sums.
