@@ -79,6 +79,22 @@ const char* tag_name(int tag) {
   }
 }
 
+/// Throws unless every code of `codes` names a string of `dictionary` (which only grows, so a
+/// code checked once stays valid).
+void check_codes(const Schema& schema, std::size_t column, const std::uint32_t* codes,
+                 std::size_t rows, const StringDictionary& dictionary) {
+  std::uint32_t largest = 0;
+  for (std::size_t r = 0; r < rows; ++r) largest = codes[r] > largest ? codes[r] : largest;
+  const std::size_t size = dictionary.size();
+  if (rows == 0 || largest < size) return;
+  std::size_t row = 0;
+  while (codes[row] < size) ++row;
+  throw Error(ErrorCode::invalid_argument,
+              "Batch::wrap: " + describe_column(schema, column) + " row " + std::to_string(row) +
+                  " holds string code " + std::to_string(codes[row]) +
+                  ", which is not in its dictionary (" + std::to_string(size) + " strings)");
+}
+
 }  // namespace
 
 Batch Batch::wrap(Schema schema, std::vector<const void*> columns, std::size_t rows,
@@ -108,6 +124,8 @@ Batch Batch::wrap(Schema schema, std::vector<const void*> columns, std::size_t r
     } else if (dictionaries[i] == nullptr) {
       throw Error(ErrorCode::invalid_argument,
                   "Batch::wrap: " + describe_column(schema, i) + " has no dictionary");
+    } else {
+      check_codes(schema, i, static_cast<const std::uint32_t*>(columns[i]), rows, *dictionaries[i]);
     }
     batch.columns_.push_back(ColumnView{type, columns[i], dictionaries[i].get()});
   }

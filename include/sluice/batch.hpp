@@ -37,8 +37,9 @@ class Batch {
   /// schema column i (bool as 1 byte, strings as u32 codes of `dictionaries[i]`). The arrays
   /// must outlive the Batch and every copy of it, or be owned by `keep_alive`, which the
   /// Batch and its copies hold. A Job reads pushed batches in place: see Job::push.
-  /// @throws Error(invalid_argument) on a column count mismatch or a string column with no
-  /// dictionary.
+  /// @throws Error(invalid_argument) on a column count mismatch, a string column with no
+  /// dictionary, or a string code that is not in its column's dictionary (every code is
+  /// checked here, once: dictionaries only grow).
   static Batch wrap(Schema schema, std::vector<const void*> columns, std::size_t rows,
                     std::vector<DictionaryPtr> dictionaries = {},
                     std::shared_ptr<const void> keep_alive = {});

@@ -375,6 +375,34 @@ TEST(Batch, WrapErrors) {
   EXPECT_EQ(Batch::wrap(parse_schema("a:i32"), {nullptr}, 0).rows(), 0u);
 }
 
+TEST(Batch, WrapRefusesACodeOutsideItsDictionaryAndNamesTheRow) {
+  const Schema schema = parse_schema("a:i32,s:string");
+  auto dict = std::make_shared<StringDictionary>();
+  for (const char* text : {"x", "y", "z"}) dict->intern(text);
+  for (std::size_t rows : {std::size_t{1}, std::size_t{2}, std::size_t{17}, std::size_t{1000}}) {
+    std::vector<std::int32_t> a(rows, 1);
+    std::vector<std::uint32_t> s(rows);
+    for (std::size_t r = 0; r < rows; ++r) s[r] = static_cast<std::uint32_t>(r % 3);
+    EXPECT_EQ(Batch::wrap(schema, {a.data(), s.data()}, rows, {nullptr, dict}).rows(), rows);
+    // The first code past the dictionary, then one far past it, somewhere in the column.
+    for (std::uint32_t bad : {3u, 0xffffffffu}) {
+      const std::size_t at = rows / 2;
+      s[at] = bad;
+      if (at + 1 < rows) s[rows - 1] = bad;  // a later bad row: the first is named
+      const std::string msg = error_message(
+          [&] {
+            Batch::wrap(schema, {a.data(), s.data()}, rows, {nullptr, dict});
+          },
+          ErrorCode::invalid_argument);
+      EXPECT_TRUE(contains(msg, "column 's' (string) row " + std::to_string(at) +
+                                    " holds string code " + std::to_string(bad)));
+      EXPECT_TRUE(contains(msg, "(3 strings)"));
+      s[at] = 0;
+      s[rows - 1] = 0;
+    }
+  }
+}
+
 TEST(Batch, DefaultIsEmpty) {
   const Batch batch;
   EXPECT_EQ(batch.rows(), 0u);
