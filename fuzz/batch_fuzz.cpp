@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     p += bytes;
     columns.push_back(storage.back().data());
     dictionaries.push_back(schema.field(c).type.id == sluice::TypeId::string ? dictionary
-                                                                              : nullptr);
+                                                                             : nullptr);
   }
   try {
     const sluice::Batch batch = sluice::Batch::wrap(schema, columns, rows, dictionaries);

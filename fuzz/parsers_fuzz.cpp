@@ -32,7 +32,8 @@ void compile(const sluice::WindowSpec* window, const std::vector<sluice::Aggrega
   try {
     sluice::Query query;
     query.key_by({"host"}).event_time("ts", sluice::Duration(std::chrono::seconds(1)));
-    query.window(window != nullptr ? *window : sluice::WindowSpec::tumbling(std::chrono::seconds(10)));
+    query.window(window != nullptr ? *window
+                                   : sluice::WindowSpec::tumbling(std::chrono::seconds(10)));
     query.aggregate(aggregates != nullptr ? *aggregates
                                           : std::vector<sluice::AggregateSpec>{sluice::count()});
     if (trigger != nullptr) query.trigger(*trigger);

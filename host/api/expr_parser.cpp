@@ -217,11 +217,16 @@ class Parser {
   }
 
   // Counts the nesting of the parser's own recursion (parentheses, not, unary minus), which
-  // builds no deeper node for parentheses: refused past kMaxExpressionDepth.
+  // builds no deeper node for parentheses: refused past twice kMaxExpressionDepth, as deep as
+  // the text of a tree at the limit nests (to_string puts a unary operator and its operand in
+  // parentheses of their own).
+  static constexpr int kMaxNesting = 2 * kMaxExpressionDepth;
   class Nested {
    public:
     Nested(Parser& p, std::size_t offset) : p_(p) {
-      if (++p_.nesting_ > kMaxExpressionDepth) p_.too_deep(offset);
+      if (++p_.nesting_ > kMaxNesting)
+        p_.fail(offset, "parentheses and unary operators nested deeper than " +
+                            std::to_string(kMaxNesting) + " levels");
     }
     ~Nested() { --p_.nesting_; }
     Nested(const Nested&) = delete;

@@ -169,22 +169,45 @@ namespace {
 // Deep expressions are refused with a clear error instead of overflowing the stack: nesting by
 // parentheses, not and unary minus, and long flat chains, from text and from the operators.
 TEST(ExprDepth, DeepTextIsAParseErrorNamingThePosition) {
-  const auto refused = [](const std::string& text, std::size_t position) {
+  const auto refused = [](const std::string& text, std::size_t position, const char* why) {
     const std::string m = error_message([&] { parse_expression(text); }, ErrorCode::parse_error);
-    EXPECT_TRUE(contains(m, "nested deeper than 256 levels")) << m.substr(0, 200);
+    EXPECT_TRUE(contains(m, why)) << m.substr(0, 200);
     EXPECT_TRUE(contains(m, "at position " + std::to_string(position))) << m.substr(0, 200);
   };
-  refused(std::string(100000, '(') + "a" + std::string(100000, ')'), 257);
+  // The parser's own nesting (parentheses, not, unary minus) stops at 512 levels, twice the
+  // tree's depth: what to_string prints of a tree at the limit parses again.
+  const char* nested = "parentheses and unary operators nested deeper than 512 levels";
+  const char* deep = "expression nested deeper than 256 levels";
+  refused(std::string(100000, '(') + "a" + std::string(100000, ')'), 513, nested);
   std::string nots;
   for (int i = 0; i < 5000; ++i) nots += "not ";
-  refused(nots + "ok", 257 * 4 - 3);
-  refused(std::string(3000, '-') + "x", 257);
+  refused(nots + "ok", 513 * 4 - 3, nested);
+  refused(std::string(3000, '-') + "x", 513, nested);
+  // 300 unary minuses nest within the parser's bound; the tree they build is 301 deep: refused
+  // at the minus whose node would be the 257th level (built innermost first).
+  refused(std::string(300, '-') + "x", 300 - 256 + 1, deep);
   std::string chain = "a";
   for (int i = 0; i < 5000; ++i) chain += " + a";
-  refused(chain, 256 * 4 - 1);  // the '+' that makes the tree 257 deep
+  refused(chain, 256 * 4 - 1, deep);  // the '+' that makes the tree 257 deep
   std::string mixed;
   for (int i = 0; i < 2000; ++i) mixed += "(a * -";
-  refused(mixed + "b" + std::string(2000, ')'), 128 * 6 + 1);  // 257th nesting: a '('
+  refused(mixed + "b" + std::string(2000, ')'), 256 * 6 + 1, nested);  // 513th: a '('
+}
+
+TEST(ExprDepth, WhatToStringPrintsOfATreeAtTheLimitParsesAgain) {
+  // Unary operators print in parentheses of their own: a chain of them at the depth limit
+  // nests twice as deep in text, and must still read back.
+  for (const char* op : {"-", "not "}) {
+    std::string text = "x";
+    for (int i = 1; i < kMaxExpressionDepth; ++i) text = op + text;
+    const Expr e = parse_expression(text);
+    EXPECT_EQ(e.node().depth, kMaxExpressionDepth);
+    EXPECT_EQ(parse_expression(e.to_string()).to_string(), e.to_string()) << op;
+  }
+  // Found by fuzzing: a subtraction chain beside a long chain of negations.
+  const std::string found = "1-3-3-3-1-3-3" + std::string(150, '-') + "3";
+  const Expr e = parse_expression(found);
+  EXPECT_EQ(parse_expression(e.to_string()).to_string(), e.to_string());
 }
 
 TEST(ExprDepth, TheLimitItselfParsesCompilesAndPrints) {
