@@ -1071,6 +1071,11 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
         throw Error(ErrorCode::invalid_argument, "window size and slide must be positive");
       agg.panes = PaneSpec::make(size, slide, offset, lateness);
     }
+    if (event_time && !agg.panes.bound_times(out.max_delay))
+      throw Error(ErrorCode::invalid_argument,
+                  "the window, allowed lateness and out-of-orderness are too large for 64-bit "
+                  "event times in " +
+                      std::string(to_string(unit)));
     check_partitioning(out, plan, workers, partition);
     out.result_schema = result_schema_of(out);
   }

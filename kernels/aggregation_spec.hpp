@@ -97,7 +97,8 @@ SLUICE_HD inline bool event_passes(const AggregationSpec& spec, ProgramSetView p
 }
 
 /// @brief Evaluates the time, pane, cut, keys and (unless late) inputs of a row that passed
-/// the filter.
+/// the filter; an event time outside the representable range sets only cut =
+/// kUnrepresentableCut.
 SLUICE_HD inline void evaluate_event(const AggregationSpec& spec, ProgramSetView programs,
                                      const InputColumns& in, std::size_t row,
                                      const BatchWindowing& windowing, EventFields& e) {
@@ -105,6 +106,10 @@ SLUICE_HD inline void evaluate_event(const AggregationSpec& spec, ProgramSetView
                              ? 0
                              : static_cast<std::int64_t>(run_program(
                                    programs.code, programs.programs[spec.time_program], in, row));
+  if (!spec.panes.time_representable(t)) {
+    e.cut = kUnrepresentableCut;
+    return;
+  }
   e.pane = spec.panes.pane_of(t);
   e.cut = event_cut(spec.panes, windowing, e.pane);
   std::uint64_t h = kKeyHashSeed;

@@ -118,6 +118,11 @@ DictionaryPtr job_dictionary(const Job& job, const Schema& schema) {
 }
 
 void print_summary(const Engine& engine, const Metrics& m) {
+  if (m.events_unrepresentable > 0)
+    std::cerr << "sluice run: skipped " << m.events_unrepresentable << " row"
+              << (m.events_unrepresentable == 1 ? "" : "s")
+              << " whose event time lies too near the ends of the 64-bit range for the window "
+                 "(counted as malformed)\n";
   const std::size_t workers = m.batches_per_worker.empty()
                                   ? static_cast<std::size_t>(engine.config().workers)
                                   : m.batches_per_worker.size();

@@ -3,10 +3,14 @@
 
 #include <algorithm>
 
+#include "kernels/host/time_range.hpp"
+
 namespace sluice::detail {
 
-void append_time_rows(const MicroBatch& batch, const SliceTimes& slice_times, int rank,
-                      std::vector<std::uint64_t>& rows) {
+std::uint64_t append_time_rows(const MicroBatch& batch, const SliceTimes& slice_times, int rank,
+                               const PaneSpec& panes, int time_column, ColumnType time_type,
+                               std::vector<std::uint64_t>& rows) {
+  std::uint64_t unrepresentable = batch.copied_unrepresentable;
   const std::uint64_t id = batch_word(rank, batch.id);
   const std::size_t range_at = rows.size();
   rows.insert(rows.end(), {id, kTimeRange, static_cast<std::uint64_t>(INT64_MAX),
@@ -26,13 +30,26 @@ void append_time_rows(const MicroBatch& batch, const SliceTimes& slice_times, in
   };
   for (int s = 0; s < batch.num_slices; ++s) {
     if (batch.copied[s] || slice_times.min[s] > slice_times.max[s]) continue;
-    lo = std::min(lo, slice_times.min[s]);
-    hi = std::max(hi, slice_times.max[s]);
-    add_source(batch.sources[s], slice_times.max[s]);
+    std::int64_t slice_lo = slice_times.min[s];
+    std::int64_t slice_hi = slice_times.max[s];
+    if (slice_lo < panes.time_lo || slice_hi > panes.time_hi) {
+      // Rare: times the window cannot represent tell the watermark nothing (the fold drops
+      // their rows); measure the others again.
+      slice_lo = INT64_MAX;
+      slice_hi = INT64_MIN;
+      unrepresentable += widen_time_range_within(batch.slices[s].columns[time_column], time_type, 0,
+                                                 batch.slices[s].rows, panes.time_lo, panes.time_hi,
+                                                 slice_lo, slice_hi);
+      if (slice_lo > slice_hi) continue;
+    }
+    lo = std::min(lo, slice_lo);
+    hi = std::max(hi, slice_hi);
+    add_source(batch.sources[s], slice_hi);
   }
   for (const auto& [source, max_time] : batch.copied_source_max) add_source(source, max_time);
   rows[range_at + 2] = static_cast<std::uint64_t>(lo);
   rows[range_at + 3] = static_cast<std::uint64_t>(hi);
+  return unrepresentable;
 }
 
 EventClock::EventClock(const PaneSpec& panes, bool has_time, std::int64_t max_delay)

@@ -35,9 +35,12 @@ inline std::uint64_t batch_word(int rank, std::uint64_t id) {
 
 /// @brief Appends the time rows of `batch` of rank `rank`: slices read in place from
 /// `slice_times` (their sources from the batch), copied rows from what Ingest measured as it
-/// copied them.
-void append_time_rows(const MicroBatch& batch, const SliceTimes& slice_times, int rank,
-                      std::vector<std::uint64_t>& rows);
+/// copied them. Event times outside [panes.time_lo, panes.time_hi] are left out (a slice
+/// measured beyond them is measured again from its column `time_column` of type `time_type`).
+/// @return the batch's rows with such times (the fold drops them; the engine counts them).
+std::uint64_t append_time_rows(const MicroBatch& batch, const SliceTimes& slice_times, int rank,
+                               const PaneSpec& panes, int time_column, ColumnType time_type,
+                               std::vector<std::uint64_t>& rows);
 
 /// @brief The watermark before each batch and after each round, computed the same way by every
 /// worker from the same time rows. A batch's events are late against the watermark before it

@@ -162,8 +162,15 @@ void Ingest::append_copy(const Batch& batch, std::size_t first, std::size_t rows
   if (query_.time_input >= 0 && rows > 0) {
     const auto t = static_cast<std::size_t>(query_.time_input);
     std::int64_t lo = INT64_MAX, hi = INT64_MIN;
-    widen_time_range(m.buffer[t].get() + m.buffer_rows * widths_[t], query_.plan.input_types[t], 0,
-                     rows, lo, hi);
+    const std::byte* times = m.buffer[t].get() + m.buffer_rows * widths_[t];
+    widen_time_range(times, query_.plan.input_types[t], 0, rows, lo, hi);
+    const PaneSpec& panes = query_.plan.aggregation.panes;
+    if (lo < panes.time_lo || hi > panes.time_hi) {  // rare: measure the representable ones
+      lo = INT64_MAX;
+      hi = INT64_MIN;
+      m.copied_unrepresentable += widen_time_range_within(
+          times, query_.plan.input_types[t], 0, rows, panes.time_lo, panes.time_hi, lo, hi);
+    }
     m.copied_min = std::min(m.copied_min, lo);
     m.copied_max = std::max(m.copied_max, hi);
     bool known = false;

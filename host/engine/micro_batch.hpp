@@ -35,6 +35,9 @@ struct MicroBatch {
   std::int64_t copied_min = INT64_MAX;
   std::int64_t copied_max = INT64_MIN;
   std::vector<std::pair<int, std::int64_t>> copied_source_max;
+  /// Copied rows whose event time the window cannot represent (PaneSpec::time_representable):
+  /// left out of the measured times, and dropped by the fold.
+  std::uint64_t copied_unrepresentable = 0;
   /// The broadcast state in effect for the batch (set when it seals): its tables, their
   /// version, and what keeps them alive.
   const LookupTables* lookups = nullptr;
@@ -71,6 +74,7 @@ struct MicroBatch {
     copied_min = INT64_MAX;
     copied_max = INT64_MIN;
     copied_source_max.clear();
+    copied_unrepresentable = 0;
     lookups = nullptr;
     lookup_version = 0;
     lookups_owner.reset();

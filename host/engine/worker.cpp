@@ -72,13 +72,17 @@ bool Worker::agree_round(const RoundPart& part, bool scan_times) {
       time_rows_.insert(time_rows_.end(), {static_cast<std::uint64_t>(my_rank), kIdleSource,
                                            source_word(my_rank, s), 0});
   }
+  unrepresentable_.assign(part.batches.size(), 0);
   if (scan_times) {
     const auto time_column = static_cast<std::size_t>(query_.time_input);
-    for (const BatchLease& b : part.batches) {
-      batch_ = b->id;
-      scan_slice_times(b->view(), query_.time_input, query_.plan.input_types[time_column],
+    for (std::size_t i = 0; i < part.batches.size(); ++i) {
+      const MicroBatch& b = *part.batches[i];
+      batch_ = b.id;
+      scan_slice_times(b.view(), query_.time_input, query_.plan.input_types[time_column],
                        slice_times_);
-      append_time_rows(*b, slice_times_, my_rank, time_rows_);
+      unrepresentable_[i] =
+          append_time_rows(b, slice_times_, my_rank, query_.plan.aggregation.panes,
+                           query_.time_input, query_.plan.input_types[time_column], time_rows_);
     }
     batch_.reset();
   }
@@ -302,7 +306,9 @@ void Worker::run_round(RoundPart& part) {
     if (measured_in_fold) {
       pipeline_.aggregate(b.view(), clock_.current());
       time_rows_.clear();
-      append_time_rows(b, pipeline_.event_times(), 0, time_rows_);
+      unrepresentable_[i] = append_time_rows(
+          b, pipeline_.event_times(), 0, query_.plan.aggregation.panes, query_.time_input,
+          query_.plan.input_types[static_cast<std::size_t>(query_.time_input)], time_rows_);
       clock_.advance(time_rows_);
     } else {
       pipeline_.aggregate(b.view(), has_time ? wm_before_[i] : kNoWatermark);
@@ -333,7 +339,9 @@ void Worker::run_round(RoundPart& part) {
   for (std::size_t i = 0; i < part.batches.size(); ++i) {
     MicroBatch& b = *part.batches[i];
     const BatchOutcome outcome = pipeline_.outcome(i);
-    counters_.filtered += b.rows - outcome.kept;
+    // Rows with unrepresentable event times were dropped before the filter's count.
+    counters_.filtered += b.rows - outcome.kept - unrepresentable_[i];
+    counters_.unrepresentable += unrepresentable_[i];
     counters_.late += outcome.late;
     if (outcome.late > 0) {
       batch_ = b.id;

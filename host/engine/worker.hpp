@@ -22,6 +22,7 @@ namespace sluice::detail {
 struct WorkCounters {
   std::atomic<std::uint64_t> filtered{0};
   std::atomic<std::uint64_t> late{0};
+  std::atomic<std::uint64_t> unrepresentable{0};  ///< rows with event times no window can hold
   std::atomic<std::uint64_t> batches{0};
   /// Live window-state entries and the bytes of their tables, all workers (each adds the change
   /// of its own after every round).
@@ -117,6 +118,8 @@ class Worker {
   std::vector<ReceivedPart> received_times_;
   std::vector<std::pair<std::uint64_t, std::int64_t>> round_before_;  // every batch's
   std::vector<std::int64_t> wm_before_;  // of this worker's batches of the round
+  /// Rows of each of this worker's batches of the round whose event time no window can hold.
+  std::vector<std::uint64_t> unrepresentable_;
   std::vector<std::uint64_t> idle_words_;
   std::vector<std::uint64_t> batch_times_;  // the batches' rows of round_times_
   // Across ranks.

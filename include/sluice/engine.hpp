@@ -71,13 +71,18 @@ struct EngineConfig {
 
 /// @brief Counters of a job. Snapshot; safe to read while the job runs.
 struct Metrics {
-  std::uint64_t events_in = 0;         ///< rows pushed
-  std::uint64_t events_filtered = 0;   ///< rows the filter removed
-  std::uint64_t events_malformed = 0;  ///< input rows a reader rejected (Job::count_malformed)
-  std::uint64_t events_late = 0;       ///< rows too late for every window (side output)
-  std::uint64_t windows_fired = 0;     ///< (window, key) rows emitted, updates included
-  std::uint64_t window_updates = 0;    ///< of which updates: re-emissions and early firings
-  std::uint64_t batches = 0;           ///< micro-batches processed
+  std::uint64_t events_in = 0;        ///< rows pushed
+  std::uint64_t events_filtered = 0;  ///< rows the filter removed
+  /// Rows rejected as malformed: by a reader (Job::count_malformed), or by the engine for an
+  /// event time the window cannot represent (events_unrepresentable).
+  std::uint64_t events_malformed = 0;
+  /// Of events_malformed, pushed rows whose event time lies so near the ends of the 64-bit range
+  /// that their windows, panes or watermark cannot be represented: dropped, never wrapped.
+  std::uint64_t events_unrepresentable = 0;
+  std::uint64_t events_late = 0;     ///< rows too late for every window (side output)
+  std::uint64_t windows_fired = 0;   ///< (window, key) rows emitted, updates included
+  std::uint64_t window_updates = 0;  ///< of which updates: re-emissions and early firings
+  std::uint64_t batches = 0;         ///< micro-batches processed
   // Across ranks every counter is this rank's; windows_fired counts the windows its sinks got.
   /// Live (key, pane) groups of the window state, all workers, as of their last round.
   std::uint64_t state_groups = 0;

@@ -91,9 +91,9 @@ __global__ void __launch_bounds__(kFoldBlock) fold_events_kernel(FoldArgs a) {
     const std::size_t i = tile + threadIdx.x;
     bool passed = false;
     if (i < end && event_passes(a.spec, a.programs, a.in, i)) {
-      passed = true;
-      ++kept;
       evaluate_event(a.spec, a.programs, a.in, i, a.windowing, e);
+      passed = e.cut != kUnrepresentableCut;  // else dropped, not kept
+      kept += passed ? 1u : 0u;
     }
     const bool late = passed && e.cut == kLateCut;
     const unsigned long long at = warp_reserve(late, &a.counters->late);

@@ -582,8 +582,14 @@ void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
   std::size_t tries = 0, hits = 0;
   std::uint32_t* const group = t.group;
   std::uint64_t* const values = t.inputs.data();
+  std::size_t unrepresentable = 0;
   for (std::size_t i = 0; i < m; ++i) {
     const std::uint32_t row = sel[i];
+    if (!panes.time_representable(time[row])) {  // dropped, not kept (the engine counts it)
+      ++unrepresentable;
+      group[i] = static_cast<std::uint32_t>(t.max_groups);
+      continue;
+    }
     const std::int64_t pane = panes.pane_of(time[row]);
     const std::uint32_t cut = event_cut(panes, windowing, pane);
     if (cut == kLateCut) {
@@ -646,6 +652,7 @@ void fold_rows(HostThreadAggregation& t, const AggregationSpec& spec,
     update_state(ops[s], rows_base + kWidth + s, local_width, group, m,
                  unit[s] || std::is_same_v<In, std::nullptr_t> ? nullptr : values);
   }
+  t.kept -= unrepresentable;
   t.groups = groups;
   t.newest_pane = newest;
   t.cache_tries += tries;
@@ -851,6 +858,11 @@ std::size_t HostAggregator::add_batch(const BatchView& batch, std::int64_t wm_be
             std::uint64_t* rows_base = t.rows.data();
             std::uint64_t key[kMaxKeyWords];
             for (std::size_t i = 0; i < m; ++i) {
+              if (!spec_.panes.time_representable(t.time[i])) {  // dropped, not kept
+                --t.kept;
+                group[i] = static_cast<std::uint32_t>(t.max_groups);
+                continue;
+              }
               const std::int64_t pane = spec_.panes.pane_of(t.time[i]);
               const std::uint32_t cut = event_cut(spec_.panes, windowing, pane);
               if (cut == kLateCut) {

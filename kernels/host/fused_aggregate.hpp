@@ -39,7 +39,8 @@ class HostAggregator {
   /// @brief Folds one batch (host memory) into the lists, on the calling thread's OpenMP team.
   /// @pre With a time column, the batch has at most kMaxSlices slices (Error(internal) if not).
   /// @param late_rows receives the batch rows too late for every window, in row order.
-  /// @return rows that passed the filter (late ones included).
+  /// @return rows that passed the filter (late ones included) with a representable event time
+  /// (PaneSpec::time_representable; the others are dropped).
   std::size_t add_batch(const BatchView& batch, std::int64_t wm_before,
                         std::vector<std::uint32_t>& late_rows);
   /// @brief The event-time range of each slice of the last add_batch(), over all its rows

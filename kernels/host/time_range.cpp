@@ -53,6 +53,35 @@ void widen_time_range(const void* column, ColumnType type, std::size_t first, st
   }
 }
 
+std::size_t widen_time_range_within(const void* column, ColumnType type, std::size_t first,
+                                    std::size_t n, std::int64_t bound_lo, std::int64_t bound_hi,
+                                    std::int64_t& lo, std::int64_t& hi) {
+  std::size_t outside = 0;
+  const auto widen = [&](auto* v) {
+    for (std::size_t i = first; i < first + n; ++i) {
+      const auto t = static_cast<std::int64_t>(v[i]);
+      if (t < bound_lo || t > bound_hi) {
+        ++outside;
+        continue;
+      }
+      lo = t < lo ? t : lo;
+      hi = t > hi ? t : hi;
+    }
+  };
+  switch (type) {
+    case ColumnType::i32:
+      widen(static_cast<const std::int32_t*>(column));
+      break;
+    case ColumnType::u32:
+      widen(static_cast<const std::uint32_t*>(column));
+      break;
+    default:
+      widen(static_cast<const std::int64_t*>(column));
+      break;
+  }
+  return outside;
+}
+
 void require_measurable(const BatchView& batch) {
   if (batch.num_slices > kMaxSlices)
     throw Error(ErrorCode::internal, "a batch of " + std::to_string(batch.num_slices) +

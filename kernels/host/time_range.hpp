@@ -15,6 +15,12 @@ namespace sluice::detail {
 void widen_time_range(const void* column, ColumnType type, std::size_t first, std::size_t n,
                       std::int64_t& lo, std::int64_t& hi);
 
+/// @brief widen_time_range over the values in [bound_lo, bound_hi] only (those outside are not
+/// measured). @return how many values lie outside. @pre as widen_time_range.
+std::size_t widen_time_range_within(const void* column, ColumnType type, std::size_t first,
+                                    std::size_t n, std::int64_t bound_lo, std::int64_t bound_hi,
+                                    std::int64_t& lo, std::int64_t& hi);
+
 /// @brief Throws Error(internal) unless the batch has at most kMaxSlices slices, the most a
 /// SliceTimes holds.
 void require_measurable(const BatchView& batch);

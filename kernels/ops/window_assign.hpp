@@ -11,6 +11,9 @@ namespace sluice::detail {
 inline constexpr std::int64_t kNoWatermark = INT64_MIN;     ///< before any event
 inline constexpr std::int64_t kFinalWatermark = INT64_MAX;  ///< at finish(): fire everything
 inline constexpr std::uint32_t kLateCut = 0xffffffffu;      ///< cut of an event too late for all
+/// @brief What evaluate_event sets instead of a cut for an event time outside
+/// [PaneSpec::time_lo, time_hi]: the event is dropped, as if filtered (the engine counts it).
+inline constexpr std::uint32_t kUnrepresentableCut = 0xfffffffeu;
 
 /// @brief The panes whose events need no per-event cut computation at one watermark: panes
 /// below `alive` are late for every window, panes from `full` on may update all of their
@@ -34,6 +37,10 @@ struct PaneSpec {
   std::int64_t pane = 1;      ///< gcd(size, slide)
   std::int64_t lateness = 0;  ///< allowed lateness
   bool global = false;        ///< one window over all time (pane 0, fires at the final watermark)
+  /// Event times in [time_lo, time_hi] have windows, panes and watermarks that 64-bit arithmetic
+  /// represents (bound_times); the folds drop others (the engine counts them as malformed).
+  std::int64_t time_lo = INT64_MIN;
+  std::int64_t time_hi = INT64_MAX;
   FastDivisor pane_divisor;
   FastDivisor slide_divisor;
 
@@ -64,6 +71,26 @@ struct PaneSpec {
     p.lateness = lateness;
     return p;
   }
+
+  /// @brief Narrows [time_lo, time_hi] to the event times whose windows (start and end), panes,
+  /// lateness bounds and watermark (the time minus `max_delay`) stay clear of the 64-bit limits,
+  /// with a margin of two window lengths plus a slide on each side (INT64_MIN and INT64_MAX
+  /// themselves are the no-watermark and final-watermark sentinels). @return false when the
+  /// geometry itself is too large for that margin. @pre max_delay >= 0.
+  bool bound_times(std::int64_t max_delay) {
+    std::int64_t margin = 1;
+    const auto add = [&](std::int64_t v) { return !__builtin_add_overflow(margin, v, &margin); };
+    if (!global &&
+        !(add(size) && add(size) && add(slide) && add(slide) && add(offset < 0 ? -offset : offset)))
+      return false;
+    const std::int64_t above = margin;
+    if (!add(max_delay) || (!global && !add(lateness))) return false;
+    time_lo = INT64_MIN + margin;
+    time_hi = INT64_MAX - above;
+    return time_lo < time_hi;
+  }
+  /// @brief True when event time t lies in [time_lo, time_hi].
+  SLUICE_HD bool time_representable(std::int64_t t) const { return t >= time_lo && t <= time_hi; }
 
   /// @brief Windows per pane at most (size / pane); 1 for tumbling and global windows.
   SLUICE_HD std::int64_t windows_per_pane() const { return global ? 1 : size / pane; }

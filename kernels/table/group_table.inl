@@ -24,8 +24,9 @@ struct AddEventChunk {
     EventFields e;
     for (std::size_t i = begin; i < end; ++i) {
       if (!event_passes(spec, programs, in, i)) continue;
-      ++kept;
       evaluate_event(spec, programs, in, i, windowing, e);
+      if (e.cut == kUnrepresentableCut) continue;  // dropped, not kept
+      ++kept;
       if (e.cut == kLateCut) {
         cuda::atomic_ref<unsigned long long, cuda::thread_scope_device> late(counters->late);
         late_rows[late.fetch_add(1, cuda::memory_order_relaxed)] = static_cast<std::uint32_t>(i);

@@ -51,7 +51,7 @@ std::vector<std::uint64_t> rows_of(const TestBatch& b) {
     ++m.num_slices;
   }
   std::vector<std::uint64_t> rows;
-  append_time_rows(m, times, 0, rows);
+  append_time_rows(m, times, 0, PaneSpec{}, 0, ColumnType::i64, rows);  // every time representable
   return rows;
 }
 
@@ -168,7 +168,7 @@ TEST(TimeRows, CopiedRowsCountByTheirSources) {
   times.min[2] = 200;
   times.max[2] = 300;
   std::vector<std::uint64_t> rows;
-  append_time_rows(m, times, 0, rows);
+  append_time_rows(m, times, 0, PaneSpec{}, 0, ColumnType::i64, rows);  // every time representable
   std::map<std::uint64_t, std::vector<std::int64_t>> got;
   for (std::size_t r = 0; r < rows.size(); r += kTimeRowWords) {
     EXPECT_EQ(rows[r], 7u);
