@@ -74,7 +74,7 @@ struct PaneSpec {
 
   /// @brief Narrows [time_lo, time_hi] to the event times whose windows (start and end), panes,
   /// lateness bounds and watermark (the time minus `max_delay`) stay clear of the 64-bit limits,
-  /// with a margin of two window lengths plus a slide on each side (INT64_MIN and INT64_MAX
+  /// with a margin of two window lengths and two slides on each side (INT64_MIN and INT64_MAX
   /// themselves are the no-watermark and final-watermark sentinels). @return false when the
   /// geometry itself is too large for that margin. @pre max_delay >= 0.
   bool bound_times(std::int64_t max_delay) {
