@@ -422,6 +422,7 @@ Metrics Job::Impl::metrics() const {
   m.events_unrepresentable = work_counters_.unrepresentable;
   m.events_malformed = malformed_ + m.events_unrepresentable;
   m.events_late = work_counters_.late;
+  m.events_aggregated = work_counters_.aggregated;
   m.windows_fired = emit_counters_.windows_fired;
   m.window_updates = emit_counters_.window_updates;
   m.batches = work_counters_.batches;
@@ -459,7 +460,8 @@ Metrics Job::Impl::total_metrics() const {
                                   m.partial_bytes,
                                   static_cast<std::uint64_t>(m.round_seconds * 1e9),
                                   static_cast<std::uint64_t>(m.exchange_seconds * 1e9),
-                                  m.events_unrepresentable};
+                                  m.events_unrepresentable,
+                                  m.events_aggregated};
   ranks->all_reduce_sum(sums);
   m.events_in = sums[0];
   m.events_filtered = sums[1];
@@ -475,6 +477,7 @@ Metrics Job::Impl::total_metrics() const {
   m.round_seconds = static_cast<double>(sums[11]) * 1e-9;
   m.exchange_seconds = static_cast<double>(sums[12]) * 1e-9;
   m.events_unrepresentable = sums[13];
+  m.events_aggregated = sums[14];
   // Every rank's workers, rank by rank: each rank contributes its own at its place.
   std::vector<std::uint64_t> per_worker(static_cast<std::size_t>(ranks->size() * workers_), 0);
   for (int w = 0; w < workers_; ++w)

@@ -271,6 +271,7 @@ void Worker::run_stateless(RoundPart& part) {
     stage_ = "filter and projection";
     const ProjectedView& rows = pipeline_.project(b.view(), kept_);
     counters_.filtered += b.rows - rows.rows;
+    counters_.aggregated += rows.rows;
     stage_ = "row output";
     emitter_.deliver_rows(part.number, b.id, rows);
   }
@@ -343,6 +344,7 @@ void Worker::run_round(RoundPart& part) {
     counters_.filtered += b.rows - outcome.kept - unrepresentable_[i];
     counters_.unrepresentable += unrepresentable_[i];
     counters_.late += outcome.late;
+    counters_.aggregated += outcome.kept - outcome.late;
     if (outcome.late > 0) {
       batch_ = b.id;
       stage_ = "late output";

@@ -23,6 +23,7 @@ struct WorkCounters {
   std::atomic<std::uint64_t> filtered{0};
   std::atomic<std::uint64_t> late{0};
   std::atomic<std::uint64_t> unrepresentable{0};  ///< rows with event times no window can hold
+  std::atomic<std::uint64_t> aggregated{0};       ///< rows folded into windows (or output)
   std::atomic<std::uint64_t> batches{0};
   /// Live window-state entries and the bytes of their tables, all workers (each adds the change
   /// of its own after every round).

@@ -79,7 +79,12 @@ struct Metrics {
   /// Of events_malformed, pushed rows whose event time lies so near the ends of the 64-bit range
   /// that their windows, panes or watermark cannot be represented: dropped, never wrapped.
   std::uint64_t events_unrepresentable = 0;
-  std::uint64_t events_late = 0;     ///< rows too late for every window (side output)
+  std::uint64_t events_late = 0;  ///< rows too late for every window (side output)
+  /// Rows folded into windows (without windows: rows that reached the output). Every pushed row
+  /// is filtered, late, unrepresentable or aggregated once processed: after finish(),
+  /// events_in = events_filtered + events_late + events_unrepresentable + events_aggregated
+  /// (rows a reader rejected before the push are in events_malformed only).
+  std::uint64_t events_aggregated = 0;
   std::uint64_t windows_fired = 0;   ///< (window, key) rows emitted, updates included
   std::uint64_t window_updates = 0;  ///< of which updates: re-emissions and early firings
   std::uint64_t batches = 0;         ///< micro-batches processed

@@ -1,6 +1,8 @@
 // Job metrics of the window state: live groups and the bytes their tables hold.
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -46,6 +48,56 @@ TEST(Metrics, StateGroupsAreTheLiveGroups) {
     job.finish();
     EXPECT_EQ(job.metrics().state_groups, 0u);
   }
+}
+
+/// Every pushed row ends up in exactly one of filtered, late, unrepresentable and aggregated,
+/// and the aggregated ones are exactly those the final windows count, whatever the workers,
+/// the push path and the mix of late and unrepresentable rows.
+TEST(Metrics, EveryPushedRowIsFilteredLateUnrepresentableOrAggregatedOnce) {
+  StreamOptions o;
+  o.events = 30000;
+  o.keys = 200;
+  o.late_fraction = 0.05;
+  o.seed = 17;
+  std::vector<Event> events = generate(o);
+  // Event times no window can represent, among the first events and later.
+  for (std::size_t at : {std::size_t{0}, std::size_t{1}, std::size_t{5000}, events.size() - 1}) {
+    Event e = events[at];
+    e.ts = at % 2 == 0 ? std::numeric_limits<std::int64_t>::max()
+                       : std::numeric_limits<std::int64_t>::min();
+    events.insert(events.begin() + static_cast<std::ptrdiff_t>(at), e);
+  }
+  for (int workers : {1, 3})
+    for (PushMode mode : {PushMode::builder, PushMode::rows, PushMode::wrap_job_dictionary}) {
+      SCOPED_TRACE(std::to_string(workers) + " workers, " + mode_name(mode));
+      std::map<std::pair<std::int64_t, std::string>, std::int64_t> final_count;
+      Query q;
+      q.filter(col("status") == lit(200))
+          .key_by({"host"})
+          .event_time("ts", 200ms)
+          .allowed_lateness(1s)
+          .window(WindowSpec::tumbling(1s))
+          .aggregate({count()})
+          .sink([&final_count](std::span<const WindowResult> rows) {
+            for (const WindowResult& w : rows)  // a later row supersedes an earlier one
+              final_count[{w.window_start, std::get<std::string>(w.keys[0])}] =
+                  std::get<std::int64_t>(w.values[0]);
+          });
+      Engine engine(make_config(workers, 700));
+      Job job = engine.start(event_schema(), q);
+      push_events(job, events, mode, 3, 2500);
+      job.finish();
+      const Metrics m = job.metrics();
+      EXPECT_EQ(m.events_in, events.size());
+      EXPECT_EQ(m.events_unrepresentable, 4u);
+      EXPECT_GT(m.events_late, 0u);
+      EXPECT_GT(m.events_filtered, 0u);
+      EXPECT_EQ(m.events_in,
+                m.events_filtered + m.events_late + m.events_unrepresentable + m.events_aggregated);
+      std::uint64_t counted = 0;
+      for (const auto& [window, n] : final_count) counted += static_cast<std::uint64_t>(n);
+      EXPECT_EQ(m.events_aggregated, counted);
+    }
 }
 
 }  // namespace
