@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -79,20 +80,17 @@ const char* tag_name(int tag) {
   }
 }
 
-/// Throws unless every code of `codes` names a string of `dictionary` (which only grows, so a
-/// code checked once stays valid).
+/// Throws unless every code of `codes` names a string of `dictionary` (which never forgets one,
+/// so a code checked once stays valid).
 void check_codes(const Schema& schema, std::size_t column, const std::uint32_t* codes,
                  std::size_t rows, const StringDictionary& dictionary) {
-  std::uint32_t largest = 0;
-  for (std::size_t r = 0; r < rows; ++r) largest = codes[r] > largest ? codes[r] : largest;
-  const std::size_t size = dictionary.size();
-  if (rows == 0 || largest < size) return;
-  std::size_t row = 0;
-  while (codes[row] < size) ++row;
-  throw Error(ErrorCode::invalid_argument,
-              "Batch::wrap: " + describe_column(schema, column) + " row " + std::to_string(row) +
-                  " holds string code " + std::to_string(codes[row]) +
-                  ", which is not in its dictionary (" + std::to_string(size) + " strings)");
+  const std::size_t row = dictionary.first_unknown(std::span<const std::uint32_t>(codes, rows));
+  if (row == rows) return;
+  throw Error(ErrorCode::invalid_argument, "Batch::wrap: " + describe_column(schema, column) +
+                                               " row " + std::to_string(row) +
+                                               " holds string code " + std::to_string(codes[row]) +
+                                               ", which is not in its dictionary (" +
+                                               std::to_string(dictionary.size()) + " strings)");
 }
 
 }  // namespace
