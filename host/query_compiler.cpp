@@ -331,6 +331,8 @@ class ExprCompiler {
   }
   const std::vector<std::string>& visible() const { return visible_; }
   const std::vector<std::size_t>& read_columns() const { return read_; }
+  /// The codes of the string literals compiled so far.
+  const std::vector<std::uint32_t>& string_constants() const { return constants_; }
 
  private:
   int read_index(std::size_t schema_column) {
@@ -480,6 +482,7 @@ class ExprCompiler {
     } else {
       k.type = VType::u32;
       k.imm = dictionary_.intern(std::get<std::string>(node.literal));
+      constants_.push_back(static_cast<std::uint32_t>(k.imm));
       f.sem = Sem::string;
     }
     f.type = k.type;
@@ -715,7 +718,8 @@ class ExprCompiler {
   const Schema& schema_;
   const std::vector<BroadcastSpec>& broadcasts_;
   StringDictionary& dictionary_;
-  int lowering_ = 0;  // depth of lower()'s recursion
+  std::vector<std::uint32_t> constants_;  // codes of the string literals
+  int lowering_ = 0;                      // depth of lower()'s recursion
   std::vector<std::string> visible_;
   std::map<std::string, Fragment> mapped_;
   std::vector<std::size_t> read_;
@@ -1080,6 +1084,7 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
     out.result_schema = result_schema_of(out);
   }
   // Batches carry the read columns in schema order: renumber the loads accordingly.
+  out.string_constants = compiler.string_constants();
   const std::vector<std::size_t>& first_use = compiler.read_columns();
   out.read_columns = first_use;
   std::sort(out.read_columns.begin(), out.read_columns.end());

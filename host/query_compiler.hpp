@@ -60,6 +60,8 @@ struct CompiledQuery {
   std::chrono::nanoseconds early_fire_every{0};
   /// The query's broadcast inputs: table t of the programs' lookups is broadcasts[t].
   std::vector<BroadcastSpec> broadcasts;
+  /// Codes of the string literals the programs compare with (they stay in the dictionary).
+  std::vector<std::uint32_t> string_constants;
 };
 
 /// @brief Checks `query` against `schema` and compiles it for `workers` workers.

@@ -102,19 +102,15 @@ std::vector<std::string> header_of(const RunOptions& options) {
 }
 
 // Pushes the reader's batches as they are parsed: they own their typed columns, coded with the
-// job's dictionary, so the job reads them in place while the next block is parsed.
+// job's dictionary, so the job reads them in place while the next block is parsed. When the job
+// reclaims strings its dictionary changes, and the reader follows from its next block.
 void stream_input(detail::CsvReader& reader, Job& job) {
   Batch batch;
-  while (reader.next(batch))
+  while (reader.next(batch)) {
     if (batch.rows() > 0) job.push(batch);
-}
-
-// The job's dictionary (its string columns share one): what the reader codes strings with.
-DictionaryPtr job_dictionary(const Job& job, const Schema& schema) {
-  const BatchBuilder builder = job.make_builder();
-  for (std::size_t c = 0; c < schema.size(); ++c)
-    if (schema.field(c).type.id == TypeId::string) return builder.dictionary(c);
-  return nullptr;
+    if (DictionaryPtr now = job.dictionary(); now != reader.dictionary())
+      reader.set_dictionary(std::move(now));
+  }
 }
 
 void print_summary(const Engine& engine, const Metrics& m) {
@@ -164,8 +160,7 @@ int execute(const RunOptions& options) {
       writer.write_header();
     }
     if (in.stream != nullptr) {
-      detail::CsvReader reader(*in.stream, in.name, options.schema,
-                               job_dictionary(job, options.schema),
+      detail::CsvReader reader(*in.stream, in.name, options.schema, job.dictionary(),
                                {.on_malformed = options.on_error});
       stream_input(reader, job);
       job.count_malformed(reader.malformed());

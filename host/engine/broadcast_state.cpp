@@ -63,6 +63,19 @@ void BroadcastState::apply(std::string_view name, const Batch& batch) {
   publish();
 }
 
+void BroadcastState::list_codes(std::vector<std::uint32_t>& codes) const {
+  for (std::size_t t = 0; t < tables_.size(); ++t) {
+    const Schema& schema = specs_[t].schema;
+    const std::size_t columns = schema.size();
+    for (std::size_t c = 0; c < columns; ++c) {
+      if (schema.field(c).type.id != TypeId::string) continue;
+      const std::vector<std::uint64_t>& values = tables_[t].values;
+      for (std::size_t at = c; at < values.size(); at += columns)
+        codes.push_back(static_cast<std::uint32_t>(values[at]));
+    }
+  }
+}
+
 void BroadcastState::publish() {
   auto snap = std::make_shared<LookupSnapshot>();
   snap->version = ++version_;

@@ -43,6 +43,12 @@ class BroadcastState {
   /// @brief The snapshot batches sealed from now on carry; null before the first update.
   const std::shared_ptr<const LookupSnapshot>& snapshot() const noexcept { return snapshot_; }
 
+  /// @brief Adds the string codes the rows hold (keys and values) to `codes`.
+  void list_codes(std::vector<std::uint32_t>& codes) const;
+  /// @brief Codes strings of later rows with `dictionary`, which holds every code list_codes()
+  /// gave under the same code (the job reclaimed strings).
+  void set_dictionary(DictionaryPtr dictionary) { dictionary_ = std::move(dictionary); }
+
   /// @brief Rows of broadcast `table` (test and metrics use).
   std::size_t rows(int table) const {
     return tables_.at(static_cast<std::size_t>(table)).keys.size();

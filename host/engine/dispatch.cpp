@@ -97,6 +97,7 @@ void Dispatcher::dispatch(bool final, bool even_if_empty) {
     part->number = number;
     part->final = final;
     part->early_fire = early;
+    part->census_words = census_words_;
     part->first_batch = next_id_ - forming_count_;
     part->round_batches = forming_count_;
     part->idle_sources.assign(idle_.begin(), idle_.end());
@@ -105,6 +106,12 @@ void Dispatcher::dispatch(bool final, bool even_if_empty) {
     queues_[w]->push();
   }
   forming_count_ = 0;
+  census_words_ = 0;
+}
+
+void Dispatcher::dispatch_census(std::size_t words) {
+  census_words_ = words;
+  dispatch(false, true);
 }
 
 bool Dispatcher::refresh(Clock::time_point now) {

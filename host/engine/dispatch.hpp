@@ -24,6 +24,9 @@ struct RoundPart {
   std::size_t round_batches = 0;  ///< of all workers
   std::vector<int> idle_sources;  ///< ascending: they do not hold the watermark back
   bool early_fire = false;        ///< also fire the open windows early (TriggerSpec::every)
+  /// > 0: after the fire, the worker lists the string codes its state holds, as bits of that
+  /// many words (the job is reclaiming strings).
+  std::size_t census_words = 0;
   std::vector<BatchLease> batches;
   std::size_t rows() const {
     std::size_t n = 0;
@@ -79,6 +82,9 @@ class Dispatcher {
   void add(BatchLease batch);
   /// @brief Sends the forming round (also an empty one when `even_if_empty`, or when final).
   void dispatch(bool final, bool even_if_empty = false);
+  /// @brief Sends the forming round, even if empty, asking every worker for a census of the
+  /// string codes its state holds after it (`words` words of bits).
+  void dispatch_census(std::size_t words);
   /// @brief Marks the first round sent `every` after the previous marked one (and the first
   /// round) for an early firing, so that all workers fire at the same round; 0: never.
   void set_early_fire(Clock::duration every) { early_fire_every_ = every; }
@@ -104,6 +110,7 @@ class Dispatcher {
   std::vector<int> idle_now_;  // scratch of refresh()
   Clock::time_point last_dispatch_ = Clock::now();
   Clock::duration early_fire_every_{0};
+  std::size_t census_words_ = 0;  // of the next round sent
   Clock::time_point next_early_fire_{};
 };
 

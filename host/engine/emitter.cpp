@@ -175,32 +175,50 @@ Emitter::Emitter(const CompiledQuery& query, const Schema& read_schema, Dictiona
       gathered_(4) {
   for (const KeyColumn& k : query.keys) key_sems_.push_back(k.sem);
   if (query.windowed) {
-    const Schema& schema = query.result_schema;
+    columns_.resize(query.result_schema.size());
+    pointers_.resize(query.result_schema.size());
+  } else {
+    pointers_.assign(query.outputs.size(), nullptr);
+  }
+  late_columns_.resize(read_schema_.size());
+  late_pointers_.assign(read_schema_.size(), nullptr);
+  wrap_outputs();
+}
+
+void Emitter::wrap_outputs() {
+  const auto coded = [&](const DataType& type) {
+    return type.id == TypeId::string ? dictionary_ : nullptr;
+  };
+  if (query_.windowed) {
+    const Schema& schema = query_.result_schema;
     std::vector<DictionaryPtr> dicts;
     std::vector<const void*> none;
     for (std::size_t c = 0; c < schema.size(); ++c) {
-      dicts.push_back(schema.field(c).type.id == TypeId::string ? dictionary_ : nullptr);
+      dicts.push_back(coded(schema.field(c).type));
       none.push_back(nullptr);
     }
     result_ = Batch::wrap(schema, none, 0, std::move(dicts));
-    columns_.resize(schema.size());
-    pointers_.resize(schema.size());
   } else {
     std::vector<Field> fields;
     std::vector<DictionaryPtr> dicts;
-    for (const auto& out : query.outputs) {
+    for (const auto& out : query_.outputs) {
       fields.push_back({out.name, out.type});
-      dicts.push_back(out.type.id == TypeId::string ? dictionary_ : nullptr);
+      dicts.push_back(coded(out.type));
     }
-    pointers_.assign(fields.size(), nullptr);
-    result_ = Batch::wrap(Schema(std::move(fields)), pointers_, 0, std::move(dicts));
+    std::vector<const void*> none(fields.size(), nullptr);
+    result_ = Batch::wrap(Schema(std::move(fields)), none, 0, std::move(dicts));
   }
   std::vector<DictionaryPtr> late_dicts;
   for (std::size_t c = 0; c < read_schema_.size(); ++c)
-    late_dicts.push_back(read_schema_.field(c).type.id == TypeId::string ? dictionary_ : nullptr);
-  late_columns_.resize(read_schema_.size());
-  late_pointers_.assign(read_schema_.size(), nullptr);
-  late_batch_ = Batch::wrap(read_schema_, late_pointers_, 0, std::move(late_dicts));
+    late_dicts.push_back(coded(read_schema_.field(c).type));
+  std::vector<const void*> none(read_schema_.size(), nullptr);
+  late_batch_ = Batch::wrap(read_schema_, none, 0, std::move(late_dicts));
+}
+
+void Emitter::set_dictionary(DictionaryPtr dictionary) {
+  std::scoped_lock lock(mutex_, late_mutex_);
+  dictionary_ = std::move(dictionary);
+  wrap_outputs();
 }
 
 Emitter::Gathered& Emitter::slot(std::uint64_t round) {

@@ -55,6 +55,9 @@ class Emitter {
   void end_round(std::uint64_t round);
   /// @brief Late events of one batch: the read columns of `rows` of `batch`.
   void late(const MicroBatch& batch, std::span<const std::uint32_t> rows);
+  /// @brief Results name strings of `dictionary` from now on (the job reclaimed strings). Call
+  /// between rounds: rows delivered before are coded with it too.
+  void set_dictionary(DictionaryPtr dictionary);
 
  private:
   struct Gathered {
@@ -66,6 +69,8 @@ class Emitter {
     std::vector<std::uint8_t> update;
     std::vector<std::uint64_t> states;  // [state_words][size]
   };
+  /// Wraps the result and late batches (no rows yet) over the current dictionary.
+  void wrap_outputs();
   Gathered& slot(std::uint64_t round);
   void append(Gathered& g, const FiredView& rows);
   void emit(const FiredView& rows);

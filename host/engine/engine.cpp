@@ -117,6 +117,7 @@ Job::Impl& Job::impl() const {
 }
 
 BatchBuilder Job::make_builder() const { return impl().make_builder(); }
+DictionaryPtr Job::dictionary() const { return impl().dictionary(); }
 void Job::push(const Batch& batch, int source) { impl().push(batch, source); }
 void Job::push_row(std::span<const Value> row, int source) { impl().push_row(row, source); }
 void Job::push_broadcast(std::string_view name, const Batch& batch) {

@@ -27,12 +27,14 @@ Ingest::Ingest(const Schema& schema, const CompiledQuery& query, DictionaryPtr d
   translate_.resize(query_.read_columns.size());
 }
 
-BatchBuilder Ingest::make_builder() const {
+BatchBuilder builder_for(const Schema& schema, const DictionaryPtr& dictionary) {
   std::vector<DictionaryPtr> dicts;
-  for (std::size_t c = 0; c < schema_.size(); ++c)
-    dicts.push_back(schema_.field(c).type.id == TypeId::string ? dictionary_ : nullptr);
-  return BatchBuilder(schema_, std::move(dicts));
+  for (std::size_t c = 0; c < schema.size(); ++c)
+    dicts.push_back(schema.field(c).type.id == TypeId::string ? dictionary : nullptr);
+  return BatchBuilder(schema, std::move(dicts));
 }
+
+BatchBuilder Ingest::make_builder() const { return builder_for(schema_, dictionary_); }
 
 void Ingest::push(const Batch& batch, int source) {
   if (!(batch.schema() == schema_))
@@ -57,14 +59,34 @@ void Ingest::flush_rows() {
   append(row_builder_->finish(), row_source_);
 }
 
-const std::vector<std::uint32_t>& Ingest::translation_for(const Batch& batch, std::size_t column) {
-  // Codes of a foreign dictionary are re-encoded through the job's dictionary; the table of
-  // each foreign dictionary grows as it does.
-  const StringDictionary* foreign = batch.dictionary(column).get();
-  std::vector<std::uint32_t>& table = translations_[foreign];
-  for (std::size_t code = table.size(); code < foreign->size(); ++code)
-    table.push_back(dictionary_->intern(foreign->at(static_cast<std::uint32_t>(code))));
-  return table;
+void Ingest::set_dictionary(DictionaryPtr dictionary) {
+  if (current_ && current_->rows > 0)
+    throw Error(ErrorCode::internal, "the job's dictionary changed with rows pending");
+  dictionary_ = std::move(dictionary);
+  row_builder_.emplace(make_builder());
+  // The tables name codes of the earlier dictionary, which the new one may give to others.
+  translations_.clear();
+}
+
+namespace {
+
+constexpr std::uint32_t kUntranslated = UINT32_MAX;
+
+}  // namespace
+
+Ingest::Translation& Ingest::translation_for(const Batch& batch, std::size_t column) {
+  // Codes of a foreign dictionary are re-encoded through the job's dictionary as rows need
+  // them. Tables of dictionaries that died go: another may be born at the same address.
+  const DictionaryPtr& foreign = batch.dictionary(column);
+  Translation& t = translations_[foreign.get()];
+  if (t.foreign.owner_before(foreign) || foreign.owner_before(t.foreign) || t.foreign.expired()) {
+    std::erase_if(translations_, [&](const auto& entry) {
+      return entry.first != foreign.get() && entry.second.foreign.expired();
+    });
+    t.foreign = foreign;
+    t.codes.clear();
+  }
+  return t;
 }
 
 MicroBatch& Ingest::forming() {
@@ -125,7 +147,7 @@ void Ingest::append_in_place(const Batch& batch, std::size_t first, std::size_t 
 }
 
 void Ingest::append_copy(const Batch& batch, std::size_t first, std::size_t rows, int source,
-                         const std::vector<const std::vector<std::uint32_t>*>& translate) {
+                         const std::vector<Translation*>& translate) {
   MicroBatch& m = *current_;
   pool_.ensure_buffer(m);
   if (!m.last_slice_copied()) {
@@ -144,16 +166,25 @@ void Ingest::append_copy(const Batch& batch, std::size_t first, std::size_t rows
       std::memcpy(dst, src, rows * w);
       continue;
     }
-    const std::vector<std::uint32_t>& table = *translate[r];
+    Translation& t = *translate[r];
+    const DictionaryPtr& foreign = batch.dictionary(c);
+    const std::uint32_t limit = foreign->code_limit();
+    if (t.codes.size() < limit) t.codes.resize(limit, kUntranslated);
     for (std::size_t i = 0; i < rows; ++i) {
       std::uint32_t code;
       std::memcpy(&code, src + i * 4, 4);
-      if (code >= table.size())
-        throw Error(ErrorCode::malformed_input,
-                    "column '" + schema_.field(c).name + "', row " + std::to_string(first + i) +
-                        ": string code " + std::to_string(code) + " is not in its dictionary (" +
-                        std::to_string(table.size()) + " strings)");
-      const std::uint32_t mapped = table[code];
+      const auto unknown = [&] {
+        return Error(ErrorCode::malformed_input,
+                     "column '" + schema_.field(c).name + "', row " + std::to_string(first + i) +
+                         ": string code " + std::to_string(code) + " is not in its dictionary (" +
+                         std::to_string(foreign->size()) + " strings)");
+      };
+      if (code >= limit) throw unknown();
+      std::uint32_t& mapped = t.codes[code];
+      if (mapped == kUntranslated) {
+        if (!foreign->contains(code)) throw unknown();
+        mapped = dictionary_->intern(foreign->at(code));
+      }
       std::memcpy(dst + i * 4, &mapped, 4);
     }
   }

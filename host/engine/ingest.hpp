@@ -17,6 +17,9 @@
 
 namespace sluice::detail {
 
+/// @brief A builder of `schema` whose string columns use `dictionary`.
+BatchBuilder builder_for(const Schema& schema, const DictionaryPtr& dictionary);
+
 /// @brief Fills micro-batches from pushes: a large batch whose string columns use the job's
 /// dictionary becomes slices read in place (holding a copy of the Batch); small batches, rows
 /// and batches of foreign dictionaries are copied into the micro-batch's own buffer (codes
@@ -47,13 +50,24 @@ class Ingest {
   /// @brief Rows pushed so far.
   std::uint64_t events() const noexcept { return events_; }
   BatchBuilder make_builder() const;
+  /// @brief The job's dictionary: batches coded with it are read in place.
+  const DictionaryPtr& dictionary() const noexcept { return dictionary_; }
+  /// @brief Codes strings with `dictionary` from now on (the job reclaimed strings). Call with
+  /// no rows pending (flush_rows() and seal() first): batches coded with the earlier one are
+  /// copied and re-encoded from then on.
+  void set_dictionary(DictionaryPtr dictionary);
 
  private:
+  /// The job's code of each code of a foreign dictionary (kUntranslated until a row needs it).
+  struct Translation {
+    std::weak_ptr<const StringDictionary> foreign;  // a dead one's address may be reused
+    std::vector<std::uint32_t> codes;
+  };
   void append(const Batch& batch, int source);
   void append_in_place(const Batch& batch, std::size_t first, std::size_t rows, int source);
   void append_copy(const Batch& batch, std::size_t first, std::size_t rows, int source,
-                   const std::vector<const std::vector<std::uint32_t>*>& translate);
-  const std::vector<std::uint32_t>& translation_for(const Batch& batch, std::size_t column);
+                   const std::vector<Translation*>& translate);
+  Translation& translation_for(const Batch& batch, std::size_t column);
   MicroBatch& forming();
 
   const Schema& schema_;
@@ -68,8 +82,8 @@ class Ingest {
   std::optional<BatchBuilder> row_builder_;
   int row_source_ = 0;
   BatchLease current_;
-  std::map<const StringDictionary*, std::vector<std::uint32_t>> translations_;
-  std::vector<const std::vector<std::uint32_t>*> translate_;
+  std::map<const StringDictionary*, Translation> translations_;
+  std::vector<Translation*> translate_;
   std::atomic<std::uint64_t> events_{0};
   std::shared_ptr<const LookupSnapshot> lookups_;
 };

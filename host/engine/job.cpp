@@ -3,6 +3,7 @@
 #include <thrust/system_error.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <exception>
 
@@ -155,6 +156,8 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       per_worker_(static_cast<std::size_t>(workers_)),
       rounds_done_(static_cast<std::size_t>(workers_), 0) {
   last_activity_ = std::chrono::steady_clock::now();
+  next_reclaim_ = config.string_reclaim_threshold;
+  work_counters_.dictionary_bytes = static_cast<std::int64_t>(dictionary_->bytes());
   dispatcher_.set_early_fire(
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(query_.early_fire_every));
   if (ranks_ > 1) {
@@ -195,7 +198,74 @@ Job::Impl::~Impl() {
   }
 }
 
-BatchBuilder Job::Impl::make_builder() const { return ingest_.make_builder(); }
+BatchBuilder Job::Impl::make_builder() const { return detail::builder_for(schema_, dictionary()); }
+
+DictionaryPtr Job::Impl::dictionary() const {
+  std::lock_guard lock(dictionary_mutex_);
+  return dictionary_;
+}
+
+void Job::Impl::after_push() {
+  work_counters_.dictionary_bytes = static_cast<std::int64_t>(dictionary_->bytes());
+  if (next_reclaim_ > 0 && dictionary_->size() >= next_reclaim_) reclaim_strings();
+}
+
+void Job::Impl::reclaim_strings() {
+  // Every batch pushed so far goes out, the last round with a census: once it is done no batch
+  // in flight holds a code, and the workers' censuses list those their state holds.
+  ingest_.flush_rows();
+  ingest_.seal();
+  dispatcher_.dispatch(false);
+  const DictionaryPtr old = dictionary_;
+  // Codes interned while the round runs come from other ranks' descriptions only (nothing is
+  // pushed under this lock), and those stay through string_sync_.
+  const std::size_t census_words = old->code_limit() / 32 + 1;
+  dispatcher_.dispatch_census(census_words);
+  const std::uint64_t rounds = dispatcher_.rounds();
+  {
+    std::unique_lock lock(done_mutex_);
+    done_cv_.wait(lock, [&] {
+      if (failed()) return true;
+      for (std::uint64_t done : rounds_done_)
+        if (done < rounds) return false;
+      return true;
+    });
+  }
+  throw_if_failed();
+  const std::uint32_t limit = old->code_limit();
+  std::vector<bool> keep(limit, false);
+  for (const auto& runner : runners_) {
+    if (!runner) continue;  // a worker that never started holds no state
+    const std::vector<std::uint32_t>& bits = runner->census();
+    for (std::size_t w = 0; w < bits.size(); ++w)
+      for (std::uint32_t b = bits[w]; b != 0; b &= b - 1)
+        if (const std::size_t c = w * 32 + static_cast<std::size_t>(std::countr_zero(b)); c < limit)
+          keep[c] = true;
+  }
+  std::vector<std::uint32_t> roots = query_.string_constants;
+  broadcast_.list_codes(roots);
+  if (string_sync_) string_sync_->list_codes(roots);
+  for (std::uint32_t c : roots)
+    if (c < limit) keep[c] = true;
+  std::vector<std::uint32_t> kept;
+  for (std::uint32_t c = 0; c < limit; ++c)
+    if (keep[c] && old->contains(c)) kept.push_back(c);
+  auto next = std::make_shared<StringDictionary>(*old, kept);
+  {
+    std::lock_guard lock(dictionary_mutex_);
+    dictionary_ = next;
+  }
+  // Between rounds (the workers wait for the next): every holder of the old dictionary moves.
+  ingest_.set_dictionary(next);
+  broadcast_.set_dictionary(next);
+  emitter_.set_dictionary(next);
+  role_.dictionary = next;
+  if (string_sync_) string_sync_->set_dictionary(next);
+  strings_reclaimed_ += old->size() - next->size();
+  ++string_reclaims_;
+  next_reclaim_ = std::max(config_.string_reclaim_threshold, 2 * next->size());
+  work_counters_.dictionary_bytes = static_cast<std::int64_t>(next->bytes());
+}
 
 void Job::Impl::throw_if_failed() const {
   if (failed()) throw Error(status());
@@ -214,6 +284,7 @@ void Job::Impl::push(const Batch& batch, int source) {
   touch(source);
   try {
     ingest_.push(batch, source);
+    after_push();
   } catch (const Error&) {
     throw_if_failed();  // a stage failed while the push waited: its error, not the wait's
     throw;
@@ -227,6 +298,11 @@ void Job::Impl::push_row(std::span<const Value> row, int source) {
   touch(source);
   try {
     ingest_.push_row(row, source);
+    // Rows come one by one: the dictionary is looked at every kRowsPerCheck of them.
+    if (++rows_unchecked_ >= kRowsPerCheck) {
+      rows_unchecked_ = 0;
+      after_push();
+    }
   } catch (const Error&) {
     throw_if_failed();
     throw;
@@ -277,6 +353,7 @@ void Job::Impl::worker_main(int worker) {
                                            *pipeline, queue, *exchange_, emitter_, work_counters_,
                                            ranks_ > 1 ? &role_ : nullptr);
   detail::Worker& runner = *owned;
+  runner.set_memory_limit(config_.state_memory_limit);
   for (;;) {
     detail::RoundPart* part = queue.front(cancelled_);
     if (part == nullptr) return;  // failed
@@ -429,6 +506,13 @@ Metrics Job::Impl::metrics() const {
   m.state_groups =
       static_cast<std::uint64_t>(std::max<std::int64_t>(0, work_counters_.state_groups));
   m.state_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, work_counters_.state_bytes));
+  {
+    const DictionaryPtr dictionary = this->dictionary();
+    m.dictionary_strings = dictionary->size();
+    m.dictionary_bytes = dictionary->bytes();
+  }
+  m.strings_reclaimed = strings_reclaimed_;
+  m.string_reclaims = string_reclaims_;
   m.exchange_bytes = exchange_->bytes_sent();
   m.partial_bytes = work_counters_.partial_bytes;
   m.round_seconds = static_cast<double>(work_counters_.round_ns.load()) * 1e-9;
@@ -461,7 +545,11 @@ Metrics Job::Impl::total_metrics() const {
                                   static_cast<std::uint64_t>(m.round_seconds * 1e9),
                                   static_cast<std::uint64_t>(m.exchange_seconds * 1e9),
                                   m.events_unrepresentable,
-                                  m.events_aggregated};
+                                  m.events_aggregated,
+                                  m.dictionary_strings,
+                                  m.dictionary_bytes,
+                                  m.strings_reclaimed,
+                                  m.string_reclaims};
   ranks->all_reduce_sum(sums);
   m.events_in = sums[0];
   m.events_filtered = sums[1];
@@ -478,6 +566,10 @@ Metrics Job::Impl::total_metrics() const {
   m.exchange_seconds = static_cast<double>(sums[12]) * 1e-9;
   m.events_unrepresentable = sums[13];
   m.events_aggregated = sums[14];
+  m.dictionary_strings = sums[15];
+  m.dictionary_bytes = sums[16];
+  m.strings_reclaimed = sums[17];
+  m.string_reclaims = sums[18];
   // Every rank's workers, rank by rank: each rank contributes its own at its place.
   std::vector<std::uint64_t> per_worker(static_cast<std::size_t>(ranks->size() * workers_), 0);
   for (int w = 0; w < workers_; ++w)

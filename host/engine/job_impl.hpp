@@ -35,6 +35,7 @@ class Job::Impl {
   ~Impl();
 
   BatchBuilder make_builder() const;
+  DictionaryPtr dictionary() const;
   void push(const Batch& batch, int source);
   void push_row(std::span<const Value> row, int source);
   void push_broadcast(std::string_view name, const Batch& batch);
@@ -53,12 +54,24 @@ class Job::Impl {
   bool failed() const { return failed_.load(); }
   void throw_if_failed() const;
   void touch(int source);
+  /// After a push (under the ingest lock): reclaims strings when the dictionary has grown
+  /// enough (EngineConfig::string_reclaim_threshold), and updates its size for the budget.
+  void after_push();
+  /// Processes every batch pushed so far with a census of the codes the workers' state holds,
+  /// then replaces the dictionary with one that keeps the live strings (under the ingest lock).
+  void reclaim_strings();
 
   EngineConfig config_;
   Backend backend_;
   Schema schema_;
   detail::CompiledQuery query_;
+  mutable std::mutex dictionary_mutex_;  // dictionary_ changes under both locks
   DictionaryPtr dictionary_;
+  std::size_t next_reclaim_ = 0;  // dictionary size that triggers the next reclaim; 0: never
+  static constexpr int kRowsPerCheck = 256;
+  int rows_unchecked_ = 0;  // rows pushed one by one since after_push() last looked
+  std::atomic<std::uint64_t> strings_reclaimed_{0};
+  std::atomic<std::uint64_t> string_reclaims_{0};
   int workers_;  // in this process
   // Across ranks: this rank's place, and what its workers share.
   int rank_ = 0;

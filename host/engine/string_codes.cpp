@@ -8,6 +8,13 @@
 
 namespace sluice::detail {
 
+namespace {
+
+/// The code of the record that tells a receiver to forget the sender's codes.
+constexpr std::uint32_t kForgetCodes = UINT32_MAX;
+
+}  // namespace
+
 std::uint64_t text_hash(std::string_view text) {
   std::uint64_t h = hash_combine(kKeyHashSeed, text.size());
   std::size_t i = 0;
@@ -24,10 +31,23 @@ std::uint64_t text_hash(std::string_view text) {
   return h;
 }
 
-std::span<const std::uint64_t> TextHashes::refresh() {
-  const std::size_t size = dictionary_->size();
-  for (std::size_t c = hashes_.size(); c < size; ++c)
-    hashes_.push_back(text_hash(dictionary_->at(static_cast<std::uint32_t>(c))));
+std::span<const std::uint64_t> TextHashes::refresh(const DictionaryPtr& current) {
+  if (current != dictionary_) {
+    // A dictionary carried over: same codes for the strings it kept, others free or new.
+    // Others may intern meanwhile: every code given before `given_` is held when the loop
+    // looks, and those given after are hashed by the next refresh.
+    dictionary_ = current;
+    given_ = dictionary_->codes_given();
+    hashes_.assign(dictionary_->code_limit(), 0);
+    for (std::uint32_t c = 0; c < hashes_.size(); ++c)
+      if (dictionary_->contains(c)) hashes_[c] = text_hash(dictionary_->at(c));
+    return hashes_;
+  }
+  for (const std::size_t given = dictionary_->codes_given(); given_ < given; ++given_) {
+    const std::uint32_t code = dictionary_->code_given(given_);
+    if (code >= hashes_.size()) hashes_.resize(code + 1, 0);
+    hashes_[code] = text_hash(dictionary_->at(code));
+  }
   return hashes_;
 }
 
@@ -61,6 +81,11 @@ void StringCodeSync::learn(int from, std::span<const std::byte> description) {
                                         description.size() - at - 8 < length))
       throw Error(ErrorCode::peer_failure,
                   "rank " + std::to_string(from) + " sent a malformed description of its strings");
+    if (code == kForgetCodes && length == 0) {
+      theirs.clear();
+      at += 8;
+      continue;
+    }
     const std::string_view text(reinterpret_cast<const char*>(description.data() + at + 8), length);
     if (code >= theirs.size())
       theirs.resize(std::max<std::size_t>(code + 1, theirs.size() * 2), UINT32_MAX);
@@ -77,6 +102,28 @@ std::uint32_t StringCodeSync::local(int from, std::uint64_t code) const {
   return theirs[code];
 }
 
+void StringCodeSync::list_codes(std::vector<std::uint32_t>& codes) const {
+  for (const std::vector<std::uint32_t>& theirs : theirs_)
+    for (std::uint32_t ours : theirs)
+      if (ours != UINT32_MAX) codes.push_back(ours);
+}
+
+void StringCodeSync::set_dictionary(DictionaryPtr dictionary) {
+  dictionary_ = std::move(dictionary);
+  for (std::vector<bool>& told : told_) told.clear();
+  owe_reset_.assign(told_.size(), true);
+}
+
+void StringCodeSync::describe_reset(int to, std::vector<std::byte>& out) {
+  const auto r = static_cast<std::size_t>(to);
+  if (r >= owe_reset_.size() || !owe_reset_[r]) return;
+  owe_reset_[r] = false;
+  const std::uint32_t record[2] = {kForgetCodes, 0};
+  const std::size_t at = out.size();
+  out.resize(at + sizeof(record));
+  std::memcpy(out.data() + at, record, sizeof(record));
+}
+
 StringRowTranslator::StringRowTranslator(StringCodeSync& sync,
                                          std::vector<std::uint32_t> code_words, bool rehash_keys,
                                          int key_first, int key_words, KeyHasher hasher)
@@ -90,6 +137,7 @@ StringRowTranslator::StringRowTranslator(StringCodeSync& sync,
 void StringRowTranslator::describe(int to, std::span<const std::uint64_t> rows,
                                    std::uint32_t row_words, std::vector<std::byte>& out) {
   if (code_words_.empty()) return;
+  sync_.describe_reset(to, out);
   for (std::size_t r = 0; r + row_words <= rows.size(); r += row_words)
     for (std::uint32_t w : code_words_)
       sync_.describe(to, static_cast<std::uint32_t>(rows[r + w]), out);

@@ -17,21 +17,24 @@ namespace sluice::detail {
 /// @brief The hash of a string's text (the same in every process).
 std::uint64_t text_hash(std::string_view text);
 
-/// @brief text_hash of every code of a dictionary, extended as the dictionary grows. One per
-/// worker (not thread-safe).
+/// @brief text_hash of every code of the job's dictionary, following it as it gives out codes
+/// and when the job replaces it (reclaiming strings). One per worker (not thread-safe).
 class TextHashes {
  public:
   explicit TextHashes(DictionaryPtr dictionary) : dictionary_(std::move(dictionary)) {}
-  /// @brief The hashes of codes [0, the dictionary's size now).
-  std::span<const std::uint64_t> refresh();
+  /// @brief The hashes by code of `current`'s codes (entries of free codes are 0).
+  std::span<const std::uint64_t> refresh(const DictionaryPtr& current);
 
  private:
   DictionaryPtr dictionary_;
+  std::size_t given_ = 0;  // the dictionary's codes hashed, in the order it gave them
   std::vector<std::uint64_t> hashes_;
 };
 
 /// @brief Per other rank: which of our codes it has been told (describe), and what its codes
 /// are in our dictionary (learn). Used by the exchange's leader only, in collective order.
+/// A description is records [code u32][length u32][text]; the record [UINT32_MAX][0] tells
+/// the receiver to forget every code of the sender (it reclaimed strings).
 class StringCodeSync {
  public:
   StringCodeSync(DictionaryPtr dictionary, int ranks);
@@ -42,11 +45,21 @@ class StringCodeSync {
   void learn(int from, std::span<const std::byte> description);
   /// @brief Our code of rank `from`'s `code`. @throws Error(peer_failure) if never described.
   std::uint32_t local(int from, std::uint64_t code) const;
+  /// @brief Adds our codes that other ranks' codes stand for to `codes` (they must stay).
+  void list_codes(std::vector<std::uint32_t>& codes) const;
+  /// @brief Uses `dictionary` from now on (it holds every code list_codes() gave under the same
+  /// code). Our codes may name other strings from now on, so the next description to each
+  /// rank starts by telling it to forget what it learned from us, and describes every code
+  /// again: what a rank keeps for us is what we sent since our last reclaim.
+  void set_dictionary(DictionaryPtr dictionary);
+  /// @brief Appends the forget record to `out` when rank `to` is owed one (see set_dictionary).
+  void describe_reset(int to, std::vector<std::byte>& out);
 
  private:
   DictionaryPtr dictionary_;
   std::vector<std::vector<bool>> told_;             // per rank, by our code
   std::vector<std::vector<std::uint32_t>> theirs_;  // per rank, by their code
+  std::vector<bool> owe_reset_;                     // per rank
 };
 
 /// @brief A RowTranslator for rows whose words at `code_words` are string codes; when

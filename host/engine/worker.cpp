@@ -245,6 +245,17 @@ void Worker::report_state() {
   counters_.state_bytes += bytes - state_bytes_;
   state_groups_ = groups;
   state_bytes_ = bytes;
+  if (memory_limit_ == 0) return;
+  const std::int64_t state = counters_.state_bytes;
+  const std::int64_t strings = counters_.dictionary_bytes;
+  if (static_cast<std::uint64_t>(std::max<std::int64_t>(0, state + strings)) <= memory_limit_)
+    return;
+  throw Error(ErrorCode::out_of_memory,
+              "the window state holds " + std::to_string(state) + " bytes (" +
+                  std::to_string(counters_.state_groups.load()) +
+                  " live groups) and the string dictionary " + std::to_string(strings) +
+                  " bytes, together more than the state memory limit of " +
+                  std::to_string(memory_limit_) + " bytes (EngineConfig::state_memory_limit)");
 }
 
 void Worker::stage_ahead(RoundPart& part, std::size_t next) {
@@ -276,6 +287,7 @@ void Worker::run_stateless(RoundPart& part) {
     emitter_.deliver_rows(part.number, b.id, rows);
   }
   emitter_.end_round(part.number);
+  if (part.census_words > 0) census_.assign(part.census_words, 0);  // no state
   finished_ = part.final;
 }
 
@@ -318,7 +330,7 @@ void Worker::run_round(RoundPart& part) {
   if (workers_ > 1) {
     stage_ = "partitioning";
     PackOptions pack;
-    if (text_hashes_) pack.string_hashes = text_hashes_->refresh();
+    if (text_hashes_) pack.string_hashes = text_hashes_->refresh(role_->dictionary);
     pack.combine = remote_;
     const std::span<const PartDescriptor> parts = pipeline_.pack(pack);
     stage_ = "exchange";
@@ -369,7 +381,13 @@ void Worker::run_round(RoundPart& part) {
   stage_ = "fire";
   pipeline_.fire(fired_wm_, wm, part.early_fire && !last);
   fired_wm_ = std::max(fired_wm_, wm);
+  stage_ = "state size";
   report_state();
+  if (part.census_words > 0) {
+    stage_ = "string census";
+    census_.assign(part.census_words, 0);
+    pipeline_.mark_string_codes(query_.plan.aggregation.string_key_mask, census_);
+  }
   finished_ = last;
   // Across ranks every member emits in every round (the gathering is a collective).
   if (!last && role_ == nullptr && queue_.peek(0) != nullptr) {

@@ -29,6 +29,8 @@ struct WorkCounters {
   /// of its own after every round).
   std::atomic<std::int64_t> state_groups{0};
   std::atomic<std::int64_t> state_bytes{0};
+  /// Bytes of the job's string dictionary (the job updates it after pushes).
+  std::atomic<std::int64_t> dictionary_bytes{0};
   /// Nanoseconds in rounds, and in the exchange's collectives, all workers.
   std::atomic<std::int64_t> round_ns{0};
   std::atomic<std::int64_t> exchange_ns{0};
@@ -47,7 +49,9 @@ struct RankRole {
   bool gather_results = true;
   RowTranslator* partials = nullptr;  ///< string codes of packed partials (null: none)
   RowTranslator* fired = nullptr;     ///< string codes of fired rows (null: none)
-  DictionaryPtr dictionary;           ///< for the text hashes that own string keys
+  /// The job's dictionary, for the text hashes that own string keys (replaced between rounds
+  /// when the job reclaims strings).
+  DictionaryPtr dictionary;
 };
 
 /// @brief Runs one worker's rounds. A windowed round: the watermark before each batch (from the
@@ -82,6 +86,12 @@ class Worker {
   /// @brief The job's last round has run: one with `final` set in one process; across ranks,
   /// the round in which the input of every rank had ended.
   bool finished() const noexcept { return finished_; }
+  /// @brief After a round that asked for it (RoundPart::census_words): bit c of word c / 32 is
+  /// set for each string code the worker's state holds.
+  const std::vector<std::uint32_t>& census() const noexcept { return census_; }
+  /// @brief Fails rounds after which the state's and the dictionary's bytes exceed `bytes`
+  /// (EngineConfig::state_memory_limit; 0 = none).
+  void set_memory_limit(std::size_t bytes) noexcept { memory_limit_ = bytes; }
 
  private:
   void run_stateless(RoundPart& part);
@@ -127,6 +137,8 @@ class Worker {
   std::vector<char> ended_;  // per rank: its input has ended
   std::vector<int> newly_ended_;
   std::optional<TextHashes> text_hashes_;
+  std::vector<std::uint32_t> census_;
+  std::size_t memory_limit_ = 0;
   std::vector<std::uint8_t> remote_;  ///< per member: on another rank
   std::vector<std::uint64_t> fired_rows_;
   std::vector<PartDescriptor> fired_parts_;

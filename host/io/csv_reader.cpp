@@ -147,6 +147,7 @@ struct CsvPiece {
   const char* end = nullptr;
   std::shared_ptr<Columns> columns = std::make_shared<Columns>();
   std::vector<LocalStrings> strings;  ///< per schema column (string columns only)
+  DictionaryPtr dictionary;           ///< what the string columns were coded with
   std::size_t rows = 0;
   std::uint64_t lines = 0;  ///< newlines in [begin, end)
   struct Problem {
@@ -617,6 +618,7 @@ void CsvReader::parse_block() {
   for (auto& piece : pieces) {
     // Row by row, column by column, as a serial reader meets them (the strings of malformed
     // rows are never coded).
+    piece->dictionary = dictionary_;
     std::vector<std::uint32_t*> columns;
     for (std::size_t c : string_columns) {
       codes[c].assign(piece->strings[c].size(), kUncoded);
@@ -665,7 +667,8 @@ bool CsvReader::next(Batch& out) {
   std::vector<DictionaryPtr> dictionaries;
   for (std::size_t c = 0; c < schema_.size(); ++c) {
     data.push_back(piece->columns->data[c].data());
-    dictionaries.push_back(schema_.field(c).type.id == TypeId::string ? dictionary_ : nullptr);
+    dictionaries.push_back(schema_.field(c).type.id == TypeId::string ? piece->dictionary
+                                                                      : nullptr);
   }
   out = Batch::wrap(schema_, std::move(data), piece->rows, std::move(dictionaries), piece->columns);
   rows_ += piece->rows;

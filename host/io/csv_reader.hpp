@@ -67,6 +67,11 @@ class CsvReader {
   /// Error(io_error) when the stream fails.
   bool next(Batch& out);
 
+  /// @brief Codes strings with `dictionary` from the next block read (a job's, after it
+  /// reclaimed strings: Job::dictionary()); batches of blocks already read keep theirs.
+  void set_dictionary(DictionaryPtr dictionary) { dictionary_ = std::move(dictionary); }
+  const DictionaryPtr& dictionary() const noexcept { return dictionary_; }
+
   /// @brief Malformed rows seen so far.
   std::uint64_t malformed() const noexcept { return malformed_; }
   /// @brief Well-formed rows returned so far.

@@ -64,6 +64,17 @@ struct EngineConfig {
   /// GPU backend: the most device memory one worker's pool may hold, in bytes; 0 = no limit
   /// below the card's. State that outgrows it fails the job with ErrorCode::out_of_memory.
   std::size_t device_memory_limit = 0;
+  /// Strings no longer referenced (by a live window, a broadcast row, a query literal) are
+  /// reclaimed once the job's dictionary holds this many strings and twice as many as the last
+  /// reclaim kept; 0 = never. Each reclaim processes the batches in flight first (as flush()
+  /// does, once), then replaces the job's dictionary with one that keeps the live strings under
+  /// their codes (Job::dictionary()). So a stream whose keys churn holds strings in proportion
+  /// to its live keys, not to all it ever saw.
+  std::size_t string_reclaim_threshold = std::size_t{1} << 16;
+  /// The most bytes the window state (every worker's tables) and the job's string dictionary
+  /// may hold together; 0 = no limit. Checked after every round: state beyond it fails the job
+  /// with ErrorCode::out_of_memory, naming both sizes, instead of exhausting the machine.
+  std::size_t state_memory_limit = 0;
   /// Result batches ordered by window, then key (a radix pass over window and key code per
   /// emission); off: rows in the order the workers fire them.
   bool ordered_results = true;
@@ -93,6 +104,13 @@ struct Metrics {
   std::uint64_t state_groups = 0;
   /// Bytes the window state's tables hold (index slots and entry rows, including room to grow).
   std::uint64_t state_bytes = 0;
+  /// Strings the job's dictionary holds, and the host memory they take (approximately; both in
+  /// state_memory_limit's sum with state_bytes).
+  std::uint64_t dictionary_strings = 0;
+  std::uint64_t dictionary_bytes = 0;
+  /// Strings dropped by reclaims so far (EngineConfig::string_reclaim_threshold), and reclaims.
+  std::uint64_t strings_reclaimed = 0;
+  std::uint64_t string_reclaims = 0;
   std::vector<std::uint64_t> batches_per_worker;
   /// Bytes this rank's workers sent to other ranks (partials, event times, gathered windows);
   /// 0 in one process.
@@ -147,8 +165,16 @@ class Job {
   /// the job on every rank instead, naming this one.
   ~Job();
 
-  /// @brief A builder whose string columns use the job's dictionaries (no re-encoding on push).
+  /// @brief A builder whose string columns use the job's dictionary (no re-encoding on push).
+  /// After the job reclaims strings (EngineConfig::string_reclaim_threshold) the batches of a
+  /// builder made before are copied and re-encoded: make builders per batch, or anew when
+  /// dictionary() changed.
   BatchBuilder make_builder() const;
+  /// @brief The dictionary the job codes strings with now, shared by its string columns: batches
+  /// coded with it are read in place, its codes name the strings of result batches. A reclaim
+  /// replaces it with one that keeps every live string under its code; the earlier one stays
+  /// valid for whoever holds it.
+  DictionaryPtr dictionary() const;
   /// @brief Pushes a batch of the job's schema from `source`. Blocks while the engine is behind.
   /// Batches are read in place, without a copy, when their string columns use the job's
   /// dictionaries (make_builder(), or wrap() with dictionary(column)) and they are not small

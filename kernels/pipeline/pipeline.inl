@@ -150,6 +150,16 @@ class PipelineImpl final : public WorkerPipeline {
     state_->evict(wm);
   }
 
+  void mark_string_codes(std::uint32_t code_words, std::vector<std::uint32_t>& bits) override {
+    if (!state_ || bits.empty() || state_->size() == 0) return;
+    Buffer<unsigned int, Exec> marks(exec_, bits.size());
+    exec_.fill_bytes(marks.data(), 0, bits.size() * sizeof(unsigned int));
+    state_->mark_codes(code_words, marks.data(), bits.size());
+    std::vector<std::uint32_t> mine(bits.size());
+    exec_.copy_to_host(mine.data(), marks.data(), bits.size() * sizeof(unsigned int));
+    for (std::size_t w = 0; w < bits.size(); ++w) bits[w] |= mine[w];
+  }
+
   std::size_t state_size() const override { return state_ ? state_->size() : 0; }
   std::size_t state_bytes() const override { return state_ ? state_->bytes() : 0; }
 

@@ -108,6 +108,10 @@ class WorkerPipeline {
   /// With `early`, the windows still open after wm also emit their current values, as updates
   /// (an early firing; the state is left as it is).
   virtual void fire(std::int64_t prev_wm, std::int64_t wm, bool early) = 0;
+  /// @brief ORs into `bits` (host memory: bit c of word c / 32) the string codes that the window
+  /// state holds in the key words of `code_words` (bit j: key word j is a string). Between
+  /// rounds only; synchronizes. Allocates (it runs when the job reclaims strings, not per round).
+  virtual void mark_string_codes(std::uint32_t code_words, std::vector<std::uint32_t>& bits) = 0;
   /// @brief Live (key, pane, cut) entries of the window state, and the bytes its tables hold.
   virtual std::size_t state_size() const = 0;
   virtual std::size_t state_bytes() const = 0;

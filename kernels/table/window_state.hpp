@@ -158,6 +158,12 @@ class WindowState {
   /// @brief Drops the tables of panes all of whose windows are past the allowed lateness.
   void evict(std::int64_t wm);
 
+  /// @brief Sets bit c of `bits` (executor memory, `words` words) for each string code c a live
+  /// entry holds in a key word of `code_words` (bit j: key word j is a string code). Call
+  /// between rounds (after fire, which empties the queued requests): then the entries are all
+  /// the codes the state holds. Codes of 32 * words and beyond are not marked.
+  void mark_codes(std::uint32_t code_words, unsigned int* bits, std::size_t words);
+
   /// @brief Live (key, pane, cut) entries.
   std::size_t size() const noexcept { return entries_; }
   /// @brief Bytes the tables hold (index slots and row chunks, free tables included).

@@ -38,6 +38,26 @@ struct RehashRows {
   }
 };
 
+/// Sets the bit of every string code a row holds in the key words of `code_words` (bit j: key
+/// word j is a string code).
+struct MarkCodes {
+  PaneTableRef table;
+  EntryLayout layout;
+  std::uint32_t code_words = 0;
+  unsigned int* bits = nullptr;
+  std::size_t words = 0;
+  SLUICE_HD void operator()(std::size_t id) const {
+    const std::uint64_t* r = table.row(static_cast<std::uint32_t>(id), layout.width());
+    for (int j = 0; j < layout.key_words; ++j) {
+      if (((code_words >> j) & 1U) == 0) continue;
+      const std::uint64_t code = r[j];
+      if ((code >> 5) >= words) continue;  // beyond the census: the caller sized it too small
+      cuda::atomic_ref<unsigned int, cuda::thread_scope_device> word(bits[code >> 5]);
+      word.fetch_or(1U << (code & 31U), cuda::memory_order_relaxed);
+    }
+  }
+};
+
 /// What a merged group asks of the count trigger: whether its open windows are to fire early,
 /// and the delta their requests carry. With tumbling (and global) windows an entry's state is
 /// its window's, so the merge decides from the state before and after it, and the request
@@ -811,6 +831,18 @@ void WindowState<Exec>::evict(std::int64_t wm) {
     ++expired;
   }
   live_.erase(live_.begin(), live_.begin() + static_cast<std::ptrdiff_t>(expired));
+}
+
+template <class Exec>
+void WindowState<Exec>::mark_codes(std::uint32_t code_words, unsigned int* bits,
+                                   std::size_t words) {
+  if (code_words == 0) return;
+  for (const PaneEntry& entry : live_)
+    for (int q = 0; q < partitions_; ++q) {
+      const Table* t = entry.tables[q];
+      if (t == nullptr || t->size == 0) continue;
+      exec_->for_each_index(t->size, MarkCodes{ref(*t), layout_, code_words, bits, words});
+    }
 }
 
 template <class Exec>

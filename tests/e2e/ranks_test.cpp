@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "churn_stream.hpp"
 #include "harness.hpp"
 
 namespace sluice::e2e {
@@ -613,6 +614,25 @@ TEST(Ranks, AStatelessQueryNeedsPerRankResults) {
   for (auto& t : threads) t.join();
   for (const std::string& m : messages)
     EXPECT_NE(m.find("gather_results = false"), std::string::npos) << m;
+}
+
+/// Each rank reclaims the strings of its own dictionary when it has grown (its census rounds are
+/// rounds the others pair with theirs); string keys cross ranks with their text, and a code a
+/// rank gives to another string after a reclaim is described again: every window is exact.
+TEST(Ranks, ChurningStringKeysAreReclaimedOnEveryRank) {
+  const std::vector<Event> events = churn::churning_stream(300, 60, 20, 13);
+  for (int workers : {1, 2}) {
+    SCOPED_TRACE(std::to_string(workers) + " workers per rank");
+    EngineConfig config = make_config(workers, 32);
+    config.string_reclaim_threshold = 256;
+    const RanksRun many = run_ranks(config, churn::churn_query(), events, 2);
+    EXPECT_EQ(churn::final_windows(many.per_rank[0]), churn::reference(events));
+    for (const RunResult& r : many.per_rank) {
+      EXPECT_GT(r.metrics.string_reclaims, 3u);
+      EXPECT_LT(r.metrics.dictionary_strings, 1024u);
+    }
+    EXPECT_EQ(many.total.events_late, 0u);
+  }
 }
 
 TEST(Ranks, MismatchedWorkersAreRejected) {
