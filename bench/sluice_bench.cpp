@@ -258,6 +258,10 @@ int run_telemetry_command(const TelemetryOptions& o) {
   config.batch_rows = o.batch_rows;
   config.ordered_results = o.ordered;
   config.round_batches = o.round_batches;
+  // The batches are coded once, up front, with the job's dictionary, over a fixed set of hosts:
+  // a reclaim of the hosts not yet seen would turn every later batch into a copy (see
+  // EngineConfig::string_reclaim_threshold), so the benchmark, like such a user, turns it off.
+  config.string_reclaim_threshold = 0;
 
   // Host-fed runs go through an Engine; resident runs need only a working device.
   std::optional<sluice::Engine> engine;

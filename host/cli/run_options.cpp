@@ -10,14 +10,55 @@ namespace sluice::cli {
 namespace {
 
 constexpr FlagSpec kRunFlags[] = {
-    {"--input"},      {"--schema"},       {"--time"},
-    {"--max-delay"},  {"--where"},        {"--key"},
-    {"--window"},     {"--agg"},          {"--allowed-lateness"},
-    {"--workers"},    {"--partition"},    {"--balance"},
-    {"--backend"},    {"--on-error"},     {"--output"},
-    {"--batch-rows"}, {"--peer-timeout"}, {"--broadcast"},
-    {"--trigger"},    {"--help", false},
+    {"--input"},
+    {"--schema"},
+    {"--time"},
+    {"--max-delay"},
+    {"--where"},
+    {"--key"},
+    {"--window"},
+    {"--agg"},
+    {"--allowed-lateness"},
+    {"--workers"},
+    {"--partition"},
+    {"--balance"},
+    {"--backend"},
+    {"--on-error"},
+    {"--output"},
+    {"--batch-rows"},
+    {"--peer-timeout"},
+    {"--broadcast"},
+    {"--trigger"},
+    {"--state-memory-limit"},
+    {"--help", false},
 };
+
+/// A byte count: digits with an optional suffix k, m or g (KiB, MiB, GiB).
+std::size_t parse_bytes(std::string_view flag, std::string_view text) {
+  std::size_t shift = 0;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'k':
+      case 'K':
+        shift = 10;
+        break;
+      case 'm':
+      case 'M':
+        shift = 20;
+        break;
+      case 'g':
+      case 'G':
+        shift = 30;
+        break;
+      default:
+        break;
+    }
+  }
+  if (shift > 0) text.remove_suffix(1);
+  const auto limit = std::numeric_limits<std::int64_t>::max() >> shift;
+  const auto value = parse_integer(flag, text, 0, limit);
+  return static_cast<std::size_t>(value) << shift;
+}
 
 detail::OnMalformed parse_on_error(std::string_view text) {
   if (text == "skip") return detail::OnMalformed::skip;
@@ -53,6 +94,9 @@ void parse_engine_flags(const Flags& flags, EngineConfig& config) {
     config.batch_rows = static_cast<std::size_t>(parse_integer(
         "--batch-rows", flags.required("--batch-rows"), 1, std::numeric_limits<int>::max()));
   }
+  if (flags.has("--state-memory-limit"))
+    config.state_memory_limit =
+        parse_bytes("--state-memory-limit", flags.required("--state-memory-limit"));
   if (flags.has("--peer-timeout")) {
     // Under an MPI launcher only; in one process there is no peer to wait for.
     const Duration timeout =
@@ -139,6 +183,10 @@ Options:
   --on-error E              malformed rows: skip (default; reported and counted) or fail
   --output FILE|-           CSV output (default -: stdout)
   --batch-rows N            rows per batch (default 1048576)
+  --state-memory-limit B    fail (exit 1, naming the sizes) when the window state and the
+                            string dictionary together hold more than B bytes; suffixes
+                            k, m, g (default 0: no limit). Strings no live window holds are
+                            reclaimed as the input goes, so churning keys stay within it
   --peer-timeout DURATION   under mpirun: a rank silent for this long is named and ends the
                             job (default 20s; 0: wait for ever)
   -h, --help                show this help

@@ -206,8 +206,10 @@ DictionaryPtr Job::Impl::dictionary() const {
 }
 
 void Job::Impl::after_push() {
-  work_counters_.dictionary_bytes = static_cast<std::int64_t>(dictionary_->bytes());
+  // The reclaim first: its census round checks the memory limit with the dictionary's size as
+  // of the last push, not with the strings it is about to drop.
   if (next_reclaim_ > 0 && dictionary_->size() >= next_reclaim_) reclaim_strings();
+  work_counters_.dictionary_bytes = static_cast<std::int64_t>(dictionary_->bytes());
 }
 
 void Job::Impl::reclaim_strings() {
@@ -250,6 +252,13 @@ void Job::Impl::reclaim_strings() {
   std::vector<std::uint32_t> kept;
   for (std::uint32_t c = 0; c < limit; ++c)
     if (keep[c] && old->contains(c)) kept.push_back(c);
+  if (kept.size() * 2 > old->size()) {
+    // Most strings are live: a new dictionary would free little, and batches coded with this
+    // one (builders, arrays coded up front) would be copied from now on. Look again once it
+    // has doubled.
+    next_reclaim_ = std::max(config_.string_reclaim_threshold, 2 * old->size());
+    return;
+  }
   auto next = std::make_shared<StringDictionary>(*old, kept);
   {
     std::lock_guard lock(dictionary_mutex_);

@@ -58,7 +58,8 @@ class Job::Impl {
   /// enough (EngineConfig::string_reclaim_threshold), and updates its size for the budget.
   void after_push();
   /// Processes every batch pushed so far with a census of the codes the workers' state holds,
-  /// then replaces the dictionary with one that keeps the live strings (under the ingest lock).
+  /// then, if at least half the strings are dead, replaces the dictionary with one that keeps
+  /// the live ones (under the ingest lock).
   void reclaim_strings();
 
   EngineConfig config_;

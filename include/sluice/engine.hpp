@@ -66,10 +66,12 @@ struct EngineConfig {
   std::size_t device_memory_limit = 0;
   /// Strings no longer referenced (by a live window, a broadcast row, a query literal) are
   /// reclaimed once the job's dictionary holds this many strings and twice as many as the last
-  /// reclaim kept; 0 = never. Each reclaim processes the batches in flight first (as flush()
-  /// does, once), then replaces the job's dictionary with one that keeps the live strings under
-  /// their codes (Job::dictionary()). So a stream whose keys churn holds strings in proportion
-  /// to its live keys, not to all it ever saw.
+  /// look kept; 0 = never. Each look processes the batches in flight first (as flush() does,
+  /// once) and counts the live strings; if at most half are live, the job's dictionary is
+  /// replaced with one that keeps them under their codes (Job::dictionary()). So a stream whose
+  /// keys churn holds strings in proportion to its live keys, not to all it ever saw. Batches
+  /// coded before a reclaim are copied on push: a job fed arrays coded once, up front, over a
+  /// fixed set of strings (not all live at once) should set 0.
   std::size_t string_reclaim_threshold = std::size_t{1} << 16;
   /// The most bytes the window state (every worker's tables) and the job's string dictionary
   /// may hold together; 0 = no limit. Checked after every round: state beyond it fails the job

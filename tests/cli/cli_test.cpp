@@ -942,4 +942,34 @@ TEST_F(CliGpu, RunGpuMatchesCpu) {
   }
 }
 
+/// Hosts that never repeat (a client address per request): the job reclaims the strings of
+/// closed windows, so the run fits a state memory limit far below what every string would take,
+/// and a limit below the live state itself ends the run with a named error.
+TEST_F(CliTest, ChurningKeysFitTheStateMemoryLimit) {
+  constexpr int kRows = 150000;
+  std::string csv = kHeader;
+  for (int i = 0; i < kRows; ++i)
+    csv += std::to_string(i) + ",client-" + std::to_string(i) + ".example.org,1,200\n";
+  const fs::path in = file("in.csv", csv);
+  const Outcome o = run_query(in, {"--key", "host", "--window", "tumbling:1s", "--max-delay", "0s",
+                                   "--batch-rows", "4096", "--state-memory-limit", "8m"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  const std::vector<std::string> lines = lines_of(o.out);
+  ASSERT_EQ(lines.size(), static_cast<std::size_t>(kRows) + 1);
+  for (int i : {0, 999, 1000, 77777, kRows - 1}) {
+    const std::string start = std::to_string(i / 1000 * 1000);
+    const std::string row = start + "," + std::to_string(i / 1000 * 1000 + 1000) + ",client-" +
+                            std::to_string(i) + ".example.org,1,1";
+    EXPECT_NE(std::find(lines.begin(), lines.end(), row), lines.end()) << row;
+  }
+  const Outcome small = run_query(in, {"--key", "host", "--window", "tumbling:1s", "--batch-rows",
+                                       "4096", "--state-memory-limit", "64k"});
+  EXPECT_EQ(small.code, 1);
+  EXPECT_NE(small.err.find("more than the state memory limit of 65536 bytes"), std::string::npos)
+      << small.err;
+  const Outcome bad = run_query(in, {"--state-memory-limit", "lots"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--state-memory-limit"), std::string::npos) << bad.err;
+}
+
 }  // namespace

@@ -620,7 +620,7 @@ TEST(Ranks, AStatelessQueryNeedsPerRankResults) {
 /// rounds the others pair with theirs); string keys cross ranks with their text, and a code a
 /// rank gives to another string after a reclaim is described again: every window is exact.
 TEST(Ranks, ChurningStringKeysAreReclaimedOnEveryRank) {
-  const std::vector<Event> events = churn::churning_stream(300, 60, 20, 13);
+  const std::vector<Event> events = churn::churning_stream(1000, 60, 20, 13);  // 20 000 hosts
   for (int workers : {1, 2}) {
     SCOPED_TRACE(std::to_string(workers) + " workers per rank");
     EngineConfig config = make_config(workers, 32);
@@ -629,7 +629,9 @@ TEST(Ranks, ChurningStringKeysAreReclaimedOnEveryRank) {
     EXPECT_EQ(churn::final_windows(many.per_rank[0]), churn::reference(events));
     for (const RunResult& r : many.per_rank) {
       EXPECT_GT(r.metrics.string_reclaims, 3u);
-      EXPECT_LT(r.metrics.dictionary_strings, 1024u);
+      // What a rank keeps includes what the other sent since its last reclaim: a few times the
+      // threshold at most.
+      EXPECT_LT(r.metrics.dictionary_strings, 4096u);
     }
     EXPECT_EQ(many.total.events_late, 0u);
   }
