@@ -629,9 +629,9 @@ TEST(Ranks, ChurningStringKeysAreReclaimedOnEveryRank) {
     EXPECT_EQ(churn::final_windows(many.per_rank[0]), churn::reference(events));
     for (const RunResult& r : many.per_rank) {
       EXPECT_GT(r.metrics.string_reclaims, 3u);
-      // What a rank keeps includes what the other sent since its last reclaim: a few times the
-      // threshold at most.
-      EXPECT_LT(r.metrics.dictionary_strings, 4096u);
+      // What a rank keeps includes what the other sent since its last reclaim, which depends on
+      // timing: well below the 20 000 hosts, not within one threshold.
+      EXPECT_LT(r.metrics.dictionary_strings, 8000u);
     }
     EXPECT_EQ(many.total.events_late, 0u);
   }
