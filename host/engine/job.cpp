@@ -223,17 +223,7 @@ void Job::Impl::reclaim_strings() {
   // pushed under this lock), and those stay through string_sync_.
   const std::size_t census_words = old->code_limit() / 32 + 1;
   dispatcher_.dispatch_census(census_words);
-  const std::uint64_t rounds = dispatcher_.rounds();
-  {
-    std::unique_lock lock(done_mutex_);
-    done_cv_.wait(lock, [&] {
-      if (failed()) return true;
-      for (std::uint64_t done : rounds_done_)
-        if (done < rounds) return false;
-      return true;
-    });
-  }
-  throw_if_failed();
+  wait_for_rounds(dispatcher_.rounds());
   const std::uint32_t limit = old->code_limit();
   std::vector<bool> keep(limit, false);
   for (const auto& runner : runners_) {
@@ -464,14 +454,19 @@ void Job::Impl::flush() {
     }
     rounds = dispatcher_.rounds();
   }
-  std::unique_lock lock(done_mutex_);
-  done_cv_.wait(lock, [&] {
-    if (failed()) return true;
-    for (std::uint64_t done : rounds_done_)
-      if (done < rounds) return false;
-    return true;
-  });
-  lock.unlock();
+  wait_for_rounds(rounds);
+}
+
+void Job::Impl::wait_for_rounds(std::uint64_t rounds) {
+  {
+    std::unique_lock lock(done_mutex_);
+    done_cv_.wait(lock, [&] {
+      if (failed()) return true;
+      for (std::uint64_t done : rounds_done_)
+        if (done < rounds) return false;
+      return true;
+    });
+  }
   throw_if_failed();
 }
 

@@ -54,6 +54,8 @@ class Job::Impl {
   bool failed() const { return failed_.load(); }
   void throw_if_failed() const;
   void touch(int source);
+  /// Waits until every worker has run `rounds` rounds (or the job failed: then throws).
+  void wait_for_rounds(std::uint64_t rounds);
   /// After a push (under the ingest lock): reclaims strings when the dictionary has grown
   /// enough (EngineConfig::string_reclaim_threshold), and updates its size for the budget.
   void after_push();
