@@ -10,6 +10,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernel_test_util.hpp"
@@ -62,6 +63,20 @@ void merge_host(WindowState<HostExec>& state, const std::vector<MergeRow>& rows,
   state.merge_rows(l, fired_wm);
 }
 
+/// mark_codes sets the bit of every key word a live entry holds, below the bitmap's end (the
+/// string census of a reclaim), and no other.
+void expect_marks_live_codes(WindowState<HostExec>& state, const RefWindows& ref, int key_words) {
+  constexpr std::size_t kWords = 4;
+  std::vector<unsigned int> bits(kWords, 0);
+  state.mark_codes((1u << key_words) - 1, bits.data(), kWords);
+  std::vector<unsigned int> expected(kWords, 0);
+  for (const auto& [entry, states] : ref.entries)
+    for (int j = 0; j < key_words; ++j)
+      if (const std::uint64_t code = std::get<0>(entry)[j]; code < 32 * kWords)
+        expected[code / 32] |= 1u << (code % 32);
+  EXPECT_EQ(bits, expected);
+}
+
 struct Case {
   MergePath path;
   std::size_t rows_per_round;
@@ -74,7 +89,7 @@ class WindowStateRounds : public ::testing::TestWithParam<Case> {};
 
 /// Rounds of merges, each followed by a fire up to a watermark that advances (sometimes by a
 /// lot, sometimes not at all) and an eviction; then the final fire. Every fire equals the
-/// model's; the live entries are the model's.
+/// model's; the live entries (and the key words a census marks) are the model's.
 TEST_P(WindowStateRounds, MatchTheModel) {
   const Case c = GetParam();
   SLUICE_SEEDED_RNG(rng);
@@ -106,6 +121,7 @@ TEST_P(WindowStateRounds, MatchTheModel) {
       state.evict(wm);
       ref.evict(wm);
       ASSERT_EQ(state.size(), ref.entries.size());
+      expect_marks_live_codes(state, ref, c.key_words);
       fired_wm = std::max(fired_wm, wm);
       state.next_generation();
     }
