@@ -541,20 +541,29 @@ struct Case {
   std::vector<std::string> read_columns;  ///< the columns the query reads, in schema order
 };
 
+/// @brief Runs `c` on an engine with `config` and checks everything against the reference of
+/// its workers and batch size. @return the reference, for further checks.
+inline RefResult run_and_check(const Case& c, const std::vector<Event>& events,
+                               const EngineConfig& config, PushMode mode = PushMode::builder,
+                               RunResult* run_out = nullptr) {
+  const RefResult ref = reference(events, c.ref, config.batch_rows, config.workers);
+  const RunResult run = run_job(config, c.query, events, mode);
+  {
+    SCOPED_TRACE(std::to_string(config.workers) + " worker(s) of " +
+                 std::to_string(config.threads) + " thread(s), batch_rows " +
+                 std::to_string(config.batch_rows) + ", push " + mode_name(mode));
+    expect_matches(run, events, ref, c.read_columns, config.workers == 1);
+  }
+  if (run_out) *run_out = run;
+  return ref;
+}
+
 /// @brief Runs `c` with `workers` workers and checks everything against the reference.
 /// @return the reference, for further checks.
 inline RefResult run_and_check(const Case& c, const std::vector<Event>& events, int workers,
                                std::size_t batch_rows, PushMode mode = PushMode::builder,
                                RunResult* run_out = nullptr) {
-  const RefResult ref = reference(events, c.ref, batch_rows, workers);
-  const RunResult run = run_job(make_config(workers, batch_rows), c.query, events, mode);
-  {
-    SCOPED_TRACE(std::to_string(workers) + " worker(s), batch_rows " + std::to_string(batch_rows) +
-                 ", push " + mode_name(mode));
-    expect_matches(run, events, ref, c.read_columns, workers == 1);
-  }
-  if (run_out) *run_out = run;
-  return ref;
+  return run_and_check(c, events, make_config(workers, batch_rows), mode, run_out);
 }
 
 // ---------------------------------------------------------------------------------------------
