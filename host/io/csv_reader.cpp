@@ -509,19 +509,23 @@ bool CsvReader::fill_block() {
 }
 
 void CsvReader::read_header() {
-  if (!fill_block()) {
-    throw Error(ErrorCode::malformed_input, name_ + ": empty input (expected a header row)");
-  }
-  const char* begin = block_.data();
-  const char* end = block_.data() + (block_used_ - carry_);
-  // Blank lines before the header are skipped, as between records.
+  // Blank lines before the header are skipped, as between records; a block may hold nothing
+  // else (a small block, or blank lines longer than one), and then the next one is read.
   std::uint64_t newlines = 0;
-  while (begin < end && (*begin == '\n' || *begin == '\r')) {
-    if (*begin == '\n') ++newlines;
-    ++begin;
-  }
-  if (begin == end) {
-    throw Error(ErrorCode::malformed_input, name_ + ": empty input (expected a header row)");
+  const char* begin = nullptr;
+  const char* end = nullptr;
+  for (;;) {
+    if (!fill_block()) {
+      throw Error(ErrorCode::malformed_input, name_ + ": empty input (expected a header row)");
+    }
+    begin = block_.data();
+    end = block_.data() + (block_used_ - carry_);
+    while (begin < end && (*begin == '\n' || *begin == '\r')) {
+      if (*begin == '\n') ++newlines;
+      ++begin;
+    }
+    if (begin < end) break;
+    // Only blank lines: the next fill_block() drops them and keeps the bytes carried after them.
   }
   std::vector<std::string> names;
   std::string scratch;

@@ -171,6 +171,22 @@ TEST(CsvReader, EmptyInputAndOpenQuoteInTheHeaderAreErrors) {
   }
 }
 
+/// Blank lines before the header, however many and whatever the block size (a block may hold
+/// only blank lines): the header is the first other line, and lines count from the input's top.
+TEST(CsvReader, BlankLinesBeforeTheHeaderAtEveryBlockSize) {
+  const std::string text = "\n\r\n\n\nt,n,ok,x,s\n1,2,true,3.5,a\n\n4,5,0,6,b\n";
+  for (std::size_t block : {1, 2, 3, 7, 64, 1 << 20}) {
+    SCOPED_TRACE("block " + std::to_string(block));
+    std::istringstream in(text);
+    CsvReader reader(in, "mem", reader_schema(), nullptr, {.block_bytes = block});
+    const auto rows = read_all(reader);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(std::get<std::string>(rows[1][4]), "b");
+    EXPECT_EQ(reader.malformed(), 0u);
+    EXPECT_EQ(reader.line(), 8u);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Random inputs against a serial reference.
 
