@@ -160,6 +160,13 @@ class PipelineImpl final : public WorkerPipeline {
     for (std::size_t w = 0; w < bits.size(); ++w) bits[w] |= mine[w];
   }
 
+  void save_state(std::vector<std::uint64_t>& words) override {
+    if (state_) state_->save(words);
+  }
+  std::size_t restore_state(std::span<const std::uint64_t> words) override {
+    return state_ ? state_->restore(words) : 0;
+  }
+
   std::size_t state_size() const override { return state_ ? state_->size() : 0; }
   std::size_t state_bytes() const override { return state_ ? state_->bytes() : 0; }
 

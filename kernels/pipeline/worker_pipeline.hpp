@@ -112,6 +112,12 @@ class WorkerPipeline {
   /// state holds in the key words of `code_words` (bit j: key word j is a string). Between
   /// rounds only; synchronizes. Allocates (it runs when the job reclaims strings, not per round).
   virtual void mark_string_codes(std::uint32_t code_words, std::vector<std::uint32_t>& bits) = 0;
+  /// @brief Appends the window state to `words` (host memory) for a checkpoint. Between rounds
+  /// only; synchronizes. Nothing for a stateless query.
+  virtual void save_state(std::vector<std::uint64_t>& words) = 0;
+  /// @brief Loads a state save_state() wrote (of the same plan) before the first round.
+  /// @return the words read. @throws Error(malformed_input) when they describe no such state.
+  virtual std::size_t restore_state(std::span<const std::uint64_t> words) = 0;
   /// @brief Live (key, pane, cut) entries of the window state, and the bytes its tables hold.
   virtual std::size_t state_size() const = 0;
   virtual std::size_t state_bytes() const = 0;

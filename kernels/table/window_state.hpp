@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "kernels/exec/buffer.hpp"
@@ -163,6 +164,17 @@ class WindowState {
   /// between rounds (after fire, which empties the queued requests): then the entries are all
   /// the codes the state holds. Codes of 32 * words and beyond are not marked.
   void mark_codes(std::uint32_t code_words, unsigned int* bits, std::size_t words);
+
+  // ----- Checkpoints. -----
+
+  /// @brief Appends the state's entries to `words` (host memory): the entry width and the
+  /// number of tables, then per non-empty table its pane, partition, rows and the rows' words.
+  /// Call between rounds (after fire, which empties the queued requests); synchronizes.
+  void save(std::vector<std::uint64_t>& words);
+  /// @brief Loads entries save() wrote from `words` into this state, which must be empty and of
+  /// the same entry layout and partitions; synchronizes. @return the words read.
+  /// @throws Error(malformed_input) when `words` do not describe such a state.
+  std::size_t restore(std::span<const std::uint64_t> words);
 
   /// @brief Live (key, pane, cut) entries.
   std::size_t size() const noexcept { return entries_; }

@@ -846,6 +846,103 @@ void WindowState<Exec>::mark_codes(std::uint32_t code_words, unsigned int* bits,
 }
 
 template <class Exec>
+void WindowState<Exec>::save(std::vector<std::uint64_t>& words) {
+  const auto width = static_cast<std::size_t>(layout_.width());
+  const std::size_t header = words.size();
+  words.push_back(width);
+  words.push_back(0);  // tables, counted below
+  std::uint64_t tables = 0;
+  for (const PaneEntry& entry : live_)
+    for (int q = 0; q < partitions_; ++q) {
+      const Table* t = entry.tables[q];
+      if (t == nullptr || t->size == 0) continue;
+      ++tables;
+      words.push_back(static_cast<std::uint64_t>(t->pane));
+      words.push_back(static_cast<std::uint64_t>(q));
+      words.push_back(t->size);
+      std::size_t at = words.size();
+      words.resize(at + static_cast<std::size_t>(t->size) * width);
+      // Row ids are dense from 0, chunk after chunk.
+      std::uint32_t left = t->size;
+      for (std::uint32_t c = 0; left > 0; ++c) {
+        const std::uint32_t n = std::min(left, chunk_rows(c));
+        exec_->copy_to_host(words.data() + at, t->chunks[c].data(),
+                            static_cast<std::size_t>(n) * width * sizeof(std::uint64_t));
+        at += static_cast<std::size_t>(n) * width;
+        left -= n;
+      }
+    }
+  words[header + 1] = tables;
+}
+
+template <class Exec>
+std::size_t WindowState<Exec>::restore(std::span<const std::uint64_t> words) {
+  const auto width = static_cast<std::size_t>(layout_.width());
+  const auto bad = [](const std::string& what) {
+    return Error(ErrorCode::malformed_input, "window state of a checkpoint: " + what);
+  };
+  if (entries_ != 0 || !live_.empty()) throw bad("restored into a state that is not empty");
+  if (words.size() < 2) throw bad("truncated");
+  if (words[0] != width)
+    throw bad("entries of " + std::to_string(words[0]) + " words, the query's have " +
+              std::to_string(width));
+  // Appends `n` rows to `t` after its rows (the index is rebuilt once all are in).
+  const auto append = [&](Table& t, const std::uint64_t* rows, std::size_t n) {
+    grow(t, n);
+    std::uint32_t id = t.size;
+    while (n > 0) {
+      std::uint32_t c = 0, offset = 0;
+      locate_row(id, c, offset);
+      const std::size_t k = std::min<std::size_t>(n, chunk_rows(c) - offset);
+      exec_->copy_from_host(t.chunks[c].data() + static_cast<std::size_t>(offset) * width, rows,
+                            k * width * sizeof(std::uint64_t));
+      rows += k * width;
+      n -= k;
+      id += static_cast<std::uint32_t>(k);
+      entries_ += k;
+    }
+    t.size = id;
+  };
+  // The partitions of the saving state may differ (OpenMP threads): rows go to the partition
+  // of their key hash here.
+  std::vector<std::vector<std::uint64_t>> by_partition(static_cast<std::size_t>(partitions_));
+  const std::uint64_t tables = words[1];
+  std::size_t at = 2;
+  for (std::uint64_t i = 0; i < tables; ++i) {
+    if (words.size() - at < 3) throw bad("truncated");
+    const auto pane = static_cast<std::int64_t>(words[at]);
+    const std::uint64_t rows = words[at + 2];
+    at += 3;
+    if (rows == 0 || rows > kMaxSlotPayload || (words.size() - at) / width < rows)
+      throw bad("a table of " + std::to_string(rows) + " rows");
+    const std::uint64_t* first = words.data() + at;
+    at += static_cast<std::size_t>(rows) * width;
+    if (partitions_ == 1) {
+      append(table(0, pane), first, static_cast<std::size_t>(rows));
+      continue;
+    }
+    for (auto& part : by_partition) part.clear();
+    for (std::uint64_t r = 0; r < rows; ++r) {
+      const std::uint64_t* row = first + r * width;
+      const int q = state_partition(row_key_hash(hasher_, row, layout_.key_words), partitions_);
+      auto& part = by_partition[static_cast<std::size_t>(q)];
+      part.insert(part.end(), row, row + width);
+    }
+    for (int q = 0; q < partitions_; ++q) {
+      const auto& part = by_partition[static_cast<std::size_t>(q)];
+      if (!part.empty()) append(table(q, pane), part.data(), part.size() / width);
+      exec_->synchronize();  // the copies read `part`, reused for the next table
+    }
+  }
+  for (PaneEntry& entry : live_)
+    for (Table* t : entry.tables)
+      if (t != nullptr) rehash(*t, t->capacity);  // indexes the rows just copied
+  exec_->synchronize();                           // the copies read `words`
+  uploads_.next_generation();
+  return at;
+}
+
+template <class Exec>
 std::size_t WindowState<Exec>::bytes() const noexcept {
   std::size_t total = 0;
   for (const Pool& pool : pools_)

@@ -8,13 +8,16 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "kernel_test_util.hpp"
 #include "kernels/exec/host_exec.hpp"
+#include "sluice/status.hpp"
 #include "window_state_reference.hpp"
 
 namespace sluice::test {
@@ -89,7 +92,9 @@ class WindowStateRounds : public ::testing::TestWithParam<Case> {};
 
 /// Rounds of merges, each followed by a fire up to a watermark that advances (sometimes by a
 /// lot, sometimes not at all) and an eviction; then the final fire. Every fire equals the
-/// model's; the live entries (and the key words a census marks) are the model's.
+/// model's; the live entries (and the key words a census marks) are the model's. Midway the
+/// state is saved (a checkpoint) and the rounds go on in a state restored from the words, with
+/// another number of partitions on the host path.
 TEST_P(WindowStateRounds, MatchTheModel) {
   const Case c = GetParam();
   SLUICE_SEEDED_RNG(rng);
@@ -98,14 +103,29 @@ TEST_P(WindowStateRounds, MatchTheModel) {
     SCOPED_TRACE(g.name);
     const PaneSpec panes = panes_of(g);
     const int partitions = c.path == MergePath::host ? 4 : 1;
-    WindowState<HostExec> state(exec, make_states(kAllOps), c.key_words, panes, KeyHasher{},
-                                partitions);
+    auto make_state = [&](int parts) {
+      return std::make_unique<WindowState<HostExec>>(exec, make_states(kAllOps), c.key_words, panes,
+                                                     KeyHasher{}, parts);
+    };
+    std::unique_ptr<WindowState<HostExec>> owned = make_state(partitions);
     RefWindows ref{panes, kAllOps, {}, {}};
     FiredRows<HostExec> out(exec);
     std::int64_t fired_wm = kNoWatermark;
     std::int64_t t = 1000;
     for (int round = 0; round < 12; ++round) {
       SCOPED_TRACE("round " + std::to_string(round));
+      if (round == 6) {
+        std::vector<std::uint64_t> words = {0xABCD};  // saved after what is there
+        owned->save(words);
+        std::unique_ptr<WindowState<HostExec>> restored =
+            make_state(c.path == MergePath::host ? 2 : 1);
+        const std::span<const std::uint64_t> mine(words.data() + 1, words.size() - 1);
+        ASSERT_EQ(restored->restore(mine), mine.size());
+        ASSERT_EQ(restored->size(), ref.entries.size());
+        expect_marks_live_codes(*restored, ref, c.key_words);
+        owned = std::move(restored);
+      }
+      WindowState<HostExec>& state = *owned;
       const std::vector<MergeRow> rows =
           random_round(panes, t, fired_wm, c.rows_per_round, c.keys, c.dist, c.key_words, rng);
       if (c.path == MergePath::portable)
@@ -125,10 +145,10 @@ TEST_P(WindowStateRounds, MatchTheModel) {
       fired_wm = std::max(fired_wm, wm);
       state.next_generation();
     }
-    state.fire(fired_wm, kFinalWatermark, out);
+    owned->fire(fired_wm, kFinalWatermark, out);
     expect_same_fire(fired_of(exec, out, c.key_words), ref.fire(fired_wm, kFinalWatermark));
-    state.evict(kFinalWatermark);
-    EXPECT_EQ(state.size(), 0u);
+    owned->evict(kFinalWatermark);
+    EXPECT_EQ(owned->size(), 0u);
   }
 }
 
@@ -174,6 +194,47 @@ TEST(WindowState, TablesGrowPastTheirFirstChunks) {
     FiredRows<HostExec> out(exec);
     state.fire(kNoWatermark, 1000, out);
     expect_same_fire(fired_of(exec, out, 1), ref.fire(kNoWatermark, 1000));
+  }
+}
+
+/// A state's words cut short at every length, or of another entry width, or restored into a
+/// state that is not empty, are refused with malformed_input; the whole words restore.
+TEST(WindowState, RestoreRefusesWordsThatDescribeNoState) {
+  SLUICE_SEEDED_RNG(rng);
+  HostExec exec;
+  const PaneSpec panes = make_panes(1000, 500);
+  WindowState<HostExec> state(exec, make_states(kAllOps), 1, panes, KeyHasher{}, 2);
+  std::vector<MergeRow> rows;
+  for (std::size_t i = 0; i < 40; ++i) {
+    std::vector<std::uint64_t> st;
+    for (StateOp op : kAllOps) st.push_back(random_state_value(op, rng));
+    rows.push_back({Key{i % 13, 0}, static_cast<std::int64_t>(i % 3), 0, st});
+  }
+  merge_host(state, rows, 1, kNoWatermark, rng);
+  std::vector<std::uint64_t> words;
+  state.save(words);
+  const auto expect_refused = [&](std::span<const std::uint64_t> w, int key_words) {
+    WindowState<HostExec> into(exec, make_states(kAllOps), key_words, panes, KeyHasher{}, 2);
+    try {
+      into.restore(w);
+      ADD_FAILURE() << "restored " << w.size() << " of " << words.size() << " words";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::malformed_input) << e.what();
+    }
+  };
+  for (std::size_t cut = 0; cut < words.size(); ++cut) {
+    // A cut at a table's end is a whole state of fewer tables only if the count says so.
+    expect_refused(std::span<const std::uint64_t>(words.data(), cut), 1);
+  }
+  expect_refused(words, 2);  // entries one key word wider
+  WindowState<HostExec> whole(exec, make_states(kAllOps), 1, panes, KeyHasher{}, 1);
+  EXPECT_EQ(whole.restore(words), words.size());
+  EXPECT_EQ(whole.size(), state.size());
+  try {
+    whole.restore(words);
+    ADD_FAILURE() << "restored into a state that is not empty";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::malformed_input);
   }
 }
 
