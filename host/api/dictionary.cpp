@@ -45,6 +45,34 @@ StringDictionary::StringDictionary(const StringDictionary& from,
   carried_limit_ = limit;
 }
 
+StringDictionary::StringDictionary(std::span<const std::uint32_t> codes,
+                                   std::span<const std::string> texts, std::uint32_t code_limit) {
+  if (codes.size() != texts.size())
+    throw Error(ErrorCode::invalid_argument, "StringDictionary: " + std::to_string(codes.size()) +
+                                                 " codes for " + std::to_string(texts.size()) +
+                                                 " strings");
+  strings_.resize(code_limit);
+  held_.assign(code_limit, false);
+  codes_.reserve(codes.size());
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    const std::uint32_t code = codes[i];
+    if (code >= code_limit || held_[code])
+      throw Error(ErrorCode::invalid_argument,
+                  "StringDictionary: code " + std::to_string(code) +
+                      (code >= code_limit ? " at or beyond the limit " + std::to_string(code_limit)
+                                          : std::string(" given twice")));
+    held_[code] = true;
+    strings_[code] = texts[i];
+    if (!codes_.emplace(std::string_view(strings_[code]), code).second)
+      throw Error(ErrorCode::invalid_argument,
+                  "StringDictionary: the string '" + texts[i] + "' given twice");
+    text_bytes_ += text_bytes(strings_[code]);
+  }
+  for (std::uint32_t code = 0; code < code_limit; ++code)
+    if (!held_[code]) free_.push_back(code);
+  carried_limit_ = code_limit;
+}
+
 std::uint32_t StringDictionary::next_code_locked() const {
   if (given_ < free_.size()) return free_[given_];
   const std::size_t code = carried_limit_ + (given_ - free_.size());

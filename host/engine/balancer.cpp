@@ -1,6 +1,7 @@
 // Balancer: round-robin, random and smooth weighted round-robin.
 #include "host/engine/balancer.hpp"
 
+#include <sstream>
 #include <string>
 
 #include "sluice/status.hpp"
@@ -45,6 +46,34 @@ int Balancer::next() {
     }
   }
   return 0;
+}
+
+void Balancer::save(WordWriter& out) const {
+  out.put(static_cast<std::uint64_t>(policy_));
+  out.put(static_cast<std::uint64_t>(workers_));
+  out.put(static_cast<std::uint64_t>(cursor_));
+  out.put(credit_.size());
+  for (double c : credit_) out.put_f64(c);
+  std::ostringstream rng;
+  rng << rng_;
+  out.put_string(rng.str());
+}
+
+void Balancer::restore(WordReader& in) {
+  const std::uint64_t policy = in.get();
+  const std::uint64_t workers = in.get();
+  if (policy != static_cast<std::uint64_t>(policy_) ||
+      workers != static_cast<std::uint64_t>(workers_))
+    in.fail("a balancer of another policy or number of workers");
+  const std::uint64_t cursor = in.get();
+  if (cursor >= workers) in.fail("a balancer at worker " + std::to_string(cursor));
+  cursor_ = static_cast<int>(cursor);
+  const std::size_t credits = in.get_count();
+  if (credits != credit_.size()) in.fail("a balancer of " + std::to_string(credits) + " weights");
+  for (double& c : credit_) c = in.get_f64();
+  std::istringstream rng(in.get_string());
+  rng >> rng_;
+  if (!rng) in.fail("a balancer whose random state does not read back");
 }
 
 }  // namespace sluice::detail

@@ -5,6 +5,8 @@
 #include <random>
 #include <vector>
 
+#include "host/engine/snapshot_words.hpp"
+
 #include "sluice/engine.hpp"
 
 namespace sluice::detail {
@@ -17,6 +19,10 @@ class Balancer {
   /// @throws Error(invalid_argument) when weights do not match the workers or are not positive.
   Balancer(BalancePolicy policy, int workers, std::vector<double> weights, std::uint64_t seed);
   int next();
+  /// @brief Writes where the policy stands (a checkpoint); restore() loads it into a balancer
+  /// of the same policy and workers.
+  void save(WordWriter& out) const;
+  void restore(WordReader& in);
 
  private:
   BalancePolicy policy_;

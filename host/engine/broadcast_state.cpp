@@ -76,17 +76,18 @@ void BroadcastState::list_codes(std::vector<std::uint32_t>& codes) const {
   }
 }
 
-void BroadcastState::publish() {
+std::shared_ptr<const LookupSnapshot> BroadcastState::make_snapshot(
+    std::uint64_t version, std::vector<std::vector<std::uint64_t>> keys,
+    std::vector<std::vector<std::uint64_t>> values) const {
   auto snap = std::make_shared<LookupSnapshot>();
-  snap->version = ++version_;
+  snap->version = version;
   snap->tables.count = static_cast<int>(tables_.size());
   for (std::size_t t = 0; t < tables_.size(); ++t) {
-    const Table& table = tables_[t];
     LookupSnapshot::Storage& s = snap->storage[t];
-    s.keys = table.keys;
-    s.values = table.values;
+    s.keys = std::move(keys[t]);
+    s.values = std::move(values[t]);
     LookupTableView& view = snap->tables.table[t];
-    view.rows = static_cast<std::uint32_t>(table.keys.size());
+    view.rows = static_cast<std::uint32_t>(s.keys.size());
     view.columns = static_cast<std::uint32_t>(specs_[t].schema.size());
     if (view.rows > 0) {
       // Keys within a short range (at most 4 slots per row, or 64 Ki) are indexed directly;
@@ -118,7 +119,78 @@ void BroadcastState::publish() {
     view.keys = s.keys.data();
     view.values = s.values.data();
   }
-  snapshot_ = std::move(snap);
+  return snap;
+}
+
+void BroadcastState::publish() {
+  std::vector<std::vector<std::uint64_t>> keys, values;
+  for (const Table& table : tables_) {
+    keys.push_back(table.keys);
+    values.push_back(table.values);
+  }
+  snapshot_ = make_snapshot(++version_, std::move(keys), std::move(values));
+}
+
+void BroadcastState::save(WordWriter& out) const {
+  out.put(version_);
+  out.put(tables_.size());
+  for (const Table& table : tables_) {
+    out.put_words(table.keys);
+    out.put_words(table.values);
+  }
+}
+
+namespace {
+
+/// Reads a table's keys and values, checked against its schema's width.
+void read_table(WordReader& in, std::size_t columns, std::vector<std::uint64_t>& keys,
+                std::vector<std::uint64_t>& values) {
+  const std::span<const std::uint64_t> k = in.get_words();
+  const std::span<const std::uint64_t> v = in.get_words();
+  if (v.size() != k.size() * columns || k.size() > kMaxSlotPayload)
+    in.fail("a broadcast table whose rows are not of its schema");
+  keys.assign(k.begin(), k.end());
+  values.assign(v.begin(), v.end());
+}
+
+}  // namespace
+
+void BroadcastState::restore(WordReader& in) {
+  version_ = in.get();
+  if (in.get_count() != tables_.size()) in.fail("broadcast state of other inputs");
+  for (std::size_t t = 0; t < tables_.size(); ++t) {
+    Table& table = tables_[t];
+    read_table(in, specs_[t].schema.size(), table.keys, table.values);
+    table.row_of.clear();
+    for (std::size_t r = 0; r < table.keys.size(); ++r)
+      if (!table.row_of.emplace(table.keys[r], static_cast<std::uint32_t>(r)).second)
+        in.fail("a broadcast table with a key twice");
+  }
+  snapshot_.reset();
+  if (version_ > 0) {
+    // The snapshot in effect, under its version.
+    --version_;
+    publish();
+  }
+}
+
+void BroadcastState::save_snapshot(WordWriter& out, const LookupSnapshot& snapshot) {
+  out.put(snapshot.version);
+  out.put(static_cast<std::uint64_t>(snapshot.tables.count));
+  for (int t = 0; t < snapshot.tables.count; ++t) {
+    out.put_words(snapshot.storage[t].keys);
+    out.put_words(snapshot.storage[t].values);
+  }
+}
+
+std::shared_ptr<const LookupSnapshot> BroadcastState::restore_snapshot(WordReader& in) const {
+  const std::uint64_t version = in.get();
+  if (version == 0 || version > version_) in.fail("a broadcast snapshot of no update");
+  if (in.get_count() != tables_.size()) in.fail("a broadcast snapshot of other inputs");
+  std::vector<std::vector<std::uint64_t>> keys(tables_.size()), values(tables_.size());
+  for (std::size_t t = 0; t < tables_.size(); ++t)
+    read_table(in, specs_[t].schema.size(), keys[t], values[t]);
+  return make_snapshot(version, std::move(keys), std::move(values));
 }
 
 }  // namespace sluice::detail

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "host/engine/snapshot_words.hpp"
 #include "kernels/table/lookup_table.hpp"
 #include "sluice/batch.hpp"
 #include "sluice/dictionary.hpp"
@@ -49,6 +50,16 @@ class BroadcastState {
   /// gave under the same code (the job reclaimed strings).
   void set_dictionary(DictionaryPtr dictionary) { dictionary_ = std::move(dictionary); }
 
+  /// @brief Writes every table's rows and the update count (a checkpoint); restore() loads
+  /// them into the state of the same broadcast inputs, replacing its rows, and publishes the
+  /// snapshot in effect under its version.
+  void save(WordWriter& out) const;
+  void restore(WordReader& in);
+  /// @brief Writes an earlier snapshot (one that batches not yet processed carry);
+  /// restore_snapshot() makes it again, under its version, after restore().
+  static void save_snapshot(WordWriter& out, const LookupSnapshot& snapshot);
+  std::shared_ptr<const LookupSnapshot> restore_snapshot(WordReader& in) const;
+
   /// @brief Rows of broadcast `table` (test and metrics use).
   std::size_t rows(int table) const {
     return tables_.at(static_cast<std::size_t>(table)).keys.size();
@@ -62,6 +73,10 @@ class BroadcastState {
   };
   std::uint64_t word_of(const Batch& batch, std::size_t row, std::size_t column);
   void publish();
+  /// A snapshot of tables with these rows (one vector per table).
+  std::shared_ptr<const LookupSnapshot> make_snapshot(
+      std::uint64_t version, std::vector<std::vector<std::uint64_t>> keys,
+      std::vector<std::vector<std::uint64_t>> values) const;
 
   std::vector<BroadcastSpec> specs_;
   DictionaryPtr dictionary_;

@@ -98,6 +98,7 @@ void Dispatcher::dispatch(bool final, bool even_if_empty) {
     part->final = final;
     part->early_fire = early;
     part->census_words = census_words_;
+    part->save_state = save_state_;
     part->first_batch = next_id_ - forming_count_;
     part->round_batches = forming_count_;
     part->idle_sources.assign(idle_.begin(), idle_.end());
@@ -107,6 +108,7 @@ void Dispatcher::dispatch(bool final, bool even_if_empty) {
   }
   forming_count_ = 0;
   census_words_ = 0;
+  save_state_ = false;
 }
 
 void Dispatcher::dispatch_census(std::size_t words) {
@@ -117,6 +119,61 @@ void Dispatcher::dispatch_census(std::size_t words) {
 bool Dispatcher::refresh(Clock::time_point now) {
   activity_.idle_at(now, idle_now_);
   return idle_now_ != idle_;
+}
+
+void Dispatcher::dispatch_checkpoint() {
+  // The forming round's batches wait aside: the round sent is empty, and the next one leaves
+  // with the batches it would have left with.
+  std::vector<std::vector<BatchLease>> forming(forming_.size());
+  forming.swap(forming_);
+  const std::size_t count = std::exchange(forming_count_, 0);
+  save_state_ = true;
+  try {
+    dispatch(false, true);
+  } catch (...) {
+    forming_.swap(forming);
+    forming_count_ = count;
+    throw;
+  }
+  forming_.swap(forming);
+  forming_count_ = count;
+}
+
+void Dispatcher::save(
+    WordWriter& out, std::span<const std::size_t> widths,
+    const std::function<void(WordWriter&, const MicroBatch&)>& save_lookups) const {
+  balancer_.save(out);
+  // In the order they came (by id), each with its worker.
+  std::vector<std::pair<std::uint64_t, std::size_t>> order;
+  for (std::size_t w = 0; w < forming_.size(); ++w)
+    for (const BatchLease& b : forming_[w]) order.emplace_back(b->id, w);
+  std::sort(order.begin(), order.end());
+  out.put(order.size());
+  for (const auto& [id, w] : order) {
+    out.put(w);
+    for (const BatchLease& b : forming_[w])
+      if (b->id == id) {
+        save_rows(*b, widths, out);
+        save_lookups(out, *b);
+      }
+  }
+}
+
+void Dispatcher::restore(WordReader& in, MicroBatchPool& pool,
+                         const std::function<void(WordReader&, MicroBatch&)>& restore_lookups) {
+  balancer_.restore(in);
+  const std::size_t batches = in.get_count(2);
+  for (std::size_t i = 0; i < batches; ++i) {
+    const std::uint64_t w = in.get();
+    if (w >= forming_.size()) in.fail("a batch of worker " + std::to_string(w));
+    BatchLease batch = pool.acquire(cancelled_);
+    if (!batch) throw Error(ErrorCode::internal, "the job stopped while it was restored");
+    pool.restore_rows(in, *batch);
+    restore_lookups(in, *batch);
+    batch->id = next_id_++;
+    forming_[w].push_back(std::move(batch));
+    ++forming_count_;
+  }
 }
 
 }  // namespace sluice::detail

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "host/engine/balancer.hpp"
@@ -27,6 +28,9 @@ struct RoundPart {
   /// > 0: after the fire, the worker lists the string codes its state holds, as bits of that
   /// many words (the job is reclaiming strings).
   std::size_t census_words = 0;
+  /// After the fire, the worker emits the round's rows at once and saves its state for a
+  /// checkpoint (Worker::saved_state()).
+  bool save_state = false;
   std::vector<BatchLease> batches;
   std::size_t rows() const {
     std::size_t n = 0;
@@ -85,6 +89,17 @@ class Dispatcher {
   /// @brief Sends the forming round, even if empty, asking every worker for a census of the
   /// string codes its state holds after it (`words` words of bits).
   void dispatch_census(std::size_t words);
+  /// @brief Sends an empty round asking every worker to save its state after it (a checkpoint);
+  /// the forming round stays as it is, so rounds are those of a run without checkpoints.
+  void dispatch_checkpoint();
+  /// @brief Writes the balancer and the batches of the forming round (a checkpoint), which
+  /// restore() re-forms, with the same workers, in a resumed job's dispatcher before any push.
+  /// `save_lookups` writes what a batch carries of the broadcast state, `restore_lookups` reads
+  /// it back into the restored batch.
+  void save(WordWriter& out, std::span<const std::size_t> widths,
+            const std::function<void(WordWriter&, const MicroBatch&)>& save_lookups) const;
+  void restore(WordReader& in, MicroBatchPool& pool,
+               const std::function<void(WordReader&, MicroBatch&)>& restore_lookups);
   /// @brief Marks the first round sent `every` after the previous marked one (and the first
   /// round) for an early firing, so that all workers fire at the same round; 0: never.
   void set_early_fire(Clock::duration every) { early_fire_every_ = every; }
@@ -111,6 +126,7 @@ class Dispatcher {
   Clock::time_point last_dispatch_ = Clock::now();
   Clock::duration early_fire_every_{0};
   std::size_t census_words_ = 0;  // of the next round sent
+  bool save_state_ = false;       // of the next round sent
   Clock::time_point next_early_fire_{};
 };
 

@@ -79,6 +79,12 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
 #endif
   }
   if (config_.batch_rows == 0) throw Error(ErrorCode::invalid_argument, "batch_rows must be > 0");
+  if (!config_.checkpoint.directory.empty() && config_.ranks.size() > 1)
+    throw Error(ErrorCode::invalid_argument,
+                "checkpoints across ranks are not supported yet: run one process, or without "
+                "a checkpoint directory");
+  if (config_.checkpoint.keep < 1)
+    throw Error(ErrorCode::invalid_argument, "checkpoint.keep must be at least 1");
   if (config_.round_batches < 1 || config_.round_batches > 1024)
     throw Error(ErrorCode::invalid_argument, "round_batches must be in [1, 1024]");
   if (config_.batch_rows >= (std::size_t{1} << 32))
@@ -91,17 +97,58 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
             " workers, " + std::to_string(config_.weights.size()) + " weights");
 }
 
-Job Engine::start(const Schema& schema, const Query& query) const {
-  auto dictionary = std::make_shared<StringDictionary>();
-  const int members = config_.workers * config_.ranks.size();
+namespace {
+
+/// Compiles `query` with `dictionary` (a new one, or a checkpoint's) and starts the job.
+Job launch(const EngineConfig& config, Backend backend, const Schema& schema, const Query& query,
+           DictionaryPtr dictionary, std::shared_ptr<detail::CheckpointImage> image = nullptr,
+           ResumePoint resumed = {}) {
+  const int members = config.workers * config.ranks.size();
   detail::CompiledQuery compiled =
-      detail::compile_query(schema, query, *dictionary, members, config_.partition);
-  if (config_.ranks.size() > 1 && !compiled.windowed && config_.gather_results)
+      detail::compile_query(schema, query, *dictionary, members, config.partition);
+  if (config.ranks.size() > 1 && !compiled.windowed && config.gather_results)
     throw Error(ErrorCode::invalid_argument,
                 "a query without windows writes each rank's rows where it runs: across ranks it "
                 "needs gather_results = false (on the command line, an output file per rank)");
-  return Job(std::make_unique<Job::Impl>(config_, backend_, schema, std::move(compiled),
-                                         std::move(dictionary)));
+  return Job(std::make_unique<Job::Impl>(config, backend, schema, std::move(compiled),
+                                         std::move(dictionary), std::move(image),
+                                         std::move(resumed)));
+}
+
+}  // namespace
+
+Job Engine::start(const Schema& schema, const Query& query) const {
+  return launch(config_, backend_, schema, query, std::make_shared<StringDictionary>());
+}
+
+Job Engine::resume(const Schema& schema, const Query& query) const {
+  if (config_.checkpoint.directory.empty())
+    throw Error(ErrorCode::invalid_argument,
+                "resume: no checkpoint directory (EngineConfig::checkpoint.directory)");
+  const detail::CheckpointStore store(config_.checkpoint.directory, config_.checkpoint.keep);
+  ResumePoint point;
+  std::optional<detail::CheckpointStore::Found> found = store.load_latest(point.rejected);
+  if (!found)
+    return launch(config_, backend_, schema, query, std::make_shared<StringDictionary>(), nullptr,
+                  std::move(point));
+  auto image = std::make_shared<detail::CheckpointImage>(
+      detail::CheckpointImage::decode(found->body, found->path));
+  std::vector<std::uint64_t>().swap(found->body);
+  point.checkpoint = found->id;
+  point.path = found->path;
+  point.positions = image->positions;
+  point.sink_position = image->sink_position;
+  DictionaryPtr dictionary;
+  try {
+    dictionary =
+        std::make_shared<StringDictionary>(image->codes, image->strings, image->code_limit);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::malformed_input, "checkpoint " + found->path + ": " + e.what());
+  }
+  image->codes.clear();
+  image->strings.clear();
+  return launch(config_, backend_, schema, query, std::move(dictionary), std::move(image),
+                std::move(point));
 }
 
 Job::Job(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -124,6 +171,11 @@ void Job::push_broadcast(std::string_view name, const Batch& batch) {
   impl().push_broadcast(name, batch);
 }
 void Job::count_malformed(std::uint64_t rows) { impl().count_malformed(rows); }
+void Job::set_position(int source, std::uint64_t position) {
+  impl().set_position(source, position);
+}
+void Job::checkpoint() { impl().checkpoint(); }
+const ResumePoint& Job::resumed_from() const { return impl().resumed_from(); }
 void Job::flush() { impl().flush(); }
 void Job::finish() { impl().finish(); }
 Metrics Job::metrics() const { return impl().metrics(); }

@@ -140,4 +140,21 @@ std::int64_t EventClock::end_round(bool final) {
   return tracker_.current();
 }
 
+void EventClock::save(WordWriter& out) const {
+  tracker_.save(out);
+  out.put(heard_.size());
+  for (char h : heard_) out.put(h != 0 ? 1 : 0);
+}
+
+void EventClock::restore(WordReader& in) {
+  tracker_.restore(in);
+  const std::size_t ranks = in.get_count();
+  if (ranks != heard_.size()) in.fail("a clock of " + std::to_string(ranks) + " ranks");
+  unheard_ = 0;
+  for (char& h : heard_) {
+    h = in.get() != 0 ? 1 : 0;
+    if (h == 0) ++unheard_;
+  }
+}
+
 }  // namespace sluice::detail

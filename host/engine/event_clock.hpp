@@ -75,6 +75,10 @@ class EventClock {
   std::int64_t end_round(bool final);
   /// @brief The panes the round's events that are not late can fall in ([0, 0] when none or
   /// without event time).
+  /// @brief Writes the watermark tracker and which ranks were heard (a checkpoint, between
+  /// rounds); restore() loads it into a clock of the same query and ranks.
+  void save(WordWriter& out) const;
+  void restore(WordReader& in);
   std::int64_t first_pane() const noexcept { return first_pane_ <= last_pane_ ? first_pane_ : 0; }
   std::int64_t last_pane() const noexcept { return first_pane_ <= last_pane_ ? last_pane_ : 0; }
 

@@ -228,4 +228,18 @@ void Ingest::seal() {
   current_ = BatchLease();
 }
 
+void Ingest::save(WordWriter& out) const {
+  const bool rows = current_ && current_->rows > 0;
+  out.put(rows ? 1 : 0);
+  if (rows) save_rows(*current_, widths_, out);
+}
+
+void Ingest::restore(WordReader& in, std::uint64_t events) {
+  events_ = events;
+  if (in.get() == 0) return;
+  MicroBatch& batch = forming();
+  pool_.restore_rows(in, batch);
+  if (batch.rows >= batch_rows_) seal();
+}
+
 }  // namespace sluice::detail

@@ -49,6 +49,12 @@ class Ingest {
   void set_lookups(std::shared_ptr<const LookupSnapshot> lookups) { lookups_ = std::move(lookups); }
   /// @brief Rows pushed so far.
   std::uint64_t events() const noexcept { return events_; }
+  /// @brief Writes the rows of the forming micro-batch (a checkpoint; flush_rows() first), so
+  /// that a resumed job seals its batches where this one would have.
+  void save(WordWriter& out) const;
+  /// @brief Loads what save() wrote into the forming micro-batch, and the count of rows pushed
+  /// before (a resumed job, before any push).
+  void restore(WordReader& in, std::uint64_t events);
   BatchBuilder make_builder() const;
   /// @brief The job's dictionary: batches coded with it are read in place.
   const DictionaryPtr& dictionary() const noexcept { return dictionary_; }

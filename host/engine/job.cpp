@@ -128,7 +128,8 @@ detail::Dispatcher::Queues queue_pointers(
 }  // namespace
 
 Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
-                detail::CompiledQuery query, DictionaryPtr dictionary)
+                detail::CompiledQuery query, DictionaryPtr dictionary,
+                std::shared_ptr<detail::CheckpointImage> image, ResumePoint resumed)
     : config_(config),
       backend_(backend),
       schema_(std::move(schema)),
@@ -154,7 +155,9 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       emitter_(query_, read_schema_of(schema_, query_.read_columns), dictionary_, workers_,
                config.ordered_results, emit_counters_),
       per_worker_(static_cast<std::size_t>(workers_)),
-      rounds_done_(static_cast<std::size_t>(workers_), 0) {
+      rounds_done_(static_cast<std::size_t>(workers_), 0),
+      restore_image_(std::move(image)),
+      resumed_(std::move(resumed)) {
   last_activity_ = std::chrono::steady_clock::now();
   next_reclaim_ = config.string_reclaim_threshold;
   work_counters_.dictionary_bytes = static_cast<std::int64_t>(dictionary_->bytes());
@@ -177,6 +180,13 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
     role_.dictionary = dictionary_;
   }
   emitter_.reserve(std::max<std::size_t>(config.batch_rows, 1));
+  if (!config.checkpoint.directory.empty()) {
+    checkpoints_ = std::make_unique<detail::CheckpointStore>(config.checkpoint.directory,
+                                                             config.checkpoint.keep);
+    fingerprint_ = fingerprint();
+    last_checkpoint_ = std::chrono::steady_clock::now();
+  }
+  if (restore_image_) restore(*restore_image_);
   pipelines_.resize(static_cast<std::size_t>(workers_));
   runners_.resize(static_cast<std::size_t>(workers_));
   for (int w = 0; w < workers_; ++w) threads_.emplace_back([this, w] { worker_main(w); });
@@ -266,6 +276,16 @@ void Job::Impl::reclaim_strings() {
   work_counters_.dictionary_bytes = static_cast<std::int64_t>(next->bytes());
 }
 
+void Job::Impl::take_checkpoint() {
+  try {
+    write_checkpoint();
+  } catch (...) {
+    if (!failed()) fail(-1, status_of_current_exception("checkpoint"));
+    throw_if_failed();
+    throw;
+  }
+}
+
 void Job::Impl::throw_if_failed() const {
   if (failed()) throw Error(status());
 }
@@ -282,6 +302,7 @@ void Job::Impl::push(const Batch& batch, int source) {
   throw_if_failed();
   touch(source);
   try {
+    checkpoint_if_due();  // before the push: the positions set so far are those of its rows
     ingest_.push(batch, source);
     after_push();
   } catch (const Error&) {
@@ -296,8 +317,10 @@ void Job::Impl::push_row(std::span<const Value> row, int source) {
   throw_if_failed();
   touch(source);
   try {
+    // Rows come one by one: the dictionary, and whether a checkpoint is due, are looked at
+    // every kRowsPerCheck of them.
+    if (rows_unchecked_ == 0) checkpoint_if_due();
     ingest_.push_row(row, source);
-    // Rows come one by one: the dictionary is looked at every kRowsPerCheck of them.
     if (++rows_unchecked_ >= kRowsPerCheck) {
       rows_unchecked_ = 0;
       after_push();
@@ -353,6 +376,17 @@ void Job::Impl::worker_main(int worker) {
                                            ranks_ > 1 ? &role_ : nullptr);
   detail::Worker& runner = *owned;
   runner.set_memory_limit(config_.state_memory_limit);
+  if (restore_image_) {
+    try {
+      std::vector<std::uint64_t>& mine = restore_image_->workers[static_cast<std::size_t>(worker)];
+      runner.restore(mine);
+      std::vector<std::uint64_t>().swap(mine);
+    } catch (...) {
+      fail(worker, status_of_current_exception("worker " + std::to_string(worker) + " restoring " +
+                                               resumed_.path));
+      return;
+    }
+  }
   for (;;) {
     detail::RoundPart* part = queue.front(cancelled_);
     if (part == nullptr) return;  // failed
@@ -445,6 +479,7 @@ void Job::Impl::flush() {
     }
     throw_if_failed();
     try {
+      checkpoint_if_due();
       ingest_.flush_rows();
       ingest_.seal();
       dispatcher_.dispatch(false);
@@ -517,6 +552,8 @@ Metrics Job::Impl::metrics() const {
   }
   m.strings_reclaimed = strings_reclaimed_;
   m.string_reclaims = string_reclaims_;
+  m.checkpoints = checkpoints_taken_;
+  m.checkpoint_bytes = checkpoint_bytes_;
   m.exchange_bytes = exchange_->bytes_sent();
   m.partial_bytes = work_counters_.partial_bytes;
   m.round_seconds = static_cast<double>(work_counters_.round_ns.load()) * 1e-9;

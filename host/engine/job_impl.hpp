@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "host/engine/broadcast_state.hpp"
+#include "host/engine/checkpoint_image.hpp"
+#include "host/engine/checkpoint_store.hpp"
 #include "host/engine/dispatch.hpp"
 #include "host/engine/emitter.hpp"
 #include "host/engine/ingest.hpp"
@@ -30,8 +32,10 @@ namespace sluice {
 /// the threads, the locks and the first error.
 class Job::Impl {
  public:
+  /// @param image a checkpoint to resume from (its dictionary is `dictionary`), or null.
   Impl(const EngineConfig& config, Backend backend, Schema schema, detail::CompiledQuery query,
-       DictionaryPtr dictionary);
+       DictionaryPtr dictionary, std::shared_ptr<detail::CheckpointImage> image = nullptr,
+       ResumePoint resumed = {});
   ~Impl();
 
   BatchBuilder make_builder() const;
@@ -40,6 +44,9 @@ class Job::Impl {
   void push_row(std::span<const Value> row, int source);
   void push_broadcast(std::string_view name, const Batch& batch);
   void count_malformed(std::uint64_t rows) { malformed_ += rows; }
+  void set_position(int source, std::uint64_t position);
+  void checkpoint();
+  const ResumePoint& resumed_from() const { return resumed_; }
   void flush();
   void finish();
   Metrics metrics() const;
@@ -63,6 +70,17 @@ class Job::Impl {
   /// then, if at least half the strings are dead, replaces the dictionary with one that keeps
   /// the live ones (under the ingest lock).
   void reclaim_strings();
+  /// Under the ingest lock, after a push or flush: takes a checkpoint if one is due.
+  void checkpoint_if_due();
+  /// Under the ingest lock: a checkpoint of everything pushed so far (rows not yet processed
+  /// are saved as rows); a failure fails the job.
+  void take_checkpoint();
+  void write_checkpoint();
+  /// In the constructor: loads what the job itself and its ingest, dispatcher and broadcast
+  /// state hold of `image` (each worker loads its own part when it starts).
+  void restore(const detail::CheckpointImage& image);
+  /// The schema, query and settings a checkpoint must match, as text.
+  std::string fingerprint() const;
 
   EngineConfig config_;
   Backend backend_;
@@ -117,6 +135,17 @@ class Job::Impl {
   std::atomic<bool> failed_{false};
   mutable std::mutex status_mutex_;
   Status status_;
+  // Checkpoints.
+  std::unique_ptr<detail::CheckpointStore> checkpoints_;  // null: none
+  std::string fingerprint_;
+  std::vector<std::uint64_t> positions_;  // per source (set_position), under the ingest lock
+  std::uint64_t checkpoint_id_ = 0;       // of the last written or restored
+  std::chrono::steady_clock::time_point last_checkpoint_;
+  std::atomic<std::uint64_t> checkpoints_taken_{0};
+  std::atomic<std::uint64_t> checkpoint_bytes_{0};
+  std::shared_ptr<detail::CheckpointImage> restore_image_;  // each worker loads its part
+  ResumePoint resumed_;
+
   std::atomic<std::int64_t> started_ns_{0};  // steady_clock, 0 until the first push
   std::atomic<std::int64_t> ended_ns_{0};    // 0 until finish() returns
 };

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <new>
+#include <string>
 
 #include "host/pinned_memory.hpp"
 
@@ -86,6 +87,68 @@ std::size_t MicroBatchPool::in_use() const {
 void MicroBatchPool::wait_all_returned() {
   std::unique_lock lock(mutex_);
   cv_.wait(lock, [&] { return free_.size() == all_.size(); });
+}
+
+void save_rows(const MicroBatch& batch, std::span<const std::size_t> widths, WordWriter& out) {
+  out.put(batch.rows);
+  out.put(static_cast<std::uint64_t>(batch.num_slices));
+  for (int s = 0; s < batch.num_slices; ++s) {
+    const ColumnSlice& slice = batch.slices[s];
+    out.put(batch.copied[s] ? 1 : 0);
+    out.put_i64(batch.sources[s]);
+    out.put(slice.rows);
+    for (std::size_t c = 0; c < widths.size(); ++c)
+      out.put_bytes(slice.columns[c], slice.rows * widths[c]);
+  }
+  out.put_i64(batch.copied_min);
+  out.put_i64(batch.copied_max);
+  out.put(batch.copied_source_max.size());
+  for (const auto& [source, time] : batch.copied_source_max) {
+    out.put_i64(source);
+    out.put_i64(time);
+  }
+  out.put(batch.copied_unrepresentable);
+}
+
+void MicroBatchPool::restore_rows(WordReader& in, MicroBatch& batch) {
+  const std::uint64_t rows = in.get();
+  const std::uint64_t slices = in.get();
+  if (rows > capacity_)
+    in.fail("a batch of " + std::to_string(rows) + " rows (batches hold " +
+            std::to_string(capacity_) + " now)");
+  if (slices > static_cast<std::uint64_t>(kMaxSlices)) in.fail("a batch of too many slices");
+  ensure_buffer(batch);
+  std::uint64_t total = 0;
+  for (std::uint64_t s = 0; s < slices; ++s) {
+    const bool copied = in.get() != 0;
+    const std::int64_t source = in.get_i64();
+    const std::uint64_t slice_rows = in.get();
+    if (slice_rows > rows - total) in.fail("a slice beyond its batch's rows");
+    ColumnSlice& slice = batch.slices[s];
+    slice = ColumnSlice{};
+    slice.rows = static_cast<std::size_t>(slice_rows);
+    for (std::size_t c = 0; c < widths_.size(); ++c) {
+      std::byte* at = batch.buffer[c].get() + batch.buffer_rows * widths_[c];
+      in.get_bytes(at, slice.rows * widths_[c]);
+      slice.columns[c] = at;
+    }
+    batch.copied[s] = copied;
+    batch.sources[s] = static_cast<int>(source);
+    batch.buffer_rows += slice.rows;
+    total += slice_rows;
+  }
+  if (total != rows) in.fail("a batch whose slices do not add up to its rows");
+  batch.num_slices = static_cast<int>(slices);
+  batch.rows = static_cast<std::size_t>(rows);
+  batch.copied_min = in.get_i64();
+  batch.copied_max = in.get_i64();
+  const std::size_t sources = in.get_count(2);
+  batch.copied_source_max.clear();
+  for (std::size_t i = 0; i < sources; ++i) {
+    const auto source = static_cast<int>(in.get_i64());
+    batch.copied_source_max.emplace_back(source, in.get_i64());
+  }
+  batch.copied_unrepresentable = in.get();
 }
 
 }  // namespace sluice::detail

@@ -8,9 +8,11 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <utility>
 #include <vector>
 
+#include "host/engine/snapshot_words.hpp"
 #include "kernels/pipeline/batch_view.hpp"
 
 namespace sluice::detail {
@@ -83,6 +85,11 @@ struct MicroBatch {
 
 class MicroBatchPool;
 
+/// @brief Writes the rows of `batch` (read columns of `widths` bytes), slice by slice, with what
+/// the watermark needs of them (each slice's source, the copied rows' measured times): rows a
+/// checkpoint holds because they were pushed but not yet processed.
+void save_rows(const MicroBatch& batch, std::span<const std::size_t> widths, WordWriter& out);
+
 /// @brief Ownership of a pooled micro-batch: returns it to the pool when destroyed.
 class BatchLease {
  public:
@@ -125,6 +132,11 @@ class MicroBatchPool {
   BatchLease acquire(const std::function<bool()>& cancelled);
   /// @brief Allocates the batch's buffer if it has none yet.
   void ensure_buffer(MicroBatch& batch);
+  /// @brief Loads rows save_rows() wrote into `batch` (acquired from this pool, no rows): every
+  /// slice's rows into its buffer, each slice keeping its source and whether it was copied.
+  /// @throws Error(malformed_input) when they are not rows of this pool's columns or exceed its
+  /// batches (a smaller EngineConfig::batch_rows).
+  void restore_rows(WordReader& in, MicroBatch& batch);
   /// @brief Wakes waiters so they re-check cancellation.
   void wake();
   /// @brief Batches currently leased.

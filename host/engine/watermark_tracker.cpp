@@ -50,4 +50,23 @@ void SourceActivity::idle_at(Clock::time_point now, std::vector<int>& out) const
     if (now - last >= idle_timeout_) out.push_back(source);
 }
 
+void WatermarkTracker::save(WordWriter& out) const {
+  out.put_i64(watermark_);
+  out.put(max_time_.size());
+  for (const auto& [source, time] : max_time_) {
+    out.put(source);
+    out.put_i64(time);
+  }
+}
+
+void WatermarkTracker::restore(WordReader& in) {
+  watermark_ = in.get_i64();
+  max_time_.clear();
+  const std::size_t sources = in.get_count(2);
+  for (std::size_t i = 0; i < sources; ++i) {
+    const std::uint64_t source = in.get();
+    max_time_[source] = in.get_i64();
+  }
+}
+
 }  // namespace sluice::detail

@@ -8,6 +8,8 @@
 #include <span>
 #include <vector>
 
+#include "host/engine/snapshot_words.hpp"
+
 namespace sluice::detail {
 
 /// @brief Each source's watermark is its largest event time minus the allowed delay; the job's
@@ -29,6 +31,10 @@ class WatermarkTracker {
   bool refresh(std::span<const std::uint64_t> idle);
   /// @brief The watermark as of the last refresh (kNoWatermark before any event).
   std::int64_t current() const noexcept { return watermark_; }
+  /// @brief Writes the watermark and each source's largest event time (a checkpoint).
+  void save(WordWriter& out) const;
+  /// @brief Loads what save() wrote, replacing this tracker's sources and watermark.
+  void restore(WordReader& in);
 
  private:
   std::int64_t max_delay_;

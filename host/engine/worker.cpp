@@ -288,7 +288,33 @@ void Worker::run_stateless(RoundPart& part) {
   }
   emitter_.end_round(part.number);
   if (part.census_words > 0) census_.assign(part.census_words, 0);  // no state
+  if (part.save_state) save_state();
   finished_ = part.final;
+}
+
+void Worker::save_state() {
+  stage_ = "checkpoint";
+  saved_.clear();
+  WordWriter out(saved_);
+  out.put(batches_);
+  out.put_i64(fired_wm_);
+  clock_.save(out);
+  // The window state's words last, counted once written.
+  const std::size_t count_at = out.size();
+  out.put(0);
+  pipeline_.save_state(saved_);
+  saved_[count_at] = saved_.size() - count_at - 1;
+}
+
+void Worker::restore(std::span<const std::uint64_t> words) {
+  WordReader in(words, "worker " + std::to_string(index_) + "'s state in the checkpoint");
+  batches_ = in.get();
+  fired_wm_ = in.get_i64();
+  clock_.restore(in);
+  const std::span<const std::uint64_t> state = in.get_words();
+  if (pipeline_.restore_state(state) != state.size() || !in.done())
+    in.fail("words beyond the window state");
+  report_state();
 }
 
 void Worker::run_round(RoundPart& part) {
@@ -388,9 +414,11 @@ void Worker::run_round(RoundPart& part) {
     census_.assign(part.census_words, 0);
     pipeline_.mark_string_codes(query_.plan.aggregation.string_key_mask, census_);
   }
+  if (part.save_state) save_state();
   finished_ = last;
-  // Across ranks every member emits in every round (the gathering is a collective).
-  if (!last && role_ == nullptr && queue_.peek(0) != nullptr) {
+  // Across ranks every member emits in every round (the gathering is a collective); a
+  // checkpoint's round emits at once, so that its windows reach the sinks before it is written.
+  if (!last && role_ == nullptr && !part.save_state && queue_.peek(0) != nullptr) {
     pending_ = part.number;
     return;
   }

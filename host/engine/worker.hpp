@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,12 @@ class Worker {
   /// @brief After a round that asked for it (RoundPart::census_words): bit c of word c / 32 is
   /// set for each string code the worker's state holds.
   const std::vector<std::uint32_t>& census() const noexcept { return census_; }
+  /// @brief After a round that asked for it (RoundPart::save_state): the worker's state for a
+  /// checkpoint (its window state, watermark, last fire), as restore() reads it.
+  const std::vector<std::uint64_t>& saved_state() const noexcept { return saved_; }
+  /// @brief Loads a state saved_state() held (a worker of the same query, index and workers),
+  /// before the first round. @throws Error(malformed_input) when it describes no such state.
+  void restore(std::span<const std::uint64_t> words);
   /// @brief Fails rounds after which the state's and the dictionary's bytes exceed `bytes`
   /// (EngineConfig::state_memory_limit; 0 = none).
   void set_memory_limit(std::size_t bytes) noexcept { memory_limit_ = bytes; }
@@ -138,6 +145,9 @@ class Worker {
   std::vector<int> newly_ended_;
   std::optional<TextHashes> text_hashes_;
   std::vector<std::uint32_t> census_;
+  std::vector<std::uint64_t> saved_;
+  /// Fills saved_ (RoundPart::save_state).
+  void save_state();
   std::size_t memory_limit_ = 0;
   std::vector<std::uint8_t> remote_;  ///< per member: on another rank
   std::vector<std::uint64_t> fired_rows_;

@@ -28,6 +28,13 @@ class StringDictionary {
   /// job reclaims the strings no live window holds any more.
   /// @throws Error(invalid_argument) for a code `from` does not hold, or one given twice.
   StringDictionary(const StringDictionary& from, std::span<const std::uint32_t> codes);
+  /// @brief A dictionary holding `texts[i]` under `codes[i]`; every other code below
+  /// `code_limit` is free, given out in ascending order before new ones (as in a carried-over
+  /// dictionary). How a job resumed from a checkpoint gets its dictionary back.
+  /// @throws Error(invalid_argument) for sizes that differ, a code at or beyond `code_limit`,
+  /// a code or a text given twice.
+  StringDictionary(std::span<const std::uint32_t> codes, std::span<const std::string> texts,
+                   std::uint32_t code_limit);
   StringDictionary(const StringDictionary&) = delete;
   StringDictionary& operator=(const StringDictionary&) = delete;
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -33,6 +34,30 @@ enum class BalancePolicy : std::uint8_t {
   weighted,     ///< in proportion to `weights` (smooth weighted round-robin)
 };
 
+/// @brief Checkpoints of a job's state, for an exactly-once restart (Engine::resume). A
+/// checkpoint is taken between rounds, after every window that the rows pushed before it closed
+/// has reached the sinks: it holds the window state of every worker, the rows pushed but not
+/// yet processed, the string dictionary, the watermark, the broadcast state, the counters, each
+/// source's position (Job::set_position) and the sinks' position (commit_sinks). Files are written
+/// atomically and checksummed; a torn or corrupt one is skipped on resume for the one before it. A
+/// checkpoint is read back by the same build with the same query, schema and workers.
+struct CheckpointConfig {
+  /// The directory of the checkpoint files (created if absent); empty: no checkpoints.
+  std::string directory;
+  /// Checkpoints taken automatically as a push, push_row or flush begins (of everything pushed
+  /// before it, with the positions set since: Job::set_position), at least this far apart; 0:
+  /// only when Job::checkpoint() is called.
+  Duration every{0};
+  /// Complete checkpoints kept: older ones are removed after each write (at least 1).
+  int keep = 3;
+  /// Called while a checkpoint is taken, once every window fired before it has reached the
+  /// sinks (on the thread taking it; no sink runs meanwhile): makes what the sinks wrote durable
+  /// and returns their position (such as the bytes of an output file), which the checkpoint
+  /// stores. After Engine::resume, output beyond Job::resumed_from().sink_position is the part
+  /// that will be produced again: drop it. Unset: position 0.
+  std::function<std::uint64_t()> commit_sinks;
+};
+
 /// @brief Engine configuration; every field has a documented default.
 struct EngineConfig {
   Backend backend = Backend::automatic;
@@ -51,7 +76,9 @@ struct EngineConfig {
   std::uint64_t seed = 0x5EED;                    ///< for BalancePolicy::random
   PartitionSpec partition;                        ///< how keys are owned by workers
   std::size_t batch_rows = std::size_t{1} << 20;  ///< micro-batch size in rows
-  Duration batch_timeout = std::chrono::milliseconds(10);  ///< seal a partial batch after this
+  /// Seal a partial batch after this long without a push; 0: never (batches are cut by rows
+  /// only, so they, and lateness and output, do not depend on timing).
+  Duration batch_timeout = std::chrono::milliseconds(10);
   std::size_t queue_batches = 4;  ///< sealed batches that may wait (backpressure beyond)
   /// Batches per worker in a round (a round leaves with workers * round_batches batches): a
   /// worker pre-aggregates them together before the exchange, so more mean fewer partials
@@ -80,6 +107,23 @@ struct EngineConfig {
   /// Result batches ordered by window, then key (a radix pass over window and key code per
   /// emission); off: rows in the order the workers fire them.
   bool ordered_results = true;
+  /// Checkpoints for an exactly-once restart; off unless checkpoint.directory is set. Not yet
+  /// across ranks (Engine throws Error(invalid_argument)).
+  CheckpointConfig checkpoint;
+};
+
+/// @brief Where a resumed job starts (Job::resumed_from()).
+struct ResumePoint {
+  /// The checkpoint restored (its number), or 0: none was found and the job starts from the
+  /// beginning of its input, with empty state.
+  std::uint64_t checkpoint = 0;
+  std::string path;  ///< its file
+  /// Per source (Job::set_position): where to read on from; sources never positioned: 0.
+  std::vector<std::uint64_t> positions;
+  /// What CheckpointConfig::commit_sinks returned for it: output beyond this is to be dropped.
+  std::uint64_t sink_position = 0;
+  /// Newer checkpoint files that were torn or corrupt, each with why ("FILE: torn: ...").
+  std::vector<std::string> rejected;
 };
 
 /// @brief Counters of a job. Snapshot; safe to read while the job runs.
@@ -113,6 +157,10 @@ struct Metrics {
   /// Strings dropped by reclaims so far (EngineConfig::string_reclaim_threshold), and reclaims.
   std::uint64_t strings_reclaimed = 0;
   std::uint64_t string_reclaims = 0;
+  /// Checkpoints taken by this job (a resumed job counts on from its checkpoint), and the bytes
+  /// of the last one's file.
+  std::uint64_t checkpoints = 0;
+  std::uint64_t checkpoint_bytes = 0;
   std::vector<std::uint64_t> batches_per_worker;
   /// Bytes this rank's workers sent to other ranks (partials, event times, gathered windows);
   /// 0 in one process.
@@ -144,6 +192,15 @@ class Engine {
   /// @brief Compiles `query` against `schema` and starts it.
   /// @throws Error naming the unknown column, wrong type or bad expression.
   Job start(const Schema& schema, const Query& query) const;
+  /// @brief Like start(), from the newest complete checkpoint in config().checkpoint.directory,
+  /// or from the beginning when there is none (Job::resumed_from() says which). The caller then
+  /// pushes each source on from its position and drops output beyond the sinks' position: the
+  /// output of the resumed job then continues that of the job that wrote the checkpoint, as if
+  /// it had not stopped.
+  /// @throws Error(invalid_argument) without a checkpoint directory, or when the checkpoint is
+  /// of another query, schema or number of workers; Error(malformed_input) when the newest
+  /// complete checkpoint cannot be read back; Error(io_error) when the directory cannot be read.
+  Job resume(const Schema& schema, const Query& query) const;
 
   /// @brief True when the CUDA backend is built and a device works; otherwise why not.
   static bool gpu_available(std::string* why = nullptr);
@@ -204,6 +261,22 @@ class Job {
   /// @throws Error(invalid_argument) for an unknown name or another schema, or if the job
   /// has failed.
   void push_broadcast(std::string_view name, const Batch& batch);
+  /// @brief Records where `source` stands after everything pushed from it so far (a byte
+  /// offset, a message offset): the checkpoints taken from now on store it, and a resumed job
+  /// hands it back (ResumePoint::positions). Call it after the push it follows.
+  /// @throws Error(invalid_argument) for a negative source or one beyond 65 535.
+  void set_position(int source, std::uint64_t position);
+  /// @brief Takes a checkpoint (EngineConfig::checkpoint) of everything pushed so far: the
+  /// sealed batches are processed and the windows they closed reach the sinks, commit_sinks
+  /// runs, and the state is written with the rows not yet in a full batch (as rows: nothing is
+  /// sealed early, so batches, rounds and so lateness and output are those of a run without
+  /// checkpoints). Blocks for that long.
+  /// @throws Error(invalid_argument) without a checkpoint directory or after finish();
+  /// Error(io_error) when the file cannot be written (the job fails with it).
+  void checkpoint();
+  /// @brief Where the job started from (Engine::resume); checkpoint 0 for a job that start()
+  /// began or that found no checkpoint.
+  const ResumePoint& resumed_from() const;
   /// @brief Counts `rows` input rows that a reader rejected before they could be pushed (a CSV
   /// reader's malformed rows), in Metrics::events_malformed.
   void count_malformed(std::uint64_t rows);

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -127,6 +129,63 @@ TEST(Dictionary, CarryOverRefusesUnknownAndRepeatedCodes) {
   StringDictionary again(next, one);
   EXPECT_EQ(again.at(1), "b");
   EXPECT_EQ(again.intern("c"), 0u);
+}
+
+/// A dictionary made from codes and texts (a checkpoint's) is the one they were read from: the
+/// same strings under the same codes, and new strings get the codes the original would give
+/// next, whether it was carried over and partly refilled or dense.
+TEST(Dictionary, FromCodesAndTextsGivesCodesAsTheOriginalWould) {
+  StringDictionary first;
+  for (int i = 0; i < 12; ++i) first.intern("s" + std::to_string(i));
+  const std::vector<std::uint32_t> keep{9, 1, 4};
+  StringDictionary original(first, keep);
+  original.intern("a");  // code 0
+  original.intern("b");  // code 2
+  for (const StringDictionary* from : {&first, &original}) {
+    std::vector<std::uint32_t> codes;
+    std::vector<std::string> texts;
+    for (std::uint32_t c = 0; c < from->code_limit(); ++c)
+      if (from->contains(c)) {
+        codes.push_back(c);
+        texts.emplace_back(from->at(c));
+      }
+    StringDictionary copy(codes, texts, from->code_limit());
+    EXPECT_EQ(copy.size(), from->size());
+    EXPECT_EQ(copy.code_limit(), from->code_limit());
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+      EXPECT_EQ(copy.at(codes[i]), texts[i]);
+      EXPECT_EQ(copy.find(texts[i]), std::optional<std::uint32_t>(codes[i]));
+    }
+  }
+  // The free codes in order, then new ones.
+  std::vector<std::uint32_t> codes{0, 1, 2, 4, 9};
+  std::vector<std::string> texts{"a", "s1", "b", "s4", "s9"};
+  StringDictionary copy(codes, texts, 12);
+  for (std::uint32_t want : {3u, 5u, 6u, 7u, 8u, 10u, 11u, 12u, 13u})
+    EXPECT_EQ(copy.intern("new" + std::to_string(want)), want);
+  for (int i = 0; i < 9; ++i) original.intern("new" + std::to_string(i));
+  EXPECT_EQ(original.code_limit(), copy.code_limit());
+}
+
+TEST(Dictionary, FromCodesAndTextsRefusesWhatNoDictionaryHolds) {
+  const std::vector<std::uint32_t> two{0, 1};
+  const std::vector<std::string> one{"a"};
+  EXPECT_TRUE(
+      contains(error_message([&] { StringDictionary d(two, one, 5); }, ErrorCode::invalid_argument),
+               "2 codes for 1 strings"));
+  const std::vector<std::string> ab{"a", "b"}, aa{"a", "a"};
+  EXPECT_TRUE(
+      contains(error_message([&] { StringDictionary d(two, ab, 1); }, ErrorCode::invalid_argument),
+               "beyond the limit"));
+  const std::vector<std::uint32_t> same{3, 3};
+  EXPECT_TRUE(
+      contains(error_message([&] { StringDictionary d(same, ab, 5); }, ErrorCode::invalid_argument),
+               "given twice"));
+  EXPECT_TRUE(
+      contains(error_message([&] { StringDictionary d(two, aa, 5); }, ErrorCode::invalid_argument),
+               "'a' given twice"));
+  StringDictionary empty(std::span<const std::uint32_t>{}, std::span<const std::string>{}, 0);
+  EXPECT_EQ(empty.intern("x"), 0u);
 }
 
 /// first_unknown finds the first code that names no string, dense or with free codes.
