@@ -1,6 +1,10 @@
 // ResultWriter: CSV text of result batches (header, quoting, typed cells written from columns).
 #include "host/cli/result_writer.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -85,12 +89,52 @@ void ResultWriter::open(const std::string& path) {
   out_ = &file_;
 }
 
+void ResultWriter::open_at(const std::string& path, std::uint64_t bytes) {
+  path_ = path;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw Error(ErrorCode::io_error,
+                "cannot resume output '" + path + "': " + std::strerror(errno));
+  if (static_cast<std::uint64_t>(st.st_size) < bytes)
+    throw Error(ErrorCode::io_error, "cannot resume output '" + path + "': it holds " +
+                                         std::to_string(st.st_size) + " bytes, fewer than the " +
+                                         std::to_string(bytes) +
+                                         " its checkpoint committed (was it changed?)");
+  if (::truncate(path.c_str(), static_cast<off_t>(bytes)) != 0)
+    throw Error(ErrorCode::io_error,
+                "cannot truncate output '" + path + "': " + std::strerror(errno));
+  file_.open(path, std::ios::out | std::ios::app);
+  if (!file_) {
+    throw Error(ErrorCode::io_error, "cannot open output '" + path + "': " + std::strerror(errno));
+  }
+  out_ = &file_;
+  bytes_ = bytes;
+}
+
+std::uint64_t ResultWriter::commit() {
+  std::lock_guard lock(mutex_);
+  if (out_ == nullptr) return 0;
+  out_->flush();
+  if (!*out_) throw Error(ErrorCode::io_error, "cannot write output '" + path_ + "'");
+  if (out_ == &file_) {
+    // fsync applies to the file, whichever descriptor names it.
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    const bool synced = fd >= 0 && ::fsync(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    if (!synced)
+      throw Error(ErrorCode::io_error,
+                  "cannot sync output '" + path_ + "': " + std::strerror(errno));
+  }
+  return bytes_;
+}
+
 void ResultWriter::write_header() {
   std::lock_guard lock(mutex_);
-  for (std::size_t i = 0; i < columns_.size(); ++i) {
-    *out_ << (i ? "," : "") << csv_field(columns_[i]);
-  }
-  *out_ << '\n';
+  std::string line;
+  for (std::size_t i = 0; i < columns_.size(); ++i) line += (i ? "," : "") + csv_field(columns_[i]);
+  line += '\n';
+  *out_ << line;
+  bytes_ += line.size();
 }
 
 void ResultWriter::write(const Batch& results) {
@@ -109,10 +153,12 @@ void ResultWriter::write(const Batch& results) {
     text_ += '\n';
     if (text_.size() >= (std::size_t{1} << 20)) {
       out_->write(text_.data(), static_cast<std::streamsize>(text_.size()));
+      bytes_ += text_.size();
       text_.clear();
     }
   }
   out_->write(text_.data(), static_cast<std::streamsize>(text_.size()));
+  bytes_ += text_.size();
   // A full disk or a closed pipe ends the run now, not at the end of the input.
   if (!*out_)
     throw Error(ErrorCode::io_error,

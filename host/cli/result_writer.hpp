@@ -27,7 +27,14 @@ class ResultWriter {
 
   /// @brief Opens `path` ("-" is stdout). @throws Error(io_error) when it cannot be opened.
   void open(const std::string& path);
+  /// @brief Opens `path` to continue output a checkpoint committed: cut to its first `bytes`
+  /// bytes (what commit() returned then), later rows appended. @throws Error(io_error) when it
+  /// cannot be opened or is shorter.
+  void open_at(const std::string& path, std::uint64_t bytes);
   void write_header();
+  /// @brief Flushes and syncs the file (a checkpoint's commit_sinks). @return the bytes written,
+  /// header included. @throws Error(io_error) if a write or the sync failed.
+  std::uint64_t commit();
   /// @brief Appends the rows of a result batch; the sink of the job.
   void write(const Batch& results);
   /// @brief Flushes. @throws Error(io_error) if any write failed.
@@ -45,6 +52,7 @@ class ResultWriter {
   std::string text_;
   std::vector<ColumnView> views_;
   std::uint64_t rows_ = 0;
+  std::uint64_t bytes_ = 0;  ///< of the file, as written
   bool stopped_ = false;
 };
 

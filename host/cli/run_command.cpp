@@ -1,10 +1,12 @@
 // `sluice run`: streams a CSV file through a windowed query and writes the windows as CSV.
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,10 +40,10 @@ Engine make_engine(const EngineConfig& config) {
 Job start_job(const Engine& engine, const RunOptions& options, ResultWriter& writer,
               const std::vector<Batch>& broadcast_rows) {
   try {
-    return engine.start(
-        options.schema,
-        make_query(
-            options, [&writer](const Batch& windows) { writer.write(windows); }, broadcast_rows));
+    const Query query = make_query(
+        options, [&writer](const Batch& windows) { writer.write(windows); }, broadcast_rows);
+    return options.resume ? engine.resume(options.schema, query)
+                          : engine.start(options.schema, query);
   } catch (const Error& e) {
     if (is_usage_error(e.code())) throw UsageError(e.what());
     throw;
@@ -101,16 +103,49 @@ std::vector<std::string> header_of(const RunOptions& options) {
   return names;
 }
 
+/// When checkpoints are due: at most every `every`, when `enabled`.
+struct CheckpointClock {
+  bool enabled = false;
+  Duration every{0};
+  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+  bool due() const { return enabled && std::chrono::steady_clock::now() - last >= every; }
+};
+
 // Pushes the reader's batches as they are parsed: they own their typed columns, coded with the
 // job's dictionary, so the job reads them in place while the next block is parsed. When the job
-// reclaims strings its dictionary changes, and the reader follows from its next block.
-void stream_input(detail::CsvReader& reader, Job& job) {
+// reclaims strings its dictionary changes, and the reader follows from its next block. At the
+// end of each block the job learns where the input stands (and its malformed rows), and takes
+// a checkpoint when one is due: a resumed run reads the same blocks from there.
+void stream_input(detail::CsvReader& reader, Job& job, CheckpointClock& checkpoints) {
   Batch batch;
+  std::uint64_t malformed = 0;
   while (reader.next(batch)) {
     if (batch.rows() > 0) job.push(batch);
     if (DictionaryPtr now = job.dictionary(); now != reader.dictionary())
       reader.set_dictionary(std::move(now));
+    if (!reader.at_block_end()) continue;
+    job.count_malformed(reader.malformed() - malformed);
+    malformed = reader.malformed();
+    job.set_position(0, reader.offset());
+    if (checkpoints.due()) {
+      job.checkpoint();
+      checkpoints.last = std::chrono::steady_clock::now();
+    }
   }
+  job.count_malformed(reader.malformed() - malformed);
+}
+
+void report_resume(const ResumePoint& from) {
+  for (const std::string& why : from.rejected)
+    std::cerr << "sluice run: skipped checkpoint " << why << '\n';
+  if (from.checkpoint == 0) {
+    std::cerr << "sluice run: no complete checkpoint to resume from: starting from the "
+                 "beginning\n";
+    return;
+  }
+  std::cerr << "sluice run: resuming from " << from.path << ": input from byte "
+            << (from.positions.empty() ? 0 : from.positions[0]) << ", output from byte "
+            << from.sink_position << '\n';
 }
 
 void print_summary(const Engine& engine, const Metrics& m) {
@@ -137,11 +172,24 @@ int execute(const RunOptions& options) {
   EngineConfig config = options.engine;
   // An output per rank: each rank writes the windows of the keys it owns.
   config.gather_results = !per_rank(options.output);
+  // A file is read as fast as it parses: its batches are cut by rows alone (a pause of the
+  // reader does not seal one early), unless asked otherwise or across ranks (which need it).
+  if (options.batch_timeout)
+    config.batch_timeout = *options.batch_timeout;
+  else if (options.input != "-" && !Ranks::launched_by_mpi())
+    config.batch_timeout = Duration::zero();
+  ResultWriter writer(header_of(options));
+  CheckpointClock checkpoints;
+  if (!options.checkpoint_dir.empty()) {
+    config.checkpoint.directory = options.checkpoint_dir;
+    config.checkpoint.commit_sinks = [&writer] { return writer.commit(); };
+    checkpoints.enabled = true;
+    checkpoints.every = options.checkpoint_every;
+  }
   const Engine engine = make_engine(config);
   const int rank = engine.ranks().rank();
   const int ranks = engine.ranks().size();
   const bool writes = ranks == 1 || !config.gather_results || rank == 0;
-  ResultWriter writer(header_of(options));
   // Every rank reads each broadcast file whole, before the events.
   std::vector<Batch> broadcast_rows;
   std::uint64_t broadcast_malformed = 0;
@@ -150,20 +198,28 @@ int execute(const RunOptions& options) {
         read_broadcast_file(f, options.schema, options.on_error, &broadcast_malformed));
   Job job = start_job(engine, options, writer, broadcast_rows);
   try {
-    for (std::size_t i = 0; i < broadcast_rows.size(); ++i)
-      job.push_broadcast(options.broadcasts[i].name, broadcast_rows[i]);
-    job.count_malformed(broadcast_malformed);
+    const ResumePoint& from = job.resumed_from();
+    if (options.resume) report_resume(from);
+    // A checkpoint holds the broadcast state and the malformed rows counted before it.
+    if (from.checkpoint == 0) {
+      for (std::size_t i = 0; i < broadcast_rows.size(); ++i)
+        job.push_broadcast(options.broadcasts[i].name, broadcast_rows[i]);
+      job.count_malformed(broadcast_malformed);
+    }
     RankInput in;
     open_input(options.input, rank, ranks, in);
-    if (writes) {
+    if (writes && from.checkpoint != 0) {
+      writer.open_at(with_rank(options.output, rank), from.sink_position);
+    } else if (writes) {
       writer.open(with_rank(options.output, rank));
       writer.write_header();
     }
     if (in.stream != nullptr) {
-      detail::CsvReader reader(*in.stream, in.name, options.schema, job.dictionary(),
-                               {.on_malformed = options.on_error});
-      stream_input(reader, job);
-      job.count_malformed(reader.malformed());
+      detail::CsvReader reader(
+          *in.stream, in.name, options.schema, job.dictionary(),
+          {.on_malformed = options.on_error, .block_bytes = options.read_block});
+      if (from.checkpoint != 0 && !from.positions.empty()) reader.seek(from.positions[0]);
+      stream_input(reader, job, checkpoints);
     }
     job.finish();
     const Metrics totals = job.total_metrics();  // collective: before anything that may throw

@@ -30,6 +30,11 @@ constexpr FlagSpec kRunFlags[] = {
     {"--broadcast"},
     {"--trigger"},
     {"--state-memory-limit"},
+    {"--batch-timeout"},
+    {"--read-block"},
+    {"--checkpoint-dir"},
+    {"--checkpoint-every"},
+    {"--resume", false},
     {"--help", false},
 };
 
@@ -119,6 +124,32 @@ RunOptions parse_run_options(std::span<char* const> args) {
   o.on_error = parse_on_error(flags.get("--on-error", "skip"));
   parse_query_flags(flags, o);
   parse_engine_flags(flags, o.engine);
+  if (flags.has("--batch-timeout"))
+    o.batch_timeout =
+        parse_flag("--batch-timeout", flags.required("--batch-timeout"), parse_duration);
+  if (flags.has("--read-block")) {
+    o.read_block = parse_bytes("--read-block", flags.required("--read-block"));
+    if (o.read_block == 0) throw bad_value("--read-block", "0", "a positive byte count");
+  }
+  if (flags.has("--checkpoint-dir")) o.checkpoint_dir = flags.required("--checkpoint-dir");
+  o.checkpoint_every =
+      parse_flag("--checkpoint-every", flags.get("--checkpoint-every", "10s"), parse_duration);
+  o.resume = flags.has("--resume");
+  if (o.checkpoint_dir.empty() && (o.resume || flags.has("--checkpoint-every")))
+    throw UsageError(std::string(o.resume ? "--resume" : "--checkpoint-every") +
+                     " needs --checkpoint-dir DIR");
+  if (!o.checkpoint_dir.empty()) {
+    // A resumed run reads its input on from a byte offset and cuts its output back to what the
+    // checkpoint committed: both must be files.
+    if (o.input == "-")
+      throw UsageError(
+          "--checkpoint-dir needs --input FILE: stdin cannot be read again on "
+          "--resume");
+    if (o.output == "-")
+      throw UsageError(
+          "--checkpoint-dir needs --output FILE: what stdout received cannot be "
+          "taken back on --resume");
+  }
   return o;
 }
 
@@ -187,6 +218,21 @@ Options:
                             string dictionary together hold more than B bytes; suffixes
                             k, m, g (default 0: no limit). Strings no live window holds are
                             reclaimed as the input goes, so churning keys stay within it
+  --batch-timeout DURATION  seal a partial batch after this long without input (default
+                            10ms for stdin and under mpirun; 0 for files, whose batches are
+                            then cut by rows only, so that a run's output does not depend on
+                            its timing)
+  --read-block B            CSV input read and parsed at once, split among threads
+                            (default 16m; suffixes k, m, g); checkpoints come between blocks
+  --checkpoint-dir DIR      write checkpoints of the job's state to DIR (created if absent):
+                            a crash or kill then loses nothing with --resume; needs --input
+                            FILE and --output FILE
+  --checkpoint-every DUR    how often, at the end of a read block (default 10s; 0: after
+                            every block)
+  --resume                  start from the newest complete checkpoint in --checkpoint-dir
+                            (none: from the beginning): the input is read on from where it
+                            stood, the output cut back to what it had committed, so the output
+                            ends as an uninterrupted run's would, row for row
   --peer-timeout DURATION   under mpirun: a rank silent for this long is named and ends the
                             job (default 20s; 0: wait for ever)
   -h, --help                show this help

@@ -34,6 +34,11 @@ struct RunOptions {
   std::vector<AggregateSpec> aggregates;  ///< --agg
   std::vector<BroadcastFile> broadcasts;  ///< --broadcast
   detail::OnMalformed on_error = detail::OnMalformed::skip;  ///< --on-error
+  std::optional<Duration> batch_timeout;                 ///< --batch-timeout (default: per input)
+  std::size_t read_block = std::size_t{16} << 20;        ///< --read-block
+  std::string checkpoint_dir;                            ///< --checkpoint-dir (empty: none)
+  Duration checkpoint_every = std::chrono::seconds(10);  ///< --checkpoint-every
+  bool resume = false;                                   ///< --resume
   EngineConfig engine;  ///< --workers, --partition, --balance, --backend, --batch-rows
   bool help = false;    ///< --help
 };

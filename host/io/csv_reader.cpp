@@ -454,18 +454,20 @@ CsvReader::CsvReader(std::istream& in, std::string name, const Schema& schema,
 
 CsvReader::~CsvReader() = default;
 
-// Reads more input after the carried bytes until the block holds at least one whole record (or
-// the input ends); false when nothing is left.
+// Reads more input after the carried bytes until the block holds block_bytes (or twice, four
+// times... that, until it holds a whole record), or the input ends; false when nothing is left.
+// So a block is the same bytes whatever came before its first one (see offset()).
 bool CsvReader::fill_block() {
   if (carry_ > 0 && block_used_ > carry_)
     std::memmove(block_.data(), block_.data() + (block_used_ - carry_), carry_);
+  block_offset_ = consumed_;
   block_used_ = carry_;
   carry_ = 0;
   piece_cuts_known_ = false;
+  std::size_t block_bytes = options_.block_bytes;
   for (;;) {
-    if (block_.size() < block_used_ + options_.block_bytes)
-      block_.resize(block_used_ + options_.block_bytes);
-    if (!eof_) {
+    if (block_.size() < block_bytes) block_.resize(block_bytes);
+    if (!eof_ && block_used_ < block_bytes) {
       in_.read(block_.data() + block_used_,
                static_cast<std::streamsize>(block_.size() - block_used_));
       const auto got = static_cast<std::size_t>(in_.gcount());
@@ -474,7 +476,10 @@ bool CsvReader::fill_block() {
       block_used_ += got;
       if (in_.eof() || got == 0) eof_ = true;
     }
-    if (eof_) return block_used_ > 0;
+    if (eof_) {
+      consumed_ = block_offset_ + block_used_;
+      return block_used_ > 0;
+    }
     // The block ends after its last whole record; the rest waits for the next block.
     std::size_t last_end = 0;
     if (std::memchr(block_.data(), '"', block_used_) == nullptr) {
@@ -501,10 +506,11 @@ bool CsvReader::fill_block() {
     }
     if (last_end > 0) {
       carry_ = block_used_ - last_end;
+      consumed_ = block_offset_ + last_end;
       return true;
     }
     // Not one whole record yet: read on into a larger block.
-    options_.block_bytes *= 2;
+    block_bytes *= 2;
   }
 }
 
@@ -563,6 +569,43 @@ void CsvReader::read_header() {
   }
   // What the header left of the first block is parsed with the next call.
   carry_ = block_used_;
+  consumed_ = block_offset_ + consumed;
+}
+
+void CsvReader::seek(std::uint64_t offset) {
+  if (offset < consumed_)
+    throw Error(ErrorCode::invalid_argument, name_ + ": cannot resume at byte " +
+                                                 std::to_string(offset) + ", inside the header");
+  // The lines before `offset`, for messages.
+  in_.clear();
+  in_.seekg(0);
+  std::uint64_t newlines = 0;
+  std::uint64_t left = offset;
+  std::vector<char> chunk(std::size_t{1} << 20);
+  while (left > 0 && in_) {
+    in_.read(chunk.data(),
+             static_cast<std::streamsize>(std::min<std::uint64_t>(left, chunk.size())));
+    const auto got = static_cast<std::size_t>(in_.gcount());
+    newlines += static_cast<std::uint64_t>(std::count(chunk.data(), chunk.data() + got, '\n'));
+    left -= got;
+    if (got == 0) break;
+  }
+  if (left > 0 || in_.bad())
+    throw Error(ErrorCode::io_error, name_ + ": cannot resume at byte " + std::to_string(offset) +
+                                         ": the input is shorter (" +
+                                         std::to_string(offset - left) + " bytes)");
+  in_.clear();
+  in_.seekg(static_cast<std::streamoff>(offset));
+  if (!in_)
+    throw Error(ErrorCode::io_error, name_ + ": cannot seek to byte " + std::to_string(offset));
+  ready_.clear();
+  pending_error_.clear();
+  block_used_ = 0;
+  carry_ = 0;
+  eof_ = false;
+  consumed_ = offset;
+  block_offset_ = offset;
+  line_ = newlines;
 }
 
 void CsvReader::parse_block() {

@@ -72,6 +72,18 @@ class CsvReader {
   void set_dictionary(DictionaryPtr dictionary) { dictionary_ = std::move(dictionary); }
   const DictionaryPtr& dictionary() const noexcept { return dictionary_; }
 
+  /// @brief The byte offset in the stream after the last record of the block read last: once
+  /// next() has returned every batch of a block (at_block_end()), where the rows returned so far
+  /// end. A block is read from where the last one ended, to the same bytes whatever came before
+  /// it, so a reader that seek()s there returns the same batches as this one from then on.
+  std::uint64_t offset() const noexcept { return consumed_; }
+  /// @brief Every batch of the blocks read so far has been returned.
+  bool at_block_end() const noexcept { return ready_.empty() && pending_error_.empty(); }
+  /// @brief Reads on from byte `offset` (an offset() of an earlier reader of the same input,
+  /// after the header; the stream must be seekable), counting the lines before it for messages.
+  /// @throws Error(invalid_argument) for an offset inside the header; Error(io_error) when the
+  /// stream is shorter or cannot seek.
+  void seek(std::uint64_t offset);
   /// @brief Malformed rows seen so far.
   std::uint64_t malformed() const noexcept { return malformed_; }
   /// @brief Well-formed rows returned so far.
@@ -97,6 +109,8 @@ class CsvReader {
   std::vector<char> block_;  ///< the input being parsed: whole records only, but at the end
   std::size_t block_used_ = 0;
   std::size_t carry_ = 0;  ///< bytes of block_ after the last whole record (the next block's)
+  std::uint64_t block_offset_ = 0;  ///< stream offset of block_[0]
+  std::uint64_t consumed_ = 0;      ///< stream offset after the block's last whole record
   /// Record ends that cut the block into one piece per thread, when fill_block() found them in
   /// the scan that found the block's last record (a block with quotes); else parse_block()
   /// looks for them.

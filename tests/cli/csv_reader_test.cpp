@@ -371,4 +371,75 @@ TEST(CsvReader, RandomInputsMatchASerialReferenceAtEveryBlockSizeAndThreadCount)
   omp_set_num_threads(before);
 }
 
+/// A reader that seek()s to the offset() an earlier reader had at the end of any block returns
+/// the rows that one returned after it, with the same line numbers in its messages; offsets
+/// inside the header or beyond the input are errors.
+TEST(CsvReader, SeekToABlockEndResumesWhereTheReaderStood) {
+  const sluice::Schema schema = sluice::parse_schema("k:string,n:i64,s:string");
+  std::mt19937_64 rng(11);
+  const std::string text = random_csv(3000, rng);
+  for (std::size_t block : {std::size_t{64}, std::size_t{1000}, std::size_t{1} << 14}) {
+    SCOPED_TRACE("block " + std::to_string(block));
+    const CsvOptions options{
+        .max_reported = 1 << 20, .block_bytes = block, .max_quoted_bytes = 200};
+    struct Stop {
+      std::uint64_t offset;
+      std::size_t rows;
+      std::size_t messages;
+    };
+    std::vector<Stop> stops;
+    std::vector<std::vector<sluice::Value>> rows;
+    std::vector<std::string> messages;
+    {
+      std::istringstream in(text);
+      std::ostringstream diagnostics;
+      CsvOptions o = options;
+      o.diagnostics = &diagnostics;
+      CsvReader reader(in, "mem", schema, nullptr, o);
+      stops.push_back({reader.offset(), 0, 0});
+      Batch b;
+      while (reader.next(b)) {
+        for (std::size_t r = 0; r < b.rows(); ++r)
+          rows.push_back({b.at(r, 0), b.at(r, 1), b.at(r, 2)});
+        if (reader.at_block_end()) {
+          std::istringstream lines(diagnostics.str());
+          std::size_t count = 0;
+          for (std::string line; std::getline(lines, line);) ++count;
+          stops.push_back({reader.offset(), rows.size(), count});
+        }
+      }
+      std::istringstream lines(diagnostics.str());
+      for (std::string line; std::getline(lines, line);)
+        if (line.find("skipped") == std::string::npos) messages.push_back(line);
+    }
+    ASSERT_GT(stops.size(), 3u);
+    ASSERT_FALSE(messages.empty());
+    for (const Stop& stop : stops) {
+      SCOPED_TRACE("from byte " + std::to_string(stop.offset));
+      std::istringstream in(text);
+      std::ostringstream diagnostics;
+      CsvOptions o = options;
+      o.diagnostics = &diagnostics;
+      CsvReader reader(in, "mem", schema, nullptr, o);
+      reader.seek(stop.offset);
+      const auto got = read_all(reader);
+      ASSERT_EQ(got.size(), rows.size() - stop.rows);
+      for (std::size_t r = 0; r < got.size(); ++r)
+        ASSERT_EQ(got[r], rows[stop.rows + r]) << "row " << r;
+      std::vector<std::string> tail;
+      std::istringstream lines(diagnostics.str());
+      for (std::string line; std::getline(lines, line);)
+        if (line.find("skipped") == std::string::npos) tail.push_back(line);
+      const std::size_t skip_count = std::min(stop.messages, messages.size());
+      EXPECT_EQ(tail,
+                std::vector<std::string>(messages.begin() + static_cast<std::ptrdiff_t>(skip_count),
+                                         messages.end()));
+    }
+    std::istringstream in(text);
+    CsvReader reader(in, "mem", schema, nullptr, options);
+    EXPECT_THROW(reader.seek(2), sluice::Error) << "inside the header";
+    EXPECT_THROW(reader.seek(text.size() + 10), sluice::Error) << "beyond the input";
+  }
+}
+
 }  // namespace
