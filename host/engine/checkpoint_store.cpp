@@ -157,63 +157,73 @@ std::string CheckpointStore::write(std::uint64_t id, std::span<const std::uint64
 
 std::optional<CheckpointStore::Found> CheckpointStore::load_latest(
     std::vector<std::string>& rejected) const {
-  std::vector<std::uint64_t> all = ids();
+  const std::vector<std::uint64_t> all = ids();
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
-    const std::string path = path_of(*it);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      rejected.push_back(path + ": cannot open: " + std::strerror(errno));
-      continue;
-    }
-    in.seekg(0, std::ios::end);
-    const auto size = static_cast<std::uint64_t>(in.tellg());
-    in.seekg(0);
-    Header header{};
-    if (size < sizeof header + sizeof(std::uint32_t) ||
-        !in.read(reinterpret_cast<char*>(&header), sizeof header)) {
-      rejected.push_back(path + ": torn: " + std::to_string(size) + " bytes, no whole header");
-      continue;
-    }
-    if (std::memcmp(header.magic, kMagic, sizeof kMagic) != 0) {
-      rejected.push_back(path + ": not a checkpoint (bad magic)");
-      continue;
-    }
-    if (header.version != kFormatVersion) {
-      rejected.push_back(path + ": format version " + std::to_string(header.version) +
-                         ", this build reads " + std::to_string(kFormatVersion));
-      continue;
-    }
-    const std::uint64_t expected = sizeof header + header.words * 8 + sizeof(std::uint32_t);
-    if (header.id != *it) {
-      rejected.push_back(path + ": holds checkpoint " + std::to_string(header.id) +
-                         ", not the one its name says");
-      continue;
-    }
-    if (header.words > (size / 8) || size != expected) {
-      rejected.push_back(path + ": torn: " + std::to_string(size) + " of " +
-                         std::to_string(expected) + " bytes");
-      continue;
-    }
-    Found found;
-    found.id = header.id;
-    found.path = path;
-    found.body.resize(static_cast<std::size_t>(header.words));
-    std::uint32_t stored = 0;
-    if (!in.read(reinterpret_cast<char*>(found.body.data()),
-                 static_cast<std::streamsize>(found.body.size() * 8)) ||
-        !in.read(reinterpret_cast<char*>(&stored), sizeof stored)) {
-      rejected.push_back(path + ": cannot read: " + std::strerror(errno));
-      continue;
-    }
-    std::uint32_t crc = crc32c(&header, sizeof header);
-    crc = crc32c(found.body.data(), found.body.size() * 8, crc);
-    if (crc != stored) {
-      rejected.push_back(path + ": corrupt: checksum mismatch");
-      continue;
-    }
-    return found;
+    std::string why;
+    if (std::optional<Found> found = load(*it, why)) return found;
+    rejected.push_back(std::move(why));
   }
   return std::nullopt;
+}
+
+std::optional<CheckpointStore::Found> CheckpointStore::load(std::uint64_t id,
+                                                            std::string& why) const {
+  const std::string path = path_of(id);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    why = path + ": cannot open: " + std::strerror(errno);
+    return std::nullopt;
+  }
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::uint64_t>(in.tellg());
+  in.seekg(0);
+  Header header{};
+  if (size < sizeof header + sizeof(std::uint32_t) ||
+      !in.read(reinterpret_cast<char*>(&header), sizeof header)) {
+    why = path + ": torn: " + std::to_string(size) + " bytes, no whole header";
+    return std::nullopt;
+  }
+  if (std::memcmp(header.magic, kMagic, sizeof kMagic) != 0) {
+    why = path + ": not a checkpoint (bad magic)";
+    return std::nullopt;
+  }
+  if (header.version != kFormatVersion) {
+    why = path + ": format version " + std::to_string(header.version) + ", this build reads " +
+          std::to_string(kFormatVersion);
+    return std::nullopt;
+  }
+  if (header.id != id) {
+    why = path + ": holds checkpoint " + std::to_string(header.id) + ", not the one its name says";
+    return std::nullopt;
+  }
+  const std::uint64_t expected = sizeof header + header.words * 8 + sizeof(std::uint32_t);
+  if (header.words > (size / 8) || size != expected) {
+    why = path + ": torn: " + std::to_string(size) + " of " + std::to_string(expected) + " bytes";
+    return std::nullopt;
+  }
+  Found found;
+  found.id = header.id;
+  found.path = path;
+  found.body.resize(static_cast<std::size_t>(header.words));
+  std::uint32_t stored = 0;
+  if (!in.read(reinterpret_cast<char*>(found.body.data()),
+               static_cast<std::streamsize>(found.body.size() * 8)) ||
+      !in.read(reinterpret_cast<char*>(&stored), sizeof stored)) {
+    why = path + ": cannot read: " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::uint32_t crc = crc32c(&header, sizeof header);
+  crc = crc32c(found.body.data(), found.body.size() * 8, crc);
+  if (crc != stored) {
+    why = path + ": corrupt: checksum mismatch";
+    return std::nullopt;
+  }
+  return found;
+}
+
+std::string rank_directory(const std::string& directory, int rank, int ranks) {
+  if (ranks <= 1) return directory;
+  return (fs::path(directory) / ("rank-" + std::to_string(rank))).string();
 }
 
 }  // namespace sluice::detail

@@ -12,6 +12,10 @@ namespace sluice::detail {
 /// @brief CRC-32C (Castagnoli) of `bytes`, continuing from `crc` (0 to start).
 std::uint32_t crc32c(const void* bytes, std::size_t size, std::uint32_t crc = 0);
 
+/// @brief Where rank `rank` of `ranks` keeps its checkpoints: `directory` itself in one process,
+/// its subdirectory `rank-<rank>` across ranks.
+std::string rank_directory(const std::string& directory, int rank, int ranks);
+
 /// @brief Checkpoint files `checkpoint-<id>.sluice` in one directory. A file is a header (magic,
 /// format version, id, body length), the body's words and a CRC-32C of both: a file cut short
 /// (a crash during the write) or changed is rejected when read, and the one before it used.
@@ -35,6 +39,9 @@ class CheckpointStore {
   /// @brief The newest checkpoint that reads back whole and matches its checksum; each newer
   /// file that does not is described in `rejected` ("FILE: torn: 123 of 456 bytes").
   std::optional<Found> load_latest(std::vector<std::string>& rejected) const;
+  /// @brief Checkpoint `id` if it reads back whole and matches its checksum; else why not, in
+  /// `why` ("FILE: torn: ...").
+  std::optional<Found> load(std::uint64_t id, std::string& why) const;
   /// @brief Ids of the checkpoint files present, ascending (complete or not).
   std::vector<std::uint64_t> ids() const;
 

@@ -79,10 +79,6 @@ Engine::Engine(EngineConfig config) : config_(std::move(config)) {
 #endif
   }
   if (config_.batch_rows == 0) throw Error(ErrorCode::invalid_argument, "batch_rows must be > 0");
-  if (!config_.checkpoint.directory.empty() && config_.ranks.size() > 1)
-    throw Error(ErrorCode::invalid_argument,
-                "checkpoints across ranks are not supported yet: run one process, or without "
-                "a checkpoint directory");
   if (config_.checkpoint.keep < 1)
     throw Error(ErrorCode::invalid_argument, "checkpoint.keep must be at least 1");
   if (config_.round_batches < 1 || config_.round_batches > 1024)
@@ -115,6 +111,43 @@ Job launch(const EngineConfig& config, Backend backend, const Schema& schema, co
                                          std::move(resumed)));
 }
 
+/// Across ranks: the newest checkpoint complete on every rank (each rank's own part of it), or
+/// none; collective. Each rank offers its newest complete one below the last candidate, the
+/// smallest offer is the next candidate, until every rank has it.
+std::optional<detail::CheckpointStore::Found> agree_on_checkpoint(
+    const detail::CheckpointStore& store, detail::RankTransport& ranks,
+    std::vector<std::string>& rejected) {
+  std::vector<detail::CheckpointStore::Found> complete;  // newest first
+  const std::vector<std::uint64_t> ids = store.ids();
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+    std::string why;
+    if (auto found = store.load(*it, why))
+      complete.push_back(std::move(*found));
+    else
+      rejected.push_back(std::move(why));
+  }
+  auto limit = static_cast<std::uint64_t>(INT64_MAX);
+  for (;;) {
+    std::uint64_t offer = 0;
+    for (const auto& c : complete)
+      if (c.id < limit) {
+        offer = c.id;
+        break;
+      }
+    const auto candidate =
+        static_cast<std::uint64_t>(ranks.all_reduce_min(static_cast<std::int64_t>(offer)));
+    if (candidate == 0) return std::nullopt;
+    const auto mine = std::find_if(complete.begin(), complete.end(),
+                                   [&](const auto& c) { return c.id == candidate; });
+    if (ranks.all_reduce_min(mine != complete.end() ? 1 : 0) == 1) {
+      for (const auto& c : complete)
+        if (c.id > candidate) rejected.push_back(c.path + ": not complete on every rank");
+      return std::move(*mine);
+    }
+    limit = candidate;
+  }
+}
+
 }  // namespace
 
 Job Engine::start(const Schema& schema, const Query& query) const {
@@ -125,9 +158,13 @@ Job Engine::resume(const Schema& schema, const Query& query) const {
   if (config_.checkpoint.directory.empty())
     throw Error(ErrorCode::invalid_argument,
                 "resume: no checkpoint directory (EngineConfig::checkpoint.directory)");
-  const detail::CheckpointStore store(config_.checkpoint.directory, config_.checkpoint.keep);
+  const int rank = config_.ranks.rank(), ranks = config_.ranks.size();
+  const detail::CheckpointStore store(
+      detail::rank_directory(config_.checkpoint.directory, rank, ranks), config_.checkpoint.keep);
   ResumePoint point;
-  std::optional<detail::CheckpointStore::Found> found = store.load_latest(point.rejected);
+  std::optional<detail::CheckpointStore::Found> found =
+      ranks > 1 ? agree_on_checkpoint(store, *config_.ranks.transport(), point.rejected)
+                : store.load_latest(point.rejected);
   if (!found)
     return launch(config_, backend_, schema, query, std::make_shared<StringDictionary>(), nullptr,
                   std::move(point));

@@ -18,11 +18,15 @@ namespace sluice::detail {
 /// (and ranks) can trade them: [batch word, kTimeRange, smallest, largest event time] once per
 /// batch, and [batch word, source word, its largest event time, 0] per source with events in
 /// the batch. Ranks also trade, per round, [rank, kRoundFacts, its batches in the round,
-/// 1 if its input has ended] and [rank, kIdleSource, source word, 0] per idle source.
+/// kRankEnded | kRankSaves flags] and [rank, kIdleSource, source word, 0] per idle source.
 inline constexpr std::size_t kTimeRowWords = 4;
 inline constexpr std::uint64_t kTimeRange = ~std::uint64_t{0};
 inline constexpr std::uint64_t kRoundFacts = ~std::uint64_t{1};
 inline constexpr std::uint64_t kIdleSource = ~std::uint64_t{2};
+/// @brief Flags of a kRoundFacts row's last word: the rank's input has ended; the rank asks for
+/// a checkpoint after the round.
+inline constexpr std::uint64_t kRankEnded = 1;
+inline constexpr std::uint64_t kRankSaves = 2;
 /// @brief A source of rank `rank` as one word: the rank above its 32 bits (so never one of the
 /// row kinds above); sources of one rank are the words [rank << 32, (rank << 32) + 2^32).
 inline std::uint64_t source_word(int rank, int source) {

@@ -181,8 +181,8 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
   }
   emitter_.reserve(std::max<std::size_t>(config.batch_rows, 1));
   if (!config.checkpoint.directory.empty()) {
-    checkpoints_ = std::make_unique<detail::CheckpointStore>(config.checkpoint.directory,
-                                                             config.checkpoint.keep);
+    checkpoints_ = std::make_unique<detail::CheckpointStore>(
+        detail::rank_directory(config.checkpoint.directory, rank_, ranks_), config.checkpoint.keep);
     fingerprint_ = fingerprint();
     last_checkpoint_ = std::chrono::steady_clock::now();
   }

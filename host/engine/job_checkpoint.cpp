@@ -42,8 +42,8 @@ std::string Job::Impl::fingerprint() const {
   text << "schema " << schema_.to_string() << "; results " << query_.result_schema.to_string()
        << "; window " << panes.size << '/' << panes.slide << '+' << panes.offset << " lateness "
        << panes.lateness << (panes.global ? " global" : "") << "; delay " << query_.max_delay
-       << "; workers " << workers_ << "; partition " << static_cast<int>(config_.partition.kind)
-       << "; programs " << std::hex << programs;
+       << "; workers " << workers_ << "; ranks " << ranks_ << " rank " << rank_ << "; partition "
+       << static_cast<int>(config_.partition.kind) << "; programs " << std::hex << programs;
   return text.str();
 }
 
@@ -79,8 +79,19 @@ void Job::Impl::write_checkpoint() {
   // empty round then has every worker save its state once the rounds before it ran and their
   // windows reached the sinks. The forming micro-batch and round are saved as rows.
   ingest_.flush_rows();
-  dispatcher_.dispatch_checkpoint();
-  wait_for_rounds(dispatcher_.rounds());
+  const std::uint64_t saves_before = runners_.empty() || !runners_[0] ? 0 : runners_[0]->saves();
+  for (;;) {
+    dispatcher_.dispatch_checkpoint();
+    wait_for_rounds(dispatcher_.rounds());
+    // Across ranks the workers save only in a round that every rank asked for: this rank asks
+    // again, round after round (its pushes wait meanwhile), until the others ask too. Once a
+    // rank's input has ended there is no checkpoint.
+    if (ranks_ == 1 || !query_.windowed || runners_[0]->saves() > saves_before) break;
+    if (runners_[0]->peers_ended()) {
+      last_checkpoint_ = std::chrono::steady_clock::now();
+      return;
+    }
+  }
 
   detail::CheckpointImage image;
   image.fingerprint = fingerprint_;

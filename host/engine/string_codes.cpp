@@ -31,16 +31,23 @@ std::uint64_t text_hash(std::string_view text) {
   return h;
 }
 
+TextHashes::TextHashes(DictionaryPtr dictionary) { hash_all(std::move(dictionary)); }
+
+void TextHashes::hash_all(DictionaryPtr dictionary) {
+  // Codes it holds without having given them (carried over, or restored from a checkpoint),
+  // and those given so far. Others may intern meanwhile: every code given before `given_` is
+  // held when the loop looks, and those given after are hashed by the next refresh.
+  dictionary_ = std::move(dictionary);
+  given_ = dictionary_->codes_given();
+  hashes_.assign(dictionary_->code_limit(), 0);
+  for (std::uint32_t c = 0; c < hashes_.size(); ++c)
+    if (dictionary_->contains(c)) hashes_[c] = text_hash(dictionary_->at(c));
+}
+
 std::span<const std::uint64_t> TextHashes::refresh(const DictionaryPtr& current) {
   if (current != dictionary_) {
     // A dictionary carried over: same codes for the strings it kept, others free or new.
-    // Others may intern meanwhile: every code given before `given_` is held when the loop
-    // looks, and those given after are hashed by the next refresh.
-    dictionary_ = current;
-    given_ = dictionary_->codes_given();
-    hashes_.assign(dictionary_->code_limit(), 0);
-    for (std::uint32_t c = 0; c < hashes_.size(); ++c)
-      if (dictionary_->contains(c)) hashes_[c] = text_hash(dictionary_->at(c));
+    hash_all(current);
     return hashes_;
   }
   for (const std::size_t given = dictionary_->codes_given(); given_ < given; ++given_) {

@@ -21,11 +21,15 @@ std::uint64_t text_hash(std::string_view text);
 /// and when the job replaces it (reclaiming strings). One per worker (not thread-safe).
 class TextHashes {
  public:
-  explicit TextHashes(DictionaryPtr dictionary) : dictionary_(std::move(dictionary)) {}
+  /// @brief Hashes every code `dictionary` holds (it may hold codes it never gave: a
+  /// dictionary carried over or restored from a checkpoint).
+  explicit TextHashes(DictionaryPtr dictionary);
   /// @brief The hashes by code of `current`'s codes (entries of free codes are 0).
   std::span<const std::uint64_t> refresh(const DictionaryPtr& current);
 
  private:
+  void hash_all(DictionaryPtr dictionary);
+
   DictionaryPtr dictionary_;
   std::size_t given_ = 0;  // the dictionary's codes hashed, in the order it gave them
   std::vector<std::uint64_t> hashes_;

@@ -66,8 +66,9 @@ bool Worker::agree_round(const RoundPart& part, bool scan_times) {
   const int my_rank = rank();
   // The rank's facts, from its first worker (every worker of a rank has the same).
   if (role_ != nullptr && local_index_ == 0) {
-    time_rows_.insert(time_rows_.end(), {static_cast<std::uint64_t>(my_rank), kRoundFacts,
-                                         part.round_batches, part.final ? 1u : 0u});
+    time_rows_.insert(time_rows_.end(),
+                      {static_cast<std::uint64_t>(my_rank), kRoundFacts, part.round_batches,
+                       (part.final ? kRankEnded : 0U) | (part.save_state ? kRankSaves : 0U)});
     for (int s : part.idle_sources)
       time_rows_.insert(time_rows_.end(), {static_cast<std::uint64_t>(my_rank), kIdleSource,
                                            source_word(my_rank, s), 0});
@@ -109,17 +110,20 @@ bool Worker::agree_round(const RoundPart& part, bool scan_times) {
   bool last = part.final;
   idle_words_.clear();
   newly_ended_.clear();
+  saves_now_ = part.save_state;
   if (role_ == nullptr) {
     for (int s : part.idle_sources) idle_words_.push_back(source_word(0, s));
     std::sort(idle_words_.begin(), idle_words_.end());
   } else {
     round_batches = 0;
     batch_times_.clear();
+    int saving = 0;
     for (std::size_t r = 0; r + kTimeRowWords <= all->size(); r += kTimeRowWords) {
       const std::uint64_t* row = all->data() + r;
       if (row[1] == kRoundFacts) {
         round_batches += row[2];
-        if ((row[3] & 1) != 0 && row[0] < ended_.size() && !ended_[row[0]]) {
+        saving += (row[3] & kRankSaves) != 0 ? 1 : 0;
+        if ((row[3] & kRankEnded) != 0 && row[0] < ended_.size() && !ended_[row[0]]) {
           ended_[row[0]] = 1;
           newly_ended_.push_back(static_cast<int>(row[0]));
         }
@@ -131,6 +135,11 @@ bool Worker::agree_round(const RoundPart& part, bool scan_times) {
     }
     std::sort(idle_words_.begin(), idle_words_.end());
     last = std::all_of(ended_.begin(), ended_.end(), [](char e) { return e != 0; });
+    // A checkpoint across ranks is the round that every rank asked for one in (each rank's
+    // job waits in checkpoint(), sending such rounds, until that round comes); once a rank's
+    // input has ended there is none.
+    peers_ended_ = std::any_of(ended_.begin(), ended_.end(), [](char e) { return e != 0; });
+    saves_now_ = saving == role_->ranks && !peers_ended_;
     all = &batch_times_;
   }
   clock_.begin_round(idle_words_, round_batches);
@@ -294,6 +303,7 @@ void Worker::run_stateless(RoundPart& part) {
 
 void Worker::save_state() {
   stage_ = "checkpoint";
+  ++saves_;
   saved_.clear();
   WordWriter out(saved_);
   out.put(batches_);
@@ -414,7 +424,7 @@ void Worker::run_round(RoundPart& part) {
     census_.assign(part.census_words, 0);
     pipeline_.mark_string_codes(query_.plan.aggregation.string_key_mask, census_);
   }
-  if (part.save_state) save_state();
+  if (saves_now_) save_state();
   finished_ = last;
   // Across ranks every member emits in every round (the gathering is a collective); a
   // checkpoint's round emits at once, so that its windows reach the sinks before it is written.

@@ -93,6 +93,11 @@ class Worker {
   /// @brief After a round that asked for it (RoundPart::save_state): the worker's state for a
   /// checkpoint (its window state, watermark, last fire), as restore() reads it.
   const std::vector<std::uint64_t>& saved_state() const noexcept { return saved_; }
+  /// @brief States saved so far: across ranks a round that asked for a checkpoint saves only
+  /// when every rank's part asked (it is then one round on every rank), and never once a
+  /// rank's input has ended (peers_ended()). Read between rounds.
+  std::uint64_t saves() const noexcept { return saves_; }
+  bool peers_ended() const noexcept { return peers_ended_; }
   /// @brief Loads a state saved_state() held (a worker of the same query, index and workers),
   /// before the first round. @throws Error(malformed_input) when it describes no such state.
   void restore(std::span<const std::uint64_t> words);
@@ -146,6 +151,9 @@ class Worker {
   std::optional<TextHashes> text_hashes_;
   std::vector<std::uint32_t> census_;
   std::vector<std::uint64_t> saved_;
+  std::uint64_t saves_ = 0;
+  bool saves_now_ = false;    // the current round saves the state (agree_round)
+  bool peers_ended_ = false;  // across ranks: some rank's input has ended
   /// Fills saved_ (RoundPart::save_state).
   void save_state();
   std::size_t memory_limit_ = 0;

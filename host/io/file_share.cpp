@@ -61,7 +61,11 @@ ByteRange share_of(std::istream& file, int rank, int ranks, std::string& header)
 }
 
 FileShareBuffer::FileShareBuffer(std::istream& file, std::string header, ByteRange range)
-    : file_(file), header_(std::move(header)), at_(range.begin), end_(range.end) {}
+    : file_(file),
+      header_(std::move(header)),
+      begin_(range.begin),
+      at_(range.begin),
+      end_(range.end) {}
 
 FileShareBuffer::int_type FileShareBuffer::underflow() {
   if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
@@ -83,6 +87,39 @@ FileShareBuffer::int_type FileShareBuffer::underflow() {
   at_ += got;
   setg(chunk_.data(), chunk_.data(), chunk_.data() + got);
   return traits_type::to_int_type(*gptr());
+}
+
+FileShareBuffer::pos_type FileShareBuffer::seekoff(off_type offset, std::ios_base::seekdir dir,
+                                                   std::ios_base::openmode which) {
+  // Where reading stands: in the header, or in the share (less what the chunk holds unread).
+  const bool in_header = header_done_ && !header_.empty() && eback() == header_.data();
+  std::uint64_t now = 0;
+  if (!header_done_)
+    now = 0;
+  else if (in_header)
+    now = static_cast<std::uint64_t>(gptr() - eback());
+  else
+    now = header_.size() + (at_ - begin_) - static_cast<std::uint64_t>(egptr() - gptr());
+  const std::uint64_t size = header_.size() + (end_ - begin_);
+  const std::uint64_t base = dir == std::ios_base::beg ? 0 : dir == std::ios_base::cur ? now : size;
+  if (offset < 0 && static_cast<std::uint64_t>(-offset) > base) return pos_type(off_type(-1));
+  return seekpos(pos_type(static_cast<off_type>(base + static_cast<std::uint64_t>(offset))), which);
+}
+
+FileShareBuffer::pos_type FileShareBuffer::seekpos(pos_type position,
+                                                   std::ios_base::openmode which) {
+  if ((which & std::ios_base::in) == 0 || position < 0) return pos_type(off_type(-1));
+  const auto at = static_cast<std::uint64_t>(static_cast<off_type>(position));
+  if (at > header_.size() + (end_ - begin_)) return pos_type(off_type(-1));
+  header_done_ = true;
+  if (at < header_.size()) {
+    setg(header_.data(), header_.data() + at, header_.data() + header_.size());
+    at_ = begin_;
+  } else {
+    setg(nullptr, nullptr, nullptr);
+    at_ = begin_ + (at - header_.size());
+  }
+  return position;
 }
 
 }  // namespace sluice::detail

@@ -28,11 +28,17 @@ class FileShareBuffer final : public std::streambuf {
 
  protected:
   int_type underflow() override;
+  /// Positions count the header's bytes, then the share's: what a reader of the share resumes
+  /// at (CsvReader::seek).
+  pos_type seekoff(off_type offset, std::ios_base::seekdir dir,
+                   std::ios_base::openmode which) override;
+  pos_type seekpos(pos_type position, std::ios_base::openmode which) override;
 
  private:
   std::istream& file_;
   std::string header_;
   bool header_done_ = false;
+  std::uint64_t begin_;
   std::uint64_t at_;
   std::uint64_t end_;
   std::vector<char> chunk_;

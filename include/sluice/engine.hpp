@@ -107,8 +107,8 @@ struct EngineConfig {
   /// Result batches ordered by window, then key (a radix pass over window and key code per
   /// emission); off: rows in the order the workers fire them.
   bool ordered_results = true;
-  /// Checkpoints for an exactly-once restart; off unless checkpoint.directory is set. Not yet
-  /// across ranks (Engine throws Error(invalid_argument)).
+  /// Checkpoints for an exactly-once restart; off unless checkpoint.directory is set. Across
+  /// ranks each rank keeps its part in `directory`/rank-<rank>.
   CheckpointConfig checkpoint;
 };
 
@@ -193,7 +193,8 @@ class Engine {
   /// @throws Error naming the unknown column, wrong type or bad expression.
   Job start(const Schema& schema, const Query& query) const;
   /// @brief Like start(), from the newest complete checkpoint in config().checkpoint.directory,
-  /// or from the beginning when there is none (Job::resumed_from() says which). The caller then
+  /// or from the beginning when there is none (Job::resumed_from() says which); across ranks
+  /// (collective), the newest whose part every rank holds complete. The caller then
   /// pushes each source on from its position and drops output beyond the sinks' position: the
   /// output of the resumed job then continues that of the job that wrote the checkpoint, as if
   /// it had not stopped.
@@ -270,7 +271,9 @@ class Job {
   /// sealed batches are processed and the windows they closed reach the sinks, commit_sinks
   /// runs, and the state is written with the rows not yet in a full batch (as rows: nothing is
   /// sealed early, so batches, rounds and so lateness and output are those of a run without
-  /// checkpoints). Blocks for that long.
+  /// checkpoints). Blocks for that long. Across ranks it is collective: each rank's call waits
+  /// (its rounds going on, empty) until every rank has called it, and all write their parts
+  /// of one round; once any rank has finished, it returns without a checkpoint.
   /// @throws Error(invalid_argument) without a checkpoint directory or after finish();
   /// Error(io_error) when the file cannot be written (the job fails with it).
   void checkpoint();

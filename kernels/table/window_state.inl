@@ -873,6 +873,7 @@ void WindowState<Exec>::save(std::vector<std::uint64_t>& words) {
       }
     }
   words[header + 1] = tables;
+  exec_->synchronize();  // the copies land in `words`
 }
 
 template <class Exec>

@@ -71,5 +71,40 @@ TEST(FileShare, AHeaderOnlyOrEmptyFileGivesJustTheHeader) {
   }
 }
 
+/// A share's stream seeks to any position (the header's bytes, then the share's) and reads the
+/// rest from there, as a reader resuming from a checkpoint does; tellg() says where it stands.
+TEST(FileShare, SeeksToAnyPositionOfTheShare) {
+  std::mt19937_64 rng(5);
+  std::string text = "ts,host,cpu\n";
+  for (int i = 0; i < 3000; ++i) text += std::to_string(rng() % 100000) + ",h,1\n";
+  const std::string path = write_file("sluice_file_share_seek.csv", text);
+  for (int ranks : {1, 3}) {
+    for (int rank = 0; rank < ranks; ++rank) {
+      SCOPED_TRACE("rank " + std::to_string(rank) + " of " + std::to_string(ranks));
+      const std::string whole = read_share(path, rank, ranks);
+      std::ifstream file(path, std::ios::binary);
+      std::string header;
+      const ByteRange range = share_of(file, rank, ranks, header);
+      FileShareBuffer buffer(file, header, range);
+      std::istream in(&buffer);
+      for (int trial = 0; trial < 30; ++trial) {
+        const std::size_t at = trial == 0 ? 0 : trial == 1 ? whole.size() : rng() % whole.size();
+        in.clear();
+        in.seekg(static_cast<std::streamoff>(at));
+        ASSERT_TRUE(in) << "seek to " << at;
+        EXPECT_EQ(static_cast<std::size_t>(in.tellg()), at);
+        std::string part(std::min<std::size_t>(whole.size() - at, rng() % 3000), '\0');
+        in.read(part.data(), static_cast<std::streamsize>(part.size()));
+        EXPECT_EQ(part, whole.substr(at, part.size())) << "from " << at;
+        EXPECT_EQ(static_cast<std::size_t>(in.tellg()), at + part.size());
+      }
+      in.clear();
+      in.seekg(static_cast<std::streamoff>(whole.size() + 1));
+      EXPECT_FALSE(in) << "beyond the share";
+    }
+  }
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace sluice::detail

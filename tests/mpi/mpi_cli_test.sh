@@ -4,6 +4,8 @@
 #   kill SLUICE MPIRUN DIR                    a rank killed mid-stream ends the job, named, < 30 s
 #   throw SLUICE MPIRUN DIR                   a rank that fails ends the job, named, < 30 s
 #   stop SLUICE MPIRUN DIR                    a rank that stops answering is named, < 30 s
+#   resume SLUICE MPIRUN RANKS DIR            killed again and again, --resume ends with the
+#                                             windows of an uninterrupted run
 set -euo pipefail
 mode=$1 sluice=$2 mpirun=$3
 shift 3
@@ -153,6 +155,44 @@ kill | throw | stop)
     kill -CONT "$victim" 2> /dev/null || true
   fi
   echo "$mode: the job ended with exit code $rc after ${elapsed} s, naming rank 1"
+  ;;
+resume)
+  ranks=$1 dir=$2
+  mkdir -p "$dir" && cd "$dir"
+  rm -rf ck many.csv
+  generate 400000 11 in.csv
+  # Aggregates exact in any order (counts, integer sums, max), so windows can be compared as
+  # values whatever the rounds' composition (batches cut by time under mpirun).
+  common=(--schema "$schema" --time ts --max-delay 500ms --allowed-lateness 1s
+          --window sliding:6s/2s --key host --agg "count,max(cpu),sum(zone)" --batch-rows 2000
+          --read-block 64k --input in.csv)
+  "$sluice" run "${common[@]}" --output one.csv 2> one.log || { cat one.log >&2; fail "one process failed"; }
+  finals() {  # the last row of each (window, key): what a reader of the output keeps
+    tail -n +2 "$1" | awk -F, '{ last[$1 "," $2 "," $3] = $0 } END { for (k in last) print last[k] }' | sort
+  }
+  kills=0 resumed=0 delay=0.3
+  for life in $(seq 1 60); do
+    "${launch[@]}" -np "$ranks" "$sluice" run "${common[@]}" --output many.csv \
+      --checkpoint-dir ck --checkpoint-every 0 --resume > "life-$life.log" 2>&1 &
+    job=$!
+    sleep "$delay"
+    if ! kill -0 "$job" 2>/dev/null; then
+      wait "$job" || { cat "life-$life.log" >&2; fail "life $life: mpirun failed"; }
+      break
+    fi
+    # A crash of the whole job: every rank killed at once, then the launcher.
+    pkill -KILL -f "^$sluice run" || true
+    kill -9 "$job" 2>/dev/null || true
+    wait "$job" 2>/dev/null || true
+    kills=$((kills + 1))
+    grep -q "resuming from" "life-$life.log" && resumed=$((resumed + 1))
+    delay=$(awk -v d="$delay" 'BEGIN { print d * 1.15 }')
+  done
+  [ "$kills" -ge 3 ] || fail "only $kills kills: the run ended too soon"
+  [ "$resumed" -ge 1 ] || fail "no kill came after a checkpoint"
+  ls ck/rank-0 ck/rank-1 > /dev/null || fail "no checkpoint directory per rank"
+  cmp <(finals one.csv) <(finals many.csv) || fail "$ranks ranks killed $kills times differ"
+  echo "resume: $ranks ranks killed $kills times ($resumed after a checkpoint) give the windows of one uninterrupted process"
   ;;
 *)
   fail "unknown mode $mode"
