@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@ class WindowStateGpu : public GpuTestWithParam<Case> {};
 /// The rounds of the host window state test, run on both executors side by side: every fire
 /// equals the model's (float sums within their rounding: the device combines them in any
 /// order) and the other executor's; the live entries are the model's after every eviction.
+/// Midway each state is saved and the rounds go on in states restored from the other
+/// executor's words (a checkpoint read back on the other backend).
 TEST_P(WindowStateGpu, RoundsMatchTheModelAndTheHost) {
   const Case c = GetParam();
   SLUICE_GPU_RNG(rng);
@@ -44,9 +47,10 @@ TEST_P(WindowStateGpu, RoundsMatchTheModelAndTheHost) {
   for (const Geometry& g : kGeometries) {
     SCOPED_TRACE(g.name);
     const PaneSpec panes = panes_of(g);
-    WindowState<DevExec> state(exec, make_states(kAllOps), c.key_words, panes, KeyHasher{}, 1);
-    WindowState<HostExec> host_state(host, make_states(kAllOps), c.key_words, panes, KeyHasher{},
-                                     1);
+    auto device_state = std::make_unique<WindowState<DevExec>>(exec, make_states(kAllOps),
+                                                               c.key_words, panes, KeyHasher{}, 1);
+    auto host_owned = std::make_unique<WindowState<HostExec>>(host, make_states(kAllOps),
+                                                              c.key_words, panes, KeyHasher{}, 1);
     RefWindows ref{panes, kAllOps, {}, {}};
     FiredRows<DevExec> out(exec);
     FiredRows<HostExec> host_out(host);
@@ -56,6 +60,25 @@ TEST_P(WindowStateGpu, RoundsMatchTheModelAndTheHost) {
     const double sum_scale = 1000.0 * static_cast<double>(rows_per_round + 1);
     for (int round = 0; round < 12; ++round) {
       SCOPED_TRACE("round " + std::to_string(round));
+      if (round == 6) {
+        // A checkpoint midway, crossed over: the device state goes on from the host's words
+        // and the host state from the device's.
+        std::vector<std::uint64_t> from_device, from_host;
+        device_state->save(from_device);
+        host_owned->save(from_host);
+        auto next_device = std::make_unique<WindowState<DevExec>>(
+            exec, make_states(kAllOps), c.key_words, panes, KeyHasher{}, 1);
+        auto next_host = std::make_unique<WindowState<HostExec>>(
+            host, make_states(kAllOps), c.key_words, panes, KeyHasher{}, 1);
+        ASSERT_EQ(next_device->restore(from_host), from_host.size());
+        ASSERT_EQ(next_host->restore(from_device), from_device.size());
+        ASSERT_EQ(next_device->size(), ref.entries.size());
+        ASSERT_EQ(next_host->size(), ref.entries.size());
+        device_state = std::move(next_device);
+        host_owned = std::move(next_host);
+      }
+      WindowState<DevExec>& state = *device_state;
+      WindowState<HostExec>& host_state = *host_owned;
       const std::vector<MergeRow> rows =
           random_round(panes, t, fired_wm, rows_per_round, c.keys, c.dist, c.key_words, rng);
       merge_portable(state, exec, rows, c.key_words, fired_wm);
@@ -78,11 +101,11 @@ TEST_P(WindowStateGpu, RoundsMatchTheModelAndTheHost) {
       state.next_generation();
       host_state.next_generation();
     }
-    state.fire(fired_wm, kFinalWatermark, out);
+    device_state->fire(fired_wm, kFinalWatermark, out);
     expect_same_fire(fired_of(exec, out, c.key_words), ref.fire(fired_wm, kFinalWatermark),
                      sum_scale);
-    state.evict(kFinalWatermark);
-    EXPECT_EQ(state.size(), 0u);
+    device_state->evict(kFinalWatermark);
+    EXPECT_EQ(device_state->size(), 0u);
   }
 }
 
