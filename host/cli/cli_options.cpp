@@ -3,6 +3,9 @@
 
 #include <charconv>
 #include <string>
+#include <vector>
+
+#include "host/cli/suggest.hpp"
 
 namespace sluice::cli {
 namespace {
@@ -40,7 +43,11 @@ Flags::Flags(std::span<char* const> args, std::span<const FlagSpec> specs) {
     const std::size_t equals = arg.find('=');
     const std::string_view name = arg.substr(0, equals);
     const FlagSpec* spec = find_spec(specs, name);
-    if (spec == nullptr) throw UsageError("unknown flag '" + std::string(name) + "'");
+    if (spec == nullptr) {
+      std::vector<std::string_view> names;
+      for (const FlagSpec& s : specs) names.push_back(s.name);
+      throw UsageError("unknown flag '" + std::string(name) + "'" + did_you_mean(name, names));
+    }
     std::string value;
     if (equals != std::string_view::npos) {
       if (!spec->takes_value) throw UsageError(std::string(name) + " takes no value");

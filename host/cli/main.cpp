@@ -1,9 +1,13 @@
 // The `sluice` program: dispatches to the run and demo subcommands.
 #include <iostream>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/suggest.hpp"
+#include "sluice/engine.hpp"
+#include "sluice/ranks.hpp"
 
 namespace sluice::cli {
 namespace {
@@ -16,8 +20,20 @@ Commands:
   run     run a windowed aggregation over a CSV stream and write the windows as CSV
   demo    aggregate a generated telemetry stream in memory and print the windows
 
-Run 'sluice COMMAND --help' for the options of a command.
+Run 'sluice COMMAND --help' for the options of a command, 'sluice --version' for the
+version and the backends this build has.
 )usage";
+
+/// "sluice 0.1.0", then whether the GPU backend and ranks across processes are there.
+void print_version() {
+  std::string why;
+  const bool gpu = sluice::Engine::gpu_available(&why);
+  std::cout << "sluice " << SLUICE_VERSION << "\n"
+            << "gpu backend: " << (gpu ? std::string("available") : "unavailable (" + why + ")")
+            << "\n"
+            << "ranks across processes (MPI): "
+            << (sluice::Ranks::mpi_available() ? "built" : "not built") << "\n";
+}
 
 }  // namespace
 
@@ -47,9 +63,15 @@ int main(int argc, char** argv) {
     std::cout << kUsage;
     return kExitOk;
   }
+  if (command == "--version" || command == "version") {
+    print_version();
+    return kExitOk;
+  }
   if (command == "run") return run_main(args.subspan(1));
   if (command == "demo") return demo_main(args.subspan(1));
-  std::cerr << "sluice: unknown command '" << command << "'\n"
+  constexpr std::string_view kCommands[] = {"run", "demo", "help", "version"};
+  std::cerr << "sluice: unknown command '" << command << "'" << did_you_mean(command, kCommands)
+            << "\n"
             << "Try 'sluice --help' for more information.\n";
   return kExitUsage;
 }

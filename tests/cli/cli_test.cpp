@@ -170,6 +170,40 @@ TEST_F(CliTest, UnknownFlagExitsTwo) {
   EXPECT_EQ(run({"demo", "--frobnicate"}).code, 2);
 }
 
+TEST_F(CliTest, MisspeltFlagsAndCommandsAreSuggested) {
+  const fs::path in = file("in.csv", kHeader);
+  // A dropped letter, a swap, a wrong letter: the nearest flag is named.
+  for (const auto& [typed, meant] :
+       std::vector<std::pair<std::string, std::string>>{{"--windw", "--window"},
+                                                        {"--wehre", "--where"},
+                                                        {"--outpat", "--output"},
+                                                        {"--max-dealy", "--max-delay"},
+                                                        {"--resum", "--resume"}}) {
+    const Outcome o = run_query(in, {typed, "x"});
+    EXPECT_EQ(o.code, 2);
+    EXPECT_NE(o.err.find("unknown flag '" + typed + "' (did you mean '" + meant + "'?)"),
+              std::string::npos)
+        << o.err;
+  }
+  // Nothing near: no suggestion.
+  const Outcome far = run_query(in, {"--frobnicate", "3"});
+  EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+  const Outcome o = run({"rnu"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.err.find("unknown command 'rnu' (did you mean 'run'?)"), std::string::npos) << o.err;
+  EXPECT_EQ(run({"frobnicate"}).err.find("did you mean"), std::string::npos);
+}
+
+TEST_F(CliTest, VersionNamesTheVersionAndTheBackends) {
+  for (const char* flag : {"--version", "version"}) {
+    const Outcome o = run({flag});
+    EXPECT_EQ(o.code, 0) << o.err;
+    EXPECT_EQ(o.out.rfind("sluice 0.", 0), 0u) << o.out;
+    EXPECT_NE(o.out.find("gpu backend: "), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("ranks across processes (MPI): "), std::string::npos) << o.out;
+  }
+}
+
 TEST_F(CliTest, MissingRequiredFlagExitsTwo) {
   const Outcome o = run({"run", "--input", file("in.csv", kHeader).string(), "--schema", kSchema,
                          "--time", "ts", "--window", "tumbling:10s"});
