@@ -46,7 +46,8 @@ void BroadcastState::apply(std::string_view name, const Batch& batch) {
   for (std::size_t r = 0; r < batch.rows(); ++r) {
     const std::uint64_t k = word_of(batch, r, key);
     if (table.keys.size() >= kMaxSlotPayload && table.row_of.count(k) == 0) {
-      publish();  // the rows before this one are applied: batches see them, as later pushes do
+      publish(++version_);  // the rows before this one are applied: batches see them, as later
+                            // pushes do
       throw Error(ErrorCode::invalid_argument, "push_broadcast '" + spec.name + "': more than " +
                                                    std::to_string(kMaxSlotPayload) +
                                                    " rows; the rows before row " +
@@ -60,7 +61,7 @@ void BroadcastState::apply(std::string_view name, const Batch& batch) {
     std::uint64_t* values = table.values.data() + static_cast<std::size_t>(it->second) * columns;
     for (std::size_t c = 0; c < columns; ++c) values[c] = word_of(batch, r, c);
   }
-  publish();
+  publish(++version_);
 }
 
 void BroadcastState::list_codes(std::vector<std::uint32_t>& codes) const {
@@ -122,13 +123,13 @@ std::shared_ptr<const LookupSnapshot> BroadcastState::make_snapshot(
   return snap;
 }
 
-void BroadcastState::publish() {
+void BroadcastState::publish(std::uint64_t version) {
   std::vector<std::vector<std::uint64_t>> keys, values;
   for (const Table& table : tables_) {
     keys.push_back(table.keys);
     values.push_back(table.values);
   }
-  snapshot_ = make_snapshot(++version_, std::move(keys), std::move(values));
+  snapshot_ = make_snapshot(version, std::move(keys), std::move(values));
 }
 
 void BroadcastState::save(WordWriter& out) const {
@@ -167,11 +168,7 @@ void BroadcastState::restore(WordReader& in) {
         in.fail("a broadcast table with a key twice");
   }
   snapshot_.reset();
-  if (version_ > 0) {
-    // The snapshot in effect, under its version.
-    --version_;
-    publish();
-  }
+  if (version_ > 0) publish(version_);  // the snapshot in effect, under its version
 }
 
 void BroadcastState::save_snapshot(WordWriter& out, const LookupSnapshot& snapshot) {

@@ -72,7 +72,8 @@ class BroadcastState {
     std::vector<std::uint64_t> values;  ///< row-major, schema order
   };
   std::uint64_t word_of(const Batch& batch, std::size_t row, std::size_t column);
-  void publish();
+  /// Makes the tables' rows the snapshot batches carry from now on, as update `version`.
+  void publish(std::uint64_t version);
   /// A snapshot of tables with these rows (one vector per table).
   std::shared_ptr<const LookupSnapshot> make_snapshot(
       std::uint64_t version, std::vector<std::vector<std::uint64_t>> keys,

@@ -144,18 +144,16 @@ void Dispatcher::save(
     const std::function<void(WordWriter&, const MicroBatch&)>& save_lookups) const {
   balancer_.save(out);
   // In the order they came (by id), each with its worker.
-  std::vector<std::pair<std::uint64_t, std::size_t>> order;
+  std::vector<std::pair<const MicroBatch*, std::size_t>> order;
   for (std::size_t w = 0; w < forming_.size(); ++w)
-    for (const BatchLease& b : forming_[w]) order.emplace_back(b->id, w);
-  std::sort(order.begin(), order.end());
+    for (const BatchLease& b : forming_[w]) order.emplace_back(b.get(), w);
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a.first->id < b.first->id; });
   out.put(order.size());
-  for (const auto& [id, w] : order) {
+  for (const auto& [batch, w] : order) {
     out.put(w);
-    for (const BatchLease& b : forming_[w])
-      if (b->id == id) {
-        save_rows(*b, widths, out);
-        save_lookups(out, *b);
-      }
+    save_rows(*batch, widths, out);
+    save_lookups(out, *batch);
   }
 }
 

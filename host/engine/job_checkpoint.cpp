@@ -162,10 +162,10 @@ void Job::Impl::write_checkpoint() {
 }
 
 void Job::Impl::restore(const detail::CheckpointImage& image) {
-  if (image.fingerprint != fingerprint())
+  if (image.fingerprint != fingerprint_)
     throw Error(ErrorCode::invalid_argument,
                 "checkpoint " + resumed_.path + " is of another job: it has '" + image.fingerprint +
-                    "', this job is '" + fingerprint() + "'");
+                    "', this job is '" + fingerprint_ + "'");
   if (image.workers.size() != static_cast<std::size_t>(workers_) ||
       image.per_worker_batches.size() != static_cast<std::size_t>(workers_))
     throw Error(ErrorCode::invalid_argument,

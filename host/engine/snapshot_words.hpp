@@ -89,12 +89,6 @@ class WordReader {
     at_ += n;
     return values;
   }
-  /// @brief The words not read yet; skip() passes over those a nested reader consumed.
-  std::span<const std::uint64_t> rest() const { return words_.subspan(at_); }
-  void skip(std::size_t n) {
-    need(n);
-    at_ += n;
-  }
   bool done() const noexcept { return at_ == words_.size(); }
   [[noreturn]] void fail(const std::string& what) const {
     throw Error(ErrorCode::malformed_input, what_ + ": " + what + " at word " +

@@ -241,7 +241,11 @@ TEST(WordReader, LengthsBeyondTheWordsLeftAreMalformed) {
   const std::vector<std::uint64_t> count = {3, 0, 0, 0, 0, 0};
   expect_malformed([&] { WordReader(count, "body").get_count(2); });
   EXPECT_EQ(WordReader(count, "body").get_count(1), 3U);
-  expect_malformed([&] { WordReader(count, "body").skip(7); });
+  const std::vector<std::uint64_t> three_bytes = {3, 0};
+  expect_malformed([&] {
+    char five[5];
+    WordReader(three_bytes, "body").get_bytes(five, sizeof five);
+  });
 }
 
 CheckpointImage sample_image() {
