@@ -7,10 +7,14 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 #include <utility>
 
+#include "host/cli/text_table.hpp"
+#include "host/io/time_text.hpp"
 #include "sluice/status.hpp"
 
 namespace sluice::cli {
@@ -30,6 +34,16 @@ void append_number(std::string& out, T v) {
   out.append(buffer, r.ptr);
 }
 
+/// A floating value in JSON: NaN and infinities have no number there.
+template <class T>
+void append_json_number(std::string& out, T v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  append_number(out, v);
+}
+
 void append_quoted(std::string& out, std::string_view text) {
   if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
     out.append(text);
@@ -43,27 +57,84 @@ void append_quoted(std::string& out, std::string_view text) {
   out += '"';
 }
 
-void append_cell(std::string& out, const ColumnView& c, std::size_t row) {
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+/// Appends one cell in `style`'s format; `quote` applies CSV quoting (or JSON string syntax)
+/// to text cells, off for table cells.
+void append_cell(std::string& out, const ColumnView& c, std::size_t row, OutputColumn::Print print,
+                 const OutputStyle& style) {
+  const bool json = style.format == OutputFormat::jsonl;
+  const bool csv = style.format == OutputFormat::csv;
+  if (print == OutputColumn::Print::window_bound && style.global_window) {
+    if (json) out += "null";
+    return;
+  }
   switch (c.type.id) {
     case TypeId::i32:
       return append_number(out, cell<std::int32_t>(c, row));
     case TypeId::i64:
+      return append_number(out, cell<std::int64_t>(c, row));
     case TypeId::timestamp:
+      if (style.time_format == TimeFormat::iso) {
+        if (json) out += '"';
+        detail::append_rfc3339(out, cell<std::int64_t>(c, row), c.type.unit);
+        if (json) out += '"';
+        return;
+      }
       return append_number(out, cell<std::int64_t>(c, row));
     case TypeId::u32:
       return append_number(out, cell<std::uint32_t>(c, row));
     case TypeId::u64:
       return append_number(out, cell<std::uint64_t>(c, row));
     case TypeId::f32:
-      return append_number(out, static_cast<double>(cell<float>(c, row)));
-    case TypeId::f64:
-      return append_number(out, cell<double>(c, row));
+      return json ? append_json_number(out, cell<float>(c, row))
+                  : append_number(out, cell<float>(c, row));
+    case TypeId::f64: {
+      const double v = cell<double>(c, row);
+      if (print == OutputColumn::Print::as_f32) {
+        const auto f = static_cast<float>(v);
+        return json ? append_json_number(out, f) : append_number(out, f);
+      }
+      return json ? append_json_number(out, v) : append_number(out, v);
+    }
     case TypeId::boolean:
       out += cell<std::uint8_t>(c, row) != 0 ? "true" : "false";
       return;
-    case TypeId::string:
-      return append_quoted(out, c.dictionary->at(cell<std::uint32_t>(c, row)));
+    case TypeId::string: {
+      const std::string_view text = c.dictionary->at(cell<std::uint32_t>(c, row));
+      if (json) return append_json_string(out, text);
+      if (csv) return append_quoted(out, text);
+      out.append(text);
+      return;
+    }
   }
+}
+
+bool is_number(TypeId id) {
+  return id != TypeId::string && id != TypeId::boolean && id != TypeId::timestamp;
 }
 
 }  // namespace
@@ -74,7 +145,10 @@ std::string csv_field(std::string_view text) {
   return out;
 }
 
-ResultWriter::ResultWriter(std::vector<std::string> columns) : columns_(std::move(columns)) {}
+ResultWriter::ResultWriter(std::vector<OutputColumn> columns, OutputStyle style, UpdateRows updates)
+    : columns_(std::move(columns)), style_(style), updates_(updates) {}
+
+ResultWriter::ResultWriter(OutputStyle style) : style_(style), result_batches_(false) {}
 
 void ResultWriter::open(const std::string& path) {
   path_ = path;
@@ -128,42 +202,107 @@ std::uint64_t ResultWriter::commit() {
   return bytes_;
 }
 
-void ResultWriter::write_header() {
-  std::lock_guard lock(mutex_);
-  std::string line;
-  for (std::size_t i = 0; i < columns_.size(); ++i) line += (i ? "," : "") + csv_field(columns_[i]);
-  line += '\n';
-  *out_ << line;
-  bytes_ += line.size();
+void ResultWriter::append_csv_header() {
+  for (std::size_t i = 0; i < columns_.size(); ++i) {
+    if (i > 0) text_ += ',';
+    append_quoted(text_, columns_[i].name);
+  }
+  if (result_batches_ && updates_ == UpdateRows::column) text_ += ",update";
+  text_ += '\n';
 }
 
-void ResultWriter::write(const Batch& results) {
+void ResultWriter::write_header() {
   std::lock_guard lock(mutex_);
-  if (stopped_ || out_ == nullptr) return;
-  const std::size_t columns = results.num_columns() - 1;  // all but `update`
-  std::vector<ColumnView>& views = views_;
-  views.clear();
-  for (std::size_t c = 0; c < columns; ++c) views.push_back(results.column(c));
-  text_.clear();
-  for (std::size_t r = 0; r < results.rows(); ++r) {
-    for (std::size_t c = 0; c < columns; ++c) {
-      if (c > 0) text_ += ',';
-      append_cell(text_, views[c], r);
-    }
-    text_ += '\n';
-    if (text_.size() >= (std::size_t{1} << 20)) {
-      out_->write(text_.data(), static_cast<std::streamsize>(text_.size()));
-      bytes_ += text_.size();
-      text_.clear();
-    }
+  if (style_.format != OutputFormat::csv) return;
+  if (!result_batches_) {
+    header_due_ = true;  // named by the first batch
+    return;
   }
+  text_.clear();
+  append_csv_header();
+  write_text();
+  out_->flush();
+}
+
+void ResultWriter::write_text() {
   out_->write(text_.data(), static_cast<std::streamsize>(text_.size()));
   bytes_ += text_.size();
+  text_.clear();
+}
+
+void ResultWriter::write(const Batch& batch) {
+  std::lock_guard lock(mutex_);
+  if (stopped_ || out_ == nullptr) return;
+  if (!result_batches_ && columns_.empty()) {
+    for (std::size_t c = 0; c < batch.num_columns(); ++c)
+      columns_.push_back({batch.schema().field(c).name});
+  }
+  const std::size_t columns = columns_.size();
+  views_.clear();
+  for (std::size_t c = 0; c < columns; ++c) views_.push_back(batch.column(c));
+  // The rows this output takes, by their `update` flag.
+  kept_.clear();
+  const bool filtered = result_batches_ && updates_ != UpdateRows::column;
+  const auto* update =
+      result_batches_ ? static_cast<const std::uint8_t*>(batch.column(batch.num_columns() - 1).data)
+                      : nullptr;
+  for (std::size_t r = 0; r < batch.rows(); ++r)
+    if (!filtered || (update[r] != 0) == (updates_ == UpdateRows::only))
+      kept_.push_back(static_cast<std::uint32_t>(r));
+  const bool update_column = result_batches_ && updates_ == UpdateRows::column;
+  text_.clear();
+  if (header_due_) {
+    append_csv_header();
+    header_due_ = false;
+  }
+  if (style_.format == OutputFormat::table) {
+    if (kept_.empty()) return;
+    std::vector<TableColumn> titles;
+    for (std::size_t c = 0; c < columns; ++c)
+      titles.push_back({columns_[c].name, is_number(views_[c].type.id)});
+    if (update_column) titles.push_back({"update"});
+    table_rows_.resize(kept_.size());
+    for (std::size_t i = 0; i < kept_.size(); ++i) {
+      std::vector<std::string>& cells = table_rows_[i];
+      cells.resize(titles.size());
+      for (std::size_t c = 0; c < columns; ++c) {
+        cells[c].clear();
+        append_cell(cells[c], views_[c], kept_[i], columns_[c].print, style_);
+      }
+      if (update_column) cells.back() = update[kept_[i]] != 0 ? "true" : "false";
+    }
+    std::ostringstream table;
+    print_table(table, titles, table_rows_);
+    text_ = table.str();
+    text_ += '\n';
+  } else {
+    const bool json = style_.format == OutputFormat::jsonl;
+    for (const std::uint32_t r : kept_) {
+      if (json) text_ += '{';
+      for (std::size_t c = 0; c < columns; ++c) {
+        if (c > 0) text_ += ',';
+        if (json) {
+          append_json_string(text_, columns_[c].name);
+          text_ += ':';
+        }
+        append_cell(text_, views_[c], r, columns_[c].print, style_);
+      }
+      if (update_column) {
+        text_ += json ? ",\"update\":" : ",";
+        text_ += update[r] != 0 ? "true" : "false";
+      }
+      text_ += json ? "}\n" : "\n";
+      if (text_.size() >= (std::size_t{1} << 20)) write_text();
+    }
+  }
+  write_text();
+  // Each emission reaches the reader at once (a live stream's windows as they close).
+  out_->flush();
   // A full disk or a closed pipe ends the run now, not at the end of the input.
   if (!*out_)
     throw Error(ErrorCode::io_error,
                 "cannot write output '" + path_ + "': " + std::strerror(errno));
-  rows_ += results.rows();
+  rows_ += kept_.size();
 }
 
 void ResultWriter::close() {

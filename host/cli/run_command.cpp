@@ -1,6 +1,11 @@
 // `sluice run`: streams a CSV file through a windowed query and writes the windows as CSV.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -14,8 +19,10 @@
 #include "host/cli/commands.hpp"
 #include "host/cli/result_writer.hpp"
 #include "host/cli/run_options.hpp"
+#include "host/cli/stop_signals.hpp"
 #include "host/io/csv_reader.hpp"
 #include "host/io/file_share.hpp"
+#include "host/io/live_input.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/status.hpp"
 
@@ -37,11 +44,36 @@ Engine make_engine(const EngineConfig& config) {
   }
 }
 
-Job start_job(const Engine& engine, const RunOptions& options, ResultWriter& writer,
+/// Where the run writes: the windows; the updates apart (--updates separate); late events.
+struct Outputs {
+  ResultWriter windows;
+  std::optional<ResultWriter> updates;
+  std::optional<ResultWriter> late;
+
+  explicit Outputs(const RunOptions& options)
+      : windows(output_columns(options), options.style, options.updates) {
+    if (!options.update_output.empty())
+      updates.emplace(output_columns(options), options.style, UpdateRows::only);
+    if (!options.late_output.empty()) late.emplace(options.style);
+  }
+  void stop() {
+    windows.stop();
+    if (updates) updates->stop();
+    if (late) late->stop();
+  }
+};
+
+Job start_job(const Engine& engine, const RunOptions& options, Outputs& outputs,
               const std::vector<Batch>& broadcast_rows) {
   try {
-    const Query query = make_query(
-        options, [&writer](const Batch& windows) { writer.write(windows); }, broadcast_rows);
+    Query query = make_query(
+        options,
+        [&outputs](const Batch& windows) {
+          outputs.windows.write(windows);
+          if (outputs.updates) outputs.updates->write(windows);
+        },
+        broadcast_rows);
+    if (outputs.late) query.late_sink([&outputs](const Batch& rows) { outputs.late->write(rows); });
     return options.resume ? engine.resume(options.schema, query)
                           : engine.start(options.schema, query);
   } catch (const Error& e) {
@@ -62,46 +94,79 @@ std::string with_rank(std::string pattern, int rank) {
 bool per_rank(const std::string& pattern) { return pattern.find("{rank}") != std::string::npos; }
 
 /// What this rank reads: its own file ("part-{rank}.csv"), its line-aligned share of one file,
-/// stdin (rank 0 only: launchers forward stdin to rank 0), or nothing.
+/// stdin (rank 0 only: launchers forward stdin to rank 0), or nothing. Pipes, FIFOs, terminals
+/// and sockets are live input: read as it arrives, ended early by a stop request.
 struct RankInput {
   std::ifstream file;
   std::unique_ptr<detail::FileShareBuffer> share;
-  std::unique_ptr<std::istream> share_stream;
+  std::unique_ptr<detail::LiveInputBuffer> live;
+  std::unique_ptr<std::istream> buffered;
   std::istream* stream = nullptr;  ///< null: this rank reads nothing
   std::string name;
+  int live_fd = -1;  ///< a FIFO opened by name, closed with the input
+  ~RankInput() {
+    if (live_fd >= 0) ::close(live_fd);
+  }
+  bool is_live() const { return live != nullptr; }
 };
 
-void open_input(const std::string& pattern, int rank, int ranks, RankInput& in) {
+void open_live(int fd, int stop_fd, RankInput& in) {
+  in.live = std::make_unique<detail::LiveInputBuffer>(fd, stop_fd);
+  in.buffered = std::make_unique<std::istream>(in.live.get());
+  in.stream = in.buffered.get();
+}
+
+void open_input(const std::string& pattern, int rank, int ranks, int stop_fd, RankInput& in) {
   if (pattern == "-") {
-    if (rank == 0) in.stream = &std::cin;
     in.name = "stdin";
+    if (rank != 0) return;
+    if (detail::is_regular_file(STDIN_FILENO)) {
+      in.stream = &std::cin;
+    } else {
+      open_live(STDIN_FILENO, stop_fd, in);
+    }
     return;
   }
   const std::string path = with_rank(pattern, rank);
-  in.file.open(path, std::ios::in | std::ios::binary);
-  if (!in.file) {
-    throw Error(ErrorCode::io_error, "cannot open input '" + path + "': " + std::strerror(errno));
-  }
   in.name = path;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    in.live_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in.live_fd < 0)
+      throw Error(ErrorCode::io_error, "cannot open input '" + path + "': " + std::strerror(errno));
+    open_live(in.live_fd, stop_fd, in);
+    return;
+  }
+  in.file.open(path, std::ios::in | std::ios::binary);
+  if (!in.file || S_ISDIR(st.st_mode)) {
+    throw Error(ErrorCode::io_error,
+                "cannot open input '" + path +
+                    "': " + (S_ISDIR(st.st_mode) ? "a directory" : std::strerror(errno)));
+  }
   in.stream = &in.file;
   if (ranks > 1 && !per_rank(pattern)) {
     std::string header;
     const detail::ByteRange range = detail::share_of(in.file, rank, ranks, header);
     in.share = std::make_unique<detail::FileShareBuffer>(in.file, std::move(header), range);
-    in.share_stream = std::make_unique<std::istream>(in.share.get());
-    in.stream = in.share_stream.get();
+    in.buffered = std::make_unique<std::istream>(in.share.get());
+    in.stream = in.buffered.get();
     in.name = path + " (rank " + std::to_string(rank) + "'s share from byte " +
               std::to_string(range.begin) + ")";
   }
 }
 
-/// The header: window_start, window_end, the keys and the aggregates as written.
-std::vector<std::string> header_of(const RunOptions& options) {
-  std::vector<std::string> names{"window_start", "window_end"};
-  for (const std::string& key : options.keys) names.push_back(key);
-  for (const AggregateSpec& spec : options.aggregates) names.push_back(spec.name);
-  return names;
+/// Whether `pattern` names live input on this rank (stdin from a pipe or a terminal, a FIFO).
+bool live_input(const std::string& pattern, int rank) {
+  if (pattern == "-") return !detail::is_regular_file(STDIN_FILENO);
+  struct stat st {};
+  const std::string path = with_rank(pattern, rank);
+  return ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
+
+/// The batch timeout of live input unless --batch-timeout says otherwise.
+constexpr Duration kLiveBatchTimeout = std::chrono::milliseconds(100);
+/// The batch timeout of a file read under mpirun unless --batch-timeout says otherwise.
+constexpr Duration kRankFileBatchTimeout = std::chrono::seconds(1);
 
 /// When checkpoints are due: at most every `every`, when `enabled`.
 struct CheckpointClock {
@@ -115,8 +180,10 @@ struct CheckpointClock {
 // job's dictionary, so the job reads them in place while the next block is parsed. When the job
 // reclaims strings its dictionary changes, and the reader follows from its next block. At the
 // end of each block the job learns where the input stands (and its malformed rows), and takes
-// a checkpoint when one is due: a resumed run reads the same blocks from there.
-void stream_input(detail::CsvReader& reader, Job& job, CheckpointClock& checkpoints) {
+// a checkpoint when one is due: a resumed run reads the same blocks from there. A stop request
+// ends the input at the end of a block.
+void stream_input(detail::CsvReader& reader, Job& job, CheckpointClock& checkpoints,
+                  const StopSignals& signals) {
   Batch batch;
   std::uint64_t malformed = 0;
   while (reader.next(batch)) {
@@ -127,6 +194,7 @@ void stream_input(detail::CsvReader& reader, Job& job, CheckpointClock& checkpoi
     job.count_malformed(reader.malformed() - malformed);
     malformed = reader.malformed();
     job.set_position(0, reader.offset());
+    if (signals.signal() != 0) break;
     if (checkpoints.due()) {
       job.checkpoint();
       checkpoints.last = std::chrono::steady_clock::now();
@@ -173,12 +241,22 @@ int execute(const RunOptions& options) {
   // An output per rank: each rank writes the windows of the keys it owns.
   config.gather_results = !per_rank(options.output);
   // A file is read as fast as it parses: its batches are cut by rows alone (a pause of the
-  // reader does not seal one early), unless asked otherwise or across ranks (which need it).
+  // reader does not seal one early), unless asked otherwise. Across ranks a timeout is needed
+  // (a rank between blocks sends empty rounds so the others go on): a long one, so that only a
+  // reader stalled for that long seals a batch early. Live input is pushed as it arrives: a
+  // batch seals at --batch-rows or once its oldest row has waited the batch timeout.
+  const bool live = live_input(options.input, 0);
   if (options.batch_timeout)
     config.batch_timeout = *options.batch_timeout;
-  else if (options.input != "-" && !Ranks::launched_by_mpi())
+  else if (live)
+    config.batch_timeout = kLiveBatchTimeout;
+  else if (Ranks::launched_by_mpi())
+    config.batch_timeout = kRankFileBatchTimeout;
+  else
     config.batch_timeout = Duration::zero();
-  ResultWriter writer(header_of(options));
+  const StopSignals signals;
+  Outputs outputs(options);
+  ResultWriter& writer = outputs.windows;
   CheckpointClock checkpoints;
   if (!options.checkpoint_dir.empty()) {
     config.checkpoint.directory = options.checkpoint_dir;
@@ -196,7 +274,11 @@ int execute(const RunOptions& options) {
   for (const BroadcastFile& f : options.broadcasts)
     broadcast_rows.push_back(
         read_broadcast_file(f, options.schema, options.on_error, &broadcast_malformed));
-  Job job = start_job(engine, options, writer, broadcast_rows);
+  if (ranks > 1 && !options.late_output.empty() && !per_rank(options.late_output))
+    throw UsageError(
+        "--late-output needs {rank} in its name across ranks: each rank writes "
+        "the late events its workers find");
+  Job job = start_job(engine, options, outputs, broadcast_rows);
   try {
     const ResumePoint& from = job.resumed_from();
     if (options.resume) report_resume(from);
@@ -207,29 +289,54 @@ int execute(const RunOptions& options) {
       job.count_malformed(broadcast_malformed);
     }
     RankInput in;
-    open_input(options.input, rank, ranks, in);
+    open_input(options.input, rank, ranks, signals.fd(), in);
     if (writes && from.checkpoint != 0) {
       writer.open_at(with_rank(options.output, rank), from.sink_position);
     } else if (writes) {
       writer.open(with_rank(options.output, rank));
       writer.write_header();
     }
-    if (in.stream != nullptr) {
-      detail::CsvReader reader(
-          *in.stream, in.name, options.schema, job.dictionary(),
-          {.on_malformed = options.on_error, .block_bytes = options.read_block});
-      if (from.checkpoint != 0 && !from.positions.empty()) reader.seek(from.positions[0]);
-      stream_input(reader, job, checkpoints);
+    if (writes && outputs.updates) {
+      outputs.updates->open(with_rank(options.update_output, rank));
+      outputs.updates->write_header();
     }
-    job.finish();
+    if (outputs.late) {
+      outputs.late->open(with_rank(options.late_output, rank));
+      outputs.late->write_header();
+    }
+    if (in.stream != nullptr) {
+      detail::CsvReader reader(*in.stream, in.name, options.schema, job.dictionary(),
+                               {.on_malformed = options.on_error,
+                                .block_bytes = options.read_block,
+                                .live = in.is_live()});
+      if (from.checkpoint != 0 && !from.positions.empty()) reader.seek(from.positions[0]);
+      stream_input(reader, job, checkpoints, signals);
+    }
+    if (signals.signal() != 0) {
+      // Stopped on request: what was read is processed and what the watermark closed is
+      // written; a checkpoint keeps the open windows for --resume.
+      if (checkpoints.enabled) job.checkpoint();
+      job.stop();
+    } else {
+      job.finish();
+    }
     const Metrics totals = job.total_metrics();  // collective: before anything that may throw
     if (writes) writer.close();
-    if (rank == 0) print_summary(engine, totals);
+    if (writes && outputs.updates) outputs.updates->close();
+    if (outputs.late) outputs.late->close();
+    if (rank == 0) {
+      if (const int s = signals.signal(); s != 0)
+        std::cerr << "sluice run: stopped by " << (s == SIGINT ? "SIGINT" : "SIGTERM")
+                  << ": the input read so far is processed"
+                  << (checkpoints.enabled ? ", checkpointed," : "")
+                  << " and the windows the watermark closed are written\n";
+      print_summary(engine, totals);
+    }
   } catch (...) {
-    writer.stop();  // the job's destructor flushes windows of a failed run; drop them
+    outputs.stop();  // the job's destructor flushes windows of a failed run; drop them
     throw;
   }
-  return kExitOk;
+  return signals.exit_status(kExitOk);
 }
 
 }  // namespace

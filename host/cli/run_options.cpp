@@ -34,6 +34,11 @@ constexpr FlagSpec kRunFlags[] = {
     {"--read-block"},
     {"--checkpoint-dir"},
     {"--checkpoint-every"},
+    {"--format"},
+    {"--time-format"},
+    {"--updates"},
+    {"--update-output"},
+    {"--late-output"},
     {"--resume", false},
     {"--help", false},
 };
@@ -69,6 +74,48 @@ detail::OnMalformed parse_on_error(std::string_view text) {
   if (text == "skip") return detail::OnMalformed::skip;
   if (text == "fail") return detail::OnMalformed::fail;
   throw bad_value("--on-error", text, "skip or fail");
+}
+
+OutputFormat parse_format(std::string_view text) {
+  if (text == "csv") return OutputFormat::csv;
+  if (text == "jsonl") return OutputFormat::jsonl;
+  if (text == "table") return OutputFormat::table;
+  throw bad_value("--format", text, "csv, jsonl or table");
+}
+
+TimeFormat parse_time_format(std::string_view text) {
+  if (text == "epoch") return TimeFormat::epoch;
+  if (text == "iso") return TimeFormat::iso;
+  throw bad_value("--time-format", text, "epoch or iso");
+}
+
+/// --format, --time-format, --updates, --update-output and --late-output, checked against the
+/// query (after parse_query_flags).
+void parse_output_flags(const Flags& flags, RunOptions& o) {
+  o.output = flags.get("--output", "-");
+  o.style.format = parse_format(flags.get("--format", "csv"));
+  o.style.time_format = parse_time_format(flags.get("--time-format", "epoch"));
+  o.style.global_window = o.window.kind == WindowSpec::Kind::global;
+  if (o.style.time_format == TimeFormat::iso) {
+    const auto at = o.schema.find(o.time_column);
+    if (at && o.schema.field(*at).type.id != TypeId::timestamp)
+      throw UsageError("--time-format iso needs a timestamp time column: '" + o.time_column +
+                       "' is " + to_string(o.schema.field(*at).type));
+  }
+  const std::string updates = flags.get("--updates", "column");
+  if (updates == "column") {
+    o.updates = UpdateRows::column;
+  } else if (updates == "skip" || updates == "separate") {
+    o.updates = UpdateRows::skip;
+  } else {
+    throw bad_value("--updates", updates, "column, skip or separate");
+  }
+  if (flags.has("--update-output")) o.update_output = flags.required("--update-output");
+  if (updates == "separate" && o.update_output.empty())
+    throw UsageError("--updates separate needs --update-output FILE (where the updates go)");
+  if (updates != "separate" && !o.update_output.empty())
+    throw UsageError("--update-output needs --updates separate");
+  if (flags.has("--late-output")) o.late_output = flags.required("--late-output");
 }
 
 void parse_query_flags(const Flags& flags, RunOptions& o) {
@@ -120,9 +167,9 @@ RunOptions parse_run_options(std::span<char* const> args) {
     return o;
   }
   o.input = flags.required("--input");
-  o.output = flags.get("--output", "-");
   o.on_error = parse_on_error(flags.get("--on-error", "skip"));
   parse_query_flags(flags, o);
+  parse_output_flags(flags, o);
   parse_engine_flags(flags, o.engine);
   if (flags.has("--batch-timeout"))
     o.batch_timeout =
@@ -149,6 +196,11 @@ RunOptions parse_run_options(std::span<char* const> args) {
       throw UsageError(
           "--checkpoint-dir needs --output FILE: what stdout received cannot be "
           "taken back on --resume");
+    // A checkpoint records where one output stands.
+    if (!o.late_output.empty() || !o.update_output.empty())
+      throw UsageError(std::string("--checkpoint-dir cannot be combined with ") +
+                       (o.late_output.empty() ? "--update-output" : "--late-output") +
+                       ": a checkpoint records the position of --output alone");
   }
   return o;
 }
@@ -170,17 +222,41 @@ Query make_query(const RunOptions& options, BatchSink sink,
   return query;
 }
 
+std::vector<OutputColumn> output_columns(const RunOptions& options) {
+  using Print = OutputColumn::Print;
+  std::vector<OutputColumn> columns{{"window_start", Print::window_bound},
+                                    {"window_end", Print::window_bound}};
+  for (const std::string& key : options.keys) columns.push_back({key});
+  for (const AggregateSpec& spec : options.aggregates) {
+    // The engine keeps min, max, first and last of floats as f64: the value of an f32 column
+    // is written as the f32 it is.
+    bool f32 = false;
+    if (spec.input && spec.input->node().op == ExprOp::column &&
+        (spec.kind == AggKind::min || spec.kind == AggKind::max || spec.kind == AggKind::first ||
+         spec.kind == AggKind::last)) {
+      const auto at = options.schema.find(spec.input->node().column);
+      f32 = at && options.schema.field(*at).type.id == TypeId::f32;
+    }
+    columns.push_back({spec.name, f32 ? Print::as_f32 : Print::value});
+  }
+  return columns;
+}
+
 const char* run_usage() {
   return R"usage(Usage: sluice run --input FILE.csv|- --schema SCHEMA --time COLUMN --window WINDOW
                   --agg AGGREGATES [options]
 
-Runs a windowed aggregation over a CSV stream (with a header row) and writes one CSV row per
-fired (window, key): window_start,window_end,<keys>,<aggregates>. A summary goes to stderr.
+Runs a windowed aggregation over a CSV stream (with a header row) and writes one row per
+fired (window, key): window_start,window_end,<keys>,<aggregates>,update. A summary goes to
+stderr.
 
 Required:
   --input FILE|-            CSV input; - reads stdin
   --schema SCHEMA           columns to read, e.g. "ts:timestamp[ms],host:string,cpu:f32,status:i32"
-                            (types: i32 i64 u32 u64 f32 f64 bool string timestamp[ns|us|ms|s])
+                            (types: i32 i64 u32 u64 f32 f64 bool string timestamp[ns|us|ms|s]).
+                            A timestamp cell is a count of its unit (a fraction below the
+                            unit is dropped), or RFC 3339 / ISO 8601: 2026-12-02T17:00:05Z,
+                            2026-12-02 17:00:05.25+01:00, 2026-12-02 (no zone: UTC)
   --time COLUMN             the event-time column (timestamp or integer)
   --window WINDOW           tumbling:10s, tumbling:10s@2s, sliding:10s/2s or global
   --agg AGGREGATES          e.g. "count,sum(cpu),min(cpu),max(cpu),avg(cpu)"; also
@@ -212,16 +288,38 @@ Options:
   --balance B               round-robin (default), random or weighted:W1,W2,...
   --backend B               auto (default), cpu or gpu
   --on-error E              malformed rows: skip (default; reported and counted) or fail
-  --output FILE|-           CSV output (default -: stdout)
+  --output FILE|-           the windows (default -: stdout)
+  --format F                csv (default: a header, then a row per window and key), jsonl
+                            (a JSON object per row) or table (each emission as an aligned
+                            table). Numbers are the shortest text that reads back as the
+                            same value of their type; the global window's bounds are empty
+                            (JSON null)
+  --time-format T           timestamps (window bounds, timestamp keys): epoch (default: the
+                            count of the column's unit, as read) or iso (RFC 3339 in UTC,
+                            e.g. 2026-12-02T17:00:05.250Z for ms)
+  --updates U               update rows (a trigger's early rows, and re-emissions of windows
+                            that late events within --allowed-lateness changed): column
+                            (default: every row, with a last column 'update', true for those
+                            and false for a window's on-time firing), skip (only on-time
+                            rows) or separate (updates to --update-output FILE, on-time rows
+                            to --output)
+  --late-output FILE        write the late events (older than their windows' end plus the
+                            allowed lateness) there, with the columns the query reads, in
+                            --format (default: counted only; across ranks name it with
+                            {rank}; not with --checkpoint-dir)
   --batch-rows N            rows per batch (default 1048576)
   --state-memory-limit B    fail (exit 1, naming the sizes) when the window state and the
                             string dictionary together hold more than B bytes; suffixes
                             k, m, g (default 0: no limit). Strings no live window holds are
                             reclaimed as the input goes, so churning keys stay within it
-  --batch-timeout DURATION  seal a partial batch after this long without input (default
-                            10ms for stdin and under mpirun; 0 for files, whose batches are
-                            then cut by rows only, so that a run's output does not depend on
-                            its timing)
+  --batch-timeout DURATION  seal a partial batch once its oldest row has waited this long
+                            (default 100ms for live input: stdin from a pipe or a terminal, a
+                            FIFO; 0 for files, whose batches are then cut by rows only, so
+                            that a run's output does not depend on its timing; 1s for files
+                            under mpirun, where a rank between blocks sends empty rounds that
+                            often). Live input is pushed as it arrives and each
+                            emission is flushed: a window is written within about this long
+                            (plus --max-delay of event time) of the event that closes it
   --read-block B            CSV input read and parsed at once, split among threads
                             (default 16m; suffixes k, m, g); checkpoints come between blocks
   --checkpoint-dir DIR      write checkpoints of the job's state to DIR (created if absent):
@@ -241,7 +339,12 @@ Under mpirun every rank runs the job: {rank} in --input names a file per rank (o
 ranks split one file on line boundaries; - : rank 0 reads stdin); rank 0 writes every window,
 or each rank its own with {rank} in --output.
 
-Exit status: 0 ok, 1 runtime error (input, engine, --on-error fail), 2 usage error.
+SIGINT or SIGTERM stops the run cleanly: the input read so far is processed, the windows the
+watermark has passed are written (with --checkpoint-dir a checkpoint keeps the rest for
+--resume) and the output is flushed; a second one kills at once.
+
+Exit status: 0 ok, 1 runtime error (input, engine, --on-error fail), 2 usage error, 130 or 143
+stopped by SIGINT or SIGTERM.
 )usage";
 }
 

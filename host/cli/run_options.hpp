@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "host/cli/broadcast_file.hpp"
+#include "host/cli/result_writer.hpp"
 #include "host/io/csv_reader.hpp"
 #include "sluice/aggregate.hpp"
 #include "sluice/duration.hpp"
@@ -21,18 +22,22 @@ namespace sluice::cli {
 
 /// @brief Everything `sluice run` was asked to do; each field is one flag.
 struct RunOptions {
-  std::string input;                      ///< --input: a CSV file, or "-" for stdin
-  std::string output = "-";               ///< --output: a CSV file, or "-" for stdout
-  Schema schema;                          ///< --schema
-  std::string time_column;                ///< --time
-  Duration max_delay{0};                  ///< --max-delay: the watermark's max out-of-orderness
-  Duration allowed_lateness{0};           ///< --allowed-lateness
-  std::optional<Expr> where;              ///< --where
-  std::vector<std::string> keys;          ///< --key
-  WindowSpec window;                      ///< --window
-  TriggerSpec trigger;                    ///< --trigger
-  std::vector<AggregateSpec> aggregates;  ///< --agg
-  std::vector<BroadcastFile> broadcasts;  ///< --broadcast
+  std::string input;                        ///< --input: a CSV file, or "-" for stdin
+  std::string output = "-";                 ///< --output: a file, or "-" for stdout
+  OutputStyle style;                        ///< --format, --time-format (global_window: --window)
+  UpdateRows updates = UpdateRows::column;  ///< --updates (separate: skip, and update_output)
+  std::string update_output;                ///< --update-output (--updates separate)
+  std::string late_output;                  ///< --late-output (empty: late rows are counted)
+  Schema schema;                            ///< --schema
+  std::string time_column;                  ///< --time
+  Duration max_delay{0};                    ///< --max-delay: the watermark's max out-of-orderness
+  Duration allowed_lateness{0};             ///< --allowed-lateness
+  std::optional<Expr> where;                ///< --where
+  std::vector<std::string> keys;            ///< --key
+  WindowSpec window;                        ///< --window
+  TriggerSpec trigger;                      ///< --trigger
+  std::vector<AggregateSpec> aggregates;    ///< --agg
+  std::vector<BroadcastFile> broadcasts;    ///< --broadcast
   detail::OnMalformed on_error = detail::OnMalformed::skip;  ///< --on-error
   std::optional<Duration> batch_timeout;                 ///< --batch-timeout (default: per input)
   std::size_t read_block = std::size_t{16} << 20;        ///< --read-block
@@ -51,6 +56,10 @@ RunOptions parse_run_options(std::span<char* const> args);
 /// (options.broadcasts[i]) has the schema of broadcast_rows[i].
 Query make_query(const RunOptions& options, BatchSink sink,
                  const std::vector<Batch>& broadcast_rows = {});
+
+/// @brief How the output writes each result column: the window bounds, the keys, then the
+/// aggregates (min, max, first and last of an f32 column as f32).
+std::vector<OutputColumn> output_columns(const RunOptions& options);
 
 /// @brief The text of `sluice run --help`.
 const char* run_usage();

@@ -96,6 +96,7 @@ void Dispatcher::dispatch(bool final, bool even_if_empty) {
     if (part == nullptr) throw Error(ErrorCode::internal, "the job stopped");
     part->number = number;
     part->final = final;
+    part->drain = drain_;
     part->early_fire = early;
     part->census_words = census_words_;
     part->save_state = save_state_;
@@ -109,6 +110,11 @@ void Dispatcher::dispatch(bool final, bool even_if_empty) {
   forming_count_ = 0;
   census_words_ = 0;
   save_state_ = false;
+}
+
+void Dispatcher::dispatch_last(bool drain) {
+  drain_ = drain;
+  dispatch(true);
 }
 
 void Dispatcher::dispatch_census(std::size_t words) {

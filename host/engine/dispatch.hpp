@@ -20,7 +20,8 @@ namespace sluice::detail {
 /// workers agree on the watermark over all of them), and the sources idle when it left.
 struct RoundPart {
   std::uint64_t number = 0;
-  bool final = false;             ///< fire everything (the final watermark)
+  bool final = false;             ///< the job's last round
+  bool drain = true;              ///< with final: fire every window (the final watermark)
   std::uint64_t first_batch = 0;  ///< the round holds batches [first_batch, + round_batches)
   std::size_t round_batches = 0;  ///< of all workers
   std::vector<int> idle_sources;  ///< ascending: they do not hold the watermark back
@@ -86,6 +87,9 @@ class Dispatcher {
   void add(BatchLease batch);
   /// @brief Sends the forming round (also an empty one when `even_if_empty`, or when final).
   void dispatch(bool final, bool even_if_empty = false);
+  /// @brief Sends the forming round as the last one: with `drain` it fires every window (the
+  /// final watermark), without it only those the watermark has passed (the job stops).
+  void dispatch_last(bool drain);
   /// @brief Sends the forming round, even if empty, asking every worker for a census of the
   /// string codes its state holds after it (`words` words of bits).
   void dispatch_census(std::size_t words);
@@ -127,6 +131,7 @@ class Dispatcher {
   Clock::duration early_fire_every_{0};
   std::size_t census_words_ = 0;  // of the next round sent
   bool save_state_ = false;       // of the next round sent
+  bool drain_ = true;             // of the last round
   Clock::time_point next_early_fire_{};
 };
 

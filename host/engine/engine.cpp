@@ -214,7 +214,8 @@ void Job::set_position(int source, std::uint64_t position) {
 void Job::checkpoint() { impl().checkpoint(); }
 const ResumePoint& Job::resumed_from() const { return impl().resumed_from(); }
 void Job::flush() { impl().flush(); }
-void Job::finish() { impl().finish(); }
+void Job::finish() { impl().end(true); }
+void Job::stop() { impl().end(false); }
 Metrics Job::metrics() const { return impl().metrics(); }
 Metrics Job::total_metrics() const { return impl().total_metrics(); }
 Status Job::status() const { return impl().status(); }

@@ -41,8 +41,21 @@ void Ingest::push(const Batch& batch, int source) {
     throw Error(ErrorCode::invalid_argument, "push: batch schema (" + batch.schema().to_string() +
                                                  ") differs from the job's (" +
                                                  schema_.to_string() + ")");
+  if (batch.rows() == 0) return;
+  std::chrono::steady_clock::time_point since;
+  const bool waiting = pending(since);
+  const std::uint64_t seals = seals_;
   flush_rows();
   append(batch, source);
+  // Rows left in the forming micro-batch came with this push (when it sealed the one before):
+  // they wait from its end, for a push may wait long for a free micro-batch.
+  if (!waiting || seals_ != seals) pending_since_ = std::chrono::steady_clock::now();
+}
+
+bool Ingest::pending(std::chrono::steady_clock::time_point& since) const {
+  const bool rows = row_builder_->rows() > 0 || (current_ && current_->rows > 0);
+  if (rows) since = pending_since_;
+  return rows;
 }
 
 void Ingest::push_row(std::span<const Value> row, int source) {
@@ -50,6 +63,8 @@ void Ingest::push_row(std::span<const Value> row, int source) {
     flush_rows();
     row_source_ = source;
   }
+  std::chrono::steady_clock::time_point since;
+  if (!pending(since)) pending_since_ = std::chrono::steady_clock::now();
   row_builder_->append_row(row);
   if (row_builder_->rows() >= 4096) flush_rows();
 }
@@ -226,6 +241,7 @@ void Ingest::seal() {
   }
   sealed_(std::move(current_));
   current_ = BatchLease();
+  ++seals_;
 }
 
 void Ingest::save(WordWriter& out) const {
@@ -239,6 +255,7 @@ void Ingest::restore(WordReader& in, std::uint64_t events) {
   if (in.get() == 0) return;
   MicroBatch& batch = forming();
   pool_.restore_rows(in, batch);
+  pending_since_ = std::chrono::steady_clock::now();
   if (batch.rows >= batch_rows_) seal();
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -49,6 +50,9 @@ class Ingest {
   void set_lookups(std::shared_ptr<const LookupSnapshot> lookups) { lookups_ = std::move(lookups); }
   /// @brief Rows pushed so far.
   std::uint64_t events() const noexcept { return events_; }
+  /// @brief Whether rows wait for a micro-batch to seal (pushed one by one, or in the forming
+  /// micro-batch), and since when the oldest of them has waited (`since`, when they do).
+  bool pending(std::chrono::steady_clock::time_point& since) const;
   /// @brief Writes the rows of the forming micro-batch (a checkpoint; flush_rows() first), so
   /// that a resumed job seals its batches where this one would have.
   void save(WordWriter& out) const;
@@ -91,6 +95,8 @@ class Ingest {
   std::map<const StringDictionary*, Translation> translations_;
   std::vector<Translation*> translate_;
   std::atomic<std::uint64_t> events_{0};
+  std::uint64_t seals_ = 0;
+  std::chrono::steady_clock::time_point pending_since_{};  ///< valid while rows are pending
   std::shared_ptr<const LookupSnapshot> lookups_;
 };
 

@@ -202,7 +202,7 @@ Job::Impl::~Impl() {
   }
   if (!finished_) {
     try {
-      finish();
+      end(true);
     } catch (...) {  // a destructor must not throw; status() keeps the error
     }
   }
@@ -399,6 +399,7 @@ void Job::Impl::worker_main(int worker) {
           // until every rank's has.
           detail::RoundPart tail;
           tail.final = true;
+          tail.drain = part->drain;
           tail.number = part->number;
           while (!runner.finished() && !failed()) {
             ++tail.number;
@@ -437,22 +438,26 @@ void Job::Impl::fail(int worker, const Status& status) {
 }
 
 void Job::Impl::timer_main() {
-  const auto timeout =
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(config_.batch_timeout);
-  if (timeout <= std::chrono::steady_clock::duration::zero()) return;
+  using Clock = std::chrono::steady_clock;
+  const auto timeout = std::chrono::duration_cast<Clock::duration>(config_.batch_timeout);
+  if (timeout <= Clock::duration::zero()) return;
   std::unique_lock lock(ingest_mutex_);
-  while (!stop_timer_) {
-    timer_cv_.wait_for(lock, timeout);
-    if (stop_timer_ || finished_) break;
-    const auto now = std::chrono::steady_clock::now();
-    const bool idle = now - last_activity_ >= timeout;
-    // Across ranks every rank's rounds wait for every other's: a rank sends a round at least
-    // every timeout (sealing what is pending, or empty), however slowly its input trickles.
-    const bool due = ranks_ > 1 && now - dispatcher_.last_dispatch() >= timeout;
-    if (!idle && !due) continue;
-    // Idle for a whole timeout: seal what is pending and send out a partial round; if sources
-    // became idle since the last round, an empty round lets the watermark pass them and fire
-    // what that closes.
+  while (!stop_timer_ && !finished_ && !failed()) {
+    const auto now = Clock::now();
+    // Due: rows have waited a whole timeout for their micro-batch to seal; the input has been
+    // idle for one (sources may have become idle since the last round); or, across ranks, no
+    // round has left for one: every rank's rounds wait for every other's, so a rank sends a
+    // round at least every timeout (sealing what is pending, or empty), however slowly its
+    // input trickles.
+    Clock::time_point pending_since;
+    const bool pending = ingest_.pending(pending_since);
+    Clock::time_point due = last_activity_ + timeout;
+    if (pending) due = std::min(due, pending_since + timeout);
+    if (ranks_ > 1) due = std::min(due, dispatcher_.last_dispatch() + timeout);
+    if (now < due) {
+      timer_cv_.wait_until(lock, due);
+      continue;
+    }
     try {
       ingest_.flush_rows();
       ingest_.seal();
@@ -460,12 +465,14 @@ void Job::Impl::timer_main() {
         dispatcher_.dispatch(false, true);
       } else {
         dispatcher_.dispatch(false);
+        // Sources that became idle since the last round: an empty round lets the watermark
+        // pass them and fire what that closes.
         if (dispatcher_.refresh(now)) dispatcher_.dispatch(false, true);
       }
     } catch (...) {
       fail(-1, status_of_current_exception("batch timer"));
     }
-    if (idle) last_activity_ = std::chrono::steady_clock::now();
+    if (now >= last_activity_ + timeout) last_activity_ = Clock::now();
   }
 }
 
@@ -505,7 +512,7 @@ void Job::Impl::wait_for_rounds(std::uint64_t rounds) {
   throw_if_failed();
 }
 
-void Job::Impl::finish() {
+void Job::Impl::end(bool drain) {
   {
     std::lock_guard lock(ingest_mutex_);
     if (finished_) {
@@ -519,9 +526,9 @@ void Job::Impl::finish() {
       ingest_.flush_rows();
       ingest_.seal();
       dispatcher_.dispatch(false);
-      dispatcher_.dispatch(true);
+      dispatcher_.dispatch_last(drain);
     } catch (...) {
-      if (!failed()) fail(-1, status_of_current_exception("finish"));
+      if (!failed()) fail(-1, status_of_current_exception(drain ? "finish" : "stop"));
     }
   }
   if (timer_.joinable()) timer_.join();

@@ -48,7 +48,9 @@ class Job::Impl {
   void checkpoint();
   const ResumePoint& resumed_from() const { return resumed_; }
   void flush();
-  void finish();
+  /// finish() with `drain`, stop() without: the last round fires every window, or only those
+  /// the watermark has passed.
+  void end(bool drain);
   Metrics metrics() const;
   Metrics total_metrics() const;
   Status status() const;

@@ -412,7 +412,9 @@ void Worker::run_round(RoundPart& part) {
   std::int64_t wm = 0;
   {
     const StopWatch in_exchange(counters_.exchange_ns);
-    wm = exchange_.all_reduce_min(index_, clock_.end_round(last));
+    // A job that stops without draining keeps its watermark: open windows are not fired. Across
+    // ranks the least watermark wins, so one rank stopping so stops every rank's.
+    wm = exchange_.all_reduce_min(index_, clock_.end_round(last && part.drain));
   }
   stage_ = "fire";
   pipeline_.fire(fired_wm_, wm, part.early_fire && !last);

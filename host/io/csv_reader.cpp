@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <iostream>
@@ -13,8 +14,10 @@
 #include <limits>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 
+#include "host/io/time_text.hpp"
 #include "sluice/status.hpp"
 #include "sluice/types.hpp"
 
@@ -329,9 +332,21 @@ Parsed store_cell(CsvPiece& piece, std::size_t c, const Field& field, std::strin
   std::byte* cell = piece.columns->data[c].data() + row * type_width(field.type.id);
   const auto put = [&](auto v) { std::memcpy(cell, &v, sizeof v); };
   switch (field.type.id) {
-    case TypeId::i32:
-    case TypeId::i64:
     case TypeId::timestamp: {
+      std::int64_t v = 0;
+      switch (parse_timestamp_text(text, field.type.unit, v)) {
+        case TimeParse::ok:
+          put(v);
+          return Parsed::ok;
+        case TimeParse::bad:
+          return Parsed::bad;
+        case TimeParse::out_of_range:
+          return Parsed::out_of_range;
+      }
+      return Parsed::bad;
+    }
+    case TypeId::i32:
+    case TypeId::i64: {
       std::int64_t v = 0;
       const Parsed parsed = parse_number(text, v);
       if (parsed != Parsed::ok) return parsed;
@@ -457,6 +472,51 @@ CsvReader::~CsvReader() = default;
 // Reads more input after the carried bytes until the block holds block_bytes (or twice, four
 // times... that, until it holds a whole record), or the input ends; false when nothing is left.
 // So a block is the same bytes whatever came before its first one (see offset()).
+Error CsvReader::read_error() const {
+  return Error(ErrorCode::io_error, name_ + ":" + std::to_string(line_ + 1) + ": read error");
+}
+
+void CsvReader::read_live() {
+  using Clock = std::chrono::steady_clock;
+  // Bytes carried over from a block hold no whole record: only bytes read now can end one.
+  // What the header left may hold records.
+  std::size_t scanned = carry_may_hold_records_ ? 0 : block_used_;
+  bool got_any = false;
+  Clock::time_point first;
+  for (;;) {
+    const std::streamsize got = in_.readsome(
+        block_.data() + block_used_, static_cast<std::streamsize>(block_.size() - block_used_));
+    if (in_.bad()) throw read_error();
+    if (got > 0) {
+      if (!got_any) first = Clock::now();
+      got_any = true;
+      block_used_ += static_cast<std::size_t>(got);
+      if (block_used_ == block_.size()) return;
+      continue;
+    }
+    if (in_.eof()) {
+      eof_ = true;
+      return;
+    }
+    // Nothing is ready. With a line break read, the block goes once it has gathered input for
+    // live_gather (polling meanwhile); without one, wait for input.
+    if (std::memchr(block_.data() + scanned, '\n', block_used_ - scanned) != nullptr) {
+      if (!got_any) return;  // the header's leftovers: parse them now
+      const Clock::duration waited = Clock::now() - first;
+      if (waited >= options_.live_gather) return;
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(std::chrono::milliseconds(1), options_.live_gather - waited));
+      continue;
+    }
+    scanned = block_used_;
+    if (in_.peek() == std::istream::traits_type::eof()) {
+      if (in_.bad()) throw read_error();
+      eof_ = true;
+      return;
+    }
+  }
+}
+
 bool CsvReader::fill_block() {
   if (carry_ > 0 && block_used_ > carry_)
     std::memmove(block_.data(), block_.data() + (block_used_ - carry_), carry_);
@@ -467,12 +527,13 @@ bool CsvReader::fill_block() {
   std::size_t block_bytes = options_.block_bytes;
   for (;;) {
     if (block_.size() < block_bytes) block_.resize(block_bytes);
-    if (!eof_ && block_used_ < block_bytes) {
+    if (!eof_ && block_used_ < block_bytes && options_.live) {
+      read_live();
+    } else if (!eof_ && block_used_ < block_bytes) {
       in_.read(block_.data() + block_used_,
                static_cast<std::streamsize>(block_.size() - block_used_));
       const auto got = static_cast<std::size_t>(in_.gcount());
-      if (in_.bad())
-        throw Error(ErrorCode::io_error, name_ + ":" + std::to_string(line_ + 1) + ": read error");
+      if (in_.bad()) throw read_error();
       block_used_ += got;
       if (in_.eof() || got == 0) eof_ = true;
     }
@@ -481,6 +542,7 @@ bool CsvReader::fill_block() {
       return block_used_ > 0;
     }
     // The block ends after its last whole record; the rest waits for the next block.
+    carry_may_hold_records_ = false;
     std::size_t last_end = 0;
     if (std::memchr(block_.data(), '"', block_used_) == nullptr) {
       for (std::size_t i = block_used_; i > 0; --i)
@@ -569,6 +631,7 @@ void CsvReader::read_header() {
   }
   // What the header left of the first block is parsed with the next call.
   carry_ = block_used_;
+  carry_may_hold_records_ = true;
   consumed_ = block_offset_ + consumed;
 }
 

@@ -1,6 +1,7 @@
 // CsvReader: a headed CSV stream parsed in parallel blocks into typed column batches.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -12,6 +13,7 @@
 #include "sluice/batch.hpp"
 #include "sluice/dictionary.hpp"
 #include "sluice/schema.hpp"
+#include "sluice/status.hpp"
 
 namespace sluice::detail {
 
@@ -30,6 +32,12 @@ struct CsvOptions {
   /// A quoted field must close within this many bytes of its opening quote; one that does not
   /// (a stray quote) makes its record malformed, and reading resumes on the next line.
   std::size_t max_quoted_bytes = 1 << 20;
+  /// Live input (a pipe, a socket: a LiveInputBuffer): a block is taken with readsome(), as
+  /// input is ready, and parsed once it is full or holds a line break and has gathered input
+  /// for `live_gather` since its first byte; the reader waits only when no line break came.
+  /// So rows reach the caller as they arrive. Off: blocks of block_bytes are read whole.
+  bool live = false;
+  std::chrono::milliseconds live_gather{10};
 };
 
 struct CsvPiece;
@@ -94,6 +102,8 @@ class CsvReader {
 
  private:
   bool fill_block();
+  void read_live();
+  Error read_error() const;
   void parse_block();
   void read_header();
   void report(const std::string& message);
@@ -109,8 +119,9 @@ class CsvReader {
   std::vector<char> block_;  ///< the input being parsed: whole records only, but at the end
   std::size_t block_used_ = 0;
   std::size_t carry_ = 0;  ///< bytes of block_ after the last whole record (the next block's)
-  std::uint64_t block_offset_ = 0;  ///< stream offset of block_[0]
-  std::uint64_t consumed_ = 0;      ///< stream offset after the block's last whole record
+  bool carry_may_hold_records_ = false;  ///< the carry is what the header left, not a block's
+  std::uint64_t block_offset_ = 0;       ///< stream offset of block_[0]
+  std::uint64_t consumed_ = 0;           ///< stream offset after the block's last whole record
   /// Record ends that cut the block into one piece per thread, when fill_block() found them in
   /// the scan that found the block's last record (a block with quotes); else parse_block()
   /// looks for them.

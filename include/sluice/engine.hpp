@@ -76,8 +76,10 @@ struct EngineConfig {
   std::uint64_t seed = 0x5EED;                    ///< for BalancePolicy::random
   PartitionSpec partition;                        ///< how keys are owned by workers
   std::size_t batch_rows = std::size_t{1} << 20;  ///< micro-batch size in rows
-  /// Seal a partial batch after this long without a push; 0: never (batches are cut by rows
-  /// only, so they, and lateness and output, do not depend on timing).
+  /// Seal a partial micro-batch once its oldest row has waited this long, and send a round
+  /// after this long without a push (so that the watermark passes sources gone idle); 0:
+  /// never (batches are cut by rows only, so they, and lateness and output, do not depend on
+  /// timing).
   Duration batch_timeout = std::chrono::milliseconds(10);
   std::size_t queue_batches = 4;  ///< sealed batches that may wait (backpressure beyond)
   /// Batches per worker in a round (a round leaves with workers * round_batches batches): a
@@ -290,6 +292,12 @@ class Job {
   /// @brief Seals pending rows, processes everything, fires all remaining windows and stops.
   /// @throws Error if any stage failed (the message names the stage, worker and batch).
   void finish();
+  /// @brief Like finish(), but without draining (a stop on request, e.g. on SIGINT): everything
+  /// pushed is processed, the windows the watermark has passed are fired, and those still open
+  /// are dropped (take a checkpoint() before to keep them for Engine::resume). Across ranks,
+  /// one rank's stop() holds every rank's last watermark at the one reached.
+  /// @throws Error if any stage failed.
+  void stop();
   Metrics metrics() const;
   /// @brief Across ranks, collective (every rank calls it, after finish()): the counters summed
   /// over all ranks (batches_per_worker: every rank's workers, rank by rank). In one process,

@@ -302,8 +302,9 @@ TEST_F(CliTest, MalformedRowIsSkippedAndCountedByDefault) {
             std::string::npos)
       << o.err;
   EXPECT_NE(o.err.find("malformed=3"), std::string::npos) << o.err;
-  EXPECT_EQ(lines_of(o.out), (std::vector<std::string>{
-                                 "window_start,window_end,host,count,sum(cpu)", "0,10000,a,3,10"}));
+  EXPECT_EQ(lines_of(o.out),
+            (std::vector<std::string>{"window_start,window_end,host,count,sum(cpu),update",
+                                      "0,10000,a,3,10,false"}));
 }
 
 TEST_F(CliTest, OnlyTheFirstTenMalformedRowsAreReported) {
@@ -340,7 +341,7 @@ TEST_F(CliTest, MalformedRowIsFatalWithOnErrorFail) {
 TEST_F(CliTest, HeaderOnlyInputGivesHeaderOnlyOutput) {
   const Outcome o = run_query(file("in.csv", kHeader), {"--key", "host"});
   EXPECT_EQ(o.code, 0) << o.err;
-  EXPECT_EQ(o.out, "window_start,window_end,host,count,sum(cpu)\n");
+  EXPECT_EQ(o.out, "window_start,window_end,host,count,sum(cpu),update\n");
   EXPECT_NE(o.err.find("events=0"), std::string::npos) << o.err;
 }
 
@@ -349,16 +350,16 @@ TEST_F(CliTest, SingleEvent) {
   Outcome o = run_query(in, {"--key", "host,status"});
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out,
-            "window_start,window_end,host,status,count,sum(cpu)\n"
-            "10000,20000,web-1,200,1,42.5\n");
+            "window_start,window_end,host,status,count,sum(cpu),update\n"
+            "10000,20000,web-1,200,1,42.5,false\n");
   o = run_query(in, {"--window", "sliding:10s/5s", "--agg", "count,min(cpu),avg(cpu)", "--output",
                      (dir_ / "out.csv").string()});
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out, "");
   EXPECT_EQ(slurp(dir_ / "out.csv"),
-            "window_start,window_end,count,min(cpu),avg(cpu)\n"
-            "5000,15000,1,42.5,42.5\n"
-            "10000,20000,1,42.5,42.5\n");
+            "window_start,window_end,count,min(cpu),avg(cpu),update\n"
+            "5000,15000,1,42.5,42.5,false\n"
+            "10000,20000,1,42.5,42.5,false\n");
 }
 
 TEST_F(CliTest, QuotedFieldsCrlfAndStdin) {
@@ -374,10 +375,10 @@ TEST_F(CliTest, QuotedFieldsCrlfAndStdin) {
                         in);
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out,
-            "window_start,window_end,host,count\n"
-            "0,10000,\"a,b\",1\n"
-            "0,10000,\"say \"\"hi\"\"\",1\n"
-            "0,10000,\"two\nlines\",1\n");
+            "window_start,window_end,host,count,update\n"
+            "0,10000,\"a,b\",1,false\n"
+            "0,10000,\"say \"\"hi\"\"\",1,false\n"
+            "0,10000,\"two\nlines\",1,false\n");
   // The bad row is on physical line 7: the quoted line break and the blank line count.
   EXPECT_NE(o.err.find("stdin:7: column 'cpu': cannot parse 'bad' as f32"), std::string::npos)
       << o.err;
@@ -564,15 +565,15 @@ TEST_P(CliEndToEndTest, MatchesBruteForceReference) {
   ASSERT_FALSE(lines.empty());
   std::string header = "window_start,window_end";
   for (const std::string& k : s.keys) header += "," + k;
-  EXPECT_EQ(lines[0], header + ",count,sum(cpu),min(cpu),max(cpu),avg(cpu),sum(status)");
+  EXPECT_EQ(lines[0], header + ",count,sum(cpu),min(cpu),max(cpu),avg(cpu),sum(status),update");
 
   const std::size_t width = 2 + s.keys.size();
   std::map<std::vector<std::string>, std::vector<std::string>> actual;  // the last row wins
   for (std::size_t i = 1; i < lines.size(); ++i) {
     std::vector<std::string> fields = split_csv_record(lines[i]);
-    ASSERT_EQ(fields.size(), width + 6) << lines[i];
+    ASSERT_EQ(fields.size(), width + 7) << lines[i];
     actual[{fields.begin(), fields.begin() + static_cast<std::ptrdiff_t>(width)}] = {
-        fields.begin() + static_cast<std::ptrdiff_t>(width), fields.end()};
+        fields.begin() + static_cast<std::ptrdiff_t>(width), fields.end() - 1};
   }
   const Groups expected = reference(events, s);
   EXPECT_EQ(actual.size(), expected.size());
@@ -586,8 +587,9 @@ TEST_P(CliEndToEndTest, MatchesBruteForceReference) {
     const std::string where = "window " + key[0] + " key " + key.back();
     EXPECT_EQ(std::stoll(v[0]), a.count) << where;
     EXPECT_TRUE(near(std::stod(v[1]), a.sum)) << where << ": sum " << v[1];
-    EXPECT_EQ(std::stod(v[2]), a.min) << where;
-    EXPECT_EQ(std::stod(v[3]), a.max) << where;
+    // min and max of an f32 column are written as f32: the shortest text of that value.
+    EXPECT_EQ(std::stof(v[2]), static_cast<float>(a.min)) << where;
+    EXPECT_EQ(std::stof(v[3]), static_cast<float>(a.max)) << where;
     EXPECT_TRUE(near(std::stod(v[4]), a.sum / a.count)) << where << ": avg " << v[4];
     EXPECT_EQ(std::stoll(v[5]), a.status_sum) << where;
   }
@@ -718,10 +720,10 @@ TEST_F(CliTest, BroadcastThresholdsMatchTheReference) {
     std::map<std::pair<std::int64_t, std::string>, std::int64_t> got;
     const std::vector<std::string> lines = lines_of(o.out);
     ASSERT_FALSE(lines.empty());
-    EXPECT_EQ(lines[0], "window_start,window_end,host,count");
+    EXPECT_EQ(lines[0], "window_start,window_end,host,count,update");
     for (std::size_t l = 1; l < lines.size(); ++l) {
       const std::vector<std::string> f = split_csv_record(lines[l]);
-      ASSERT_EQ(f.size(), 4u) << lines[l];
+      ASSERT_EQ(f.size(), 5u) << lines[l];
       got[{std::stoll(f[0]), f[2]}] += std::stoll(f[3]);
     }
     EXPECT_EQ(got, want);
@@ -781,21 +783,23 @@ TEST_F(CliTest, CountAndOnTriggersFireTheirKeysEarly) {
     const std::vector<std::string> rows = lines_of(early.out);
     ASSERT_FALSE(rows.empty());
     EXPECT_EQ(rows[0], final_rows.at(0));
-    // The CLI writes no update marker: the last row of a (window, key) is its final one, the
-    // rows before it are early.
+    // The last row of a (window, key) is its on-time one (update false), the rows before it
+    // are early (update true).
     std::map<std::string, std::vector<std::string>> by_window_key;
     for (std::size_t l = 1; l < rows.size(); ++l) {
       const std::vector<std::string> f = split_csv_record(rows[l]);
-      ASSERT_EQ(f.size(), 5u) << rows[l];
+      ASSERT_EQ(f.size(), 6u) << rows[l];
       by_window_key[f[0] + "," + f[2]].push_back(rows[l]);
     }
     std::map<std::string, std::string> finals, want;
     std::size_t early_rows = 0;
     for (const auto& [window_key, list] : by_window_key) {
       finals[window_key] = list.back();
+      EXPECT_EQ(split_csv_record(list.back())[5], "false") << list.back();
       for (std::size_t r = 0; r + 1 < list.size(); ++r) {
         ++early_rows;
         const std::vector<std::string> f = split_csv_record(list[r]);
+        EXPECT_EQ(f[5], "true") << list[r];
         const std::int64_t count = std::stoll(f[3]);
         if (std::string(trigger) == "count:100") {
           // Emitted at the end of the round that reached a multiple of 100.
@@ -845,10 +849,10 @@ TEST_F(CliTest, FirstAndLastByEventTime) {
       run_query(in, {"--key", "host", "--agg", "first(cpu),last(cpu),count,first(status)"});
   ASSERT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out,
-            "window_start,window_end,host,first(cpu),last(cpu),count,first(status)\n"
-            "0,10000,a,5,7,4,200\n"
-            "0,10000,b,1,1,1,204\n"
-            "10000,20000,a,2,2,1,205\n");
+            "window_start,window_end,host,first(cpu),last(cpu),count,first(status),update\n"
+            "0,10000,a,5,7,4,200,false\n"
+            "0,10000,b,1,1,1,204,false\n"
+            "10000,20000,a,2,2,1,205,false\n");
   const Outcome bad = run_query(in, {"--key", "host", "--agg", "first(host)"});
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("needs a number"), std::string::npos) << bad.err;
@@ -993,7 +997,7 @@ TEST_F(CliTest, ChurningKeysFitTheStateMemoryLimit) {
   for (int i : {0, 999, 1000, 77777, kRows - 1}) {
     const std::string start = std::to_string(i / 1000 * 1000);
     const std::string row = start + "," + std::to_string(i / 1000 * 1000 + 1000) + ",client-" +
-                            std::to_string(i) + ".example.org,1,1";
+                            std::to_string(i) + ".example.org,1,1,false";
     EXPECT_NE(std::find(lines.begin(), lines.end(), row), lines.end()) << row;
   }
   const Outcome small = run_query(in, {"--key", "host", "--window", "tumbling:1s", "--batch-rows",
@@ -1004,6 +1008,130 @@ TEST_F(CliTest, ChurningKeysFitTheStateMemoryLimit) {
   const Outcome bad = run_query(in, {"--state-memory-limit", "lots"});
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("--state-memory-limit"), std::string::npos) << bad.err;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output formats, update rows, late rows, timestamps as text
+
+TEST_F(CliTest, TimestampsReadAsRfc3339OrEpochAndWrittenAsEitherInEveryFormat) {
+  // Three spellings of instants in [17:00:00, 17:00:05) and one of 17:00:05; f32 values whose
+  // f64 widening is noisy (78.87f is 78.87000274658203).
+  const fs::path in = file("in.csv", std::string(kHeader) +
+                                         "2026-12-02T17:00:00Z,a,78.87,200\n"
+                                         "2026-12-02 18:00:01.5+01:00,a,1.1,200\n"
+                                         "1796230803000.9,b,\"x,y\",200\n"
+                                         "1796230803000,\"b \"\"q\"\"\",2.5,200\n"
+                                         "2026-12-02T17:00:05.000Z,a,3,200\n");
+  const std::vector<std::string> query = {"--key", "host",           "--window",    "tumbling:5s",
+                                          "--agg", "count,max(cpu)", "--max-delay", "0s"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), query.begin(), query.end());
+    return run_query(in, more);
+  };
+  const Outcome csv = with({"--time-format", "iso"});
+  ASSERT_EQ(csv.code, 0) << csv.err;
+  EXPECT_EQ(csv.out,
+            "window_start,window_end,host,count,max(cpu),update\n"
+            "2026-12-02T17:00:00.000Z,2026-12-02T17:00:05.000Z,a,2,78.87,false\n"
+            "2026-12-02T17:00:00.000Z,2026-12-02T17:00:05.000Z,\"b \"\"q\"\"\",1,2.5,false\n"
+            "2026-12-02T17:00:05.000Z,2026-12-02T17:00:10.000Z,a,1,3,false\n");
+  EXPECT_NE(csv.err.find("cannot parse 'x,y' as f32"), std::string::npos) << csv.err;
+  const Outcome epoch = with({"--format", "jsonl"});
+  ASSERT_EQ(epoch.code, 0) << epoch.err;
+  EXPECT_EQ(epoch.out,
+            "{\"window_start\":1796230800000,\"window_end\":1796230805000,\"host\":\"a\","
+            "\"count\":2,\"max(cpu)\":78.87,\"update\":false}\n"
+            "{\"window_start\":1796230800000,\"window_end\":1796230805000,\"host\":\"b "
+            "\\\"q\\\"\",\"count\":1,\"max(cpu)\":2.5,\"update\":false}\n"
+            "{\"window_start\":1796230805000,\"window_end\":1796230810000,\"host\":\"a\","
+            "\"count\":1,\"max(cpu)\":3,\"update\":false}\n");
+  const Outcome table = with({"--format", "table", "--time-format", "iso", "--updates", "skip"});
+  ASSERT_EQ(table.code, 0) << table.err;
+  const std::vector<std::string> lines = lines_of(table.out);
+  ASSERT_GE(lines.size(), 4u) << table.out;
+  EXPECT_EQ(lines[0], "window_start              window_end                host   count  max(cpu)");
+  EXPECT_EQ(lines[2], "2026-12-02T17:00:00.000Z  2026-12-02T17:00:05.000Z  a          2     78.87");
+  EXPECT_EQ(lines[3],
+            "2026-12-02T17:00:00.000Z  2026-12-02T17:00:05.000Z  b \"q\"      1       2.5");
+}
+
+TEST_F(CliTest, TheGlobalWindowHasEmptyBounds) {
+  const fs::path in = file("in.csv", std::string(kHeader) + "1000,a,1,200\n9000,a,2,200\n");
+  const Outcome csv = run_query(in, {"--window", "global", "--agg", "count"});
+  ASSERT_EQ(csv.code, 0) << csv.err;
+  EXPECT_EQ(csv.out, "window_start,window_end,count,update\n,,2,false\n");
+  const Outcome json = run_query(in, {"--window", "global", "--agg", "count", "--format", "jsonl"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_EQ(json.out, "{\"window_start\":null,\"window_end\":null,\"count\":2,\"update\":false}\n");
+}
+
+TEST_F(CliTest, UpdateRowsAsAColumnSkippedOrApartAndLateRowsToTheirOwnFile) {
+  // One row a batch, no delay, 10 s windows, 5 s of allowed lateness: 12000 fires [0, 10 s);
+  // 9000 updates it (a re-emission); 20000 fires [10 s, 20 s); 4000 is then too late.
+  const fs::path in =
+      file("in.csv", std::string(kHeader) +
+                         "1000,a,1,200\n12000,a,2,200\n9000,a,3,200\n20000,a,4,200\n"
+                         "4000,a,5,200\n");
+  const std::vector<std::string> common = {"--batch-rows",
+                                           "1",
+                                           "--max-delay",
+                                           "0s",
+                                           "--agg",
+                                           "count",
+                                           "--allowed-lateness",
+                                           "5s",
+                                           "--late-output",
+                                           (dir_ / "late.csv").string()};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), common.begin(), common.end());
+    return run_query(in, more);
+  };
+  const Outcome column = with({});
+  ASSERT_EQ(column.code, 0) << column.err;
+  EXPECT_EQ(column.out,
+            "window_start,window_end,count,update\n"
+            "0,10000,1,false\n0,10000,2,true\n10000,20000,1,false\n20000,30000,1,false\n");
+  // Late rows carry the columns the query reads: the time alone here.
+  EXPECT_EQ(slurp(dir_ / "late.csv"), "ts\n4000\n");
+  EXPECT_NE(column.err.find("late=1 "), std::string::npos) << column.err;
+  const Outcome skip = with({"--updates", "skip"});
+  ASSERT_EQ(skip.code, 0) << skip.err;
+  EXPECT_EQ(skip.out, "window_start,window_end,count\n0,10000,1\n10000,20000,1\n20000,30000,1\n");
+  const Outcome apart = with({"--updates", "separate", "--update-output",
+                              (dir_ / "updates.csv").string(), "--format", "jsonl"});
+  ASSERT_EQ(apart.code, 0) << apart.err;
+  EXPECT_EQ(apart.out,
+            "{\"window_start\":0,\"window_end\":10000,\"count\":1}\n"
+            "{\"window_start\":10000,\"window_end\":20000,\"count\":1}\n"
+            "{\"window_start\":20000,\"window_end\":30000,\"count\":1}\n");
+  EXPECT_EQ(slurp(dir_ / "updates.csv"), "{\"window_start\":0,\"window_end\":10000,\"count\":2}\n");
+  EXPECT_EQ(slurp(dir_ / "late.csv"), "{\"ts\":4000}\n");
+}
+
+TEST_F(CliTest, OutputFlagMisuseIsAUsageError) {
+  const fs::path in = file("in.csv", std::string(kHeader) + "1000,a,1,200\n");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--format", "xml"}, "--format: bad value 'xml'"},
+      {{"--time-format", "unix"}, "--time-format: bad value 'unix'"},
+      {{"--updates", "maybe"}, "--updates: bad value 'maybe'"},
+      {{"--updates", "separate"}, "--updates separate needs --update-output FILE"},
+      {{"--update-output", "u.csv"}, "--update-output needs --updates separate"},
+      {{"--checkpoint-dir", (dir_ / "ck").string(), "--output", (dir_ / "o.csv").string(),
+        "--late-output", (dir_ / "l.csv").string()},
+       "--checkpoint-dir cannot be combined with --late-output"},
+  };
+  for (const auto& [flags, message] : cases) {
+    const Outcome o = run_query(in, flags);
+    EXPECT_EQ(o.code, 2) << flags[0];
+    EXPECT_NE(o.err.find(message), std::string::npos) << o.err;
+  }
+  const Outcome integer_time =
+      run({"run", "--input", in.string(), "--schema", "ts:i64,cpu:f32", "--time", "ts", "--window",
+           "tumbling:10ms", "--agg", "count", "--time-format", "iso"});
+  EXPECT_EQ(integer_time.code, 2);
+  EXPECT_NE(integer_time.err.find("--time-format iso needs a timestamp time column: 'ts' is i64"),
+            std::string::npos)
+      << integer_time.err;
 }
 
 }  // namespace
