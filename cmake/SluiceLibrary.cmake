@@ -1,6 +1,6 @@
 # The library target sluice::sluice: public API (include/), host layer, transport and kernels.
 # Host sources compile with the C++ compiler; the CUDA instantiations (*.cu) with nvcc when the
-# CUDA backend is on.
+# CUDA backend is on. Static unless SLUICE_BUILD_SHARED; consumers get C++20 from it.
 file(GLOB SLUICE_HOST_SOURCES CONFIGURE_DEPENDS
      ${PROJECT_SOURCE_DIR}/host/*.cpp
      ${PROJECT_SOURCE_DIR}/host/api/*.cpp
@@ -11,7 +11,12 @@ file(GLOB SLUICE_HOST_SOURCES CONFIGURE_DEPENDS
      ${PROJECT_SOURCE_DIR}/kernels/table/*.cpp
      ${PROJECT_SOURCE_DIR}/kernels/pipeline/*.cpp
      ${PROJECT_SOURCE_DIR}/kernels/host/*.cpp)
-add_library(sluice STATIC ${SLUICE_HOST_SOURCES})
+if(SLUICE_BUILD_SHARED)
+  add_library(sluice SHARED ${SLUICE_HOST_SOURCES})
+else()
+  add_library(sluice STATIC ${SLUICE_HOST_SOURCES})
+endif()
+target_compile_features(sluice PUBLIC cxx_std_20)
 add_library(sluice::sluice ALIAS sluice)
 if(SLUICE_WITH_CUDA)
   file(GLOB SLUICE_CUDA_SOURCES CONFIGURE_DEPENDS

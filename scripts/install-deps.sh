@@ -2,12 +2,13 @@
 # Installs what building and testing Sluice needs on a fresh Debian/Ubuntu machine (as root or
 # with sudo): compiler, CMake, Ninja, GoogleTest, OpenMP, and the CCCL headers from Debian's
 # packages (used when there is no CUDA toolkit, and by the sanitizer build), and OpenMPI (ranks
-# across processes, and the tests that launch them). Skips what is there.
+# across processes, and the tests that launch them) and pkg-config (the install tests). Skips
+# what is there.
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for pkg in g++ cmake ninja-build libgtest-dev libthrust-dev libcub-dev libcu++-dev \
-           libopenmpi-dev openmpi-bin; do
+           libopenmpi-dev openmpi-bin pkg-config; do
   have "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then

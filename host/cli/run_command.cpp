@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -17,12 +18,14 @@
 
 #include "host/cli/cli_options.hpp"
 #include "host/cli/commands.hpp"
+#include "host/cli/progress.hpp"
 #include "host/cli/result_writer.hpp"
 #include "host/cli/run_options.hpp"
 #include "host/cli/stop_signals.hpp"
 #include "host/io/csv_reader.hpp"
 #include "host/io/file_share.hpp"
 #include "host/io/live_input.hpp"
+#include "host/io/time_text.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/status.hpp"
 
@@ -172,6 +175,7 @@ constexpr Duration kRankFileBatchTimeout = std::chrono::seconds(1);
 struct CheckpointClock {
   bool enabled = false;
   Duration every{0};
+  std::ostream* notes = nullptr;  ///< where each checkpoint is reported (--verbose), or none
   std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
   bool due() const { return enabled && std::chrono::steady_clock::now() - last >= every; }
 };
@@ -198,6 +202,12 @@ void stream_input(detail::CsvReader& reader, Job& job, CheckpointClock& checkpoi
     if (checkpoints.due()) {
       job.checkpoint();
       checkpoints.last = std::chrono::steady_clock::now();
+      if (checkpoints.notes != nullptr) {
+        const Metrics m = job.metrics();
+        *checkpoints.notes << "sluice run: checkpoint " << m.checkpoints << " at input byte "
+                           << reader.offset() << " (" << m.checkpoint_bytes
+                           << " bytes of checkpoints so far)\n";
+      }
     }
   }
   job.count_malformed(reader.malformed() - malformed);
@@ -216,7 +226,29 @@ void report_resume(const ResumePoint& from) {
             << from.sink_position << '\n';
 }
 
-void print_summary(const Engine& engine, const Metrics& m) {
+/// A watermark as --time-format writes the time column.
+std::function<std::string(std::int64_t)> watermark_text(const RunOptions& options) {
+  const auto at = options.schema.find(options.time_column);
+  const DataType type = at ? options.schema.field(*at).type : DataType(TypeId::i64);
+  if (type.id != TypeId::timestamp || options.style.time_format != TimeFormat::iso)
+    return [](std::int64_t wm) { return std::to_string(wm); };
+  return [unit = type.unit](std::int64_t wm) {
+    std::string text;
+    detail::append_rfc3339(text, wm, unit);
+    return text;
+  };
+}
+
+void print_setup(const Engine& engine, const EngineConfig& config, std::size_t workers,
+                 const RankInput& in) {
+  std::cerr << "sluice run: " << engine.backend_reason() << "; " << workers << " worker"
+            << (workers == 1 ? "" : "s") << "; input " << in.name << (in.is_live() ? " (live)" : "")
+            << "; batches of " << config.batch_rows << " rows, or sealed after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(config.batch_timeout).count()
+            << " ms (0: by rows only)\n";
+}
+
+void print_summary(const Engine& engine, const Metrics& m, bool verbose) {
   if (m.events_unrepresentable > 0)
     std::cerr << "sluice run: skipped " << m.events_unrepresentable << " row"
               << (m.events_unrepresentable == 1 ? "" : "s")
@@ -234,6 +266,13 @@ void print_summary(const Engine& engine, const Metrics& m) {
     std::cerr << " ranks=" << engine.ranks().size() << " (" << engine.ranks().transport_name()
               << ')';
   std::cerr << '\n';
+  if (verbose)
+    std::cerr << "sluice run: batches=" << m.batches << " updates=" << m.window_updates
+              << " state_groups=" << m.state_groups << " state_bytes=" << m.state_bytes
+              << " dictionary_strings=" << m.dictionary_strings
+              << " strings_reclaimed=" << m.strings_reclaimed << " checkpoints=" << m.checkpoints
+              << " checkpoint_bytes=" << m.checkpoint_bytes
+              << " exchange_bytes=" << m.exchange_bytes << " seconds=" << m.elapsed_seconds << '\n';
 }
 
 int execute(const RunOptions& options) {
@@ -279,9 +318,10 @@ int execute(const RunOptions& options) {
         "--late-output needs {rank} in its name across ranks: each rank writes "
         "the late events its workers find");
   Job job = start_job(engine, options, outputs, broadcast_rows);
+  std::optional<Progress> progress;
   try {
     const ResumePoint& from = job.resumed_from();
-    if (options.resume) report_resume(from);
+    if (options.resume && options.verbosity != Verbosity::quiet) report_resume(from);
     // A checkpoint holds the broadcast state and the malformed rows counted before it.
     if (from.checkpoint == 0) {
       for (std::size_t i = 0; i < broadcast_rows.size(); ++i)
@@ -304,9 +344,18 @@ int execute(const RunOptions& options) {
       outputs.late->open(with_rank(options.late_output, rank));
       outputs.late->write_header();
     }
+    const bool talks = rank == 0 && options.verbosity != Verbosity::quiet;
+    if (talks && options.verbosity == Verbosity::verbose)
+      print_setup(engine, config, job.metrics().batches_per_worker.size(), in);
+    if (talks && stderr_is_terminal())
+      progress.emplace(
+          std::cerr, [&job] { return job.metrics(); }, watermark_text(options));
+    if (talks && options.verbosity == Verbosity::verbose)
+      checkpoints.notes = progress ? &progress->messages() : &std::cerr;
     if (in.stream != nullptr) {
       detail::CsvReader reader(*in.stream, in.name, options.schema, job.dictionary(),
                                {.on_malformed = options.on_error,
+                                .diagnostics = progress ? &progress->messages() : nullptr,
                                 .block_bytes = options.read_block,
                                 .live = in.is_live()});
       if (from.checkpoint != 0 && !from.positions.empty()) reader.seek(from.positions[0]);
@@ -321,18 +370,20 @@ int execute(const RunOptions& options) {
       job.finish();
     }
     const Metrics totals = job.total_metrics();  // collective: before anything that may throw
+    if (progress) progress->stop();
     if (writes) writer.close();
     if (writes && outputs.updates) outputs.updates->close();
     if (outputs.late) outputs.late->close();
-    if (rank == 0) {
+    if (rank == 0 && options.verbosity != Verbosity::quiet) {
       if (const int s = signals.signal(); s != 0)
         std::cerr << "sluice run: stopped by " << (s == SIGINT ? "SIGINT" : "SIGTERM")
                   << ": the input read so far is processed"
                   << (checkpoints.enabled ? ", checkpointed," : "")
                   << " and the windows the watermark closed are written\n";
-      print_summary(engine, totals);
+      print_summary(engine, totals, options.verbosity == Verbosity::verbose);
     }
   } catch (...) {
+    if (progress) progress->stop();
     outputs.stop();  // the job's destructor flushes windows of a failed run; drop them
     throw;
   }

@@ -40,6 +40,8 @@ constexpr FlagSpec kRunFlags[] = {
     {"--update-output"},
     {"--late-output"},
     {"--resume", false},
+    {"--quiet", false},
+    {"--verbose", false},
     {"--help", false},
 };
 
@@ -182,6 +184,10 @@ RunOptions parse_run_options(std::span<char* const> args) {
   o.checkpoint_every =
       parse_flag("--checkpoint-every", flags.get("--checkpoint-every", "10s"), parse_duration);
   o.resume = flags.has("--resume");
+  if (flags.has("--quiet") && flags.has("--verbose"))
+    throw UsageError("--quiet and --verbose exclude each other");
+  if (flags.has("--quiet")) o.verbosity = Verbosity::quiet;
+  if (flags.has("--verbose")) o.verbosity = Verbosity::verbose;
   if (o.checkpoint_dir.empty() && (o.resume || flags.has("--checkpoint-every")))
     throw UsageError(std::string(o.resume ? "--resume" : "--checkpoint-every") +
                      " needs --checkpoint-dir DIR");
@@ -248,7 +254,8 @@ const char* run_usage() {
 
 Runs a windowed aggregation over a CSV stream (with a header row) and writes one row per
 fired (window, key): window_start,window_end,<keys>,<aggregates>,update. A summary goes to
-stderr.
+stderr; on a terminal a progress line (rows read, rows/s, watermark, windows written, late,
+malformed) is redrawn there a few times a second while the run goes on.
 
 Required:
   --input FILE|-            CSV input; - reads stdin
@@ -333,6 +340,10 @@ Options:
                             ends as an uninterrupted run's would, row for row
   --peer-timeout DURATION   under mpirun: a rank silent for this long is named and ends the
                             job (default 20s; 0: wait for ever)
+  --quiet                   no summary, progress or notes on stderr (errors and malformed
+                            rows are still reported)
+  --verbose                 also the setup (backend, input, batching) and each checkpoint,
+                            and more counters in the summary
   -h, --help                show this help
 
 Under mpirun every rank runs the job: {rank} in --input names a file per rank (otherwise the

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -19,6 +20,13 @@
 #include "sluice/window.hpp"
 
 namespace sluice::cli {
+
+/// @brief What a run says on stderr besides errors and malformed rows.
+enum class Verbosity : std::uint8_t {
+  quiet,    ///< nothing
+  normal,   ///< the closing summary; progress on a terminal
+  verbose,  ///< also the setup, each checkpoint, and more counters in the summary
+};
 
 /// @brief Everything `sluice run` was asked to do; each field is one flag.
 struct RunOptions {
@@ -45,7 +53,8 @@ struct RunOptions {
   Duration checkpoint_every = std::chrono::seconds(10);  ///< --checkpoint-every
   bool resume = false;                                   ///< --resume
   EngineConfig engine;  ///< --workers, --partition, --balance, --backend, --batch-rows
-  bool help = false;    ///< --help
+  Verbosity verbosity = Verbosity::normal;  ///< --quiet, --verbose
+  bool help = false;                        ///< --help
 };
 
 /// @brief Parses the arguments that follow "run".

@@ -547,6 +547,7 @@ Metrics Job::Impl::metrics() const {
   m.events_late = work_counters_.late;
   m.events_aggregated = work_counters_.aggregated;
   m.windows_fired = emit_counters_.windows_fired;
+  m.watermark = work_counters_.watermark.load(std::memory_order_relaxed);
   m.window_updates = emit_counters_.window_updates;
   m.batches = work_counters_.batches;
   m.state_groups =

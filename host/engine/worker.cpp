@@ -419,6 +419,11 @@ void Worker::run_round(RoundPart& part) {
   stage_ = "fire";
   pipeline_.fire(fired_wm_, wm, part.early_fire && !last);
   fired_wm_ = std::max(fired_wm_, wm);
+  // Every worker reaches the same watermark in a round; the first to publish it wins.
+  for (std::int64_t seen = counters_.watermark.load(std::memory_order_relaxed);
+       seen < fired_wm_ &&
+       !counters_.watermark.compare_exchange_weak(seen, fired_wm_, std::memory_order_relaxed);) {
+  }
   stage_ = "state size";
   report_state();
   if (part.census_words > 0) {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -37,6 +38,8 @@ struct WorkCounters {
   std::atomic<std::int64_t> exchange_ns{0};
   /// Bytes of the partials sent to workers of other ranks.
   std::atomic<std::uint64_t> partial_bytes{0};
+  /// The watermark the workers have fired to (INT64_MIN before the first).
+  std::atomic<std::int64_t> watermark{std::numeric_limits<std::int64_t>::min()};
 };
 
 /// @brief What a worker needs when the job spans several ranks (processes): the workers of all

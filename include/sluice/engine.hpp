@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -144,7 +145,10 @@ struct Metrics {
   /// events_in = events_filtered + events_late + events_unrepresentable + events_aggregated
   /// (rows a reader rejected before the push are in events_malformed only).
   std::uint64_t events_aggregated = 0;
-  std::uint64_t windows_fired = 0;   ///< (window, key) rows emitted, updates included
+  std::uint64_t windows_fired = 0;  ///< (window, key) rows emitted, updates included
+  /// The watermark windows have fired to, in the time column's unit (INT64_MIN before the
+  /// first round; INT64_MAX once finish() fired every window).
+  std::int64_t watermark = std::numeric_limits<std::int64_t>::min();
   std::uint64_t window_updates = 0;  ///< of which updates: re-emissions and early firings
   std::uint64_t batches = 0;         ///< micro-batches processed
   // Across ranks every counter is this rank's; windows_fired counts the windows its sinks got.

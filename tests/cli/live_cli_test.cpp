@@ -12,6 +12,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,7 +27,8 @@ using Clock = std::chrono::steady_clock;
 /// A started `sluice` whose stdin, stdout and stderr are pipes to the test.
 class LiveProcess {
  public:
-  explicit LiveProcess(const std::vector<std::string>& args) {
+  /// @param stderr_fd where the process's stderr goes; -1: a pipe to the test.
+  explicit LiveProcess(const std::vector<std::string>& args, int stderr_fd = -1) {
     int in[2], out[2], err[2];
     EXPECT_EQ(::pipe2(in, O_CLOEXEC), 0);
     EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
@@ -35,7 +37,7 @@ class LiveProcess {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in[0], 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    posix_spawn_file_actions_adddup2(&actions, stderr_fd >= 0 ? stderr_fd : err[1], 2);
     std::vector<std::string> all = {SLUICE_CLI_PATH};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -214,6 +216,56 @@ TEST(LiveCli, SigintAndSigtermStopCleanly) {
               std::string::npos)
         << err;
     EXPECT_NE(err.find("events=5 "), std::string::npos) << err;
+  }
+}
+
+TEST(LiveCli, ProgressOnATerminalOnlyAndNothingWithQuiet) {
+  // stderr on a pseudo-terminal: the progress line is drawn there while rows trickle in.
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(::grantpt(master), 0);
+  ASSERT_EQ(::unlockpt(master), 0);
+  const int terminal = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
+  ASSERT_GE(terminal, 0);
+  {
+    LiveProcess sluice(live_query("20ms"), terminal);
+    ::close(terminal);
+    ASSERT_TRUE(sluice.started());
+    sluice.write("ts,host,v\n");
+    std::string seen;
+    const auto deadline = Clock::now() + 30s;
+    for (int i = 0; seen.find("rows read") == std::string::npos && Clock::now() < deadline; ++i) {
+      sluice.write(std::to_string(i * 10) + ",h,1\n");
+      pollfd p{master, POLLIN, 0};
+      if (::poll(&p, 1, 20) > 0) {
+        char buffer[4096];
+        const ssize_t n = ::read(master, buffer, sizeof buffer);
+        if (n > 0) seen.append(buffer, static_cast<std::size_t>(n));
+      }
+    }
+    EXPECT_NE(seen.find("rows read ("), std::string::npos) << seen;
+    EXPECT_NE(seen.find(", windows written "), std::string::npos) << seen;
+    sluice.close_stdin();
+    std::string rest, err;
+    EXPECT_EQ(sluice.wait_exit(30s, rest, err), 0);
+  }
+  ::close(master);
+  // On a pipe: the summary and nothing else; with --quiet, not even that.
+  for (const bool quiet : {false, true}) {
+    std::vector<std::string> args = live_query("20ms");
+    if (quiet) args.push_back("--quiet");
+    LiveProcess sluice(args);
+    ASSERT_TRUE(sluice.started());
+    sluice.write("ts,host,v\n" + rows_of_window(0, 3) + rows_of_window(1, 3));
+    sluice.close_stdin();
+    std::string rest, err;
+    EXPECT_EQ(sluice.wait_exit(30s, rest, err), 0) << err;
+    EXPECT_EQ(err.find("rows read"), std::string::npos) << err;
+    EXPECT_EQ(err.find('\033'), std::string::npos) << err;
+    if (quiet)
+      EXPECT_EQ(err, "");
+    else
+      EXPECT_NE(err.find("sluice run: events=6 "), std::string::npos) << err;
   }
 }
 
