@@ -4,11 +4,15 @@
 # packages (used when there is no CUDA toolkit, and by the sanitizer build), and OpenMPI (ranks
 # across processes, and the tests that launch them) and pkg-config (the install tests). Skips
 # what is there.
+# With --quick, only what the quick start's build needs (no GoogleTest, OpenMPI, pkg-config).
 set -euo pipefail
+packages=(g++ cmake ninja-build libthrust-dev libcub-dev libcu++-dev)
+if [ "${1:-}" != "--quick" ]; then
+  packages+=(libgtest-dev libopenmpi-dev openmpi-bin pkg-config)
+fi
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in g++ cmake ninja-build libgtest-dev libthrust-dev libcub-dev libcu++-dev \
-           libopenmpi-dev openmpi-bin pkg-config; do
+for pkg in "${packages[@]}"; do
   have "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then

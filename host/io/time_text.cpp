@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "kernels/ops/floor_div.hpp"
+
 namespace sluice::detail {
 namespace {
 
@@ -38,10 +40,6 @@ constexpr int fraction_digits(TimeUnit unit) {
   return 0;
 }
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  const std::int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
 
 struct CivilDate {
   std::int64_t year;

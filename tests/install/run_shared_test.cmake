@@ -11,10 +11,11 @@ function(run_step what)
 endfunction()
 
 run_step("configuring the shared build" "${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${WORK_DIR}/build"
-         -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=Release -DSLUICE_BUILD_SHARED=ON
+         -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -DNDEBUG"
+         -DSLUICE_BUILD_SHARED=ON
          -DSLUICE_ENABLE_CUDA=OFF -DSLUICE_ENABLE_MPI=OFF -DSLUICE_BUILD_TESTS=OFF
          -DSLUICE_BUILD_BENCH=OFF -DSLUICE_BUILD_SAMPLES=OFF)
-run_step("building the shared library" "${CMAKE_COMMAND}" --build "${WORK_DIR}/build")
+run_step("building the shared library" "${CMAKE_COMMAND}" --build "${WORK_DIR}/build" -j 2)
 run_step("install" "${CMAKE_COMMAND}" --install "${WORK_DIR}/build" --prefix "${WORK_DIR}/prefix")
 file(GLOB_RECURSE shared "${WORK_DIR}/prefix/*/libsluice.so")
 file(GLOB_RECURSE static "${WORK_DIR}/prefix/*/libsluice.a")
