@@ -96,4 +96,18 @@ WindowSpec parse_window(std::string_view text) {
   return WindowSpec::global();
 }
 
+std::string to_string(const WindowSpec& window) {
+  const std::string offset =
+      window.offset.count() != 0 ? "@" + to_string(window.offset) : std::string();
+  switch (window.kind) {
+    case WindowSpec::Kind::tumbling:
+      return "tumbling:" + to_string(window.size) + offset;
+    case WindowSpec::Kind::sliding:
+      return "sliding:" + to_string(window.size) + "/" + to_string(window.slide) + offset;
+    case WindowSpec::Kind::global:
+      return "global";
+  }
+  return "global";
+}
+
 }  // namespace sluice

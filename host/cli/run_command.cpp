@@ -21,6 +21,7 @@
 #include "host/cli/progress.hpp"
 #include "host/cli/result_writer.hpp"
 #include "host/cli/run_options.hpp"
+#include "host/cli/schema_inference.hpp"
 #include "host/cli/stop_signals.hpp"
 #include "host/io/csv_reader.hpp"
 #include "host/io/file_share.hpp"
@@ -104,6 +105,8 @@ struct RankInput {
   std::unique_ptr<detail::FileShareBuffer> share;
   std::unique_ptr<detail::LiveInputBuffer> live;
   std::unique_ptr<std::istream> buffered;
+  std::unique_ptr<ReplayBuffer> replay;  ///< live input after a sample was read from it
+  std::unique_ptr<std::istream> replayed;
   std::istream* stream = nullptr;  ///< null: this rank reads nothing
   std::string name;
   int live_fd = -1;  ///< a FIFO opened by name, closed with the input
@@ -111,6 +114,22 @@ struct RankInput {
     if (live_fd >= 0) ::close(live_fd);
   }
   bool is_live() const { return live != nullptr; }
+  /// @brief Reads the first rows to infer the schema from; the reader then reads the input
+  /// from its start (a file seeks back, live input is replayed).
+  CsvSample take_sample() {
+    CsvSample sample = sample_csv(*stream, is_live());
+    if (is_live()) {
+      replay = std::make_unique<ReplayBuffer>(sample.read, stream->rdbuf());
+      replayed = std::make_unique<std::istream>(replay.get());
+      stream = replayed.get();
+    } else {
+      stream->clear();
+      stream->seekg(0);
+      if (!*stream)
+        throw Error(ErrorCode::io_error, "cannot read " + name + " again after sampling it");
+    }
+    return sample;
+  }
 };
 
 void open_live(int fd, int stop_fd, RankInput& in) {
@@ -275,7 +294,48 @@ void print_summary(const Engine& engine, const Metrics& m, bool verbose) {
               << " exchange_bytes=" << m.exchange_bytes << " seconds=" << m.elapsed_seconds << '\n';
 }
 
-int execute(const RunOptions& options) {
+/// --explain: the schema and where each type came from, the columns read, the query and
+/// the output columns.
+void print_explain(const RunOptions& o, const std::vector<InferredColumn>& inferred,
+                   std::size_t sampled_rows, const RankInput& in) {
+  std::ostream& out = std::cout;
+  const std::vector<std::string> read = columns_read(o);
+  out << "input: " << in.name << (in.is_live() ? " (live)" : "") << "\n";
+  if (o.infer_schema) {
+    out << "schema: inferred from the header and " << sampled_rows << " row"
+        << (sampled_rows == 1 ? "" : "s") << (o.type_overrides.empty() ? "" : ", with --types")
+        << "\n";
+    std::size_t width = 0;
+    for (const InferredColumn& c : inferred) width = std::max(width, c.name.size());
+    for (const InferredColumn& c : inferred) {
+      const bool used = std::find(read.begin(), read.end(), c.name) != read.end();
+      const std::string type = to_string(c.type);
+      out << "  " << c.name << std::string(width + 2 - c.name.size(), ' ') << type
+          << std::string(type.size() < 15 ? 15 - type.size() : 1, ' ') << c.reason
+          << (used ? "" : " (not read: the query does not use it)") << "\n";
+    }
+  } else {
+    out << "schema: " << o.schema.to_string() << " (--schema)\n";
+  }
+  out << "reads: ";
+  for (std::size_t i = 0; i < read.size(); ++i) out << (i ? ", " : "") << read[i];
+  out << "\nquery:";
+  if (o.where) out << " where " << o.where->to_string() << ";";
+  if (!o.keys.empty()) {
+    out << " key by ";
+    for (std::size_t i = 0; i < o.keys.size(); ++i) out << (i ? ", " : "") << o.keys[i];
+    out << ";";
+  }
+  out << " event time " << o.time_column << " (max delay " << to_string(o.max_delay)
+      << ", allowed lateness " << to_string(o.allowed_lateness) << "); window "
+      << to_string(o.window) << "; trigger " << to_string(o.trigger) << "\noutput:";
+  const std::vector<OutputColumn> columns = output_columns(o);
+  for (std::size_t i = 0; i < columns.size(); ++i) out << (i ? ", " : " ") << columns[i].name;
+  if (o.updates == UpdateRows::column) out << ", update";
+  out << "\n";
+}
+
+int execute(RunOptions options) {
   EngineConfig config = options.engine;
   // An output per rank: each rank writes the windows of the keys it owns.
   config.gather_results = !per_rank(options.output);
@@ -294,12 +354,11 @@ int execute(const RunOptions& options) {
   else
     config.batch_timeout = Duration::zero();
   const StopSignals signals;
-  Outputs outputs(options);
-  ResultWriter& writer = outputs.windows;
+  std::optional<Outputs> made_outputs;  // once the schema is known
   CheckpointClock checkpoints;
   if (!options.checkpoint_dir.empty()) {
     config.checkpoint.directory = options.checkpoint_dir;
-    config.checkpoint.commit_sinks = [&writer] { return writer.commit(); };
+    config.checkpoint.commit_sinks = [&made_outputs] { return made_outputs->windows.commit(); };
     checkpoints.enabled = true;
     checkpoints.every = options.checkpoint_every;
   }
@@ -307,6 +366,31 @@ int execute(const RunOptions& options) {
   const int rank = engine.ranks().rank();
   const int ranks = engine.ranks().size();
   const bool writes = ranks == 1 || !config.gather_results || rank == 0;
+  RankInput in;
+  open_input(options.input, rank, ranks, signals.fd(), in);
+  std::vector<InferredColumn> inferred;
+  std::size_t sampled_rows = 0;
+  if (options.infer_schema) {
+    // Each rank would infer from rows of its own: they must agree.
+    if (ranks > 1) throw UsageError("--schema is needed under mpirun (every rank reads with it)");
+    if (in.stream == nullptr) throw UsageError("--schema is needed: this rank reads no input");
+    const CsvSample sample = in.take_sample();
+    sampled_rows = sample.rows;
+    try {
+      inferred = infer_columns(sample, in.name, options.time_column, options.type_overrides);
+    } catch (const Error& e) {
+      if (is_usage_error(e.code())) throw UsageError(e.what());
+      throw;
+    }
+    options.schema = schema_of(inferred, columns_read(options));
+    check_schema(options);
+  }
+  if (options.explain) {
+    print_explain(options, inferred, sampled_rows, in);
+    return kExitOk;
+  }
+  Outputs& outputs = made_outputs.emplace(options);
+  ResultWriter& writer = outputs.windows;
   // Every rank reads each broadcast file whole, before the events.
   std::vector<Batch> broadcast_rows;
   std::uint64_t broadcast_malformed = 0;
@@ -328,8 +412,6 @@ int execute(const RunOptions& options) {
         job.push_broadcast(options.broadcasts[i].name, broadcast_rows[i]);
       job.count_malformed(broadcast_malformed);
     }
-    RankInput in;
-    open_input(options.input, rank, ranks, signals.fd(), in);
     if (writes && from.checkpoint != 0) {
       writer.open_at(with_rank(options.output, rank), from.sink_position);
     } else if (writes) {

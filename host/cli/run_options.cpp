@@ -1,6 +1,7 @@
 // Parsing of the `sluice run` flags into RunOptions, its usage text and the query it builds.
 #include "host/cli/run_options.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <utility>
 
@@ -41,6 +42,8 @@ constexpr FlagSpec kRunFlags[] = {
     {"--late-output"},
     {"--resume", false},
     {"--quiet", false},
+    {"--types"},
+    {"--explain", false},
     {"--verbose", false},
     {"--help", false},
 };
@@ -92,18 +95,13 @@ TimeFormat parse_time_format(std::string_view text) {
 }
 
 /// --format, --time-format, --updates, --update-output and --late-output, checked against the
-/// query (after parse_query_flags).
+/// query (after parse_query_flags) and, when given, the schema.
 void parse_output_flags(const Flags& flags, RunOptions& o) {
   o.output = flags.get("--output", "-");
   o.style.format = parse_format(flags.get("--format", "csv"));
   o.style.time_format = parse_time_format(flags.get("--time-format", "epoch"));
   o.style.global_window = o.window.kind == WindowSpec::Kind::global;
-  if (o.style.time_format == TimeFormat::iso) {
-    const auto at = o.schema.find(o.time_column);
-    if (at && o.schema.field(*at).type.id != TypeId::timestamp)
-      throw UsageError("--time-format iso needs a timestamp time column: '" + o.time_column +
-                       "' is " + to_string(o.schema.field(*at).type));
-  }
+  if (!o.infer_schema) check_schema(o);
   const std::string updates = flags.get("--updates", "column");
   if (updates == "column") {
     o.updates = UpdateRows::column;
@@ -121,7 +119,18 @@ void parse_output_flags(const Flags& flags, RunOptions& o) {
 }
 
 void parse_query_flags(const Flags& flags, RunOptions& o) {
-  o.schema = parse_flag("--schema", flags.required("--schema"), parse_schema);
+  if (flags.has("--schema")) {
+    o.schema = parse_flag("--schema", flags.required("--schema"), parse_schema);
+    if (flags.has("--types"))
+      throw UsageError("--types overrides inferred types: it needs no --schema");
+  } else {
+    o.infer_schema = true;
+    if (flags.has("--types")) {
+      o.type_overrides = flags.required("--types");
+      parse_flag("--types", o.type_overrides, parse_schema);  // checked now, applied later
+    }
+  }
+  o.explain = flags.has("--explain");
   o.time_column = flags.required("--time");
   o.window = parse_flag("--window", flags.required("--window"), parse_window);
   o.trigger = parse_flag("--trigger", flags.get("--trigger", "watermark"), parse_trigger);
@@ -228,6 +237,40 @@ Query make_query(const RunOptions& options, BatchSink sink,
   return query;
 }
 
+void check_schema(const RunOptions& o) {
+  if (o.style.time_format == TimeFormat::iso) {
+    const auto at = o.schema.find(o.time_column);
+    if (at && o.schema.field(*at).type.id != TypeId::timestamp)
+      throw UsageError("--time-format iso needs a timestamp time column: '" + o.time_column +
+                       "' is " + to_string(o.schema.field(*at).type));
+  }
+}
+
+namespace {
+
+void add_columns_of(const ExprNode& node, std::vector<std::string>& names) {
+  if (node.op == ExprOp::column &&
+      std::find(names.begin(), names.end(), node.column) == names.end())
+    names.push_back(node.column);
+  for (const auto& arg : node.args) add_columns_of(*arg, names);
+}
+
+}  // namespace
+
+std::vector<std::string> columns_read(const RunOptions& o) {
+  std::vector<std::string> names{o.time_column};
+  for (const std::string& key : o.keys)
+    if (std::find(names.begin(), names.end(), key) == names.end()) names.push_back(key);
+  if (o.where) add_columns_of(o.where->node(), names);
+  for (const AggregateSpec& spec : o.aggregates)
+    if (spec.input) add_columns_of(spec.input->node(), names);
+  if (o.trigger.condition) add_columns_of(o.trigger.condition->node(), names);
+  // A broadcast key column of the events.
+  for (const BroadcastFile& b : o.broadcasts)
+    if (std::find(names.begin(), names.end(), b.key) == names.end()) names.push_back(b.key);
+  return names;
+}
+
 std::vector<OutputColumn> output_columns(const RunOptions& options) {
   using Print = OutputColumn::Print;
   std::vector<OutputColumn> columns{{"window_start", Print::window_bound},
@@ -249,8 +292,8 @@ std::vector<OutputColumn> output_columns(const RunOptions& options) {
 }
 
 const char* run_usage() {
-  return R"usage(Usage: sluice run --input FILE.csv|- --schema SCHEMA --time COLUMN --window WINDOW
-                  --agg AGGREGATES [options]
+  return R"usage(Usage: sluice run --input FILE.csv|- --time COLUMN --window WINDOW --agg AGGREGATES
+                  [--schema SCHEMA] [options]
 
 Runs a windowed aggregation over a CSV stream (with a header row) and writes one row per
 fired (window, key): window_start,window_end,<keys>,<aggregates>,update. A summary goes to
@@ -259,17 +302,25 @@ malformed) is redrawn there a few times a second while the run goes on.
 
 Required:
   --input FILE|-            CSV input; - reads stdin
-  --schema SCHEMA           columns to read, e.g. "ts:timestamp[ms],host:string,cpu:f32,status:i32"
-                            (types: i32 i64 u32 u64 f32 f64 bool string timestamp[ns|us|ms|s]).
-                            A timestamp cell is a count of its unit (a fraction below the
-                            unit is dropped), or RFC 3339 / ISO 8601: 2026-12-02T17:00:05Z,
-                            2026-12-02 17:00:05.25+01:00, 2026-12-02 (no zone: UTC)
   --time COLUMN             the event-time column (timestamp or integer)
   --window WINDOW           tumbling:10s, tumbling:10s@2s, sliding:10s/2s or global
   --agg AGGREGATES          e.g. "count,sum(cpu),min(cpu),max(cpu),avg(cpu)"; also
                             first(x) and last(x), by event time
 
 Options:
+  --schema SCHEMA           columns to read, e.g. "ts:timestamp[ms],host:string,cpu:f32,status:i32"
+                            (types: i32 i64 u32 u64 f32 f64 bool string timestamp[ns|us|ms|s]).
+                            A timestamp cell is a count of its unit (a fraction below the
+                            unit is dropped), or RFC 3339 / ISO 8601: 2026-12-02T17:00:05Z,
+                            2026-12-02 17:00:05.25+01:00, 2026-12-02 (no zone: UTC)
+                            Without it the types are inferred from the header and up to
+                            1000 first rows (bool, i64, f64, RFC 3339 timestamps, else string;
+                            numbers in the --time column as timestamps in the unit their size
+                            suggests: s, ms, us or ns since 1970), only the columns the query
+                            uses are read, and --explain shows what was inferred
+  --types COLUMN:TYPE[,...] without --schema: these columns' types instead of the inferred
+  --explain                 print the schema (inferred or given), the columns read, the query
+                            and the output columns, then exit without running
   --max-delay DURATION      watermark delay (max out-of-orderness), e.g. 2s (default 0)
   --where EXPRESSION        keep rows where it is true, e.g. "cpu > 50 and status == 200"
   --broadcast NAME=FILE:KEY[,...]

@@ -36,7 +36,10 @@ struct RunOptions {
   UpdateRows updates = UpdateRows::column;  ///< --updates (separate: skip, and update_output)
   std::string update_output;                ///< --update-output (--updates separate)
   std::string late_output;                  ///< --late-output (empty: late rows are counted)
-  Schema schema;                            ///< --schema
+  Schema schema;                            ///< --schema (empty until inferred without it)
+  bool infer_schema = false;                ///< no --schema: infer it from the input
+  std::string type_overrides;               ///< --types (with infer_schema)
+  bool explain = false;                     ///< --explain
   std::string time_column;                  ///< --time
   Duration max_delay{0};                    ///< --max-delay: the watermark's max out-of-orderness
   Duration allowed_lateness{0};             ///< --allowed-lateness
@@ -65,6 +68,14 @@ RunOptions parse_run_options(std::span<char* const> args);
 /// (options.broadcasts[i]) has the schema of broadcast_rows[i].
 Query make_query(const RunOptions& options, BatchSink sink,
                  const std::vector<Batch>& broadcast_rows = {});
+
+/// @brief Checks what depends on the schema (--time-format iso needs a timestamp time column).
+/// @throws UsageError.
+void check_schema(const RunOptions& options);
+
+/// @brief The input columns the query reads: the time column, the keys, every column the
+/// expressions (--where, --agg inputs, an on: trigger) name, broadcast keys; in that order.
+std::vector<std::string> columns_read(const RunOptions& options);
 
 /// @brief How the output writes each result column: the window bounds, the keys, then the
 /// aggregates (min, max, first and last of an f32 column as f32).

@@ -615,6 +615,7 @@ void CsvReader::read_header() {
   if (names[0].starts_with(kBom)) names[0].erase(0, kBom.size());
   std::string header;
   for (std::size_t i = 0; i < names.size(); ++i) header += (i ? ", " : "") + names[i];
+  for (const std::string& n : names) header_names_.emplace_back(trim_blanks(n));
   column_of_field_.assign(names.size(), -1);
   for (std::size_t c = 0; c < schema_.size(); ++c) {
     const Field& field = schema_.field(c);

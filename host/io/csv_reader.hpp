@@ -99,6 +99,8 @@ class CsvReader {
   /// @brief Lines read so far (the header is line 1).
   std::uint64_t line() const noexcept { return line_; }
   const std::string& name() const noexcept { return name_; }
+  /// @brief The header's column names, trimmed, in file order.
+  const std::vector<std::string>& header_names() const noexcept { return header_names_; }
 
  private:
   bool fill_block();
@@ -115,6 +117,7 @@ class CsvReader {
   DictionaryPtr dictionary_;
   CsvOptions options_;
   std::vector<int> column_of_field_;  ///< schema column of each CSV field, or -1
+  std::vector<std::string> header_names_;
   std::size_t header_fields_ = 0;
   std::vector<char> block_;  ///< the input being parsed: whole records only, but at the end
   std::size_t block_used_ = 0;

@@ -40,7 +40,6 @@ constexpr int fraction_digits(TimeUnit unit) {
   return 0;
 }
 
-
 struct CivilDate {
   std::int64_t year;
   int month;  // 1-12

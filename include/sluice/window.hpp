@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "sluice/duration.hpp"
@@ -31,5 +32,9 @@ struct WindowSpec {
 /// @brief Parses "tumbling:10s", "tumbling:10s@2s" (with an offset), "sliding:10s/2s" or "global".
 /// @throws Error(parse_error) naming the text.
 WindowSpec parse_window(std::string_view text);
+
+/// @brief The text parse_window() reads back: "tumbling:10s", "tumbling:10s@2s",
+/// "sliding:10s/2s", "global".
+std::string to_string(const WindowSpec& window);
 
 }  // namespace sluice

@@ -1134,4 +1134,75 @@ TEST_F(CliTest, OutputFlagMisuseIsAUsageError) {
       << integer_time.err;
 }
 
+TEST_F(CliTest, AnInferredSchemaGivesTheWindowsOfTheSameSchemaTyped) {
+  // Out-of-order events with RFC 3339 and epoch-ms columns and a column the query ignores.
+  std::mt19937_64 rng(std::random_device{}());
+  std::string csv = "ts,host,cpu,status,note\n";
+  for (int i = 0; i < 3000; ++i) {
+    const std::int64_t ts = 1'764'694'800'000 + i * 7 + static_cast<std::int64_t>(rng() % 3000);
+    csv += std::to_string(ts) + ",h" + std::to_string(rng() % 7) + "," +
+           std::to_string(rng() % 1000) + "." + std::to_string(rng() % 10) + "," +
+           (rng() % 5 == 0 ? "500" : "200") + ",n" + std::to_string(rng() % 3) + "\n";
+  }
+  const fs::path in = file("in.csv", csv);
+  const std::vector<std::string> query = {"run",
+                                          "--input",
+                                          in.string(),
+                                          "--time",
+                                          "ts",
+                                          "--window",
+                                          "tumbling:2s",
+                                          "--key",
+                                          "host",
+                                          "--agg",
+                                          "count,sum(cpu),max(cpu)",
+                                          "--where",
+                                          "status == 200",
+                                          "--max-delay",
+                                          "1s",
+                                          "--allowed-lateness",
+                                          "1s",
+                                          "--batch-rows",
+                                          "500"};
+  std::vector<std::string> typed = query;
+  typed.insert(typed.end(), {"--schema", "ts:timestamp[ms],host:string,cpu:f64,status:i64"});
+  const Outcome want = run(typed);
+  ASSERT_EQ(want.code, 0) << want.err;
+  const Outcome got = run(query);
+  ASSERT_EQ(got.code, 0) << got.err;
+  EXPECT_EQ(got.out, want.out);
+  EXPECT_GT(lines_of(got.out).size(), 20u);
+  EXPECT_NE(got.err.find("late="), std::string::npos);
+  // --explain names each type and why, and what the query does not read.
+  std::vector<std::string> explain = query;
+  explain.insert(explain.end(), {"--explain", "--types", "cpu:f32"});
+  const Outcome plan = run(explain);
+  ASSERT_EQ(plan.code, 0) << plan.err;
+  EXPECT_NE(plan.out.find("schema: inferred from the header and 1000 rows, with --types"),
+            std::string::npos)
+      << plan.out;
+  EXPECT_NE(plan.out.find("  ts      timestamp[ms]  integers of the event time"), std::string::npos)
+      << plan.out;
+  EXPECT_NE(plan.out.find("  cpu     f32            --types"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("  note    string         text (not read: the query does not use it)"),
+            std::string::npos)
+      << plan.out;
+  EXPECT_NE(plan.out.find("reads: ts, host, status, cpu"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("window tumbling:2s"), std::string::npos) << plan.out;
+  // Misuse.
+  std::vector<std::string> both = typed;
+  both.insert(both.end(), {"--types", "cpu:f32"});
+  const Outcome conflict = run(both);
+  EXPECT_EQ(conflict.code, 2);
+  EXPECT_NE(conflict.err.find("--types overrides inferred types: it needs no --schema"),
+            std::string::npos)
+      << conflict.err;
+  std::vector<std::string> unknown = query;
+  unknown.insert(unknown.end(), {"--types", "load:f32"});
+  const Outcome missing = run(unknown);
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("column 'load' is not in the header"), std::string::npos)
+      << missing.err;
+}
+
 }  // namespace

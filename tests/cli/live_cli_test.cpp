@@ -269,4 +269,30 @@ TEST(LiveCli, ProgressOnATerminalOnlyAndNothingWithQuiet) {
   }
 }
 
+TEST(LiveCli, AnInferredSchemaOnAPipeReplaysTheSampledRows) {
+  // No --schema: the sample ends when the producer pauses, and its rows are not lost. Times
+  // are epoch milliseconds of this era, so inferred as timestamp[ms].
+  const std::int64_t base = 1'764'694'800'000;
+  const auto rows = [&](int w, int n) {
+    std::string text;
+    for (int i = 1; i <= n; ++i)
+      text += std::to_string(base + w * 1000 + i * 100) + ",h," + std::to_string(w) + "\n";
+    return text;
+  };
+  LiveProcess sluice({"run", "--input", "-", "--time", "ts", "--window", "tumbling:1s", "--agg",
+                      "count,sum(v)", "--batch-timeout", "20ms"});
+  ASSERT_TRUE(sluice.started());
+  sluice.write("ts,host,v\n" + rows(0, 3));
+  std::this_thread::sleep_for(400ms);
+  sluice.write(rows(1, 2) + rows(2, 1));
+  sluice.close_stdin();
+  std::string rest, err;
+  EXPECT_EQ(sluice.wait_exit(30s, rest, err), 0) << err;
+  const auto at = [&](int w) { return std::to_string(base + w * 1000); };
+  EXPECT_EQ(rest, "window_start,window_end,count,sum(v),update\n" + at(0) + "," + at(1) +
+                      ",3,0,false\n" + at(1) + "," + at(2) + ",2,2,false\n" + at(2) + "," + at(3) +
+                      ",1,2,false\n")
+      << err;
+}
+
 }  // namespace
