@@ -12,18 +12,13 @@
 #include <sstream>
 #include <thread>
 
+#include "host/api/text.hpp"
 #include "host/io/csv_reader.hpp"
 #include "host/io/time_text.hpp"
 #include "sluice/status.hpp"
 
 namespace sluice::cli {
 namespace {
-
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 bool is_integer(std::string_view t) {
   if (!t.empty() && (t.front() == '+' || t.front() == '-')) t.remove_prefix(1);
@@ -67,7 +62,7 @@ struct Candidates {
   std::size_t cells = 0;
 
   void see(std::string_view cell) {
-    cell = trimmed(cell);
+    cell = detail::trim(cell);
     if (cell.empty()) return;
     ++cells;
     boolean = boolean && is_bool(cell);
