@@ -108,9 +108,15 @@ TimeParse to_unit(std::int64_t seconds, std::int64_t fraction, int digits, TimeU
   std::int64_t units = fraction;
   for (int d = digits; d > keep; --d) units /= 10;
   for (int d = digits; d < keep; ++d) units *= 10;
+  // Before 1970 with a fraction, from the next second down: the earliest instant a unit can
+  // hold is a whole second's count minus part of one.
+  const std::int64_t per = per_second(unit);
+  if (seconds < 0 && units > 0) {
+    ++seconds;
+    units -= per;
+  }
   std::int64_t scaled = 0;
-  if (__builtin_mul_overflow(seconds, per_second(unit), &scaled) ||
-      __builtin_add_overflow(scaled, units, &out))
+  if (__builtin_mul_overflow(seconds, per, &scaled) || __builtin_add_overflow(scaled, units, &out))
     return TimeParse::out_of_range;
   return TimeParse::ok;
 }
@@ -216,10 +222,19 @@ TimeParse parse_epoch_number(std::string_view text, std::int64_t& out) {
 
 void append_rfc3339(std::string& out, std::int64_t value, TimeUnit unit) {
   const std::int64_t per = per_second(unit);
-  const std::int64_t seconds = floor_div(value, per);
-  const std::int64_t below = value - seconds * per;
-  const std::int64_t days = floor_div(seconds, kSecondsPerDay);
-  const std::int64_t in_day = seconds - days * kSecondsPerDay;
+  // Whole seconds towards the past and the units below them, without overflow at the limits.
+  std::int64_t seconds = value / per;
+  std::int64_t below = value % per;
+  if (below < 0) {
+    below += per;
+    --seconds;
+  }
+  std::int64_t days = seconds / kSecondsPerDay;
+  std::int64_t in_day = seconds % kSecondsPerDay;
+  if (in_day < 0) {
+    in_day += kSecondsPerDay;
+    --days;
+  }
   const CivilDate date = civil_from_days(days);
   if (date.year < 0) out += '-';
   append_digits(out, date.year < 0 ? -date.year : date.year, 4);

@@ -97,6 +97,15 @@ TEST(TimeText, Spellings) {
   EXPECT_EQ(parsed(".5", TimeUnit::ms), 0);
   EXPECT_EQ(parsed("5.", TimeUnit::ms), 5);
   EXPECT_EQ(parsed("-9223372036854775808", TimeUnit::ns), INT64_MIN);
+  // The limits of nanoseconds, as text, both ways (those of coarser units lie beyond the
+  // four-digit years the parser reads).
+  for (const std::int64_t v : {INT64_MIN, INT64_MIN + 1, std::int64_t{-1}, INT64_MAX})
+    EXPECT_EQ(parsed(rfc3339(v, TimeUnit::ns), TimeUnit::ns), v) << rfc3339(v, TimeUnit::ns);
+  EXPECT_EQ(parsed("1969-12-31T23:59:59.5Z", TimeUnit::ms), -500);
+  EXPECT_EQ(outcome("1677-09-21T00:12:43.145224191Z", TimeUnit::ns), TimeParse::out_of_range);
+  // Years beyond four digits are written, with a sign before year 0.
+  EXPECT_EQ(rfc3339(INT64_MAX, TimeUnit::s), "292277026596-12-04T15:30:07Z");
+  EXPECT_EQ(rfc3339(INT64_MIN, TimeUnit::s), "-292277022657-01-27T08:29:52Z");
 }
 
 TEST(TimeText, Refusals) {
