@@ -132,6 +132,13 @@ struct RankInput {
   }
 };
 
+/// Whether `path` names live input: something that exists and is neither a regular file nor a
+/// directory (a FIFO, a character device, a socket).
+bool names_live_input(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 void open_live(int fd, int stop_fd, RankInput& in) {
   in.live = std::make_unique<detail::LiveInputBuffer>(fd, stop_fd);
   in.buffered = std::make_unique<std::istream>(in.live.get());
@@ -151,8 +158,7 @@ void open_input(const std::string& pattern, int rank, int ranks, int stop_fd, Ra
   }
   const std::string path = with_rank(pattern, rank);
   in.name = path;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+  if (names_live_input(path)) {
     in.live_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (in.live_fd < 0)
       throw Error(ErrorCode::io_error, "cannot open input '" + path + "': " + std::strerror(errno));
@@ -160,10 +166,11 @@ void open_input(const std::string& pattern, int rank, int ranks, int stop_fd, Ra
     return;
   }
   in.file.open(path, std::ios::in | std::ios::binary);
-  if (!in.file || S_ISDIR(st.st_mode)) {
-    throw Error(ErrorCode::io_error,
-                "cannot open input '" + path +
-                    "': " + (S_ISDIR(st.st_mode) ? "a directory" : std::strerror(errno)));
+  struct stat st {};
+  const bool directory = ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  if (!in.file || directory) {
+    throw Error(ErrorCode::io_error, "cannot open input '" + path + "': " +
+                                         (directory ? "a directory" : std::strerror(errno)));
   }
   in.stream = &in.file;
   if (ranks > 1 && !per_rank(pattern)) {
@@ -180,9 +187,7 @@ void open_input(const std::string& pattern, int rank, int ranks, int stop_fd, Ra
 /// Whether `pattern` names live input on this rank (stdin from a pipe or a terminal, a FIFO).
 bool live_input(const std::string& pattern, int rank) {
   if (pattern == "-") return !detail::is_regular_file(STDIN_FILENO);
-  struct stat st {};
-  const std::string path = with_rank(pattern, rank);
-  return ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+  return names_live_input(with_rank(pattern, rank));
 }
 
 /// The batch timeout of live input unless --batch-timeout says otherwise.

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "host/api/text.hpp"
 #include "kernels/ops/floor_div.hpp"
 
 namespace sluice::detail {
@@ -79,12 +80,6 @@ void append_digits(std::string& out, std::int64_t value, int width) {
   const auto r = std::to_chars(buffer, buffer + sizeof buffer, value);
   for (auto n = r.ptr - buffer; n < width; ++n) out += '0';
   out.append(buffer, r.ptr);
-}
-
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
 }
 
 /// Reads exactly `count` digits at `at`.
@@ -256,7 +251,7 @@ void append_rfc3339(std::string& out, std::int64_t value, TimeUnit unit) {
 }
 
 TimeParse parse_timestamp_text(std::string_view text, TimeUnit unit, std::int64_t& out) {
-  text = trimmed(text);
+  text = trim(text);
   if (text.size() > 1 && text.front() == '+' && text[1] == '-') return TimeParse::bad;
   // A date has its first '-' after four digits; an epoch number has none but a leading sign.
   if (text.size() >= 5 && text[4] == '-') return parse_rfc3339(text, unit, out);

@@ -3,12 +3,7 @@
 # Variables: BINARY_DIR (a Sluice build tree), SOURCE_DIR, WORK_DIR, GENERATOR.
 file(REMOVE_RECURSE "${WORK_DIR}")
 
-function(run_step what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
-  if(rc)
-    message(FATAL_ERROR "${what} failed: ${rc}")
-  endif()
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/run_step.cmake)
 
 # The first ```cpp block after "## The C++ API" in README.md.
 file(READ "${SOURCE_DIR}/README.md" readme)

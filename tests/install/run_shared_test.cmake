@@ -3,12 +3,7 @@
 # command and consumer find libsluice.so. Variables: SOURCE_DIR, WORK_DIR, GENERATOR.
 file(REMOVE_RECURSE "${WORK_DIR}")
 
-function(run_step what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
-  if(rc)
-    message(FATAL_ERROR "${what} failed: ${rc}")
-  endif()
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/run_step.cmake)
 
 run_step("configuring the shared build" "${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${WORK_DIR}/build"
          -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -DNDEBUG"
