@@ -1083,8 +1083,21 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
     check_partitioning(out, plan, workers, partition);
     out.result_schema = result_schema_of(out);
   }
+  std::vector<std::uint32_t> having_constants;
+  if (const std::optional<Expr>& having = query.having_condition()) {
+    if (!out.windowed)
+      throw Error(ErrorCode::invalid_argument, "having needs a windowed query (its result rows)");
+    ExprCompiler results(out.result_schema, {}, dictionary);
+    Fragment f = results.condition(having->node(), "having");
+    out.having_code = std::move(f.code);
+    check_length(out.having_code.size());
+    out.having_columns = results.read_columns();
+    having_constants = results.string_constants();
+  }
   // Batches carry the read columns in schema order: renumber the loads accordingly.
   out.string_constants = compiler.string_constants();
+  out.string_constants.insert(out.string_constants.end(), having_constants.begin(),
+                              having_constants.end());
   const std::vector<std::size_t>& first_use = compiler.read_columns();
   out.read_columns = first_use;
   std::sort(out.read_columns.begin(), out.read_columns.end());

@@ -60,6 +60,10 @@ struct CompiledQuery {
   std::chrono::nanoseconds early_fire_every{0};
   /// The query's broadcast inputs: table t of the programs' lookups is broadcasts[t].
   std::vector<BroadcastSpec> broadcasts;
+  /// HAVING: a program over the result columns `having_columns` (indices into result_schema,
+  /// its loads numbered in that order), yielding whether a fired row is kept; empty: all are.
+  std::vector<Instr> having_code;
+  std::vector<std::size_t> having_columns;
   /// Codes of the string literals the programs compare with (they stay in the dictionary).
   std::vector<std::uint32_t> string_constants;
 };

@@ -2,13 +2,14 @@
 # Installs what building and testing Sluice needs on a fresh Debian/Ubuntu machine (as root or
 # with sudo): compiler, CMake, Ninja, GoogleTest, OpenMP, and the CCCL headers from Debian's
 # packages (used when there is no CUDA toolkit, and by the sanitizer build), and OpenMPI (ranks
-# across processes, and the tests that launch them) and pkg-config (the install tests). Skips
+# across processes, and the tests that launch them), pkg-config (the install tests) and
+# python3-venv (the test that compares `sluice sql` with DuckDB, installed from PyPI). Skips
 # what is there.
 # With --quick, only what the quick start's build needs (no GoogleTest, OpenMPI, pkg-config).
 set -euo pipefail
 packages=(g++ cmake ninja-build libthrust-dev libcub-dev libcu++-dev)
 if [ "${1:-}" != "--quick" ]; then
-  packages+=(libgtest-dev libopenmpi-dev openmpi-bin pkg-config)
+  packages+=(libgtest-dev libopenmpi-dev openmpi-bin pkg-config python3-venv)
 fi
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

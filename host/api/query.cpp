@@ -42,6 +42,12 @@ Query& Query::filter(Expr predicate) {
   return *this;
 }
 
+Query& Query::having(Expr condition) {
+  if (!condition.valid()) misuse("having: the condition is empty");
+  having_ = having_ ? (*having_ && condition) : std::move(condition);
+  return *this;
+}
+
 Query& Query::map(std::string name, Expr value) {
   if (name.empty()) misuse("map: the column name is empty");
   if (!value.valid()) misuse("map: the expression for " + detail::quoted(name) + " is empty");

@@ -13,6 +13,8 @@ inline constexpr int kExitUsage = 2;    ///< unknown flag, missing or bad flag v
 
 /// @brief `sluice run ARGS...` (the arguments after "run"). @return the exit status.
 int run_main(std::span<char* const> args);
+/// @brief `sluice sql ARGS...` (the arguments after "sql"). @return the exit status.
+int sql_main(std::span<char* const> args);
 /// @brief `sluice demo ARGS...` (the arguments after "demo"). @return the exit status.
 int demo_main(std::span<char* const> args);
 

@@ -1,4 +1,4 @@
-// The `sluice` program: dispatches to the run and demo subcommands.
+// The `sluice` program: dispatches to the run, sql and demo subcommands.
 #include <iostream>
 #include <span>
 #include <string>
@@ -18,6 +18,7 @@ Sluice: stream analytics on the GPU or the CPU.
 
 Commands:
   run     run a windowed aggregation over a CSV stream and write the windows as CSV
+  sql     run a Flink-style SQL window query (CREATE TABLE ...; SELECT ...) the same way
   demo    aggregate a generated telemetry stream in memory and print the windows
 
 Run 'sluice COMMAND --help' for the options of a command, 'sluice --version' for the
@@ -68,8 +69,9 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (command == "run") return run_main(args.subspan(1));
+  if (command == "sql") return sql_main(args.subspan(1));
   if (command == "demo") return demo_main(args.subspan(1));
-  constexpr std::string_view kCommands[] = {"run", "demo", "help", "version"};
+  constexpr std::string_view kCommands[] = {"run", "sql", "demo", "help", "version"};
   std::cerr << "sluice: unknown command '" << command << "'" << did_you_mean(command, kCommands)
             << "\n"
             << "Try 'sluice --help' for more information.\n";

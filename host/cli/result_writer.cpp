@@ -235,11 +235,11 @@ void ResultWriter::write(const Batch& batch) {
   if (stopped_ || out_ == nullptr) return;
   if (!result_batches_ && columns_.empty()) {
     for (std::size_t c = 0; c < batch.num_columns(); ++c)
-      columns_.push_back({batch.schema().field(c).name});
+      columns_.push_back({batch.schema().field(c).name, OutputColumn::Print::value, c});
   }
   const std::size_t columns = columns_.size();
   views_.clear();
-  for (std::size_t c = 0; c < columns; ++c) views_.push_back(batch.column(c));
+  for (std::size_t c = 0; c < columns; ++c) views_.push_back(batch.column(columns_[c].source));
   // The rows this output takes, by their `update` flag.
   kept_.clear();
   const bool filtered = result_batches_ && updates_ != UpdateRows::column;

@@ -47,6 +47,7 @@ struct OutputColumn {
   };
   std::string name;
   Print print = Print::value;
+  std::size_t source = 0;  ///< the batch column it shows (result batches)
 };
 
 /// @brief Formats of every column, for one output.
@@ -61,7 +62,9 @@ struct OutputStyle {
 /// Safe to call write() from an engine thread while the caller's thread does other work.
 class ResultWriter {
  public:
-  /// @brief A writer of result batches: `columns` are every column but the last (`update`).
+  /// @brief A writer of result batches: `columns` name the batch columns they show (by
+  /// `source`, in the order given); the batch's last column (`update`) is written after them
+  /// as `updates` says.
   ResultWriter(std::vector<OutputColumn> columns, OutputStyle style, UpdateRows updates);
   /// @brief A writer of every column and row of whatever batches come (late events), named
   /// from the first batch's schema; a CSV header comes with the first batch.

@@ -1,4 +1,5 @@
-// `sluice run`: streams a CSV file through a windowed query and writes the windows as CSV.
+// `sluice run` and `sluice sql`: stream a CSV file through a windowed query and write the
+// windows as they close.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -200,6 +201,7 @@ struct CheckpointClock {
   bool enabled = false;
   Duration every{0};
   std::ostream* notes = nullptr;  ///< where each checkpoint is reported (--verbose), or none
+  std::string who;                ///< "sluice run" or "sluice sql", for the notes
   std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
   bool due() const { return enabled && std::chrono::steady_clock::now() - last >= every; }
 };
@@ -228,8 +230,8 @@ void stream_input(detail::CsvReader& reader, Job& job, CheckpointClock& checkpoi
       checkpoints.last = std::chrono::steady_clock::now();
       if (checkpoints.notes != nullptr) {
         const Metrics m = job.metrics();
-        *checkpoints.notes << "sluice run: checkpoint " << m.checkpoints << " at input byte "
-                           << reader.offset() << " (" << m.checkpoint_bytes
+        *checkpoints.notes << checkpoints.who << ": checkpoint " << m.checkpoints
+                           << " at input byte " << reader.offset() << " (" << m.checkpoint_bytes
                            << " bytes of checkpoints so far)\n";
       }
     }
@@ -237,15 +239,16 @@ void stream_input(detail::CsvReader& reader, Job& job, CheckpointClock& checkpoi
   job.count_malformed(reader.malformed() - malformed);
 }
 
-void report_resume(const ResumePoint& from) {
+void report_resume(const std::string& who, const ResumePoint& from) {
   for (const std::string& why : from.rejected)
-    std::cerr << "sluice run: skipped checkpoint " << why << '\n';
+    std::cerr << who << ": skipped checkpoint " << why << '\n';
   if (from.checkpoint == 0) {
-    std::cerr << "sluice run: no complete checkpoint to resume from: starting from the "
+    std::cerr << who
+              << ": no complete checkpoint to resume from: starting from the "
                  "beginning\n";
     return;
   }
-  std::cerr << "sluice run: resuming from " << from.path << ": input from byte "
+  std::cerr << who << ": resuming from " << from.path << ": input from byte "
             << (from.positions.empty() ? 0 : from.positions[0]) << ", output from byte "
             << from.sink_position << '\n';
 }
@@ -263,25 +266,25 @@ std::function<std::string(std::int64_t)> watermark_text(const RunOptions& option
   };
 }
 
-void print_setup(const Engine& engine, const EngineConfig& config, std::size_t workers,
-                 const RankInput& in) {
-  std::cerr << "sluice run: " << engine.backend_reason() << "; " << workers << " worker"
+void print_setup(const std::string& who, const Engine& engine, const EngineConfig& config,
+                 std::size_t workers, const RankInput& in) {
+  std::cerr << who << ": " << engine.backend_reason() << "; " << workers << " worker"
             << (workers == 1 ? "" : "s") << "; input " << in.name << (in.is_live() ? " (live)" : "")
             << "; batches of " << config.batch_rows << " rows, or sealed after "
             << std::chrono::duration_cast<std::chrono::milliseconds>(config.batch_timeout).count()
             << " ms (0: by rows only)\n";
 }
 
-void print_summary(const Engine& engine, const Metrics& m, bool verbose) {
+void print_summary(const std::string& who, const Engine& engine, const Metrics& m, bool verbose) {
   if (m.events_unrepresentable > 0)
-    std::cerr << "sluice run: skipped " << m.events_unrepresentable << " row"
+    std::cerr << who << ": skipped " << m.events_unrepresentable << " row"
               << (m.events_unrepresentable == 1 ? "" : "s")
               << " whose event time lies too near the ends of the 64-bit range for the window "
                  "(counted as malformed)\n";
   const std::size_t workers = m.batches_per_worker.empty()
                                   ? static_cast<std::size_t>(engine.config().workers)
                                   : m.batches_per_worker.size();
-  std::cerr << "sluice run: events=" << m.events_in << " filtered=" << m.events_filtered
+  std::cerr << who << ": events=" << m.events_in << " filtered=" << m.events_filtered
             << " late=" << m.events_late << " malformed=" << m.events_malformed
             << " windows=" << m.windows_fired
             << " events/s=" << static_cast<std::uint64_t>(m.events_per_second)
@@ -291,7 +294,7 @@ void print_summary(const Engine& engine, const Metrics& m, bool verbose) {
               << ')';
   std::cerr << '\n';
   if (verbose)
-    std::cerr << "sluice run: batches=" << m.batches << " updates=" << m.window_updates
+    std::cerr << who << ": batches=" << m.batches << " updates=" << m.window_updates
               << " state_groups=" << m.state_groups << " state_bytes=" << m.state_bytes
               << " dictionary_strings=" << m.dictionary_strings
               << " strings_reclaimed=" << m.strings_reclaimed << " checkpoints=" << m.checkpoints
@@ -320,7 +323,7 @@ void print_explain(const RunOptions& o, const std::vector<InferredColumn>& infer
           << (used ? "" : " (not read: the query does not use it)") << "\n";
     }
   } else {
-    out << "schema: " << o.schema.to_string() << " (--schema)\n";
+    out << "schema: " << o.schema.to_string() << " (" << o.schema_origin << ")\n";
   }
   out << "reads: ";
   for (std::size_t i = 0; i < read.size(); ++i) out << (i ? ", " : "") << read[i];
@@ -333,14 +336,26 @@ void print_explain(const RunOptions& o, const std::vector<InferredColumn>& infer
   }
   out << " event time " << o.time_column << " (max delay " << to_string(o.max_delay)
       << ", allowed lateness " << to_string(o.allowed_lateness) << "); window "
-      << to_string(o.window) << "; trigger " << to_string(o.trigger) << "\noutput:";
+      << to_string(o.window) << "; trigger " << to_string(o.trigger);
+  if (o.having) out << "; having " << o.having->to_string();
+  out << "\naggregates:";
+  for (std::size_t i = 0; i < o.aggregates.size(); ++i) {
+    const AggregateSpec& a = o.aggregates[i];
+    constexpr const char* kKinds[] = {"count", "sum", "min", "max", "avg", "first", "last"};
+    out << (i ? ", " : " ") << a.name << " = " << kKinds[static_cast<int>(a.kind)] << "("
+        << (a.input ? a.input->to_string() : "") << ")";
+  }
+  out << "\noutput:";
   const std::vector<OutputColumn> columns = output_columns(o);
   for (std::size_t i = 0; i < columns.size(); ++i) out << (i ? ", " : " ") << columns[i].name;
   if (o.updates == UpdateRows::column) out << ", update";
   out << "\n";
 }
 
-int execute(RunOptions options) {
+}  // namespace
+
+int execute_run(RunOptions options) {
+  const std::string who = "sluice " + options.command;
   EngineConfig config = options.engine;
   // An output per rank: each rank writes the windows of the keys it owns.
   config.gather_results = !per_rank(options.output);
@@ -366,6 +381,7 @@ int execute(RunOptions options) {
     config.checkpoint.commit_sinks = [&made_outputs] { return made_outputs->windows.commit(); };
     checkpoints.enabled = true;
     checkpoints.every = options.checkpoint_every;
+    checkpoints.who = who;
   }
   const Engine engine = make_engine(config);
   const int rank = engine.ranks().rank();
@@ -410,7 +426,7 @@ int execute(RunOptions options) {
   std::optional<Progress> progress;
   try {
     const ResumePoint& from = job.resumed_from();
-    if (options.resume && options.verbosity != Verbosity::quiet) report_resume(from);
+    if (options.resume && options.verbosity != Verbosity::quiet) report_resume(who, from);
     // A checkpoint holds the broadcast state and the malformed rows counted before it.
     if (from.checkpoint == 0) {
       for (std::size_t i = 0; i < broadcast_rows.size(); ++i)
@@ -433,7 +449,7 @@ int execute(RunOptions options) {
     }
     const bool talks = rank == 0 && options.verbosity != Verbosity::quiet;
     if (talks && options.verbosity == Verbosity::verbose)
-      print_setup(engine, config, job.metrics().batches_per_worker.size(), in);
+      print_setup(who, engine, config, job.metrics().batches_per_worker.size(), in);
     if (talks && stderr_is_terminal())
       progress.emplace(
           std::cerr, [&job] { return job.metrics(); }, watermark_text(options));
@@ -463,11 +479,11 @@ int execute(RunOptions options) {
     if (outputs.late) outputs.late->close();
     if (rank == 0 && options.verbosity != Verbosity::quiet) {
       if (const int s = signals.signal(); s != 0)
-        std::cerr << "sluice run: stopped by " << (s == SIGINT ? "SIGINT" : "SIGTERM")
+        std::cerr << who << ": stopped by " << (s == SIGINT ? "SIGINT" : "SIGTERM")
                   << ": the input read so far is processed"
                   << (checkpoints.enabled ? ", checkpointed," : "")
                   << " and the windows the watermark closed are written\n";
-      print_summary(engine, totals, options.verbosity == Verbosity::verbose);
+      print_summary(who, engine, totals, options.verbosity == Verbosity::verbose);
     }
   } catch (...) {
     if (progress) progress->stop();
@@ -477,26 +493,38 @@ int execute(RunOptions options) {
   return signals.exit_status(kExitOk);
 }
 
-}  // namespace
+namespace {
 
-int run_main(std::span<char* const> args) {
+/// Parses a subcommand's arguments and runs its job, reporting errors as `command`'s.
+int run_job(std::string_view command, std::span<char* const> args,
+            RunOptions (*parse)(std::span<char* const>), const char* usage) {
   RunOptions options;
   try {
-    options = parse_run_options(args);
+    options = parse(args);
   } catch (const UsageError& e) {
-    return report_usage_error("run", e.what());
+    return report_usage_error(command, e.what());
   }
   if (options.help) {
-    std::cout << run_usage();
+    std::cout << usage;
     return kExitOk;
   }
   try {
-    return execute(options);
+    return execute_run(options);
   } catch (const UsageError& e) {
-    return report_usage_error("run", e.what());
+    return report_usage_error(command, e.what());
   } catch (const std::exception& e) {
-    return report_runtime_error("run", e.what());
+    return report_runtime_error(command, e.what());
   }
+}
+
+}  // namespace
+
+int run_main(std::span<char* const> args) {
+  return run_job("run", args, parse_run_options, run_usage());
+}
+
+int sql_main(std::span<char* const> args) {
+  return run_job("sql", args, parse_sql_options, sql_usage());
 }
 
 }  // namespace sluice::cli

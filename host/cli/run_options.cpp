@@ -2,10 +2,15 @@
 #include "host/cli/run_options.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <limits>
+#include <sstream>
 #include <utility>
 
 #include "host/cli/cli_options.hpp"
+#include "host/sql/sql_plan.hpp"
 
 namespace sluice::cli {
 namespace {
@@ -44,6 +49,36 @@ constexpr FlagSpec kRunFlags[] = {
     {"--quiet", false},
     {"--types"},
     {"--explain", false},
+    {"--verbose", false},
+    {"--help", false},
+};
+
+/// The flags of `sluice sql`: the script replaces those that describe the input and the query.
+constexpr FlagSpec kSqlFlags[] = {
+    {"-e"},
+    {"-f"},
+    {"--allowed-lateness"},
+    {"--workers"},
+    {"--partition"},
+    {"--balance"},
+    {"--backend"},
+    {"--on-error"},
+    {"--output"},
+    {"--batch-rows"},
+    {"--peer-timeout"},
+    {"--trigger"},
+    {"--state-memory-limit"},
+    {"--batch-timeout"},
+    {"--read-block"},
+    {"--checkpoint-dir"},
+    {"--checkpoint-every"},
+    {"--format"},
+    {"--time-format"},
+    {"--updates"},
+    {"--update-output"},
+    {"--late-output"},
+    {"--resume", false},
+    {"--quiet", false},
     {"--verbose", false},
     {"--help", false},
 };
@@ -168,18 +203,8 @@ void parse_engine_flags(const Flags& flags, EngineConfig& config) {
   }
 }
 
-}  // namespace
-
-RunOptions parse_run_options(std::span<char* const> args) {
-  const Flags flags(args, kRunFlags);
-  RunOptions o;
-  if (flags.has("--help")) {
-    o.help = true;
-    return o;
-  }
-  o.input = flags.required("--input");
-  o.on_error = parse_on_error(flags.get("--on-error", "skip"));
-  parse_query_flags(flags, o);
+/// The flags both subcommands take, once the query's parts are known.
+void parse_common_flags(const Flags& flags, RunOptions& o) {
   parse_output_flags(flags, o);
   parse_engine_flags(flags, o.engine);
   if (flags.has("--batch-timeout"))
@@ -217,6 +242,90 @@ RunOptions parse_run_options(std::span<char* const> args) {
                        (o.late_output.empty() ? "--update-output" : "--late-output") +
                        ": a checkpoint records the position of --output alone");
   }
+}
+
+}  // namespace
+
+RunOptions parse_run_options(std::span<char* const> args) {
+  const Flags flags(args, kRunFlags);
+  RunOptions o;
+  if (flags.has("--help")) {
+    o.help = true;
+    return o;
+  }
+  o.input = flags.required("--input");
+  o.on_error = parse_on_error(flags.get("--on-error", "skip"));
+  parse_query_flags(flags, o);
+  parse_common_flags(flags, o);
+  return o;
+}
+
+RunOptions parse_sql_options(std::span<char* const> args) {
+  const Flags flags(args, kSqlFlags);
+  RunOptions o;
+  o.command = "sql";
+  if (flags.has("--help")) {
+    o.help = true;
+    return o;
+  }
+  if (flags.has("-e") == flags.has("-f"))
+    throw UsageError(flags.has("-e") ? "-e and -f exclude each other"
+                                     : "give the query: -e 'SELECT ...' or -f FILE.sql");
+  std::string script;
+  if (flags.has("-e")) {
+    script = flags.required("-e");
+  } else {
+    const std::string& path = flags.required("-f");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UsageError("-f: cannot read '" + path + "': " + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    script = text.str();
+  }
+  sql::SqlPlan plan;
+  try {
+    plan = sql::plan_sql(script);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  o.input = plan.input;
+  o.schema = plan.schema;
+  o.schema_origin = "CREATE TABLE " + plan.table;
+  o.time_column = plan.time_column;
+  o.max_delay = plan.max_delay;
+  o.window = plan.window;
+  o.where = plan.where;
+  o.keys = plan.keys;
+  o.aggregates = plan.aggregates;
+  o.having = plan.having;
+  for (const sql::SqlOutput& out : plan.outputs) o.select.push_back({out.source, out.name});
+  o.explain = plan.explain;
+  o.on_error = flags.has("--on-error") ? parse_on_error(flags.required("--on-error"))
+                                       : (plan.fail_on_malformed ? detail::OnMalformed::fail
+                                                                 : detail::OnMalformed::skip);
+  o.trigger = parse_flag("--trigger", flags.get("--trigger", "watermark"), parse_trigger);
+  o.allowed_lateness =
+      parse_flag("--allowed-lateness", flags.get("--allowed-lateness", "0"), parse_duration);
+  if (!plan.output.empty() && flags.has("--output"))
+    throw UsageError("--output: the script's INSERT INTO names the output already ('" +
+                     plan.output + "')");
+  parse_common_flags(flags, o);
+  if (!plan.output.empty()) {
+    o.output = plan.output;
+    if (!flags.has("--format"))
+      o.style.format = plan.output_format == "json" ? OutputFormat::jsonl : OutputFormat::csv;
+    // The sink table's columns are the output's: an `update` column only where it has one.
+    const bool updates_possible =
+        o.allowed_lateness > Duration::zero() || o.trigger.kind != TriggerSpec::Kind::watermark;
+    if (!flags.has("--updates") && !plan.sink_update_column) {
+      if (updates_possible)
+        throw UsageError(
+            "the sink table has no last column `update BOOLEAN` to mark the windows that "
+            "--allowed-lateness or --trigger re-emit: add one, or pass --updates skip or "
+            "separate");
+      o.updates = UpdateRows::skip;  // nothing is re-emitted: no row is left out
+    }
+  }
   return o;
 }
 
@@ -234,6 +343,7 @@ Query make_query(const RunOptions& options, BatchSink sink,
       .trigger(options.trigger)
       .aggregate(options.aggregates)
       .sink(std::move(sink));
+  if (options.having) query.having(*options.having);
   return query;
 }
 
@@ -288,7 +398,18 @@ std::vector<OutputColumn> output_columns(const RunOptions& options) {
     }
     columns.push_back({spec.name, f32 ? Print::as_f32 : Print::value});
   }
-  return columns;
+  for (std::size_t c = 0; c < columns.size(); ++c) columns[c].source = c;
+  if (options.select.empty()) return columns;
+  std::vector<OutputColumn> selected;
+  for (const SelectedColumn& s : options.select) {
+    const auto it = std::find_if(columns.begin(), columns.end(),
+                                 [&](const OutputColumn& c) { return c.name == s.source; });
+    if (it == columns.end())
+      throw UsageError("the query selects '" + s.source + "', which it does not compute");
+    selected.push_back(*it);
+    selected.back().name = s.name;
+  }
+  return selected;
 }
 
 const char* run_usage() {
@@ -406,6 +527,65 @@ watermark has passed are written (with --checkpoint-dir a checkpoint keeps the r
 --resume) and the output is flushed; a second one kills at once.
 
 Exit status: 0 ok, 1 runtime error (input, engine, --on-error fail), 2 usage error, 130 or 143
+stopped by SIGINT or SIGTERM.
+)usage";
+}
+
+const char* sql_usage() {
+  return R"usage(Usage: sluice sql -e 'SCRIPT' | -f FILE.sql [options]
+
+Runs a SQL script in Flink's streaming shapes: CREATE TABLE statements, then one query. It
+runs as `sluice run` would with the equivalent flags (the same query, the same output).
+
+  CREATE TABLE events (
+    ts     TIMESTAMP(3),
+    host   STRING,
+    cpu    FLOAT,
+    status INT,
+    WATERMARK FOR ts AS ts - INTERVAL '2' SECOND
+  ) WITH ('connector' = 'csv', 'path' = 'events.csv');
+
+  SELECT window_start, window_end, host, COUNT(*) AS n, AVG(cpu) AS avg_cpu
+  FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+  WHERE status = 200 AND host IN ('web-1', 'web-2')
+  GROUP BY window_start, window_end, host
+  HAVING COUNT(*) > 10;
+
+Tables: columns TIMESTAMP(p) (p = 0, 3, 6 or 9 fraction digits: s, ms, us, ns; cells are a
+  count of that unit or RFC 3339 text), BIGINT, INT, FLOAT, DOUBLE, BOOLEAN, STRING (VARCHAR);
+  the CSV has a header and its columns are matched by name. WATERMARK FOR col AS col [-
+  INTERVAL 'n' unit] names the event time and its delay (units: MILLISECOND, SECOND, MINUTE,
+  HOUR, DAY). WITH: 'connector' = 'csv' (or 'filesystem' with 'format' = 'csv'), 'path' =
+  FILE or '-' (stdin), optionally 'csv.ignore-parse-errors' = 'true'|'false' (false: a
+  malformed row fails the run, like --on-error fail).
+Windows: FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset])) or HOP(TABLE t,
+  DESCRIPTOR(ts), slide, size [, offset]); GROUP BY window_start, window_end and any columns.
+  FROM t without a window function is one global window, written at the end of the input.
+Select items: window_start, window_end, GROUP BY columns and the aggregates COUNT(*),
+  COUNT(x), SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE (by event time), each with an
+  optional alias (AS name), in any order.
+Conditions (WHERE over rows, HAVING over windows: aggregates, aliases, GROUP BY columns):
+  = <> < <= > >= AND OR NOT, IN (...), [NOT] BETWEEN a AND b, + - * /, parentheses,
+  numbers, 'strings', TRUE, FALSE. Strings and booleans compare by = and <> only.
+INSERT INTO sink SELECT ... writes to the sink table's 'path' (its 'format' 'csv' or 'json',
+  its column names); otherwise the windows go to --output. EXPLAIN SELECT ... prints the
+  plan (schema, columns read, the query and its output) and exits.
+
+An error names the line and column, shows the line and points at the place.
+
+Options: as for `sluice run` (see sluice run --help), except those the script replaces
+(--input, --schema, --time, --max-delay, --window, --key, --where, --agg, --types,
+--broadcast):
+  -e SCRIPT                 the script's text
+  -f FILE                   read the script from FILE
+  --output FILE|-  --format csv|jsonl|table  --time-format epoch|iso  --updates U
+  --update-output FILE  --late-output FILE  --allowed-lateness DUR  --trigger T
+  --workers N  --partition P  --balance B  --backend B  --on-error E  --batch-rows N
+  --batch-timeout DUR  --read-block B  --state-memory-limit B  --checkpoint-dir DIR
+  --checkpoint-every DUR  --resume  --peer-timeout DUR  --quiet  --verbose
+  -h, --help                show this help
+
+Exit status: 0 ok, 1 runtime error, 2 usage error (a flag or the script), 130 or 143
 stopped by SIGINT or SIGTERM.
 )usage";
 }

@@ -28,8 +28,17 @@ enum class Verbosity : std::uint8_t {
   verbose,  ///< also the setup, each checkpoint, and more counters in the summary
 };
 
-/// @brief Everything `sluice run` was asked to do; each field is one flag.
+/// @brief One output column of a query that chooses them (SQL's SELECT list): the result
+/// column it shows and its name in the output.
+struct SelectedColumn {
+  std::string source;
+  std::string name;
+};
+
+/// @brief Everything `sluice run` was asked to do; each field is one flag (`sluice sql` fills
+/// the query's fields from its script).
 struct RunOptions {
+  std::string command = "run";              ///< the subcommand, for messages: run or sql
   std::string input;                        ///< --input: a CSV file, or "-" for stdin
   std::string output = "-";                 ///< --output: a file, or "-" for stdout
   OutputStyle style;                        ///< --format, --time-format (global_window: --window)
@@ -37,6 +46,7 @@ struct RunOptions {
   std::string update_output;                ///< --update-output (--updates separate)
   std::string late_output;                  ///< --late-output (empty: late rows are counted)
   Schema schema;                            ///< --schema (empty until inferred without it)
+  std::string schema_origin = "--schema";   ///< what gave the schema (sql: its CREATE TABLE)
   bool infer_schema = false;                ///< no --schema: infer it from the input
   std::string type_overrides;               ///< --types (with infer_schema)
   bool explain = false;                     ///< --explain
@@ -47,8 +57,11 @@ struct RunOptions {
   std::vector<std::string> keys;            ///< --key
   WindowSpec window;                        ///< --window
   TriggerSpec trigger;                      ///< --trigger
-  std::vector<AggregateSpec> aggregates;    ///< --agg
-  std::vector<BroadcastFile> broadcasts;    ///< --broadcast
+  std::vector<AggregateSpec> aggregates;    ///< --agg (sql: also those HAVING alone names)
+  std::optional<Expr> having;               ///< sql: HAVING, over the result columns
+  /// sql: the output columns (result column, name), in order; empty: every result column.
+  std::vector<SelectedColumn> select;
+  std::vector<BroadcastFile> broadcasts;                     ///< --broadcast
   detail::OnMalformed on_error = detail::OnMalformed::skip;  ///< --on-error
   std::optional<Duration> batch_timeout;                 ///< --batch-timeout (default: per input)
   std::size_t read_block = std::size_t{16} << 20;        ///< --read-block
@@ -63,6 +76,12 @@ struct RunOptions {
 /// @brief Parses the arguments that follow "run".
 /// @throws UsageError naming the flag at fault.
 RunOptions parse_run_options(std::span<char* const> args);
+
+/// @brief The arguments that follow "sql": -e QUERY or -f FILE.sql, and the flags of
+/// `sluice run` that the script does not replace (output, engine, batching, checkpoints).
+/// The script's tables and query fill the rest.
+/// @throws UsageError naming the flag at fault, or the script's line and column.
+RunOptions parse_sql_options(std::span<char* const> args);
 
 /// @brief The query the options describe, with `sink` receiving the windows; broadcast input i
 /// (options.broadcasts[i]) has the schema of broadcast_rows[i].
@@ -83,5 +102,11 @@ std::vector<OutputColumn> output_columns(const RunOptions& options);
 
 /// @brief The text of `sluice run --help`.
 const char* run_usage();
+/// @brief The text of `sluice sql --help`.
+const char* sql_usage();
+
+/// @brief Runs the job the options describe (both subcommands end here).
+/// @return the exit status. @throws UsageError or Error.
+int execute_run(RunOptions options);
 
 }  // namespace sluice::cli

@@ -12,6 +12,7 @@
 
 #include "host/api/batch_access.hpp"
 #include "host/engine/micro_batch.hpp"
+#include "kernels/host/vector_program.hpp"
 #include "kernels/ops/aggregates.hpp"
 #include "kernels/ops/key_word.hpp"
 #include "sluice/status.hpp"
@@ -182,7 +183,39 @@ Emitter::Emitter(const CompiledQuery& query, const Schema& read_schema, Dictiona
   }
   late_columns_.resize(read_schema_.size());
   late_pointers_.assign(read_schema_.size(), nullptr);
+  if (!query.having_code.empty()) having_stack_ = std::make_unique<VectorStack>();
   wrap_outputs();
+}
+
+std::size_t Emitter::keep_having(std::size_t n) {
+  const Schema& schema = query_.result_schema;
+  InputColumns in;
+  in.count = static_cast<int>(query_.having_columns.size());
+  for (int i = 0; i < in.count; ++i) {
+    const std::size_t c = query_.having_columns[static_cast<std::size_t>(i)];
+    in.data[i] = columns_[c].data();
+    in.type[i] = column_type_of(schema.field(c).type.id);
+  }
+  const ProgramRef program{0, static_cast<std::uint16_t>(query_.having_code.size()),
+                           VType::boolean};
+  kept_.clear();
+  for (std::size_t lo = 0; lo < n; lo += kVectorRows) {
+    const std::size_t count = std::min(kVectorRows, n - lo);
+    const ValueVector& v = run_program_vector(query_.having_code.data(), program, in, lo, nullptr,
+                                              count, *having_stack_);
+    const std::uint8_t* keep = v.as<std::uint8_t>();
+    for (std::size_t i = 0; i < count; ++i)
+      if (keep[i] != 0) kept_.push_back(static_cast<std::uint32_t>(lo + i));
+  }
+  if (kept_.size() == n) return n;
+  // Compacted in place, in order: a kept row moves down to its rank among the kept.
+  for (std::size_t c = 0; c < schema.size(); ++c) {
+    const std::size_t w = type_width(schema.field(c).type.id);
+    std::byte* data = columns_[c].data();
+    for (std::size_t j = 0; j < kept_.size(); ++j)
+      if (kept_[j] != j) std::memcpy(data + j * w, data + kept_[j] * w, w);
+  }
+  return kept_.size();
 }
 
 void Emitter::wrap_outputs() {
@@ -281,7 +314,7 @@ void Emitter::deliver(int /*worker*/, std::uint64_t round, const FiredView& rows
 }
 
 void Emitter::emit(const FiredView& rows) {
-  const std::size_t n = rows.size;
+  std::size_t n = rows.size;
   if (n == 0) return;
   if (ordered_) {
     order_fired_rows(rows, key_sems_, order_, scratch_);
@@ -359,6 +392,12 @@ void Emitter::emit(const FiredView& rows) {
                     std::to_string(start[row]) + ", " + std::to_string(end[row]) + ")" +
                     (k == 0 ? std::string() : " for key (" + key + ")") +
                     ": the integer sum does not fit in 64 bits");
+  }
+  if (having_stack_) {
+    n = keep_having(n);
+    BatchAccess::rebind(result_, pointers_, n);
+    updates = static_cast<std::uint64_t>(
+        std::count_if(update, update + n, [](std::uint8_t u) { return u != 0; }));
   }
   counters_.windows_fired += n;
   counters_.window_updates += updates;

@@ -5,12 +5,14 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <utility>
 #include <vector>
 
 #include "host/engine/micro_batch.hpp"
 #include "host/query_compiler.hpp"
+#include "kernels/host/vector_program.hpp"
 #include "kernels/pipeline/worker_pipeline.hpp"
 #include "sluice/batch.hpp"
 
@@ -74,6 +76,8 @@ class Emitter {
   Gathered& slot(std::uint64_t round);
   void append(Gathered& g, const FiredView& rows);
   void emit(const FiredView& rows);
+  /// Keeps the first n result rows that pass the query's HAVING, in order: how many.
+  std::size_t keep_having(std::size_t n);
 
   const CompiledQuery& query_;
   Schema read_schema_;
@@ -91,6 +95,8 @@ class Emitter {
   OrderScratch scratch_;
   std::vector<Sem> key_sems_;
   std::vector<std::vector<std::uint64_t>> transposed_;
+  std::unique_ptr<VectorStack> having_stack_;  // HAVING's evaluation (none without one)
+  std::vector<std::uint32_t> kept_;            // rows that pass it
   // Stateless queries: each batch's output rows until every worker has ended its round; the
   // parts and their columns are reused (result_ is rebound to each).
   struct RowsPart {

@@ -61,6 +61,11 @@ class Query {
   /// `count` trigger of 0 or an `on` trigger without a condition.
   Query& trigger(TriggerSpec spec);
   Query& aggregate(std::vector<AggregateSpec> aggregates);
+  /// @brief Keeps the fired rows of a windowed query where `condition` (a boolean expression
+  /// over the result columns: window_start, window_end, the keys and the aggregates' result
+  /// names) is true: SQL's HAVING. Several conditions AND. A re-emitted window's row that no
+  /// longer passes is left out; the row emitted before stands (no retraction).
+  Query& having(Expr condition);
   /// @brief Where results go: result batches of fired windows (windowed queries) or output
   /// rows (stateless queries). See BatchSink.
   Query& sink(BatchSink sink);
@@ -91,6 +96,8 @@ class Query {
   const std::optional<WindowSpec>& window_spec() const { return window_; }
   const TriggerSpec& trigger_spec() const { return trigger_; }
   const std::vector<AggregateSpec>& aggregates() const { return aggregates_; }
+  /// @brief The having() conditions, ANDed; absent when none.
+  const std::optional<Expr>& having_condition() const { return having_; }
   const BatchSink& batch_sink() const { return batch_sink_; }
   const ResultSink& result_sink() const { return result_sink_; }
   const LateSink& late_events_sink() const { return late_sink_; }
@@ -106,6 +113,7 @@ class Query {
   std::optional<WindowSpec> window_;
   TriggerSpec trigger_;
   std::vector<AggregateSpec> aggregates_;
+  std::optional<Expr> having_;
   BatchSink batch_sink_;
   ResultSink result_sink_;
   LateSink late_sink_;

@@ -1,0 +1,299 @@
+// The SQL front end: tokens, the script's parse, its plan (the query's parts) and errors that
+// point at the place, with line, column and caret.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "host/sql/sql_ast.hpp"
+#include "host/sql/sql_lexer.hpp"
+#include "host/sql/sql_plan.hpp"
+#include "sluice/status.hpp"
+
+namespace {
+
+using sluice::DataType;
+using sluice::Error;
+using sluice::ErrorCode;
+using sluice::TimeUnit;
+using sluice::TypeId;
+using sluice::WindowSpec;
+using sluice::sql::plan_sql;
+using sluice::sql::SqlPlan;
+using namespace std::chrono_literals;
+
+constexpr const char* kTable = R"sql(
+CREATE TABLE events (
+  ts TIMESTAMP(3),
+  host STRING,
+  cpu FLOAT,
+  status INT,
+  WATERMARK FOR ts AS ts - INTERVAL '2' SECOND
+) WITH ('connector' = 'csv', 'path' = 'events.csv');
+)sql";
+
+std::string with_table(const std::string& query) { return kTable + query; }
+
+/// The message of the error plan_sql throws for `script`, and its code.
+std::string error_of(const std::string& script, ErrorCode* code = nullptr) {
+  try {
+    plan_sql(script);
+  } catch (const Error& e) {
+    if (code != nullptr) *code = e.code();
+    return e.what();
+  }
+  ADD_FAILURE() << "no error for: " << script;
+  return {};
+}
+
+TEST(SqlLexer, TokensKeepTheirPlaceAndQuotes) {
+  const auto tokens = sluice::sql::tokenize("SELECT `a b`, 'it''s' -- note\n/* x */ 1.5e3 <> x");
+  ASSERT_EQ(tokens.size(), 8u);
+  EXPECT_TRUE(tokens[0].is_word("SELECT"));
+  EXPECT_EQ(tokens[1].kind, sluice::sql::Token::Kind::quoted);
+  EXPECT_EQ(tokens[1].text, "a b");
+  EXPECT_EQ(tokens[3].kind, sluice::sql::Token::Kind::string);
+  EXPECT_EQ(tokens[3].text, "it's");
+  EXPECT_EQ(tokens[4].kind, sluice::sql::Token::Kind::decimal);
+  EXPECT_EQ(tokens[5].text, "<>");
+  EXPECT_EQ(tokens[5].offset, 44u);
+  EXPECT_EQ(tokens[7].kind, sluice::sql::Token::Kind::end);
+}
+
+TEST(SqlLexer, MessagesNameLineAndColumnWithACaret) {
+  EXPECT_EQ(sluice::sql::message_at("SELECT a\nFROM  bad", 15, "unknown table 'bad'"),
+            "line 2, column 7: unknown table 'bad'\n  FROM  bad\n        ^");
+  // A tab before the place stays a tab, so the caret lines up in a terminal.
+  EXPECT_EQ(sluice::sql::message_at("\tx", 1, "m"), "line 1, column 2: m\n  \tx\n  \t^");
+  // The end of the script points past its last character.
+  EXPECT_EQ(sluice::sql::message_at("ab", 2, "m"), "line 1, column 3: m\n  ab\n    ^");
+}
+
+TEST(SqlPlan, TumbleQueryHasTheFlagsParts) {
+  const SqlPlan p = plan_sql(with_table(R"sql(
+SELECT window_start, window_end, host, COUNT(*) AS n, AVG(cpu) AS a, max(cpu)
+FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+WHERE status = 200
+GROUP BY window_start, window_end, host;)sql"));
+  EXPECT_EQ(p.input, "events.csv");
+  EXPECT_EQ(p.schema.to_string(), "ts:timestamp[ms],host:string,cpu:f32,status:i32");
+  EXPECT_EQ(p.time_column, "ts");
+  EXPECT_EQ(p.max_delay, 2s);
+  EXPECT_EQ(p.window.kind, WindowSpec::Kind::tumbling);
+  EXPECT_EQ(p.window.size, 10s);
+  ASSERT_TRUE(p.where.has_value());
+  EXPECT_EQ(p.where->to_string(), "(status == 200)");
+  EXPECT_EQ(p.keys, std::vector<std::string>{"host"});
+  ASSERT_EQ(p.aggregates.size(), 3u);
+  EXPECT_EQ(p.aggregates[0].kind, sluice::AggKind::count);
+  EXPECT_EQ(p.aggregates[1].kind, sluice::AggKind::avg);
+  EXPECT_EQ(p.aggregates[2].kind, sluice::AggKind::max);
+  EXPECT_EQ(p.aggregates[2].name, "max(cpu)");
+  ASSERT_EQ(p.outputs.size(), 6u);
+  const std::vector<std::pair<std::string, std::string>> outputs = {
+      {"window_start", "window_start"},
+      {"window_end", "window_end"},
+      {"host", "host"},
+      {"n", "n"},
+      {"a", "a"},
+      {"max(cpu)", "max(cpu)"}};
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    EXPECT_EQ(p.outputs[i].source, outputs[i].first) << i;
+    EXPECT_EQ(p.outputs[i].name, outputs[i].second) << i;
+  }
+  EXPECT_FALSE(p.explain);
+  EXPECT_TRUE(p.output.empty());
+}
+
+TEST(SqlPlan, HopTakesSlideThenSizeAndAnOffset) {
+  const SqlPlan p = plan_sql(with_table(R"sql(
+SELECT window_start, window_end, COUNT(*)
+FROM TABLE(HOP(TABLE events, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '1' MINUTE,
+               INTERVAL '0.5' SECOND))
+GROUP BY window_end, window_start)sql"));
+  EXPECT_EQ(p.window.kind, WindowSpec::Kind::sliding);
+  EXPECT_EQ(p.window.slide, 2s);
+  EXPECT_EQ(p.window.size, 60s);
+  EXPECT_EQ(p.window.offset, 500ms);
+  EXPECT_TRUE(p.keys.empty());
+}
+
+TEST(SqlPlan, TypesMapToColumnTypes) {
+  const SqlPlan p = plan_sql(R"sql(
+CREATE TABLE t (a TIMESTAMP(0), b TIMESTAMP(6), c TIMESTAMP(9), d TIMESTAMP, e BIGINT, f INT,
+                g DOUBLE, h BOOLEAN, i VARCHAR(20), j TIMESTAMP_LTZ(3), k REAL,
+                WATERMARK FOR e AS e)
+WITH ('connector' = 'filesystem', 'format' = 'csv', 'path' = '-');
+SELECT COUNT(*) FROM t)sql");
+  const std::vector<DataType> expected = {DataType::timestamp(TimeUnit::s),
+                                          DataType::timestamp(TimeUnit::us),
+                                          DataType::timestamp(TimeUnit::ns),
+                                          DataType::timestamp(TimeUnit::us),
+                                          TypeId::i64,
+                                          TypeId::i32,
+                                          TypeId::f64,
+                                          TypeId::boolean,
+                                          TypeId::string,
+                                          DataType::timestamp(TimeUnit::ms),
+                                          TypeId::f32};
+  ASSERT_EQ(p.schema.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_EQ(p.schema.field(i).type, expected[i]) << p.schema.field(i).name;
+  EXPECT_EQ(p.input, "-");
+  EXPECT_EQ(p.window.kind, WindowSpec::Kind::global);  // FROM t: one window
+  EXPECT_EQ(p.max_delay, 0s);
+}
+
+TEST(SqlPlan, InBetweenAndNotBecomeTheEnginesOperators) {
+  const SqlPlan p = plan_sql(with_table(R"sql(
+SELECT window_start, window_end, COUNT(*)
+FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND)) AS e
+WHERE e.host IN ('a', 'b', 'c') AND cpu NOT BETWEEN 1 AND 2.5 OR NOT (status <> 200)
+GROUP BY window_start, window_end)sql"));
+  ASSERT_TRUE(p.where.has_value());
+  EXPECT_EQ(p.where->to_string(),
+            "(((((host == 'a') or (host == 'b')) or (host == 'c')) and "
+            "(not ((cpu >= 1) and (cpu <= 2.5)))) or (not (status != 200)))");
+}
+
+TEST(SqlPlan, HavingReadsAggregatesAliasesAndKeys) {
+  const SqlPlan p = plan_sql(with_table(R"sql(
+SELECT window_start, window_end, host, COUNT(*) AS n
+FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+GROUP BY window_start, window_end, host
+HAVING n > 3 AND MAX(cpu) >= 50 AND host <> 'x' AND count(*) < 100)sql"));
+  // MAX(cpu) is computed for HAVING alone; COUNT(*) is the selected one.
+  ASSERT_EQ(p.aggregates.size(), 2u);
+  EXPECT_EQ(p.aggregates[1].name, "MAX(cpu)");
+  EXPECT_EQ(p.outputs.size(), 4u);
+  ASSERT_TRUE(p.having.has_value());
+  EXPECT_EQ(p.having->to_string(),
+            "((((n > 3) and (MAX(cpu) >= 50)) and (host != 'x')) and (n < 100))");
+}
+
+TEST(SqlPlan, InsertIntoAndExplain) {
+  const SqlPlan p = plan_sql(with_table(R"sql(
+CREATE TABLE out (s TIMESTAMP(3), e TIMESTAMP(3), c BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = 'out.jsonl', 'format' = 'json');
+EXPLAIN INSERT INTO out
+SELECT window_start, window_end, COUNT(*)
+FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+GROUP BY window_start, window_end)sql"));
+  EXPECT_TRUE(p.explain);
+  EXPECT_EQ(p.output, "out.jsonl");
+  EXPECT_EQ(p.output_format, "json");
+  ASSERT_EQ(p.outputs.size(), 3u);
+  EXPECT_EQ(p.outputs[2].name, "c");
+}
+
+struct BadScript {
+  std::string query;  ///< after kTable
+  std::string where;  ///< "line L, column C"
+  std::string says;   ///< part of the message
+  ErrorCode code = ErrorCode::parse_error;
+};
+
+TEST(SqlPlan, ErrorsPointAtTheirPlace) {
+  // kTable takes lines 1-8; the query starts on line 9.
+  const std::string tumble =
+      "FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND))\n";
+  const std::vector<BadScript> cases = {
+      {"SELECT COUNT(*) FORM events", "line 9, column 17", "expected FROM, got 'FORM'"},
+      {"SELECT COUNT(*)\n" + tumble + "GROUP BY window_start, window_end, hots",
+       "line 11, column 36", "unknown column 'hots' (table 'events' has ts, host, cpu, status)",
+       ErrorCode::unknown_column},
+      {"SELECT window_start, window_end, cpu, COUNT(*)\n" + tumble +
+           "GROUP BY window_start, window_end",
+       "line 9, column 34", "column 'cpu' is neither in GROUP BY nor inside an aggregate",
+       ErrorCode::invalid_argument},
+      {"SELECT window_start, window_end, COUNT(*)\n" + tumble +
+           "WHERE host > 5\nGROUP BY window_start, window_end",
+       "line 11, column 12", "cannot compare a string with an integer by '>'",
+       ErrorCode::type_mismatch},
+      {"SELECT COUNT(*)\n" + tumble + "GROUP BY host", "line 11, column 1",
+       "GROUP BY window_start, window_end"},
+      {"SELECT COUNT(*) FROM nope", "line 9, column 22", "unknown table 'nope' (tables: events)",
+       ErrorCode::unknown_column},
+      {"SELECT COUNT(*) FROM events WHERE host = 'x", "line 9, column 42", "unterminated string"},
+      {"SELECT SUM(host) FROM events", "line 9, column 12", "SUM needs a number, got a string",
+       ErrorCode::type_mismatch},
+      {"SELECT COUNT(*) FROM events WHERE COUNT(*) > 1", "line 9, column 35", "use HAVING",
+       ErrorCode::invalid_argument},
+      {"SELECT MEDIAN(cpu) FROM events", "line 9, column 8", "unknown aggregate MEDIAN",
+       ErrorCode::invalid_argument},
+      {"SELECT COUNT(*) FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(host), INTERVAL '1' SECOND))",
+       "line 9, column 60", "must name the column of table 'events''s WATERMARK, 'ts'"},
+      {"SELECT COUNT(*) FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '1' YEAR))",
+       "line 9, column 78", "expected a unit"},
+      {"SELECT COUNT(*) FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '0' SECOND))",
+       "line 9, column 65", "tumbling window size", ErrorCode::invalid_argument},
+      {"SELECT COUNT(*) FROM events ORDER BY 1", "line 9, column 29", "ORDER BY is not supported"},
+      {"SELECT COUNT(*) FROM events; SELECT COUNT(*) FROM events", "line 9, column 30",
+       "a script runs one query"},
+      {"SELECT window_start, COUNT(*) FROM events", "line 9, column 8",
+       "window_start comes from a window function", ErrorCode::unknown_column},
+      {"SELECT COUNT(*) FROM events HAVING cpu > 1", "line 9, column 36",
+       "column 'cpu' in HAVING is neither in GROUP BY nor inside an aggregate",
+       ErrorCode::invalid_argument},
+      {"SELECT COUNT(*) FROM events WHERE (cpu > 1", "line 9, column 43", "expected ')'"},
+      {"SELECT COUNT(*) FROM events WHERE cpu > 1 AND host", "line 9, column 43",
+       "AND needs conditions, got a boolean and a string", ErrorCode::type_mismatch},
+  };
+  for (const BadScript& c : cases) {
+    ErrorCode code = ErrorCode::ok;
+    const std::string message = error_of(with_table(c.query), &code);
+    EXPECT_EQ(message.rfind(c.where + ": ", 0), 0u) << c.query << "\n" << message;
+    EXPECT_NE(message.find(c.says), std::string::npos) << c.query << "\n" << message;
+    EXPECT_NE(message.find("\n  "), std::string::npos) << message;
+    EXPECT_EQ(message.back(), '^') << message;
+    EXPECT_EQ(code, c.code) << c.query << "\n" << message;
+  }
+}
+
+TEST(SqlPlan, TableErrorsPointIntoTheirDefinition) {
+  const std::vector<BadScript> cases = {
+      {"CREATE TABLE t (ts TIMESTAMP(3), ts INT) WITH ('connector'='csv','path'='x');",
+       "line 1, column 34", "column 'ts' is defined twice"},
+      {"CREATE TABLE t (ts TIMESTAMP(3), a DECIMAL(10, 2)) WITH ('connector'='csv','path'='x');",
+       "line 1, column 36", "unknown column type 'DECIMAL'"},
+      {"CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)\n"
+       "WITH ('connector' = 'kafka', 'path' = 'x');\nSELECT COUNT(*) FROM t",
+       "line 2, column 21", "unknown connector 'kafka'"},
+      {"CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts)\n"
+       "WITH ('connector' = 'csv', 'path' = 'x', 'delimiter' = ';');\nSELECT COUNT(*) FROM t",
+       "line 2, column 42", "unknown option 'delimiter'"},
+      {"CREATE TABLE t (ts TIMESTAMP(3)) WITH ('connector' = 'csv', 'path' = 'x');\n"
+       "SELECT COUNT(*) FROM t",
+       "line 2, column 22", "table 't' has no WATERMARK"},
+      {"CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1.0000000001' SECOND)"
+       " WITH ('connector' = 'csv', 'path' = 'x');\nSELECT COUNT(*) FROM t",
+       "line 1, column 69", "finer than a nanosecond"},
+  };
+  for (const BadScript& c : cases) {
+    const std::string message = error_of(c.query);
+    EXPECT_EQ(message.rfind(c.where + ": ", 0), 0u) << c.query << "\n" << message;
+    EXPECT_NE(message.find(c.says), std::string::npos) << c.query << "\n" << message;
+  }
+}
+
+TEST(SqlPlan, DeepNestingIsAnErrorNotACrash) {
+  std::string deep = "SELECT COUNT(*) FROM events WHERE ";
+  for (int i = 0; i < 5000; ++i) deep += "(";
+  deep += "cpu > 1";
+  for (int i = 0; i < 5000; ++i) deep += ")";
+  EXPECT_NE(error_of(with_table(deep)).find("nested deeper"), std::string::npos);
+  std::string nots = "SELECT COUNT(*) FROM events WHERE ";
+  for (int i = 0; i < 5000; ++i) nots += "NOT ";
+  nots += "cpu > 1";
+  EXPECT_NE(error_of(with_table(nots)).find("nested deeper"), std::string::npos);
+}
+
+TEST(SqlPlan, LongInListsStayShallow) {
+  std::string query = "SELECT COUNT(*) FROM events WHERE status IN (";
+  for (int i = 0; i < 1000; ++i) query += (i ? ", " : "") + std::to_string(i);
+  query += ")";
+  const SqlPlan p = plan_sql(with_table(query));
+  ASSERT_TRUE(p.where.has_value());
+  EXPECT_LE(p.where->node().depth, 12);  // a balanced tree of 1000 tests
+}
+
+}  // namespace
