@@ -1067,13 +1067,17 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
       agg.panes = PaneSpec::make_global(lateness);
     } else {
       const std::int64_t size = to_time_units(window.size, unit, "window size");
+      // Sliding windows and cumulating ones (whose slide is the step) have a slide of their own.
+      const bool own_slide =
+          window.kind == WindowSpec::Kind::sliding || window.kind == WindowSpec::Kind::cumulate;
       const std::int64_t slide =
-          to_time_units(window.kind == WindowSpec::Kind::sliding ? window.slide : window.size, unit,
-                        "window slide");
+          to_time_units(own_slide ? window.slide : window.size, unit, "window slide");
       const std::int64_t offset = to_time_units(window.offset, unit, "window offset");
       if (size <= 0 || slide <= 0)
         throw Error(ErrorCode::invalid_argument, "window size and slide must be positive");
-      agg.panes = PaneSpec::make(size, slide, offset, lateness);
+      agg.panes = window.kind == WindowSpec::Kind::cumulate
+                      ? PaneSpec::make_cumulate(size, slide, offset, lateness)
+                      : PaneSpec::make(size, slide, offset, lateness);
     }
     if (event_time && !agg.panes.bound_times(out.max_delay))
       throw Error(ErrorCode::invalid_argument,

@@ -93,6 +93,9 @@ Query& Query::window(WindowSpec spec) {
     case WindowSpec::Kind::sliding:
       window_ = WindowSpec::sliding(spec.size, spec.slide, spec.offset);
       break;
+    case WindowSpec::Kind::cumulate:
+      window_ = WindowSpec::cumulate(spec.size, spec.slide, spec.offset);
+      break;
     case WindowSpec::Kind::global:
       window_ = WindowSpec::global();
       break;

@@ -52,6 +52,22 @@ WindowSpec WindowSpec::sliding(Duration size, Duration slide, Duration offset) {
 
 WindowSpec WindowSpec::global() { return WindowSpec{}; }
 
+WindowSpec WindowSpec::cumulate(Duration size, Duration step, Duration offset) {
+  check_positive("cumulate window size", size);
+  check_positive("cumulate window step", step);
+  if (size.count() % step.count() != 0)
+    throw Error(ErrorCode::invalid_argument, "cumulate window size " + to_string(size) +
+                                                 " must be a multiple of its step " +
+                                                 to_string(step));
+  check_offset("cumulate", offset, size, "size");
+  WindowSpec spec;
+  spec.kind = Kind::cumulate;
+  spec.size = size;
+  spec.slide = step;
+  spec.offset = offset;
+  return spec;
+}
+
 WindowSpec parse_window(std::string_view text) {
   const std::string_view body = detail::trim(text);
   const auto fail = [&](const std::string& why) {
@@ -69,8 +85,11 @@ WindowSpec parse_window(std::string_view text) {
 
   const std::size_t colon = body.find(':');
   const std::string_view kind = detail::trim(body.substr(0, colon));
-  if (colon == std::string_view::npos || (kind != "tumbling" && kind != "sliding")) {
-    fail("expected tumbling:SIZE[@OFFSET], sliding:SIZE/SLIDE[@OFFSET] or global");
+  if (colon == std::string_view::npos ||
+      (kind != "tumbling" && kind != "sliding" && kind != "cumulate")) {
+    fail(
+        "expected tumbling:SIZE[@OFFSET], sliding:SIZE/SLIDE[@OFFSET], "
+        "cumulate:SIZE/STEP[@OFFSET] or global");
   }
   std::string_view rest = body.substr(colon + 1);
   Duration offset{0};
@@ -86,6 +105,11 @@ WindowSpec parse_window(std::string_view text) {
       return WindowSpec::tumbling(duration(rest, "size"), offset);
     }
     const std::size_t slash = rest.find('/');
+    if (kind == "cumulate") {
+      if (slash == std::string_view::npos) fail("expected cumulate:SIZE/STEP");
+      return WindowSpec::cumulate(duration(rest.substr(0, slash), "size"),
+                                  duration(rest.substr(slash + 1), "step"), offset);
+    }
     if (slash == std::string_view::npos) fail("expected sliding:SIZE/SLIDE");
     return WindowSpec::sliding(duration(rest.substr(0, slash), "size"),
                                duration(rest.substr(slash + 1), "slide"), offset);
@@ -104,6 +128,8 @@ std::string to_string(const WindowSpec& window) {
       return "tumbling:" + to_string(window.size) + offset;
     case WindowSpec::Kind::sliding:
       return "sliding:" + to_string(window.size) + "/" + to_string(window.slide) + offset;
+    case WindowSpec::Kind::cumulate:
+      return "cumulate:" + to_string(window.size) + "/" + to_string(window.slide) + offset;
     case WindowSpec::Kind::global:
       return "global";
   }

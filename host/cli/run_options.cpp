@@ -424,7 +424,9 @@ malformed) is redrawn there a few times a second while the run goes on.
 Required:
   --input FILE|-            CSV input; - reads stdin
   --time COLUMN             the event-time column (timestamp or integer)
-  --window WINDOW           tumbling:10s, tumbling:10s@2s, sliding:10s/2s or global
+  --window WINDOW           tumbling:10s, tumbling:10s@2s, sliding:10s/2s (size/slide),
+                            cumulate:1m/10s (windows from each minute's start growing by
+                            10 s: [0, 10s), [0, 20s), ... [0, 1m)) or global
   --agg AGGREGATES          e.g. "count,sum(cpu),min(cpu),max(cpu),avg(cpu)"; also
                             first(x) and last(x), by event time
 
@@ -558,8 +560,10 @@ Tables: columns TIMESTAMP(p) (p = 0, 3, 6 or 9 fraction digits: s, ms, us, ns; c
   HOUR, DAY). WITH: 'connector' = 'csv' (or 'filesystem' with 'format' = 'csv'), 'path' =
   FILE or '-' (stdin), optionally 'csv.ignore-parse-errors' = 'true'|'false' (false: a
   malformed row fails the run, like --on-error fail).
-Windows: FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset])) or HOP(TABLE t,
-  DESCRIPTOR(ts), slide, size [, offset]); GROUP BY window_start, window_end and any columns.
+Windows: FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset])), HOP(TABLE t,
+  DESCRIPTOR(ts), slide, size [, offset]) or CUMULATE(TABLE t, DESCRIPTOR(ts), step, size
+  [, offset]) (windows from each period's start growing by the step up to the size); GROUP BY
+  window_start, window_end and any columns.
   FROM t without a window function is one global window, written at the end of the input.
 Select items: window_start, window_end, GROUP BY columns and the aggregates COUNT(*),
   COUNT(x), SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE (by event time), each with an

@@ -40,9 +40,10 @@ std::string Job::Impl::fingerprint() const {
   const detail::PaneSpec& panes = query_.plan.aggregation.panes;
   std::ostringstream text;
   text << "schema " << schema_.to_string() << "; results " << query_.result_schema.to_string()
-       << "; window " << panes.size << '/' << panes.slide << '+' << panes.offset << " lateness "
-       << panes.lateness << (panes.global ? " global" : "") << "; delay " << query_.max_delay
-       << "; workers " << workers_ << "; ranks " << ranks_ << " rank " << rank_ << "; partition "
+       << "; window " << panes.size << '/' << panes.slide << '+' << panes.offset
+       << (panes.steps > 0 ? " cumulate" : "") << " lateness " << panes.lateness
+       << (panes.global ? " global" : "") << "; delay " << query_.max_delay << "; workers "
+       << workers_ << "; ranks " << ranks_ << " rank " << rank_ << "; partition "
        << static_cast<int>(config_.partition.kind) << "; programs " << std::hex << programs;
   return text.str();
 }

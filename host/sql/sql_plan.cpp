@@ -245,8 +245,11 @@ class Planner {
         case SqlFrom::Window::hop:
           plan_.window = WindowSpec::sliding(iv[1].value, iv[0].value, offset);
           break;
-        default:
-          fail(from.offset, "CUMULATE windows are not supported yet: use TUMBLE or HOP");
+        case SqlFrom::Window::cumulate:
+          plan_.window = WindowSpec::cumulate(iv[1].value, iv[0].value, offset);
+          break;
+        case SqlFrom::Window::none:
+          break;
       }
     } catch (const Error& e) {
       if (e.code() != ErrorCode::invalid_argument) throw;

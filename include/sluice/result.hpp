@@ -20,11 +20,12 @@ namespace sluice {
 /// the batch carries), one per aggregate (count: i64; sum, min, max: i64 for integer inputs,
 /// f64 otherwise; avg: f64) and `update` (bool: the window had already been emitted and a late
 /// event changed it; a newer row for the same window and key supersedes an older one). Rows
-/// are ordered by window start, then by the key columns (numbers by value, strings by their
-/// dictionary code, i.e. the order the job first saw them) unless EngineConfig::ordered_results
-/// is off. For a stateless query, each call carries the output rows of one input batch.
-/// The batch and its columns are valid only during the call (the engine reuses the memory):
-/// copy what must outlive it. Called from one engine thread at a time.
+/// are ordered by window start (then end: cumulating windows share starts), then by the key
+/// columns (numbers by value, strings by their dictionary code, i.e. the order the job first
+/// saw them) unless EngineConfig::ordered_results is off. For a stateless query, each call carries
+/// the output rows of one input batch. The batch and its columns are valid only during the call
+/// (the engine reuses the memory): copy what must outlive it. Called from one engine thread at a
+/// time.
 using BatchSink = std::function<void(const Batch&)>;
 /// @brief The sink of a stateless (filter/map/project) query: a BatchSink.
 using RowSink = BatchSink;

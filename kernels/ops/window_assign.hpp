@@ -30,6 +30,11 @@ struct CutBounds {
 /// allowed lateness before the watermark), so a partial keyed by (key, pane, cut) updates
 /// exactly the windows a per-window assignment would. Build with make() (or global()); the
 /// divisions by the pane length go through a FastDivisor.
+///
+/// Cumulating windows (make_cumulate, `steps` > 0) share a start within each period of `size`
+/// and end every `slide` (the step) after it: window k starts at offset + (k / steps) * size
+/// and ends at offset + (k + 1) * slide, so windows stay numbered in order of end and the
+/// panes are the steps.
 struct PaneSpec {
   std::int64_t size = 1;
   std::int64_t slide = 1;
@@ -37,12 +42,14 @@ struct PaneSpec {
   std::int64_t pane = 1;      ///< gcd(size, slide)
   std::int64_t lateness = 0;  ///< allowed lateness
   bool global = false;        ///< one window over all time (pane 0, fires at the final watermark)
+  std::int64_t steps = 0;     ///< cumulating windows: windows per period (size / slide); else 0
   /// Event times in [time_lo, time_hi] have windows, panes and watermarks that 64-bit arithmetic
   /// represents (bound_times); the folds drop others (the engine counts them as malformed).
   std::int64_t time_lo = INT64_MIN;
   std::int64_t time_hi = INT64_MAX;
   FastDivisor pane_divisor;
   FastDivisor slide_divisor;
+  FastDivisor steps_divisor;  ///< cumulating windows
 
   /// @pre size > 0, slide > 0, lateness >= 0 (the query compiler passes an offset in
   /// [0, slide); any offset works, it only renumbers the windows).
@@ -62,6 +69,15 @@ struct PaneSpec {
     p.lateness = lateness;
     p.pane_divisor = FastDivisor(p.pane);
     p.slide_divisor = FastDivisor(slide);
+    return p;
+  }
+  /// @brief Cumulating windows: every `step` a window grows by one step from the start of its
+  /// period of `size`. @pre step > 0, size a positive multiple of step, lateness >= 0.
+  static PaneSpec make_cumulate(std::int64_t size, std::int64_t step, std::int64_t offset,
+                                std::int64_t lateness) {
+    PaneSpec p = make(size, step, offset, lateness);
+    p.steps = size / step;
+    p.steps_divisor = FastDivisor(p.steps);
     return p;
   }
   /// @brief One window over all time.
@@ -102,25 +118,45 @@ struct PaneSpec {
   SLUICE_HD std::int64_t pane_start(std::int64_t p) const { return offset + p * pane; }
   /// @brief Index k of the earliest window (start offset + k*slide) containing pane p.
   SLUICE_HD std::int64_t first_window(std::int64_t p) const {
+    if (steps > 0) return p;  // the window ending with the pane's step
     return global ? 0 : -slide_divisor.floor_divide(size - pane - p * pane);
   }
   /// @brief Index k of the latest window containing pane p.
   SLUICE_HD std::int64_t last_window(std::int64_t p) const {
+    if (steps > 0) return period_first(p) + steps - 1;  // the period's whole window
     return global ? 0 : slide_divisor.floor_divide(p * pane);
   }
   SLUICE_HD std::int64_t window_start(std::int64_t k) const {
+    if (steps > 0) return offset + steps_divisor.floor_divide(k) * size;
     return global ? INT64_MIN : offset + k * slide;
   }
   SLUICE_HD std::int64_t window_end(std::int64_t k) const {
+    if (steps > 0) return offset + (k + 1) * slide;
     return global ? INT64_MAX : offset + k * slide + size;
   }
-  /// @brief Index of the window starting at `start`.
+  /// @brief Index of the (first) window starting at `start`.
   SLUICE_HD std::int64_t window_index(std::int64_t start) const {
+    if (steps > 0) return slide_divisor.floor_divide(start - offset);
     return global ? 0 : slide_divisor.floor_divide(start - offset);
   }
   /// @brief Index of the first window whose end lies after t: end(k) > t.
   SLUICE_HD std::int64_t first_window_ending_after(std::int64_t t) const {
+    if (steps > 0) return slide_divisor.floor_divide(t - offset);
     return slide_divisor.floor_divide(t - offset - size) + 1;
+  }
+  /// @brief The panes window k covers: [first_pane_of(k), last_pane_of(k)].
+  SLUICE_HD std::int64_t first_pane_of(std::int64_t k) const {
+    if (steps > 0) return period_first(k);
+    return global ? 0 : pane_divisor.floor_divide(k * slide);
+  }
+  SLUICE_HD std::int64_t last_pane_of(std::int64_t k) const {
+    if (steps > 0) return k;
+    return global ? 0 : pane_divisor.floor_divide(k * slide + size) - 1;
+  }
+  /// @brief Cumulating windows: the first pane (and window) of the period holding pane or
+  /// window i.
+  SLUICE_HD std::int64_t period_first(std::int64_t i) const {
+    return steps_divisor.floor_divide(i) * steps;
   }
   /// @brief True when window k may still change at watermark wm (end + lateness > wm).
   SLUICE_HD bool window_alive(std::int64_t k, std::int64_t wm) const {
@@ -148,6 +184,11 @@ struct PaneSpec {
     if (global || wm == kNoWatermark) return {INT64_MIN, INT64_MIN};
     const std::int64_t k = first_window_ending_after(wm - lateness);  // first alive window
     CutBounds b;
+    if (steps > 0) {  // pane p's windows are [p, the end of its period]
+      b.alive = period_first(k);
+      b.full = k;
+      return b;
+    }
     // Pane p is alive iff last_window(p) >= k  <=>  p * pane >= k * slide.
     b.alive = ceil_div(k * slide, pane);
     // Every window of p is alive iff first_window(p) >= k  <=>  (p + 1) * pane - size >

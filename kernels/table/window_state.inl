@@ -359,10 +359,8 @@ struct ComputeRequests {
     std::uint64_t acc[kMaxStates];
     for (int s = 0; s < spec.count; ++s) acc[s] = state_init(spec.ops[s]);
     const int q = state_partition(src.hash[i], live.partitions);
-    const std::int64_t first_pane =
-        panes.global ? 0 : panes.pane_divisor.floor_divide(k * panes.slide);
-    const std::int64_t last_pane =
-        panes.global ? 0 : panes.pane_divisor.floor_divide(k * panes.slide + panes.size) - 1;
+    const std::int64_t first_pane = panes.first_pane_of(k);
+    const std::int64_t last_pane = panes.last_pane_of(k);
     for (std::int64_t p = first_pane; p <= last_pane; ++p) {
       const std::uint32_t d = live.find(p);
       if (d == kNotFound) continue;

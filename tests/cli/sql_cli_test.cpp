@@ -183,6 +183,12 @@ std::vector<Equivalent> equivalents() {
        "GROUP BY window_start, window_end, host",
        {"host", "avg(cpu)", "window_end", "count", "update"},
        {"--allowed-lateness", "30s", "--workers", "2"}},
+      {{"--window", "cumulate:10s/2s", "--key", "host", "--agg", "count,avg(cpu),last(cpu)"},
+       "SELECT window_start, window_end, host, COUNT(*), AVG(cpu), LAST_VALUE(cpu)"
+       " FROM TABLE(CUMULATE(TABLE events, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '10' "
+       "SECOND)) GROUP BY window_start, window_end, host",
+       {"window_start", "window_end", "host", "count", "avg(cpu)", "last(cpu)", "update"},
+       {"--allowed-lateness", "5s"}},
       // One window over everything, no keys: FROM the table itself.
       {{"--window", "global", "--where", "cpu * 2 > 50.5 and status != 404", "--agg",
         "sum(cpu),count"},

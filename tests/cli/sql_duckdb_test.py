@@ -72,6 +72,13 @@ QUERIES = [
      "2000, ts // 2000 * 2000, 2000)) w "
      "WHERE host IN ('web-2', 'db-1') OR NOT status = 200 GROUP BY ALL",
      ["int", "f32"]),
+    ("SELECT window_start, window_end, COUNT(*), AVG(cpu) "
+     "FROM TABLE(CUMULATE(TABLE events, DESCRIPTOR(ts), INTERVAL '2' SECOND, "
+     "INTERVAL '10' SECOND)) WHERE host <> 'web-1' GROUP BY window_start, window_end",
+     "SELECT ts // 10000 * 10000 AS s, w.e, COUNT(*), AVG(cpu) FROM events, "
+     "LATERAL (SELECT generate_series AS e FROM generate_series((ts // 2000 + 1) * 2000, "
+     "ts // 10000 * 10000 + 10000, 2000)) w WHERE host <> 'web-1' GROUP BY ALL",
+     ["int", "sum"]),
     ("SELECT window_start, window_end, host, COUNT(*) AS n, SUM(status) "
      "FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '5' SECOND)) "
      "GROUP BY window_start, window_end, host HAVING COUNT(*) > 40 AND MAX(cpu) > 90",

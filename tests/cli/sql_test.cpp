@@ -117,6 +117,22 @@ GROUP BY window_end, window_start)sql"));
   EXPECT_TRUE(p.keys.empty());
 }
 
+TEST(SqlPlan, CumulateTakesStepThenSize) {
+  const SqlPlan p = plan_sql(with_table(R"sql(
+SELECT window_start, window_end, COUNT(*)
+FROM TABLE(CUMULATE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '1' MINUTE))
+GROUP BY window_start, window_end)sql"));
+  EXPECT_EQ(p.window.kind, WindowSpec::Kind::cumulate);
+  EXPECT_EQ(p.window.slide, 10s);
+  EXPECT_EQ(p.window.size, 60s);
+  // The size must be a whole number of steps.
+  EXPECT_NE(error_of(with_table("SELECT COUNT(*) FROM TABLE(CUMULATE(TABLE events, "
+                                "DESCRIPTOR(ts), INTERVAL '7' SECOND, INTERVAL '1' MINUTE)) "
+                                "GROUP BY window_start, window_end"))
+                .find("must be a multiple of its step"),
+            std::string::npos);
+}
+
 TEST(SqlPlan, TypesMapToColumnTypes) {
   const SqlPlan p = plan_sql(R"sql(
 CREATE TABLE t (a TIMESTAMP(0), b TIMESTAMP(6), c TIMESTAMP(9), d TIMESTAMP, e BIGINT, f INT,

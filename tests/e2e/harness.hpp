@@ -124,10 +124,11 @@ struct RunResult {
   Metrics metrics;
 };
 
-/// @brief Why a result batch is not ordered by window start, then keys (numbers by value,
-/// strings by dictionary code), or "" when it is.
+/// @brief Why a result batch is not ordered by window (start, then end), then keys (numbers by
+/// value, strings by dictionary code), or "" when it is.
 inline std::string result_order_error(const Batch& b, std::size_t keys) {
   const auto start = b.values<std::int64_t>(0);
+  const auto end = b.values<std::int64_t>(1);
   const auto compare = [&](std::size_t c, std::size_t i, std::size_t j) -> int {
     const ColumnView v = b.column(c);
     if (v.type.id == TypeId::string) {
@@ -138,8 +139,8 @@ inline std::string result_order_error(const Batch& b, std::size_t keys) {
     return x < y ? -1 : (y < x ? 1 : 0);
   };
   for (std::size_t i = 1; i < b.rows(); ++i) {
-    if (start[i - 1] < start[i]) continue;
-    if (start[i - 1] > start[i])
+    if (start[i - 1] < start[i] || (start[i - 1] == start[i] && end[i - 1] < end[i])) continue;
+    if (start[i - 1] > start[i] || end[i - 1] > end[i])
       return "row " + std::to_string(i) + ": window " + std::to_string(start[i]) + " after " +
              std::to_string(start[i - 1]);
     int order = 0;
@@ -392,10 +393,12 @@ inline void expect_sorted_calls(const RunResult& run) {
   }
 }
 
-/// @brief A call's rows ordered as the reference orders them: by window start, then key values.
+/// @brief A call's rows ordered as the reference orders them: by window (start, then end), then
+/// key values.
 inline std::vector<WindowResult> by_key_values(std::vector<WindowResult> rows) {
   std::stable_sort(rows.begin(), rows.end(), [](const WindowResult& a, const WindowResult& b) {
     if (a.window_start != b.window_start) return a.window_start < b.window_start;
+    if (a.window_end != b.window_end) return a.window_end < b.window_end;
     return a.keys < b.keys;
   });
   return rows;

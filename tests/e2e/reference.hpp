@@ -34,8 +34,11 @@ inline std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 }
 
 /// @brief A window specification in milliseconds (the unit of Event::ts).
+/// Cumulating windows are numbered by end: window k of period j = floor(k / steps) starts at
+/// offset + j * size and ends at offset + (k + 1) * step (`slide` holds the step).
 struct Geometry {
   bool global = true;
+  bool cumulate = false;
   std::int64_t size = 0, slide = 0, offset = 0;
 
   static Geometry of(const WindowSpec& w) {
@@ -43,19 +46,31 @@ struct Geometry {
     g.global = w.kind == WindowSpec::Kind::global;
     if (g.global) return g;
     const auto ms = [](Duration d) { return static_cast<std::int64_t>(d.count() / 1'000'000); };
+    g.cumulate = w.kind == WindowSpec::Kind::cumulate;
     g.size = ms(w.size);
-    g.slide = w.kind == WindowSpec::Kind::sliding ? ms(w.slide) : g.size;
+    g.slide = w.kind == WindowSpec::Kind::tumbling ? g.size : ms(w.slide);
     g.offset = ms(w.offset);
     return g;
   }
+  std::int64_t steps() const { return size / slide; }
   /// The global window is reported as [INT64_MIN, INT64_MAX).
-  std::int64_t start(std::int64_t k) const { return global ? INT64_MIN : offset + k * slide; }
-  std::int64_t end(std::int64_t k) const { return global ? INT64_MAX : offset + k * slide + size; }
+  std::int64_t start(std::int64_t k) const {
+    if (cumulate) return offset + floor_div(k, steps()) * size;
+    return global ? INT64_MIN : offset + k * slide;
+  }
+  std::int64_t end(std::int64_t k) const {
+    if (cumulate) return offset + (k + 1) * slide;
+    return global ? INT64_MAX : offset + k * slide + size;
+  }
   /// Indices of the windows containing t: [first(t), last(t)] (empty when first > last).
   std::int64_t first(std::int64_t t) const {
+    if (cumulate) return floor_div(t - offset, slide);  // the window of t's step
     return global ? 0 : floor_div(t - offset - size, slide) + 1;
   }
-  std::int64_t last(std::int64_t t) const { return global ? 0 : floor_div(t - offset, slide); }
+  std::int64_t last(std::int64_t t) const {
+    if (cumulate) return (floor_div(t - offset, size) + 1) * steps() - 1;  // its period's last
+    return global ? 0 : floor_div(t - offset, slide);
+  }
 };
 
 using FilterFn = std::function<bool(const Event&)>;

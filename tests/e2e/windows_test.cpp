@@ -89,6 +89,38 @@ TEST(Windows, SlidingCoprimeSizeAndSlide) {
   run_and_check(all_aggregates_by_host(WindowSpec::sliding(7s, 3s, 2s)), events, 1, kBatchRows);
 }
 
+TEST(Windows, CumulatingStepsUpToTheSize) {
+  const auto events = generate(default_stream(21));
+  run_and_check(all_aggregates_by_host(WindowSpec::cumulate(10s, 2s)), events, 1, kBatchRows);
+}
+
+TEST(Windows, CumulatingWithOffsetLatenessAndWorkers) {
+  const auto events = generate(default_stream(22));
+  Case c = all_aggregates_by_host(WindowSpec::cumulate(12s, 3s, 5s));
+  c.query.allowed_lateness(4s);
+  c.ref.lateness = 4'000;
+  for (const int workers : {1, 3}) run_and_check(c, events, workers, 1000);
+}
+
+TEST(Windows, CumulatingHandComputed) {
+  // Steps of 2 s up to 6 s: events at 1 s, 3 s and 9 s (one per batch, no delay).
+  std::vector<Event> events;
+  for (std::int64_t t : {1'000, 3'000, 9'000}) events.push_back({t, "h", 1, 0, 1.0, 200});
+  RunResult run;
+  run_and_check(all_aggregates_by_host(WindowSpec::cumulate(6s, 2s), 0s), events, 1, 1,
+                PushMode::builder, &run);
+  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> counts;
+  for (const auto& [window, values] : final_values(run.calls))
+    counts[{std::get<0>(window), std::get<1>(window)}] = std::get<std::int64_t>(values[0]);
+  const std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> expected = {
+      {{0, 2'000}, 1},
+      {{0, 4'000}, 2},
+      {{0, 6'000}, 2},
+      {{6'000, 10'000}, 1},
+      {{6'000, 12'000}, 1}};
+  EXPECT_EQ(counts, expected);
+}
+
 TEST(Windows, NoOutOfOrdernessAllowance) {
   // Without a delay every jittered event behind the maximum risks lateness at window edges.
   StreamOptions o = default_stream(6);

@@ -93,24 +93,44 @@ inline std::int64_t ref_pane_of(const PaneSpec& s, std::int64_t t) {
   return s.global ? 0 : ref_floor_div(t - s.offset, s.pane);
 }
 
-/// @brief Window indices k (start offset + k*slide, length size) that wholly contain pane p,
-/// ascending, found by testing every window that could start in (pane start - size, pane start].
+/// @brief A PaneSpec of cumulating windows (steps of `step` up to `size`).
+inline PaneSpec make_cumulate_panes(std::int64_t size, std::int64_t step, std::int64_t offset = 0,
+                                    std::int64_t lateness = 0) {
+  return PaneSpec::make_cumulate(size, step, offset, lateness);
+}
+
+/// @brief Where window k starts and ends, from the definitions: sliding windows start at
+/// offset + k*slide and last size; cumulating window k (steps per period of size) starts with
+/// its period, offset + floor(k / steps) * size, and ends k + 1 steps after the offset.
+inline __int128 ref_window_start(const PaneSpec& s, std::int64_t k) {
+  if (s.steps > 0)
+    return static_cast<__int128>(s.offset) +
+           static_cast<__int128>(ref_floor_div(k, s.steps)) * s.size;
+  return static_cast<__int128>(s.offset) + static_cast<__int128>(k) * s.slide;
+}
+inline __int128 ref_window_end(const PaneSpec& s, std::int64_t k) {
+  if (s.global) return kFinalWatermark;
+  if (s.steps > 0) return static_cast<__int128>(s.offset) + static_cast<__int128>(k + 1) * s.slide;
+  return ref_window_start(s, k) + s.size;
+}
+
+/// @brief Window indices k that wholly contain pane p, ascending, found by testing every window
+/// that could: those starting in (pane start - size, pane start] (sliding), or the windows of
+/// the steps around the pane's (cumulating).
 inline std::vector<std::int64_t> ref_windows_of_pane(const PaneSpec& s, std::int64_t p) {
   if (s.global) return {0};
   const __int128 ps = static_cast<__int128>(s.offset) + static_cast<__int128>(p) * s.pane;
   std::vector<std::int64_t> out;
-  const std::int64_t k0 = ref_floor_div(static_cast<std::int64_t>(ps - s.size - s.offset), s.slide);
-  const std::int64_t k1 = ref_floor_div(static_cast<std::int64_t>(ps - s.offset), s.slide);
+  std::int64_t k0 = ref_floor_div(static_cast<std::int64_t>(ps - s.size - s.offset), s.slide);
+  std::int64_t k1 = ref_floor_div(static_cast<std::int64_t>(ps - s.offset), s.slide);
+  if (s.steps > 0) {
+    k0 = p - s.steps;
+    k1 = p + s.steps;
+  }
   for (std::int64_t k = k0 - 2; k <= k1 + 2; ++k) {
-    const __int128 start = static_cast<__int128>(s.offset) + static_cast<__int128>(k) * s.slide;
-    if (start <= ps && ps + s.pane <= start + s.size) out.push_back(k);
+    if (ref_window_start(s, k) <= ps && ps + s.pane <= ref_window_end(s, k)) out.push_back(k);
   }
   return out;
-}
-
-inline __int128 ref_window_end(const PaneSpec& s, std::int64_t k) {
-  if (s.global) return kFinalWatermark;
-  return static_cast<__int128>(s.offset) + static_cast<__int128>(k) * s.slide + s.size;
 }
 
 /// @brief Window k may still change at watermark wm: end + lateness > wm (no watermark: yes).

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -52,19 +53,28 @@ TEST(FloorDiv, RandomWideRange) {
 
 struct Geometry {
   std::int64_t size, slide, offset, lateness;
+  bool cumulate = false;  ///< cumulating windows: slide is the step
 };
 
 // Tumbling, sliding with slide | size, sliding with size not a multiple of slide, slide > size
-// (hopping with gaps), offsets of both signs.
-const Geometry kGeometries[] = {{10, 10, 0, 0},     {10, 10, 3, 5}, {10, 5, 0, 0}, {10, 4, 0, 3},
-                                {10, 4, -7, 0},     {7, 3, 2, 11},  {1, 1, 0, 0},  {3, 10, 1, 2},
-                                {60, 15, -30, 100}, {12, 8, 5, 1}};
+// (hopping with gaps), offsets of both signs; cumulating windows of several steps, of one step
+// (tumbling) and of steps of 1.
+const Geometry kGeometries[] = {{10, 10, 0, 0},        {10, 10, 3, 5},      {10, 5, 0, 0},
+                                {10, 4, 0, 3},         {10, 4, -7, 0},      {7, 3, 2, 11},
+                                {1, 1, 0, 0},          {3, 10, 1, 2},       {60, 15, -30, 100},
+                                {12, 8, 5, 1},         {12, 4, 0, 0, true}, {10, 10, 3, 5, true},
+                                {60, 15, 7, 20, true}, {6, 1, -2, 3, true}};
+
+PaneSpec panes_of(const Geometry& g) {
+  return g.cumulate ? make_cumulate_panes(g.size, g.slide, g.offset, g.lateness)
+                    : make_panes(g.size, g.slide, g.offset, g.lateness);
+}
 
 class PaneGeometry : public ::testing::TestWithParam<Geometry> {};
 
 TEST_P(PaneGeometry, PaneOfMatchesDefinitionForNegativeAndPositiveTimes) {
   const Geometry g = GetParam();
-  const PaneSpec s = make_panes(g.size, g.slide, g.offset, g.lateness);
+  const PaneSpec s = panes_of(g);
   for (std::int64_t t = -500; t <= 500; ++t) {
     const std::int64_t p = s.pane_of(t);
     // The pane holding t starts at or before t and ends after it.
@@ -76,7 +86,7 @@ TEST_P(PaneGeometry, PaneOfMatchesDefinitionForNegativeAndPositiveTimes) {
 
 TEST_P(PaneGeometry, WindowsOfAPaneMatchBruteForce) {
   const Geometry g = GetParam();
-  const PaneSpec s = make_panes(g.size, g.slide, g.offset, g.lateness);
+  const PaneSpec s = panes_of(g);
   for (std::int64_t p = -300; p <= 300; ++p) {
     const std::vector<std::int64_t> ks = ref_windows_of_pane(s, p);
     if (ks.empty()) {
@@ -99,17 +109,32 @@ TEST_P(PaneGeometry, WindowsOfAPaneMatchBruteForce) {
 
 TEST_P(PaneGeometry, WindowStartEndAndIndex) {
   const Geometry g = GetParam();
-  const PaneSpec s = make_panes(g.size, g.slide, g.offset, g.lateness);
+  const PaneSpec s = panes_of(g);
   for (std::int64_t k = -100; k <= 100; ++k) {
-    EXPECT_EQ(s.window_start(k), g.offset + k * g.slide);
-    EXPECT_EQ(s.window_end(k), g.offset + k * g.slide + g.size);
-    EXPECT_EQ(s.window_index(s.window_start(k)), k);
+    EXPECT_EQ(s.window_start(k), ref_window_start(s, k));
+    EXPECT_EQ(s.window_end(k), ref_window_end(s, k));
+    if (!g.cumulate) {
+      EXPECT_EQ(s.window_start(k), g.offset + k * g.slide);
+      EXPECT_EQ(s.window_end(k), g.offset + k * g.slide + g.size);
+      EXPECT_EQ(s.window_index(s.window_start(k)), k);
+    } else {
+      // A period's windows share its start, end a step apart, and the last spans the period.
+      EXPECT_EQ(s.window_index(s.window_start(k)), s.period_first(k));
+      EXPECT_EQ(s.window_end(k) - s.window_start(k), (k - s.period_first(k) + 1) * g.slide);
+    }
+    // The panes of a window are the ones whose windows include it.
+    for (std::int64_t p = s.first_pane_of(k) - 3; p <= s.last_pane_of(k) + 3; ++p) {
+      const std::vector<std::int64_t> ks = ref_windows_of_pane(s, p);
+      const bool covered = std::find(ks.begin(), ks.end(), k) != ks.end();
+      EXPECT_EQ(covered, p >= s.first_pane_of(k) && p <= s.last_pane_of(k))
+          << "k " << k << " p " << p;
+    }
   }
 }
 
 TEST_P(PaneGeometry, CutAndExpiryMatchBruteForce) {
   const Geometry g = GetParam();
-  const PaneSpec s = make_panes(g.size, g.slide, g.offset, g.lateness);
+  const PaneSpec s = panes_of(g);
   for (std::int64_t p = -60; p <= 60; ++p) {
     if (ref_windows_of_pane(s, p).empty()) continue;
     for (std::int64_t wm = -800; wm <= 800; wm += 1) {
@@ -131,7 +156,7 @@ TEST_P(PaneGeometry, CutAndExpiryMatchBruteForce) {
 
 TEST_P(PaneGeometry, CutBoundsAgreeWithCutOf) {
   const Geometry g = GetParam();
-  const PaneSpec s = make_panes(g.size, g.slide, g.offset, g.lateness);
+  const PaneSpec s = panes_of(g);
   for (std::int64_t wm = -800; wm <= 800; wm += 3) {
     const detail::CutBounds b = s.cut_bounds(wm);
     for (std::int64_t p = -80; p <= 80; ++p) {

@@ -104,14 +104,19 @@ struct Geometry {
   const char* name;
   std::int64_t size, slide, offset, lateness;
   bool global = false;
+  bool cumulate = false;  ///< slide is the step
 };
 
-const Geometry kGeometries[] = {
-    {"tumbling", 100, 100, 0, 0},    {"tumbling late", 100, 100, 30, 150},
-    {"sliding", 100, 25, 0, 40},     {"sliding gcd", 90, 40, 10, 0},
-    {"hopping gaps", 20, 50, 5, 30}, {"global", 0, 0, 0, 0, true}};
+const Geometry kGeometries[] = {{"tumbling", 100, 100, 0, 0},
+                                {"tumbling late", 100, 100, 30, 150},
+                                {"sliding", 100, 25, 0, 40},
+                                {"sliding gcd", 90, 40, 10, 0},
+                                {"hopping gaps", 20, 50, 5, 30},
+                                {"global", 0, 0, 0, 0, true},
+                                {"cumulate", 100, 25, 10, 60, false, true}};
 
 PaneSpec panes_of(const Geometry& g) {
+  if (g.cumulate) return make_cumulate_panes(g.size, g.slide, g.offset, g.lateness);
   return g.global ? make_global_panes() : make_panes(g.size, g.slide, g.offset, g.lateness);
 }
 
