@@ -21,6 +21,7 @@
 #include "bench/state_memory.hpp"
 #include "bench/telemetry_resident.hpp"
 #include "bench/telemetry_workload.hpp"
+#include "host/engine/string_pattern.hpp"
 #include "sluice/sluice.hpp"
 
 namespace {
@@ -95,6 +96,9 @@ void print_usage(std::ostream& out) {
          "                           early firings (their rows are counted, not checked)\n"
          "  --broadcast              read the cpu threshold from broadcast state (a row per\n"
          "                           host; the same results, one lookup per event)\n"
+         "  --like PATTERN           also require host like PATTERN, which must match every\n"
+         "                           host (host-000000 ...; e.g. 'host-%' or '%'): the same\n"
+         "                           results, one lookup per event in the matching codes\n"
          "  --order on|off           result batches ordered by window and key (default on;\n"
          "                           EngineConfig::ordered_results)\n"
          "  --json FILE              also write a machine-readable record to FILE\n"
@@ -187,6 +191,8 @@ TelemetryOptions parse_telemetry(const std::vector<std::string_view>& args) {
       }
     } else if (flag == "--broadcast") {
       o.broadcast = true;
+    } else if (flag == "--like") {
+      o.like = std::string(value);
     } else if (flag == "--order") {
       if (value != "on" && value != "off")
         throw UsageError{"--order: '" + std::string(value) + "' is not on or off"};
@@ -203,6 +209,15 @@ TelemetryOptions parse_telemetry(const std::vector<std::string_view>& args) {
     throw UsageError{"--mode resident drives one pipeline: --workers must be 1"};
   if (o.broadcast && o.mode == FeedMode::resident)
     throw UsageError{"--broadcast: the resident mode runs its own pipeline; use --mode host-fed"};
+  if (!o.like.empty() && o.mode == FeedMode::resident)
+    throw UsageError{"--like: the resident mode runs its own pipeline; use --mode host-fed"};
+  // The checksum and the hand-fused loop count the events status and cpu keep: the pattern
+  // must keep every host, so that what is measured is the lookup's cost.
+  for (std::uint32_t k = 0; !o.like.empty() && k < o.keys; ++k)
+    if (!sluice::detail::like_match(sluice::bench::host_name(k), o.like))
+      throw UsageError{"--like: '" + o.like + "' does not match " + sluice::bench::host_name(k) +
+                       ": the pattern must match every host name (host-000000 on), so that the "
+                       "checksum and the loop count the same events"};
   return o;
 }
 
@@ -312,6 +327,7 @@ int run_telemetry_command(const TelemetryOptions& o) {
             << " batch(es) per worker and round, repeat " << o.repeat << ", results "
             << (o.ordered ? "ordered" : "unordered")
             << (o.broadcast ? ", threshold from broadcast state" : "")
+            << (o.like.empty() ? std::string() : ", and host like '" + o.like + "'")
             << (o.trigger.kind != sluice::TriggerSpec::Kind::watermark
                     ? ", trigger " + sluice::to_string(o.trigger)
                     : std::string())
@@ -507,6 +523,7 @@ int run_telemetry_command(const TelemetryOptions& o) {
         .member("ordered_results", o.ordered)
         .member("round_batches", o.round_batches)
         .member("broadcast", o.broadcast)
+        .member("like", o.like)
         .member("query",
                 "filter(status == 200 and cpu > 10) . key_by(host) . event_time(ts, 2s) . "
                 "tumbling(10s) . "

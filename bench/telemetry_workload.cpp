@@ -139,11 +139,15 @@ void dump_telemetry(const TelemetryData& data, const TelemetryOptions& options,
 /// The broadcast input of TelemetryOptions::broadcast.
 Schema limits_schema() { return Schema({{"host", TypeId::string}, {"max_cpu", TypeId::f64}}); }
 
-Query telemetry_query(BatchSink sink, bool broadcast, TriggerSpec trigger) {
+Query telemetry_query(BatchSink sink, bool broadcast, TriggerSpec trigger,
+                      const std::string& like) {
   Query q;
   q.trigger(trigger);
   if (broadcast) q.broadcast("limits", limits_schema(), "host");
-  q.filter(col("status") == lit(200) && col("cpu") > (broadcast ? col("limits.max_cpu") : lit(10)))
+  Expr keep =
+      col("status") == lit(200) && col("cpu") > (broadcast ? col("limits.max_cpu") : lit(10));
+  if (!like.empty()) keep = keep && sluice::like(col("host"), like);
+  q.filter(keep)
       .key_by({"host"})
       .event_time("ts", std::chrono::milliseconds(kMaxDelayMs))
       .window(WindowSpec::tumbling(std::chrono::seconds(10)))
@@ -205,8 +209,8 @@ RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
   const auto s0 = std::chrono::steady_clock::now();
   const Schema schema = telemetry_schema();
   Tally tally;
-  Job job =
-      engine.start(schema, telemetry_query(tally_sink(&tally), options.broadcast, options.trigger));
+  Job job = engine.start(schema, telemetry_query(tally_sink(&tally), options.broadcast,
+                                                 options.trigger, options.like));
 
   // Intern every host name into the job's dictionary so that the generated codes are the
   // job's own codes; remap only if the dictionary already held other strings.

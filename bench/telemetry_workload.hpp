@@ -43,6 +43,8 @@ struct TelemetryOptions {
   /// Query::trigger (e.g. every:10ms): early firings cost their rows; the checksum reads the
   /// final ones.
   TriggerSpec trigger;
+  /// Also keep only hosts that match this LIKE pattern (`and host like PATTERN`); empty: none.
+  std::string like;
   std::string json;
   std::string dump;  ///< write the generated columns here (raw little-endian arrays) when set  ///<
                      ///< write a JSON record here when not empty
@@ -98,8 +100,9 @@ TelemetryData generate_telemetry(const TelemetryOptions& options,
 /// filter(status == 200 and cpu > 10) . key_by(host) . event_time(ts, 2s) . tumbling(10s)
 ///   . aggregate(count, sum(cpu), max(cpu))
 /// With `broadcast`, the threshold is `limits.max_cpu`, looked up by host (see
-/// TelemetryOptions::broadcast).
-Query telemetry_query(BatchSink sink, bool broadcast = false, TriggerSpec trigger = {});
+/// TelemetryOptions::broadcast); with a `like` pattern, the filter also has host like it.
+Query telemetry_query(BatchSink sink, bool broadcast = false, TriggerSpec trigger = {},
+                      const std::string& like = {});
 
 /// @brief Bytes per event of the columns the compiled query reads (each read column's width),
 /// taken from the query compiler rather than written down by hand. 20 for this query.

@@ -254,9 +254,14 @@ double literal_double(const Fragment& f) {
 /// Resolves names and generates code. Names in scope are input columns or mapped columns.
 class ExprCompiler {
  public:
+  /// @param patterns_allowed whether `like` may be compiled (its lookup tables follow the
+  /// broadcast inputs' in the batches the programs read).
   ExprCompiler(const Schema& schema, const std::vector<BroadcastSpec>& broadcasts,
-               StringDictionary& dictionary)
-      : schema_(schema), broadcasts_(broadcasts), dictionary_(dictionary) {
+               StringDictionary& dictionary, bool patterns_allowed = true)
+      : schema_(schema),
+        broadcasts_(broadcasts),
+        dictionary_(dictionary),
+        patterns_allowed_(patterns_allowed) {
     for (std::size_t i = 0; i < schema.size(); ++i) visible_.push_back(schema.field(i).name);
   }
 
@@ -333,6 +338,9 @@ class ExprCompiler {
   const std::vector<std::size_t>& read_columns() const { return read_; }
   /// The codes of the string literals compiled so far.
   const std::vector<std::uint32_t>& string_constants() const { return constants_; }
+  /// The distinct LIKE patterns compiled so far: pattern i is lookup table
+  /// broadcasts.size() + i.
+  const std::vector<std::string>& patterns() const { return patterns_; }
 
  private:
   int read_index(std::size_t schema_column) {
@@ -365,6 +373,8 @@ class ExprCompiler {
       case ExprOp::neg:
       case ExprOp::logical_not:
         return lower_unary(node, context);
+      case ExprOp::like:
+        return lower_like(node, context);
       default:
         return lower_binary(node, context);
     }
@@ -453,6 +463,43 @@ class ExprCompiler {
     set_known(f, known_of(key, found_fragment));
     f.nan_unless_known = !key.known && (f.type == VType::f64 || f.type == VType::f32);
     f.lookup_value = true;
+    return f;
+  }
+
+  /// text like 'pattern': a lookup of the text's code in the set of codes whose strings match
+  /// (a table the job keeps as its dictionary grows), found or not.
+  Fragment lower_like(const ExprNode& node, const std::string& context) {
+    if (!patterns_allowed_)
+      throw Error(ErrorCode::invalid_argument, "'like' is not supported" + where(node, context));
+    Fragment text = lower(*node.args.at(0), context);
+    const ExprNode& pattern = *node.args.at(1);
+    if (text.sem != Sem::string)
+      throw Error(ErrorCode::type_mismatch, std::string("'like' needs a string, got ") +
+                                                sem_name(text.sem) + where(node, context));
+    if (pattern.op != ExprOp::literal || !std::holds_alternative<std::string>(pattern.literal))
+      throw Error(ErrorCode::type_mismatch,
+                  "'like' needs a 'pattern' string literal" + where(node, context));
+    const std::string& p = std::get<std::string>(pattern.literal);
+    auto it = std::find(patterns_.begin(), patterns_.end(), p);
+    if (it == patterns_.end()) {
+      if (broadcasts_.size() + patterns_.size() >= static_cast<std::size_t>(kMaxLookupTables))
+        throw Error(ErrorCode::invalid_argument,
+                    "too many lookups" + where(node, context) + ": broadcast inputs and distinct " +
+                        "'like' patterns together are at most " + std::to_string(kMaxLookupTables) +
+                        " per query");
+      patterns_.push_back(p);
+      it = patterns_.end() - 1;
+    }
+    const int table = static_cast<int>(broadcasts_.size() + (it - patterns_.begin()));
+    Fragment f;
+    f.sem = Sem::boolean;
+    f.type = VType::boolean;
+    f.depth = text.depth;
+    f.code = text.code;
+    Instr lookup = make(Op::lookup, VType::u32, VType::boolean);
+    lookup.imm = lookup_immediate(table, kLookupFound);
+    f.code.push_back(lookup);
+    set_known(f, text.known);  // a broadcast string may be unknown: so is its match
     return f;
   }
 
@@ -718,7 +765,9 @@ class ExprCompiler {
   const Schema& schema_;
   const std::vector<BroadcastSpec>& broadcasts_;
   StringDictionary& dictionary_;
+  bool patterns_allowed_ = true;
   std::vector<std::uint32_t> constants_;  // codes of the string literals
+  std::vector<std::string> patterns_;     // distinct LIKE patterns
   int lowering_ = 0;                      // depth of lower()'s recursion
   std::vector<std::string> visible_;
   std::map<std::string, Fragment> mapped_;
@@ -1091,7 +1140,8 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
   if (const std::optional<Expr>& having = query.having_condition()) {
     if (!out.windowed)
       throw Error(ErrorCode::invalid_argument, "having needs a windowed query (its result rows)");
-    ExprCompiler results(out.result_schema, {}, dictionary);
+    // Fired rows carry no lookup tables: no `like` over them.
+    ExprCompiler results(out.result_schema, {}, dictionary, false);
     Fragment f = results.condition(having->node(), "having");
     out.having_code = std::move(f.code);
     check_length(out.having_code.size());
@@ -1099,6 +1149,7 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
     having_constants = results.string_constants();
   }
   // Batches carry the read columns in schema order: renumber the loads accordingly.
+  out.patterns = compiler.patterns();
   out.string_constants = compiler.string_constants();
   out.string_constants.insert(out.string_constants.end(), having_constants.begin(),
                               having_constants.end());

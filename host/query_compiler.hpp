@@ -60,6 +60,9 @@ struct CompiledQuery {
   std::chrono::nanoseconds early_fire_every{0};
   /// The query's broadcast inputs: table t of the programs' lookups is broadcasts[t].
   std::vector<BroadcastSpec> broadcasts;
+  /// Its distinct LIKE patterns: table broadcasts.size() + i holds the codes of the strings
+  /// that match patterns[i].
+  std::vector<std::string> patterns;
   /// HAVING: a program over the result columns `having_columns` (indices into result_schema,
   /// its loads numbered in that order), yielding whether a fired row is kept; empty: all are.
   std::vector<Instr> having_code;

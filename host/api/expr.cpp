@@ -73,6 +73,8 @@ const char* to_string(ExprOp op) noexcept {
       return "and";
     case ExprOp::logical_or:
       return "or";
+    case ExprOp::like:
+      return "like";
     case ExprOp::column:
     case ExprOp::literal:
       break;
@@ -178,5 +180,10 @@ Expr operator>(const Expr& a, const Expr& b) { return make_op(ExprOp::gt, {&a, &
 Expr operator>=(const Expr& a, const Expr& b) { return make_op(ExprOp::ge, {&a, &b}); }
 Expr operator&&(const Expr& a, const Expr& b) { return make_op(ExprOp::logical_and, {&a, &b}); }
 Expr operator||(const Expr& a, const Expr& b) { return make_op(ExprOp::logical_or, {&a, &b}); }
+
+Expr like(const Expr& text, std::string pattern) {
+  const Expr p = lit(std::move(pattern));
+  return make_op(ExprOp::like, {&text, &p});
+}
 
 }  // namespace sluice

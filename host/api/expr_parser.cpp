@@ -25,6 +25,7 @@ enum class TokenKind : std::uint8_t {
   kw_and,
   kw_or,
   kw_not,
+  kw_like,
   kw_true,
   kw_false,
   symbol,  // an operator or parenthesis; `text` says which
@@ -121,6 +122,8 @@ class Parser {
         kind = TokenKind::kw_or;
       else if (equals_lower(word, "not"))
         kind = TokenKind::kw_not;
+      else if (equals_lower(word, "like"))
+        kind = TokenKind::kw_like;
       else if (equals_lower(word, "true"))
         kind = TokenKind::kw_true;
       else if (equals_lower(word, "false"))
@@ -279,6 +282,19 @@ class Parser {
 
   NodePtr parse_comparison() {
     NodePtr left = parse_additive();
+    if (token_.kind == TokenKind::kw_like) {
+      // text like 'pattern': the pattern is a string literal.
+      const std::size_t at = token_.offset;
+      advance();
+      if (token_.kind != TokenKind::string) fail(token_.offset, "'like' needs a 'pattern' string");
+      NodePtr pattern = literal(token_.offset);
+      pattern->literal = std::string(token_.text);
+      advance();
+      NodePtr result = make(ExprOp::like, at, {std::move(left), std::move(pattern)});
+      if (comparison_op() || token_.kind == TokenKind::kw_like)
+        fail(token_.offset, "comparisons cannot be chained (use 'and')");
+      return result;
+    }
     const std::optional<ExprOp> op = comparison_op();
     if (!op) return left;
     const std::size_t at = token_.offset;

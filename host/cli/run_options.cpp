@@ -2,6 +2,7 @@
 #include "host/cli/run_options.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -15,15 +16,17 @@
 namespace sluice::cli {
 namespace {
 
-constexpr FlagSpec kRunFlags[] = {
-    {"--input"},
-    {"--schema"},
-    {"--time"},
-    {"--max-delay"},
-    {"--where"},
-    {"--key"},
-    {"--window"},
-    {"--agg"},
+/// The flags of `sluice run` alone: the input and the query, which a script gives `sluice sql`.
+constexpr FlagSpec kQueryFlags[] = {
+    {"--input"},  {"--schema"}, {"--time"},      {"--max-delay"}, {"--where"},          {"--key"},
+    {"--window"}, {"--agg"},    {"--broadcast"}, {"--types"},     {"--explain", false},
+};
+
+/// The flags of `sluice sql` alone: where its script is.
+constexpr FlagSpec kScriptFlags[] = {{"-e"}, {"-f"}};
+
+/// The flags both take: lateness and trigger, the engine, the output, batching, checkpoints.
+constexpr FlagSpec kSharedFlags[] = {
     {"--allowed-lateness"},
     {"--workers"},
     {"--partition"},
@@ -33,7 +36,6 @@ constexpr FlagSpec kRunFlags[] = {
     {"--output"},
     {"--batch-rows"},
     {"--peer-timeout"},
-    {"--broadcast"},
     {"--trigger"},
     {"--state-memory-limit"},
     {"--batch-timeout"},
@@ -47,41 +49,20 @@ constexpr FlagSpec kRunFlags[] = {
     {"--late-output"},
     {"--resume", false},
     {"--quiet", false},
-    {"--types"},
-    {"--explain", false},
     {"--verbose", false},
     {"--help", false},
 };
 
-/// The flags of `sluice sql`: the script replaces those that describe the input and the query.
-constexpr FlagSpec kSqlFlags[] = {
-    {"-e"},
-    {"-f"},
-    {"--allowed-lateness"},
-    {"--workers"},
-    {"--partition"},
-    {"--balance"},
-    {"--backend"},
-    {"--on-error"},
-    {"--output"},
-    {"--batch-rows"},
-    {"--peer-timeout"},
-    {"--trigger"},
-    {"--state-memory-limit"},
-    {"--batch-timeout"},
-    {"--read-block"},
-    {"--checkpoint-dir"},
-    {"--checkpoint-every"},
-    {"--format"},
-    {"--time-format"},
-    {"--updates"},
-    {"--update-output"},
-    {"--late-output"},
-    {"--resume", false},
-    {"--quiet", false},
-    {"--verbose", false},
-    {"--help", false},
-};
+template <std::size_t A, std::size_t B>
+constexpr std::array<FlagSpec, A + B> joined(const FlagSpec (&a)[A], const FlagSpec (&b)[B]) {
+  std::array<FlagSpec, A + B> all{};
+  for (std::size_t i = 0; i < A; ++i) all[i] = a[i];
+  for (std::size_t i = 0; i < B; ++i) all[A + i] = b[i];
+  return all;
+}
+
+constexpr auto kRunFlags = joined(kQueryFlags, kSharedFlags);
+constexpr auto kSqlFlags = joined(kScriptFlags, kSharedFlags);
 
 /// A byte count: digits with an optional suffix k, m or g (KiB, MiB, GiB).
 std::size_t parse_bytes(std::string_view flag, std::string_view text) {
@@ -446,6 +427,7 @@ Options:
                             and the output columns, then exit without running
   --max-delay DURATION      watermark delay (max out-of-orderness), e.g. 2s (default 0)
   --where EXPRESSION        keep rows where it is true, e.g. "cpu > 50 and status == 200"
+                            or "host like 'web-%'" (% any run, _ one character)
   --broadcast NAME=FILE:KEY[,...]
                             a table every worker sees, read before the input, e.g.
                             limits=limits.csv:region; expressions read its columns as
@@ -570,7 +552,8 @@ Select items: window_start, window_end, GROUP BY columns and the aggregates COUN
   optional alias (AS name), in any order.
 Conditions (WHERE over rows, HAVING over windows: aggregates, aliases, GROUP BY columns):
   = <> < <= > >= AND OR NOT, IN (...), [NOT] BETWEEN a AND b, + - * /, parentheses,
-  numbers, 'strings', TRUE, FALSE. Strings and booleans compare by = and <> only.
+  numbers, 'strings', TRUE, FALSE; WHERE also [NOT] LIKE 'pattern' (% any run, _ one
+  character). Strings and booleans compare by = and <> only.
 INSERT INTO sink SELECT ... writes to the sink table's 'path' (its 'format' 'csv' or 'json',
   its column names); otherwise the windows go to --output. EXPLAIN SELECT ... prints the
   plan (schema, columns read, the query and its output) and exits.

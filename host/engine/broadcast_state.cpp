@@ -6,14 +6,51 @@
 #include <string>
 #include <utility>
 
+#include "host/engine/string_pattern.hpp"
 #include "host/query_compiler.hpp"
 #include "kernels/ops/program.hpp"
 #include "sluice/status.hpp"
 
 namespace sluice::detail {
 
-BroadcastState::BroadcastState(std::vector<BroadcastSpec> specs, DictionaryPtr dictionary)
-    : specs_(std::move(specs)), dictionary_(std::move(dictionary)), tables_(specs_.size()) {}
+BroadcastState::BroadcastState(std::vector<BroadcastSpec> specs, std::vector<std::string> patterns,
+                               DictionaryPtr dictionary)
+    : specs_(std::move(specs)),
+      patterns_(std::move(patterns)),
+      dictionary_(std::move(dictionary)),
+      tables_(specs_.size() + patterns_.size()) {
+  rescan_patterns();
+}
+
+void BroadcastState::match(std::uint32_t code) {
+  const std::string_view text = dictionary_->at(code);
+  for (std::size_t i = 0; i < patterns_.size(); ++i)
+    if (like_match(text, patterns_[i])) tables_[specs_.size() + i].keys.push_back(code);
+}
+
+void BroadcastState::rescan_patterns() {
+  if (patterns_.empty()) return;
+  for (std::size_t t = specs_.size(); t < tables_.size(); ++t) tables_[t] = Table{};
+  covered_ = dictionary_->codes_given();
+  const std::uint32_t limit = dictionary_->code_limit();
+  for (std::uint32_t c = 0; c < limit; ++c)
+    if (dictionary_->contains(c)) match(c);
+}
+
+void BroadcastState::refresh() {
+  if (patterns_.empty()) return;
+  const std::size_t given = dictionary_->codes_given();
+  if (given == covered_ && snapshot_) return;
+  for (; covered_ < given; ++covered_) match(dictionary_->code_given(covered_));
+  publish(++version_);
+}
+
+void BroadcastState::set_dictionary(DictionaryPtr dictionary) {
+  dictionary_ = std::move(dictionary);
+  if (patterns_.empty()) return;
+  rescan_patterns();
+  publish(++version_);
+}
 
 std::uint64_t BroadcastState::word_of(const Batch& batch, std::size_t row, std::size_t column) {
   // The value word a column load of the same type yields (see load_word); integers of a key
@@ -65,7 +102,7 @@ void BroadcastState::apply(std::string_view name, const Batch& batch) {
 }
 
 void BroadcastState::list_codes(std::vector<std::uint32_t>& codes) const {
-  for (std::size_t t = 0; t < tables_.size(); ++t) {
+  for (std::size_t t = 0; t < specs_.size(); ++t) {
     const Schema& schema = specs_[t].schema;
     const std::size_t columns = schema.size();
     for (std::size_t c = 0; c < columns; ++c) {
@@ -89,7 +126,7 @@ std::shared_ptr<const LookupSnapshot> BroadcastState::make_snapshot(
     s.values = std::move(values[t]);
     LookupTableView& view = snap->tables.table[t];
     view.rows = static_cast<std::uint32_t>(s.keys.size());
-    view.columns = static_cast<std::uint32_t>(specs_[t].schema.size());
+    view.columns = static_cast<std::uint32_t>(columns(t));
     if (view.rows > 0) {
       // Keys within a short range (at most 4 slots per row, or 64 Ki) are indexed directly;
       // others through a hash index at most half full, so probes stay short.
@@ -161,12 +198,17 @@ void BroadcastState::restore(WordReader& in) {
   if (in.get_count() != tables_.size()) in.fail("broadcast state of other inputs");
   for (std::size_t t = 0; t < tables_.size(); ++t) {
     Table& table = tables_[t];
-    read_table(in, specs_[t].schema.size(), table.keys, table.values);
+    read_table(in, columns(t), table.keys, table.values);
     table.row_of.clear();
     for (std::size_t r = 0; r < table.keys.size(); ++r)
       if (!table.row_of.emplace(table.keys[r], static_cast<std::uint32_t>(r)).second)
         in.fail("a broadcast table with a key twice");
   }
+  // The patterns' tables as of the checkpoint may miss strings of the rows it held unsealed:
+  // they are matched again against the whole (restored) dictionary. A superset serves the
+  // batches of the snapshot in effect as well (a code's match depends on its string alone),
+  // so it keeps its version, which those batches name.
+  rescan_patterns();
   snapshot_.reset();
   if (version_ > 0) publish(version_);  // the snapshot in effect, under its version
 }
@@ -185,8 +227,7 @@ std::shared_ptr<const LookupSnapshot> BroadcastState::restore_snapshot(WordReade
   if (version == 0 || version > version_) in.fail("a broadcast snapshot of no update");
   if (in.get_count() != tables_.size()) in.fail("a broadcast snapshot of other inputs");
   std::vector<std::vector<std::uint64_t>> keys(tables_.size()), values(tables_.size());
-  for (std::size_t t = 0; t < tables_.size(); ++t)
-    read_table(in, specs_[t].schema.size(), keys[t], values[t]);
+  for (std::size_t t = 0; t < tables_.size(); ++t) read_table(in, columns(t), keys[t], values[t]);
   return make_snapshot(version, std::move(keys), std::move(values));
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -31,11 +32,14 @@ struct LookupSnapshot {
 
 /// @brief The current rows of a query's broadcast inputs. A pushed row replaces the earlier row
 /// of its key; string values (and keys) become codes of the job's dictionary, so programs
-/// compare them with the events' codes. Not thread-safe: the job calls it under its ingest
-/// lock.
+/// compare them with the events' codes. After the broadcast inputs' tables come those of the
+/// query's LIKE patterns: the codes of the dictionary's strings that match each, kept up to
+/// date by refresh() as the dictionary grows (each string is matched once). Not thread-safe:
+/// the job calls it under its ingest lock.
 class BroadcastState {
  public:
-  BroadcastState(std::vector<BroadcastSpec> specs, DictionaryPtr dictionary);
+  BroadcastState(std::vector<BroadcastSpec> specs, std::vector<std::string> patterns,
+                 DictionaryPtr dictionary);
 
   /// @brief Applies the rows of `batch` to broadcast `name` and makes a new snapshot.
   /// @throws Error(invalid_argument) for an unknown name or a batch of another schema.
@@ -44,11 +48,19 @@ class BroadcastState {
   /// @brief The snapshot batches sealed from now on carry; null before the first update.
   const std::shared_ptr<const LookupSnapshot>& snapshot() const noexcept { return snapshot_; }
 
-  /// @brief Adds the string codes the rows hold (keys and values) to `codes`.
+  /// @brief Matches the strings the dictionary gained since the last call against the LIKE
+  /// patterns and, when any did (or no snapshot exists yet), publishes a snapshot with them:
+  /// then every code of the dictionary is in the tables it should be. Nothing without patterns.
+  void refresh();
+  bool has_patterns() const noexcept { return !patterns_.empty(); }
+
+  /// @brief Adds the string codes the broadcast rows hold (keys and values) to `codes` (the
+  /// patterns' tables follow the dictionary: they hold none alive).
   void list_codes(std::vector<std::uint32_t>& codes) const;
   /// @brief Codes strings of later rows with `dictionary`, which holds every code list_codes()
-  /// gave under the same code (the job reclaimed strings).
-  void set_dictionary(DictionaryPtr dictionary) { dictionary_ = std::move(dictionary); }
+  /// gave under the same code (the job reclaimed strings); the patterns' tables are made anew
+  /// from it (a code it freed may name another string later).
+  void set_dictionary(DictionaryPtr dictionary);
 
   /// @brief Writes every table's rows and the update count (a checkpoint); restore() loads
   /// them into the state of the same broadcast inputs, replacing its rows, and publishes the
@@ -72,6 +84,13 @@ class BroadcastState {
     std::vector<std::uint64_t> values;  ///< row-major, schema order
   };
   std::uint64_t word_of(const Batch& batch, std::size_t row, std::size_t column);
+  /// Value columns of table t (a pattern's table has none).
+  std::size_t columns(std::size_t t) const {
+    return t < specs_.size() ? specs_[t].schema.size() : 0;
+  }
+  /// Matches every string of the dictionary against the patterns, replacing their tables.
+  void rescan_patterns();
+  void match(std::uint32_t code);
   /// Makes the tables' rows the snapshot batches carry from now on, as update `version`.
   void publish(std::uint64_t version);
   /// A snapshot of tables with these rows (one vector per table).
@@ -80,6 +99,8 @@ class BroadcastState {
       std::vector<std::vector<std::uint64_t>> values) const;
 
   std::vector<BroadcastSpec> specs_;
+  std::vector<std::string> patterns_;  // table specs_.size() + i: the codes matching patterns_[i]
+  std::size_t covered_ = 0;            // dictionary_->codes_given() matched so far
   DictionaryPtr dictionary_;
   std::vector<Table> tables_;
   std::shared_ptr<const LookupSnapshot> snapshot_;

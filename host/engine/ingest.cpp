@@ -234,6 +234,7 @@ void Ingest::append_copy(const Batch& batch, std::size_t first, std::size_t rows
 
 void Ingest::seal() {
   if (!current_ || current_->rows == 0) return;
+  if (lookup_source_) lookups_ = lookup_source_();
   if (lookups_) {
     current_->lookups = &lookups_->tables;
     current_->lookup_version = lookups_->version;

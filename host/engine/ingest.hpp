@@ -48,6 +48,11 @@ class Ingest {
   void seal();
   /// @brief Batches sealed from now on carry `lookups` (the broadcast state in effect).
   void set_lookups(std::shared_ptr<const LookupSnapshot> lookups) { lookups_ = std::move(lookups); }
+  /// @brief Each seal first asks `source` for the lookups in effect (they follow the
+  /// dictionary's growth: the LIKE patterns' tables); empty: set_lookups() alone decides.
+  void set_lookup_source(std::function<std::shared_ptr<const LookupSnapshot>()> source) {
+    lookup_source_ = std::move(source);
+  }
   /// @brief Rows pushed so far.
   std::uint64_t events() const noexcept { return events_; }
   /// @brief Whether rows wait for a micro-batch to seal (pushed one by one, or in the forming
@@ -98,6 +103,7 @@ class Ingest {
   std::uint64_t seals_ = 0;
   std::chrono::steady_clock::time_point pending_since_{};  ///< valid while rows are pending
   std::shared_ptr<const LookupSnapshot> lookups_;
+  std::function<std::shared_ptr<const LookupSnapshot>()> lookup_source_;
 };
 
 }  // namespace sluice::detail

@@ -150,7 +150,7 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       ingest_(
           schema_, query_, dictionary_, pool_, std::max<std::size_t>(config.batch_rows, 1),
           [this](detail::BatchLease b) { dispatcher_.add(std::move(b)); }, cancelled_),
-      broadcast_(query_.broadcasts, dictionary_),
+      broadcast_(query_.broadcasts, query_.patterns, dictionary_),
       exchange_(make_exchange(transport_, workers_, backend)),
       emitter_(query_, read_schema_of(schema_, query_.read_columns), dictionary_, workers_,
                config.ordered_results, emit_counters_),
@@ -159,6 +159,11 @@ Job::Impl::Impl(const EngineConfig& config, Backend backend, Schema schema,
       restore_image_(std::move(image)),
       resumed_(std::move(resumed)) {
   last_activity_ = std::chrono::steady_clock::now();
+  if (broadcast_.has_patterns())
+    ingest_.set_lookup_source([this] {
+      broadcast_.refresh();
+      return broadcast_.snapshot();
+    });
   next_reclaim_ = config.string_reclaim_threshold;
   work_counters_.dictionary_bytes = static_cast<std::int64_t>(dictionary_->bytes());
   dispatcher_.set_early_fire(

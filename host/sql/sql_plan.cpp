@@ -100,6 +100,7 @@ class Planner {
       taken_.push_back(plan_.aggregates.back().name);
     }
     if (select.having) {
+      leaf_is_results_ = true;
       const Typed having = lower(*select.having, results());
       if (having.type != SqlType::boolean)
         fail(select.having->offset,
@@ -579,8 +580,23 @@ class Planner {
         if (e.negated) in.expr = node_expr(ExprOp::logical_not, {in.expr}, e.op_offset);
         return in;
       }
-      case SqlExpr::Kind::like:
-        fail(e.op_offset, "LIKE is not supported yet", ErrorCode::invalid_argument);
+      case SqlExpr::Kind::like: {
+        const Typed text = lower(*e.args[0], leaf);
+        if (text.type != SqlType::string)
+          fail(e.args[0]->offset, std::string("LIKE needs a string, got ") + type_name(text.type),
+               ErrorCode::type_mismatch);
+        const SqlExpr& pattern = *e.args[1];
+        if (pattern.kind != SqlExpr::Kind::string)
+          fail(pattern.offset, "LIKE needs a 'pattern' string", ErrorCode::type_mismatch);
+        if (leaf_is_results_)
+          fail(e.op_offset, "LIKE is not supported in HAVING: use it in WHERE",
+               ErrorCode::invalid_argument);
+        Typed out{node_expr(ExprOp::like, {text.expr, literal_expr(pattern.text, pattern.offset)},
+                            e.op_offset),
+                  SqlType::boolean};
+        if (e.negated) out.expr = node_expr(ExprOp::logical_not, {out.expr}, e.op_offset);
+        return out;
+      }
     }
     fail(e.offset, "unsupported expression");
   }
@@ -621,6 +637,7 @@ class Planner {
   const SqlCreateTable* source_ = nullptr;
   std::string alias_;
   bool windowed_ = false;
+  bool leaf_is_results_ = false;  // lowering HAVING
   SqlPlan plan_;
   std::vector<std::string> taken_;       // result column names in use
   std::vector<std::string> identities_;  // of plan_.aggregates: kind and input

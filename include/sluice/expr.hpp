@@ -1,4 +1,4 @@
-// Expression trees over columns: references, literals, arithmetic, comparisons and logic.
+// Expression trees over columns: references, literals, arithmetic, comparisons, LIKE and logic.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +28,7 @@ enum class ExprOp : std::uint8_t {
   ge,  // comparison
   logical_and,
   logical_or,  // logic
+  like,        // a string against a LIKE pattern (a string literal)
 };
 
 /// @brief The operator's text ("+", "==", "and", "not"); "?" for column and literal.
@@ -89,9 +90,16 @@ Expr operator>=(const Expr& a, const Expr& b);
 Expr operator&&(const Expr& a, const Expr& b);
 Expr operator||(const Expr& a, const Expr& b);
 
+/// @brief Whether string `text` matches `pattern` as SQL's LIKE does: '%' stands for any run of
+/// characters, '_' for one, any other character for itself (case matters; no escape). The
+/// pattern is applied to each distinct string once, as the job's dictionary grows, not per
+/// event. @throws Error(invalid_argument) when the result would be too deep.
+Expr like(const Expr& text, std::string pattern);
+
 /// @brief Parses an expression: column names (a broadcast input's as name.column),
 /// integer/float/'string'/"string" literals,
-/// true/false, + - * /, == != < <= > >=, and/or/not (also && || !), parentheses.
+/// true/false, + - * /, == != < <= > >=, `like 'pattern'`, and/or/not (also && || !),
+/// parentheses.
 /// @throws Error(parse_error) whose message gives the 1-based position and the text (also for
 /// an expression nested deeper than kMaxExpressionDepth).
 Expr parse_expression(std::string_view text);

@@ -10,7 +10,8 @@
 
 namespace sluice::detail {
 
-inline constexpr int kMaxLookupTables = 4;
+/// Broadcast inputs (at most 4) and LIKE patterns' code sets together.
+inline constexpr int kMaxLookupTables = 8;
 inline constexpr int kMaxLookupColumns = 64;
 /// @brief The column index of Op::lookup that asks whether the key has a row (a boolean).
 inline constexpr std::uint32_t kLookupFound = 0xffff;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_process.hpp"
 #include "sluice/batch.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/status.hpp"
@@ -29,29 +30,10 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------------------------------------
 // Running the binary
 
-struct Outcome {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string shell_quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (const char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
+using sluice::test::Outcome;
+using sluice::test::shell_quote;
+using sluice::test::slurp;
+using sluice::test::write_file;
 
 /// Why the sluice program cannot use a GPU here ("" when it can): the engine's own judgement.
 std::string gpu_unavailable_reason() {

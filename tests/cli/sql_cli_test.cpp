@@ -18,28 +18,14 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_process.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string quote(const std::string& arg) {
-  std::string q = "'";
-  for (const char c : arg) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using sluice::test::Outcome;
+using sluice::test::slurp;
 
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> parts;
@@ -93,15 +79,7 @@ class SqlCliTest : public ::testing::Test {
   }
 
   Outcome run(const std::vector<std::string>& args) const {
-    std::string command = "cd " + quote(dir_.string()) + " && " + quote(SLUICE_CLI_PATH);
-    for (const std::string& a : args) command += " " + quote(a);
-    command += " > stdout.txt 2> stderr.txt";
-    const int status = std::system(command.c_str());
-    Outcome o;
-    o.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    o.out = slurp(dir_ / "stdout.txt");
-    o.err = slurp(dir_ / "stderr.txt");
-    return o;
+    return sluice::test::run_sluice(dir_, args);
   }
 
   /// A random out-of-order stream of `rows` events in events.csv: times drift forward and
@@ -189,6 +167,12 @@ std::vector<Equivalent> equivalents() {
        "SECOND)) GROUP BY window_start, window_end, host",
        {"window_start", "window_end", "host", "count", "avg(cpu)", "last(cpu)", "update"},
        {"--allowed-lateness", "5s"}},
+      {{"--window", "tumbling:10s", "--key", "host", "--where",
+        "host like 'web-%' and not (host like '%2')", "--agg", "count,min(cpu)"},
+       "SELECT window_start, window_end, host, COUNT(*), MIN(cpu)" + kTumble +
+           " WHERE host LIKE 'web-%' AND host NOT LIKE '%2' GROUP BY window_start, window_end, "
+           "host",
+       {"window_start", "window_end", "host", "count", "min(cpu)", "update"}},
       // One window over everything, no keys: FROM the table itself.
       {{"--window", "global", "--where", "cpu * 2 > 50.5 and status != 404", "--agg",
         "sum(cpu),count"},

@@ -57,11 +57,11 @@ TABLE = """CREATE TABLE events (
 QUERIES = [
     ("SELECT window_start, window_end, host, COUNT(*), SUM(cpu), MIN(cpu), MAX(cpu), AVG(cpu) "
      "FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND)) "
-     "WHERE status = 200 AND cpu BETWEEN 5 AND 95 "
+     "WHERE status = 200 AND cpu BETWEEN 5 AND 95 AND host NOT LIKE 'db-_' "
      "GROUP BY window_start, window_end, host",
      "SELECT ts // 10000 * 10000 AS s, ts // 10000 * 10000 + 10000 AS e, host, COUNT(*), "
      "SUM(cpu), MIN(cpu), MAX(cpu), AVG(cpu) FROM events "
-     "WHERE status = 200 AND cpu BETWEEN 5 AND 95 GROUP BY ALL",
+     "WHERE status = 200 AND cpu BETWEEN 5 AND 95 AND host NOT LIKE 'db-_' GROUP BY ALL",
      ["int", "sum", "f32", "f32", "sum"]),
     ("SELECT window_start, window_end, host, status, COUNT(*), MAX(cpu) "
      "FROM TABLE(HOP(TABLE events, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '10' SECOND)) "

@@ -171,6 +171,23 @@ GROUP BY window_start, window_end)sql"));
             "(not ((cpu >= 1) and (cpu <= 2.5)))) or (not (status != 200)))");
 }
 
+TEST(SqlPlan, LikeBecomesTheEnginesLike) {
+  const SqlPlan p = plan_sql(with_table(R"sql(
+SELECT COUNT(*) FROM events WHERE host LIKE 'web-%' AND host NOT LIKE '%-2')sql"));
+  ASSERT_TRUE(p.where.has_value());
+  EXPECT_EQ(p.where->to_string(), "((host like 'web-%') and (not (host like '%-2')))");
+  EXPECT_NE(error_of(with_table("SELECT COUNT(*) FROM events WHERE cpu LIKE '1%'"))
+                .find("line 9, column 35: LIKE needs a string, got a float"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_table("SELECT COUNT(*) FROM events WHERE host LIKE host"))
+                .find("LIKE needs a 'pattern' string"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_table("SELECT host, COUNT(*) FROM events GROUP BY host "
+                                "HAVING host LIKE 'w%'"))
+                .find("LIKE is not supported in HAVING"),
+            std::string::npos);
+}
+
 TEST(SqlPlan, HavingReadsAggregatesAliasesAndKeys) {
   const SqlPlan p = plan_sql(with_table(R"sql(
 SELECT window_start, window_end, host, COUNT(*) AS n

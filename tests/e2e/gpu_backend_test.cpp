@@ -254,6 +254,21 @@ TEST(GpuBackend, SlidingSizeNotAMultipleOfTheSlide) {
   expect_same_on_both(make_config(3, 31), q, events, {kExact, kFloatSum, kFloatSum, kExact});
 }
 
+TEST(GpuBackend, CumulatingWindowsAndLike) {
+  SLUICE_SKIP_WITHOUT_GPU();
+  Query q;
+  // LIKE looks codes up in tables that grow with the dictionary: uploaded per version.
+  q.filter(like(col("host"), "%1%") || !like(col("host"), "host-_"))
+      .key_by({"host"})
+      .event_time("ts", 500ms)
+      .allowed_lateness(2s)
+      .window(WindowSpec::cumulate(12s, 3s))
+      .aggregate({count(), sum(col("cpu")), max(col("cpu"))});
+  const auto events = generate(stream(20000, 300, 1.0, 89));
+  for (int workers : {1, 3})
+    expect_same_on_both(make_config(workers, 777), q, events, {kExact, kFloatSum, kExact});
+}
+
 TEST(GpuBackend, GlobalWindow) {
   SLUICE_SKIP_WITHOUT_GPU();
   const auto events = generate(stream(20000, 500, 1.1, 86));

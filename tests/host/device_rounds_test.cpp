@@ -107,12 +107,12 @@ TEST(DeviceRounds, BroadcastLookupsReadTheVersionOfEachBatch) {
       ingest.set_lookups(state.snapshot());
     };
   };
-  detail::BroadcastState device_state(compiled.broadcasts, dict);
+  detail::BroadcastState device_state(compiled.broadcasts, compiled.patterns, dict);
   detail::PipelineImpl<test::CountingExec> device(compiled.plan);
   const RoundsRun on_device = run_rounds(
       device, [&] { return device.executor().syncs; }, compiled, schema, dict, cols, 2'000,
       updates(device_state));
-  detail::BroadcastState host_state(compiled.broadcasts, dict);
+  detail::BroadcastState host_state(compiled.broadcasts, compiled.patterns, dict);
   const std::unique_ptr<detail::WorkerPipeline> host = detail::make_host_pipeline(compiled.plan);
   const RoundsRun on_host = run_rounds(
       *host, [] { return std::uint64_t{0}; }, compiled, schema, dict, cols, 2'000,

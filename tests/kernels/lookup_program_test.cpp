@@ -114,7 +114,7 @@ TEST(LookupPrograms, EveryColumnTypeMatchesTheRowsPushedByIntegerAndStringKeys) 
         SCOPED_TRACE("key " + key + ", " + std::to_string(table_rows) + " rows, ids " +
                      std::to_string(spread) + " apart");
         auto dict = std::make_shared<StringDictionary>();
-        detail::BroadcastState state({{"L", kTable, key}}, dict);
+        detail::BroadcastState state({{"L", kTable, key}}, {}, dict);
         // Two updates; the second replaces some rows and adds others. Ids are spread out and
         // negative ones included, so the keys are not a dense range.
         std::map<std::int64_t, Row> by_id;
