@@ -49,8 +49,28 @@ std::size_t matching_paren(std::string_view text) {
   return std::string_view::npos;
 }
 
+/// Splits a trailing " as NAME" (any case, NAME an identifier) off `item`: the name, or empty.
+std::string_view take_alias(std::string_view& item) {
+  std::size_t end = item.size();
+  std::size_t start = end;
+  while (start > 0 &&
+         (std::isalnum(static_cast<unsigned char>(item[start - 1])) || item[start - 1] == '_'))
+    --start;
+  if (start == end || std::isdigit(static_cast<unsigned char>(item[start]))) return {};
+  std::size_t as_end = start;
+  if (as_end == 0 || !detail::is_space(item[as_end - 1])) return {};
+  while (as_end > 0 && detail::is_space(item[as_end - 1])) --as_end;
+  if (as_end < 3 || lower(item.substr(as_end - 2, 2)) != "as" ||
+      !detail::is_space(item[as_end - 3]))
+    return {};
+  const std::string_view name = item.substr(start, end - start);
+  item = detail::trim(item.substr(0, as_end - 2));
+  return name;
+}
+
 // Parses one trimmed item that starts at `offset` (0-based) of the whole list `all`.
 AggregateSpec parse_item(std::string_view item, std::size_t offset, std::string_view all) {
+  const std::string_view alias = take_alias(item);
   const auto fail = [&](std::size_t at, const std::string& why) {
     throw Error(ErrorCode::parse_error, "bad aggregate " + detail::quoted(item) + " at position " +
                                             std::to_string(at + 1) + ": " + why + ": " +
@@ -88,7 +108,7 @@ AggregateSpec parse_item(std::string_view item, std::size_t offset, std::string_
   const std::size_t rest_offset = offset + static_cast<std::size_t>(rest.data() - item.data());
   AggregateSpec spec;
   spec.kind = kind;
-  spec.name = std::string(item);
+  spec.name = std::string(alias.empty() ? item : alias);
   if (rest.empty()) {
     if (kind != AggKind::count) fail(rest_offset, function + " needs an argument in parentheses");
     return spec;

@@ -18,8 +18,9 @@ namespace {
 
 /// The flags of `sluice run` alone: the input and the query, which a script gives `sluice sql`.
 constexpr FlagSpec kQueryFlags[] = {
-    {"--input"},  {"--schema"}, {"--time"},      {"--max-delay"}, {"--where"},          {"--key"},
-    {"--window"}, {"--agg"},    {"--broadcast"}, {"--types"},     {"--explain", false},
+    {"--input"},     {"--schema"}, {"--time"},           {"--max-delay"},
+    {"--where"},     {"--key"},    {"--window"},         {"--agg"},
+    {"--broadcast"}, {"--types"},  {"--explain", false}, {"--having"},
 };
 
 /// The flags of `sluice sql` alone: where its script is.
@@ -158,6 +159,8 @@ void parse_query_flags(const Flags& flags, RunOptions& o) {
     o.where = parse_flag("--where", flags.required("--where"), parse_expression);
   }
   if (flags.has("--key")) o.keys = split_list("--key", flags.required("--key"));
+  if (flags.has("--having"))
+    o.having = parse_flag("--having", flags.required("--having"), parse_expression);
   if (flags.has("--broadcast")) o.broadcasts = parse_broadcast_files(flags.required("--broadcast"));
 }
 
@@ -409,7 +412,8 @@ Required:
                             cumulate:1m/10s (windows from each minute's start growing by
                             10 s: [0, 10s), [0, 20s), ... [0, 1m)) or global
   --agg AGGREGATES          e.g. "count,sum(cpu),min(cpu),max(cpu),avg(cpu)"; also
-                            first(x) and last(x), by event time
+                            first(x) and last(x), by event time; "max(cpu) as peak" names
+                            a result column (else it is named by its text)
 
 Options:
   --schema SCHEMA           columns to read, e.g. "ts:timestamp[ms],host:string,cpu:f32,status:i32"
@@ -436,6 +440,10 @@ Options:
                             comparisons with it are not true. Column types are inferred
                             (i64, f64, bool, else string); the key takes the events' type
   --key COLUMNS             group by these columns, e.g. host or host,region
+  --having EXPRESSION       keep the windows where it is true, over the result columns:
+                            window_start, window_end, the keys and the aggregates by name,
+                            e.g. --agg "count,avg(cpu) as a" --having "count > 10 and a > 50"
+                            (a re-emitted window that no longer passes is not written again)
   --allowed-lateness DUR    late events within this update fired windows (default 0)
   --trigger T               watermark (default: each window once, when the watermark passes
                             its end); or also early, as update rows superseded by later

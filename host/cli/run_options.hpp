@@ -58,7 +58,7 @@ struct RunOptions {
   WindowSpec window;                        ///< --window
   TriggerSpec trigger;                      ///< --trigger
   std::vector<AggregateSpec> aggregates;    ///< --agg (sql: also those HAVING alone names)
-  std::optional<Expr> having;               ///< sql: HAVING, over the result columns
+  std::optional<Expr> having;               ///< --having (sql: HAVING), over the result columns
   /// sql: the output columns (result column, name), in order; empty: every result column.
   std::vector<SelectedColumn> select;
   std::vector<BroadcastFile> broadcasts;                     ///< --broadcast

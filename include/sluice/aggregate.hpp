@@ -34,8 +34,9 @@ AggregateSpec avg(Expr input);
 AggregateSpec first(Expr input);
 AggregateSpec last(Expr input);
 
-/// @brief Parses a comma-separated list such as "count,sum(cpu),max(cpu * 2),last(cpu)". Each
-/// result is named by its text exactly as written (trimmed).
+/// @brief Parses a comma-separated list such as "count,sum(cpu),max(cpu * 2) as peak,last(cpu)".
+/// Each result is named by the NAME of a trailing "as NAME" (an identifier), else by its text
+/// exactly as written (trimmed).
 /// @throws Error(parse_error) naming the item and position.
 std::vector<AggregateSpec> parse_aggregates(std::string_view text);
 

@@ -61,6 +61,23 @@ TEST(AggregateParse, CommasInsideParenthesesAndStrings) {
   EXPECT_EQ(specs[2].name, "count");
 }
 
+TEST(AggregateParse, AsNamesTheResult) {
+  const auto specs = parse_aggregates("count as n, max(cpu * 2) AS peak_2,sum(x)   as  s");
+  ASSERT_EQ(specs.size(), 3u);
+  EXPECT_EQ(specs[0].kind, AggKind::count);
+  EXPECT_EQ(specs[0].name, "n");
+  EXPECT_EQ(specs[1].name, "peak_2");
+  EXPECT_EQ(specs[1].input->to_string(), "(cpu * 2)");
+  EXPECT_EQ(specs[2].name, "s");
+  // Only a trailing " as NAME" names: inside the parentheses it is the expression's (an error).
+  error_message([] { parse_aggregates("avg(a as b)"); }, ErrorCode::parse_error);
+  EXPECT_TRUE(contains(error_message([] { parse_aggregates("sum(x) as"); }, ErrorCode::parse_error),
+                       "unexpected text after ')'"));
+  EXPECT_TRUE(
+      contains(error_message([] { parse_aggregates("sum(x) as 2x"); }, ErrorCode::parse_error),
+               "unexpected text after ')'"));
+}
+
 TEST(AggregateParse, FunctionNamesAreCaseInsensitive) {
   const auto specs = parse_aggregates("COUNT,Sum(cpu)");
   ASSERT_EQ(specs.size(), 2u);

@@ -230,6 +230,12 @@ TEST_F(SqlCliTest, HavingKeepsTheWindowsThatPassIt) {
     ASSERT_EQ(by_sql.code, 0) << by_sql.err;
     const Table got = body(cells(by_sql.out));
     EXPECT_EQ(got, expected);
+    // The flags say the same with named aggregates and --having.
+    const Outcome having_flags =
+        run_flags({"--window", "tumbling:5s", "--key", "host", "--agg", "count as n,max(cpu) AS m",
+                   "--having", "n >= 20 and m > 97.5 and not (host == 'db-2')"});
+    ASSERT_EQ(having_flags.code, 0) << having_flags.err;
+    EXPECT_EQ(columns(cells(having_flags.out), {"window_start", "host", "n", "update"}), got);
     // The filter has something to keep and something to drop.
     EXPECT_GT(got.size(), 0u);
     EXPECT_LT(got.size(), cells(by_flags.out).size() - 1);
