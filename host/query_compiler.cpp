@@ -1140,8 +1140,10 @@ CompiledQuery compile_query(const Schema& schema, const Query& query, StringDict
   if (const std::optional<Expr>& having = query.having_condition()) {
     if (!out.windowed)
       throw Error(ErrorCode::invalid_argument, "having needs a windowed query (its result rows)");
-    // Fired rows carry no lookup tables: no `like` over them.
-    ExprCompiler results(out.result_schema, {}, dictionary, false);
+    // Fired rows carry no lookup tables: no broadcast columns and no `like` over them. (The
+    // compiler keeps a reference to the broadcast list: a named one, alive while it works.)
+    const std::vector<BroadcastSpec> no_broadcasts;
+    ExprCompiler results(out.result_schema, no_broadcasts, dictionary, false);
     Fragment f = results.condition(having->node(), "having");
     out.having_code = std::move(f.code);
     check_length(out.having_code.size());

@@ -305,10 +305,10 @@ void print_summary(const std::string& who, const Engine& engine, const Metrics& 
 /// --explain: the schema and where each type came from, the columns read, the query and
 /// the output columns.
 void print_explain(const RunOptions& o, const std::vector<InferredColumn>& inferred,
-                   std::size_t sampled_rows, const RankInput& in) {
+                   std::size_t sampled_rows, const std::string& input, bool live) {
   std::ostream& out = std::cout;
   const std::vector<std::string> read = columns_read(o);
-  out << "input: " << in.name << (in.is_live() ? " (live)" : "") << "\n";
+  out << "input: " << input << (live ? " (live)" : "") << "\n";
   if (o.infer_schema) {
     out << "schema: inferred from the header and " << sampled_rows << " row"
         << (sampled_rows == 1 ? "" : "s") << (o.type_overrides.empty() ? "" : ", with --types")
@@ -387,6 +387,13 @@ int execute_run(RunOptions options) {
   const int rank = engine.ranks().rank();
   const int ranks = engine.ranks().size();
   const bool writes = ranks == 1 || !config.gather_results || rank == 0;
+  if (options.explain && !options.infer_schema) {
+    // The schema is given: the plan is printed without opening the input.
+    print_explain(options, {}, 0,
+                  options.input == "-" ? std::string("stdin") : with_rank(options.input, rank),
+                  live_input(options.input, rank));
+    return kExitOk;
+  }
   RankInput in;
   open_input(options.input, rank, ranks, signals.fd(), in);
   std::vector<InferredColumn> inferred;
@@ -407,7 +414,7 @@ int execute_run(RunOptions options) {
     check_schema(options);
   }
   if (options.explain) {
-    print_explain(options, inferred, sampled_rows, in);
+    print_explain(options, inferred, sampled_rows, in.name, in.is_live());
     return kExitOk;
   }
   Outputs& outputs = made_outputs.emplace(options);

@@ -548,8 +548,9 @@ Tables: columns TIMESTAMP(p) (p = 0, 3, 6 or 9 fraction digits: s, ms, us, ns; c
   the CSV has a header and its columns are matched by name. WATERMARK FOR col AS col [-
   INTERVAL 'n' unit] names the event time and its delay (units: MILLISECOND, SECOND, MINUTE,
   HOUR, DAY). WITH: 'connector' = 'csv' (or 'filesystem' with 'format' = 'csv'), 'path' =
-  FILE or '-' (stdin), optionally 'csv.ignore-parse-errors' = 'true'|'false' (false: a
-  malformed row fails the run, like --on-error fail).
+  FILE or '-' (stdin), optionally 'csv.ignore-parse-errors' = 'true'|'false' (default
+  true, as sluice run: malformed rows are reported and skipped; false fails the run on one,
+  as Flink's default does, like --on-error fail).
 Windows: FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset])), HOP(TABLE t,
   DESCRIPTOR(ts), slide, size [, offset]) or CUMULATE(TABLE t, DESCRIPTOR(ts), step, size
   [, offset]) (windows from each period's start growing by the step up to the size); GROUP BY
@@ -561,7 +562,9 @@ Select items: window_start, window_end, GROUP BY columns and the aggregates COUN
 Conditions (WHERE over rows, HAVING over windows: aggregates, aliases, GROUP BY columns):
   = <> < <= > >= AND OR NOT, IN (...), [NOT] BETWEEN a AND b, + - * /, parentheses,
   numbers, 'strings', TRUE, FALSE; WHERE also [NOT] LIKE 'pattern' (% any run, _ one
-  character). Strings and booleans compare by = and <> only.
+  character). Strings and booleans compare by = and <> only. '/' divides as floats, so it
+  needs a float operand (x / 100.0: Flink would truncate 7 / 2 to 3). AVG is a DOUBLE
+  (as in DuckDB; Flink's AVG of an INT column is an INT).
 INSERT INTO sink SELECT ... writes to the sink table's 'path' (its 'format' 'csv' or 'json',
   its column names); otherwise the windows go to --output. EXPLAIN SELECT ... prints the
   plan (schema, columns read, the query and its output) and exits.
@@ -569,8 +572,8 @@ INSERT INTO sink SELECT ... writes to the sink table's 'path' (its 'format' 'csv
 An error names the line and column, shows the line and points at the place.
 
 Options: as for `sluice run` (see sluice run --help), except those the script replaces
-(--input, --schema, --time, --max-delay, --window, --key, --where, --agg, --types,
---broadcast):
+(--input, --schema, --time, --max-delay, --window, --key, --where, --agg, --having,
+--types, --broadcast, --explain):
   -e SCRIPT                 the script's text
   -f FILE                   read the script from FILE
   --output FILE|-  --format csv|jsonl|table  --time-format epoch|iso  --updates U

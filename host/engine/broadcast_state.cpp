@@ -22,10 +22,19 @@ BroadcastState::BroadcastState(std::vector<BroadcastSpec> specs, std::vector<std
   rescan_patterns();
 }
 
-void BroadcastState::match(std::uint32_t code) {
+bool BroadcastState::match(std::uint32_t code) {
   const std::string_view text = dictionary_->at(code);
-  for (std::size_t i = 0; i < patterns_.size(); ++i)
-    if (like_match(text, patterns_[i])) tables_[specs_.size() + i].keys.push_back(code);
+  bool added = false;
+  for (std::size_t i = 0; i < patterns_.size(); ++i) {
+    if (!like_match(text, patterns_[i])) continue;
+    // Once per code: a string interned while a rescan ran may come again from the next refresh.
+    Table& t = tables_[specs_.size() + i];
+    if (t.row_of.try_emplace(code, static_cast<std::uint32_t>(t.keys.size())).second) {
+      t.keys.push_back(code);
+      added = true;
+    }
+  }
+  return added;
 }
 
 void BroadcastState::rescan_patterns() {
@@ -40,9 +49,10 @@ void BroadcastState::rescan_patterns() {
 void BroadcastState::refresh() {
   if (patterns_.empty()) return;
   const std::size_t given = dictionary_->codes_given();
-  if (given == covered_ && snapshot_) return;
-  for (; covered_ < given; ++covered_) match(dictionary_->code_given(covered_));
-  publish(++version_);
+  bool added = false;
+  for (; covered_ < given; ++covered_) added = match(dictionary_->code_given(covered_)) || added;
+  // A code missing from a table reads as no match: only new matches need a new snapshot.
+  if (added || !snapshot_) publish(++version_);
 }
 
 void BroadcastState::set_dictionary(DictionaryPtr dictionary) {

@@ -49,8 +49,11 @@ class BroadcastState {
   const std::shared_ptr<const LookupSnapshot>& snapshot() const noexcept { return snapshot_; }
 
   /// @brief Matches the strings the dictionary gained since the last call against the LIKE
-  /// patterns and, when any did (or no snapshot exists yet), publishes a snapshot with them:
-  /// then every code of the dictionary is in the tables it should be. Nothing without patterns.
+  /// patterns and, when any matched (or no snapshot exists yet), publishes a snapshot with
+  /// them: then every code of the dictionary is in the tables it should be (a code in none
+  /// reads as no match). Nothing without patterns. A publish copies every table: a pattern
+  /// that keeps a growing stream of new strings costs the size of its table per seal that
+  /// brings new matches, until a reclaim.
   void refresh();
   bool has_patterns() const noexcept { return !patterns_.empty(); }
 
@@ -90,7 +93,8 @@ class BroadcastState {
   }
   /// Matches every string of the dictionary against the patterns, replacing their tables.
   void rescan_patterns();
-  void match(std::uint32_t code);
+  /// Adds `code` to the tables of the patterns its string matches: whether it was new to any.
+  bool match(std::uint32_t code);
   /// Makes the tables' rows the snapshot batches carry from now on, as update `version`.
   void publish(std::uint64_t version);
   /// A snapshot of tables with these rows (one vector per table).

@@ -37,6 +37,17 @@ std::string Job::Impl::fingerprint() const {
     mix(p.size);
     mix(static_cast<std::uint64_t>(p.result));
   }
+  // A program names a LIKE pattern by its table alone: the patterns' texts count too, and so
+  // does HAVING (it decides which windows the output has).
+  for (const std::string& pattern : query_.patterns) {
+    mix(pattern.size());
+    programs = detail::crc32c(pattern.data(), pattern.size(), programs);
+  }
+  for (const detail::Instr& i : query_.having_code) {
+    mix(static_cast<std::uint64_t>(i.op));
+    mix(i.column);
+    mix(i.imm);
+  }
   const detail::PaneSpec& panes = query_.plan.aggregation.panes;
   std::ostringstream text;
   text << "schema " << schema_.to_string() << "; results " << query_.result_schema.to_string()

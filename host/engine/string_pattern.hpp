@@ -5,9 +5,10 @@
 
 namespace sluice::detail {
 
-/// @brief Whether `text` matches the LIKE `pattern` as a whole: '%' stands for any run of bytes
-/// (also none), '_' for one byte, every other byte for itself (case matters; no escape).
-/// Linear in text.size() * pattern.size() at worst, without recursion.
+/// @brief Whether `text` matches the LIKE `pattern` as a whole: '%' stands for any run of
+/// characters (also none), '_' for one character (a UTF-8 code point), every other character
+/// for itself (case matters; no escape). text.size() * pattern.size() steps at worst, without
+/// recursion.
 bool like_match(std::string_view text, std::string_view pattern) noexcept;
 
 }  // namespace sluice::detail

@@ -36,6 +36,7 @@ struct SqlExpr {
   std::size_t offset = 0;
   std::size_t op_offset = 0;
   std::size_t end = 0;
+  int depth = 1;  ///< of the tree below and including this node
   std::string name;
   std::string qualifier;
   std::string op;

@@ -396,7 +396,27 @@ class Parser {
   }
 
   // --- expressions ---------------------------------------------------------------------------
-  SqlExprPtr node(SqlExpr e) { return std::make_shared<const SqlExpr>(std::move(e)); }
+  /// The node, with its depth; one nested deeper than kMaxNesting is an error (so that a long
+  /// chain `a OR b OR ...`, built without recursion, is refused before anything recurses
+  /// over it).
+  SqlExprPtr node(SqlExpr e) {
+    e.depth = 1;
+    for (const SqlExprPtr& a : e.args) e.depth = std::max(e.depth, a->depth + 1);
+    if (e.depth > kMaxNesting)
+      error_at(script_, e.op_offset,
+               "expression nested deeper than " + std::to_string(kMaxNesting) +
+                   " levels (a chain of operators counts one level each)");
+    return std::make_shared<const SqlExpr>(std::move(e));
+  }
+
+  /// The value of a number token; out of the range of a double is an error.
+  double number(const Token& t) const {
+    double v = 0;
+    const auto [end, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), v);
+    if (ec != std::errc() || end != t.text.data() + t.text.size())
+      fail(t, "number out of range: " + t.text);
+    return v;
+  }
 
   SqlExprPtr binary(std::string op, const Token& at, SqlExprPtr a, SqlExprPtr b) {
     SqlExpr e;
@@ -544,7 +564,7 @@ class Parser {
           std::from_chars(t.text.data(), t.text.data() + t.text.size(), e.integer);
       if (ec != std::errc() || end != t.text.data() + t.text.size()) {
         e.kind = SqlExpr::Kind::decimal;  // beyond 64 bits: a double, as DuckDB reads it
-        e.decimal = std::stod(t.text);
+        e.decimal = number(t);
       }
       e.end = t.offset + t.text.size();
       return node(std::move(e));
@@ -552,7 +572,7 @@ class Parser {
     if (t.kind == Token::Kind::decimal) {
       next();
       e.kind = SqlExpr::Kind::decimal;
-      e.decimal = std::stod(t.text);
+      e.decimal = number(t);
       e.end = t.offset + t.text.size();
       return node(std::move(e));
     }

@@ -209,6 +209,11 @@ class Planner {
            ErrorCode::type_mismatch);
     plan_.time_column = *t.watermark_column;
     plan_.max_delay = t.watermark_delay;
+    if (t.watermark_delay.count() % bound_unit_ns() != 0)
+      fail(t.watermark_offset,
+           "the watermark delay is not a whole number of the event time's unit (" +
+               std::to_string(bound_unit_ns()) + " ns)",
+           ErrorCode::invalid_argument);
   }
 
   void window(const SqlFrom& from) {
@@ -237,6 +242,24 @@ class Planner {
                             : std::string(name) +
                                   "(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '10' "
                                   "SECOND)"));
+    // Each interval checked where it is written: positive (the offset: not negative), a whole
+    // number of the event time's units.
+    const std::int64_t unit = bound_unit_ns();
+    for (std::size_t i = 0; i < iv.size(); ++i) {
+      const bool is_offset = i == needed;
+      if (iv[i].value.count() < (is_offset ? 0 : 1))
+        fail(iv[i].offset,
+             std::string("a window ") + (is_offset ? "offset" : "length") + " must be " +
+                 (is_offset ? "0 or more" : "positive"),
+             ErrorCode::invalid_argument);
+      if (iv[i].value.count() % unit != 0)
+        fail(iv[i].offset,
+             "not a whole number of the event time's unit (" + std::to_string(unit) + " ns)",
+             ErrorCode::invalid_argument);
+    }
+    if (from.window == SqlFrom::Window::cumulate && iv[1].value.count() % iv[0].value.count() != 0)
+      fail(iv[1].offset, "CUMULATE's size must be a whole number of its steps",
+           ErrorCode::invalid_argument);
     const Duration offset = iv.size() > needed ? iv.back().value : Duration{0};
     try {
       switch (from.window) {
@@ -275,6 +298,11 @@ class Planner {
       table_column(*g);
       if (std::find(plan_.keys.begin(), plan_.keys.end(), g->name) != plan_.keys.end())
         fail(g->offset, "'" + g->name + "' is in GROUP BY twice");
+      if (g->name == "update")
+        fail(g->offset,
+             "a column named 'update' cannot be grouped by: the output's last column has that "
+             "name",
+             ErrorCode::invalid_argument);
       plan_.keys.push_back(g->name);
     }
     if (windowed_ && (!start || !end))
@@ -302,6 +330,12 @@ class Planner {
     fail(e.offset,
          "unknown column '" + e.name + "' (table '" + plan_.table + "' has " + known + ")",
          ErrorCode::unknown_column);
+  }
+
+  /// Nanoseconds in one unit of the event time (a timestamp's unit; ms for integers).
+  std::int64_t bound_unit_ns() const {
+    const DataType t = plan_.schema.field(*plan_.schema.find(plan_.time_column)).type;
+    return nanos_per_unit(t.id == TypeId::timestamp ? t.unit : TimeUnit::ms);
   }
 
   SqlType bound_type() const {
@@ -591,6 +625,14 @@ class Planner {
         if (leaf_is_results_)
           fail(e.op_offset, "LIKE is not supported in HAVING: use it in WHERE",
                ErrorCode::invalid_argument);
+        if (std::find(patterns_.begin(), patterns_.end(), pattern.text) == patterns_.end()) {
+          if (patterns_.size() >= kMaxPatterns)
+            fail(
+                pattern.offset,
+                "a query takes at most " + std::to_string(kMaxPatterns) + " distinct LIKE patterns",
+                ErrorCode::invalid_argument);
+          patterns_.push_back(pattern.text);
+        }
         Typed out{node_expr(ExprOp::like, {text.expr, literal_expr(pattern.text, pattern.offset)},
                             e.op_offset),
                   SqlType::boolean};
@@ -625,6 +667,13 @@ class Planner {
                          : op == "-" ? ExprOp::sub
                          : op == "*" ? ExprOp::mul
                                      : ExprOp::div;
+    // Flink divides integers as integers (7 / 2 = 3); the engine divides as floats. Rather
+    // than a silently different answer, the script says which it means.
+    if (arith == ExprOp::div && a.type != SqlType::floating && b.type != SqlType::floating)
+      fail(e.op_offset,
+           "'/' of two integers: Flink would truncate, Sluice divides as floats; write a float "
+           "operand (e.g. x / 100.0) for the float quotient",
+           ErrorCode::type_mismatch);
     Typed out = combine(arith, a, b, e.op_offset);
     out.type = a.type == SqlType::floating || b.type == SqlType::floating || arith == ExprOp::div
                    ? SqlType::floating
@@ -643,6 +692,9 @@ class Planner {
   std::vector<std::string> identities_;  // of plan_.aggregates: kind and input
   std::vector<SqlType> aggregate_types_;
   std::map<std::string, std::size_t> aliases_;  // select aliases of aggregates
+  /// The engine's lookup tables (8) serve LIKE patterns and broadcast inputs (a script has none).
+  static constexpr std::size_t kMaxPatterns = 8;
+  std::vector<std::string> patterns_;  // distinct LIKE patterns
 };
 
 }  // namespace

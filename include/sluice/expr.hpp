@@ -91,7 +91,8 @@ Expr operator&&(const Expr& a, const Expr& b);
 Expr operator||(const Expr& a, const Expr& b);
 
 /// @brief Whether string `text` matches `pattern` as SQL's LIKE does: '%' stands for any run of
-/// characters, '_' for one, any other character for itself (case matters; no escape). The
+/// characters, '_' for one (a UTF-8 code point), any other character for itself (case
+/// matters; no escape). The
 /// pattern is applied to each distinct string once, as the job's dictionary grows, not per
 /// event. @throws Error(invalid_argument) when the result would be too deep.
 Expr like(const Expr& text, std::string pattern);

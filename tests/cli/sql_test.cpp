@@ -129,7 +129,7 @@ GROUP BY window_start, window_end)sql"));
   EXPECT_NE(error_of(with_table("SELECT COUNT(*) FROM TABLE(CUMULATE(TABLE events, "
                                 "DESCRIPTOR(ts), INTERVAL '7' SECOND, INTERVAL '1' MINUTE)) "
                                 "GROUP BY window_start, window_end"))
-                .find("must be a multiple of its step"),
+                .find("line 9, column 88: CUMULATE's size must be a whole number of its steps"),
             std::string::npos);
 }
 
@@ -258,7 +258,18 @@ TEST(SqlPlan, ErrorsPointAtTheirPlace) {
       {"SELECT COUNT(*) FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '1' YEAR))",
        "line 9, column 78", "expected a unit"},
       {"SELECT COUNT(*) FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '0' SECOND))",
-       "line 9, column 65", "tumbling window size", ErrorCode::invalid_argument},
+       "line 9, column 65", "a window length must be positive", ErrorCode::invalid_argument},
+      {"SELECT COUNT(*) FROM TABLE(HOP(TABLE events, DESCRIPTOR(ts), INTERVAL '2' SECOND, "
+       "INTERVAL '0' SECOND))",
+       "line 9, column 83", "a window length must be positive", ErrorCode::invalid_argument},
+      {"SELECT COUNT(*) FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '0.0005' "
+       "SECOND))",
+       "line 9, column 65", "not a whole number of the event time's unit",
+       ErrorCode::invalid_argument},
+      {"SELECT COUNT(*) FROM events WHERE status / 100 = 2", "line 9, column 42",
+       "'/' of two integers", ErrorCode::type_mismatch},
+      {"SELECT COUNT(*) FROM events WHERE cpu > 1e999", "line 9, column 41", "number out of range",
+       ErrorCode::parse_error},
       {"SELECT COUNT(*) FROM events ORDER BY 1", "line 9, column 29", "ORDER BY is not supported"},
       {"SELECT COUNT(*) FROM events; SELECT COUNT(*) FROM events", "line 9, column 30",
        "a script runs one query"},
@@ -306,6 +317,28 @@ TEST(SqlPlan, TableErrorsPointIntoTheirDefinition) {
     EXPECT_EQ(message.rfind(c.where + ": ", 0), 0u) << c.query << "\n" << message;
     EXPECT_NE(message.find(c.says), std::string::npos) << c.query << "\n" << message;
   }
+}
+
+TEST(SqlPlan, LongChainsAndManyPatternsAreErrorsNotCrashes) {
+  std::string chain = "SELECT COUNT(*) FROM events WHERE status = 1";
+  for (int i = 0; i < 100000; ++i) chain += " OR status = 1";
+  EXPECT_NE(error_of(with_table(chain)).find("nested deeper than"), std::string::npos);
+  std::string sum = "SELECT COUNT(*) FROM events WHERE cpu";
+  for (int i = 0; i < 100000; ++i) sum += " + 1";
+  EXPECT_NE(error_of(with_table(sum + " > 1")).find("nested deeper than"), std::string::npos);
+  std::string patterns = "SELECT COUNT(*) FROM events WHERE host LIKE 'a%'";
+  for (char c = 'b'; c <= 'i'; ++c) patterns += std::string(" OR host LIKE '") + c + "%'";
+  EXPECT_NE(error_of(with_table(patterns)).find("line 9, column 189: a query takes at most 8"),
+            std::string::npos)
+      << error_of(with_table(patterns));
+  // A column named update cannot be a key.
+  const std::string update_table = R"sql(
+CREATE TABLE t (ts TIMESTAMP(3), `update` INT, WATERMARK FOR ts AS ts)
+WITH ('connector' = 'csv', 'path' = 'x');
+SELECT COUNT(*) FROM t GROUP BY `update`)sql";
+  EXPECT_NE(error_of(update_table).find("line 4, column 33: a column named 'update'"),
+            std::string::npos)
+      << error_of(update_table);
 }
 
 TEST(SqlPlan, DeepNestingIsAnErrorNotACrash) {
