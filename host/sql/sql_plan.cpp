@@ -408,6 +408,10 @@ class Planner {
     const SqlExpr& e = *item.expr;
     const std::string shown =
         item.alias.empty() ? (e.kind == SqlExpr::Kind::column ? e.name : text_of(e)) : item.alias;
+    if (shown == "update")
+      fail(item.alias.empty() ? e.offset : item.alias_offset,
+           "an output column cannot be named 'update': the output's last column has that name",
+           ErrorCode::invalid_argument);
     if (e.kind == SqlExpr::Kind::column) {
       check_qualifier(e);
       if (e.name == "window_start" || e.name == "window_end") {

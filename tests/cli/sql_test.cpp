@@ -339,6 +339,9 @@ SELECT COUNT(*) FROM t GROUP BY `update`)sql";
   EXPECT_NE(error_of(update_table).find("line 4, column 33: a column named 'update'"),
             std::string::npos)
       << error_of(update_table);
+  EXPECT_NE(error_of(with_table("SELECT COUNT(*) AS `update` FROM events"))
+                .find("line 9, column 20: an output column cannot be named 'update'"),
+            std::string::npos);
 }
 
 TEST(SqlPlan, DeepNestingIsAnErrorNotACrash) {
