@@ -301,10 +301,10 @@ TEST_F(SqlCliTest, ExplainPrintsThePlanAndRunsNothing) {
   EXPECT_NE(o.out.find("output: window_start, host, n, update"), std::string::npos) << o.out;
   EXPECT_EQ(o.out.find("1700000000000"), std::string::npos) << "no windows: " << o.out;
   // The input is not even opened.
-  const Outcome missing = run(
-      {"sql", "-e",
-       "CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'csv', "
-       "'path' = 'missing.csv'); EXPLAIN SELECT COUNT(*) FROM t"});
+  const Outcome missing =
+      run({"sql", "-e",
+           "CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'csv', "
+           "'path' = 'missing.csv'); EXPLAIN SELECT COUNT(*) FROM t"});
   EXPECT_EQ(missing.code, 0) << missing.err;
   EXPECT_NE(missing.out.find("input: missing.csv"), std::string::npos) << missing.out;
 }
