@@ -3,13 +3,15 @@
 # with sudo): compiler, CMake, Ninja, GoogleTest, OpenMP, and the CCCL headers from Debian's
 # packages (used when there is no CUDA toolkit, and by the sanitizer build), and OpenMPI (ranks
 # across processes, and the tests that launch them), pkg-config (the install tests) and
-# python3-venv (the test that compares `sluice sql` with DuckDB, installed from PyPI). Skips
-# what is there.
+# python3-venv (the test that compares `sluice sql` with DuckDB, installed from PyPI),
+# cpp-httplib (the metrics endpoint; optional at build time) and prometheus (its promtool lints
+# the endpoint's output in the tests). Skips what is there.
 # With --quick, only what the quick start's build needs (no GoogleTest, OpenMPI, pkg-config).
 set -euo pipefail
 packages=(g++ cmake ninja-build libthrust-dev libcub-dev libcu++-dev)
 if [ "${1:-}" != "--quick" ]; then
-  packages+=(libgtest-dev libopenmpi-dev openmpi-bin pkg-config python3-venv)
+  packages+=(libgtest-dev libopenmpi-dev openmpi-bin pkg-config python3-venv libcpp-httplib-dev
+             prometheus)
 fi
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

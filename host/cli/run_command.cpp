@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -28,6 +29,8 @@
 #include "host/io/file_share.hpp"
 #include "host/io/live_input.hpp"
 #include "host/io/time_text.hpp"
+#include "host/observability/metrics_server.hpp"
+#include "host/observability/prometheus_text.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/status.hpp"
 
@@ -211,13 +214,16 @@ struct CheckpointClock {
 // reclaims strings its dictionary changes, and the reader follows from its next block. At the
 // end of each block the job learns where the input stands (and its malformed rows), and takes
 // a checkpoint when one is due: a resumed run reads the same blocks from there. A stop request
-// ends the input at the end of a block.
+// ends the input at the end of a block. `input_bytes` follows the bytes read since `start`
+// (the offset where this run began reading: a resumed one begins later).
 void stream_input(detail::CsvReader& reader, Job& job, CheckpointClock& checkpoints,
-                  const StopSignals& signals) {
+                  const StopSignals& signals, std::atomic<std::uint64_t>& input_bytes,
+                  std::uint64_t start) {
   Batch batch;
   std::uint64_t malformed = 0;
   while (reader.next(batch)) {
     if (batch.rows() > 0) job.push(batch);
+    input_bytes.store(reader.offset() - start, std::memory_order_relaxed);
     if (DictionaryPtr now = job.dictionary(); now != reader.dictionary())
       reader.set_dictionary(std::move(now));
     if (!reader.at_block_end()) continue;
@@ -430,6 +436,33 @@ int execute_run(RunOptions options) {
         "--late-output needs {rank} in its name across ranks: each rank writes "
         "the late events its workers find");
   Job job = start_job(engine, options, outputs, broadcast_rows);
+  std::atomic<std::uint64_t> input_bytes{0};
+  std::optional<obs::MetricsServer> metrics_server;  // stops before the job goes
+  if (options.metrics_listen) {
+    obs::ListenAddress at = *options.metrics_listen;
+    if (at.port != 0 && at.port + rank > 65535)
+      throw UsageError("--metrics-listen: port " + std::to_string(at.port) + " + rank " +
+                       std::to_string(rank) + " is beyond 65535");
+    if (at.port != 0) at.port += rank;
+    obs::ExpositionContext context;
+    context.backend = to_string(engine.backend());
+    context.version = SLUICE_VERSION;
+    context.rank = rank;
+    context.ranks = ranks;
+    if (const auto t = options.schema.find(options.time_column))
+      if (const DataType type = options.schema.field(*t).type; type.id == TypeId::timestamp)
+        context.time_unit = type.unit;
+    const bool reads = in.stream != nullptr;
+    metrics_server.emplace(at, [&job, &input_bytes, context, reads] {
+      obs::ExpositionContext now = context;
+      now.now = std::chrono::system_clock::now();
+      if (reads) now.input_bytes = input_bytes.load(std::memory_order_relaxed);
+      return obs::prometheus_text(job.metrics(), now);
+    });
+    if (options.verbosity != Verbosity::quiet)
+      std::cerr << who << (ranks > 1 ? " (rank " + std::to_string(rank) + ")" : std::string())
+                << ": metrics at " << metrics_server->url() << std::endl;
+  }
   std::optional<Progress> progress;
   try {
     const ResumePoint& from = job.resumed_from();
@@ -468,8 +501,10 @@ int execute_run(RunOptions options) {
                                 .diagnostics = progress ? &progress->messages() : nullptr,
                                 .block_bytes = options.read_block,
                                 .live = in.is_live()});
-      if (from.checkpoint != 0 && !from.positions.empty()) reader.seek(from.positions[0]);
-      stream_input(reader, job, checkpoints, signals);
+      const std::uint64_t start =
+          from.checkpoint != 0 && !from.positions.empty() ? from.positions[0] : 0;
+      if (start != 0) reader.seek(start);
+      stream_input(reader, job, checkpoints, signals, input_bytes, start);
     }
     if (signals.signal() != 0) {
       // Stopped on request: what was read is processed and what the watermark closed is

@@ -48,6 +48,7 @@ constexpr FlagSpec kSharedFlags[] = {
     {"--updates"},
     {"--update-output"},
     {"--late-output"},
+    {"--metrics-listen"},
     {"--resume", false},
     {"--quiet", false},
     {"--verbose", false},
@@ -202,6 +203,17 @@ void parse_common_flags(const Flags& flags, RunOptions& o) {
   o.checkpoint_every =
       parse_flag("--checkpoint-every", flags.get("--checkpoint-every", "10s"), parse_duration);
   o.resume = flags.has("--resume");
+  if (flags.has("--metrics-listen")) {
+    if (!obs::MetricsServer::available())
+      throw UsageError(
+          "--metrics-listen: this build has no HTTP server (cpp-httplib, Debian's "
+          "libcpp-httplib-dev, was not found when it was configured)");
+    try {
+      o.metrics_listen = obs::parse_listen_address(flags.required("--metrics-listen"));
+    } catch (const Error& e) {
+      throw UsageError(std::string("--metrics-listen: ") + e.what());
+    }
+  }
   if (flags.has("--quiet") && flags.has("--verbose"))
     throw UsageError("--quiet and --verbose exclude each other");
   if (flags.has("--quiet")) o.verbosity = Verbosity::quiet;
@@ -502,6 +514,12 @@ Options:
                             (none: from the beginning): the input is read on from where it
                             stood, the output cut back to what it had committed, so the output
                             ends as an uninterrupted run's would, row for row
+  --metrics-listen ADDR     serve Prometheus metrics at http://ADDR/metrics while the job
+                            runs: HOST:PORT, or PORT alone on 127.0.0.1 (0: a free port,
+                            named on stderr); under mpirun rank r listens on PORT + r. Counters
+                            (events in, filtered, late, malformed, batches, windows fired,
+                            input bytes), gauges (watermark and its lag, state entries and
+                            bytes) and histograms (round duration, emission latency)
   --peer-timeout DURATION   under mpirun: a rank silent for this long is named and ends the
                             job (default 20s; 0: wait for ever)
   --quiet                   no summary, progress or notes on stderr (errors and malformed
@@ -580,7 +598,8 @@ Options: as for `sluice run` (see sluice run --help), except those the script re
   --update-output FILE  --late-output FILE  --allowed-lateness DUR  --trigger T
   --workers N  --partition P  --balance B  --backend B  --on-error E  --batch-rows N
   --batch-timeout DUR  --read-block B  --state-memory-limit B  --checkpoint-dir DIR
-  --checkpoint-every DUR  --resume  --peer-timeout DUR  --quiet  --verbose
+  --checkpoint-every DUR  --resume  --metrics-listen ADDR  --peer-timeout DUR  --quiet
+  --verbose
   -h, --help                show this help
 
 Exit status: 0 ok, 1 runtime error, 2 usage error (a flag or the script), 130 or 143

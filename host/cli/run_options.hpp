@@ -11,6 +11,7 @@
 #include "host/cli/broadcast_file.hpp"
 #include "host/cli/result_writer.hpp"
 #include "host/io/csv_reader.hpp"
+#include "host/observability/metrics_server.hpp"
 #include "sluice/aggregate.hpp"
 #include "sluice/duration.hpp"
 #include "sluice/engine.hpp"
@@ -68,6 +69,7 @@ struct RunOptions {
   std::string checkpoint_dir;                            ///< --checkpoint-dir (empty: none)
   Duration checkpoint_every = std::chrono::seconds(10);  ///< --checkpoint-every
   bool resume = false;                                   ///< --resume
+  std::optional<obs::ListenAddress> metrics_listen;      ///< --metrics-listen
   EngineConfig engine;  ///< --workers, --partition, --balance, --backend, --batch-rows
   Verbosity verbosity = Verbosity::normal;  ///< --quiet, --verbose
   bool help = false;                        ///< --help

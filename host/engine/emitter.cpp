@@ -260,6 +260,7 @@ Emitter::Gathered& Emitter::slot(std::uint64_t round) {
     g.round = round;
     g.delivered = 0;
     g.size = 0;
+    g.pushed_ns = 0;
   }
   return g;
 }
@@ -293,14 +294,16 @@ void Emitter::append(Gathered& g, const FiredView& rows) {
   g.size = n;
 }
 
-void Emitter::deliver(int /*worker*/, std::uint64_t round, const FiredView& rows) {
+void Emitter::deliver(int /*worker*/, std::uint64_t round, const FiredView& rows,
+                      std::int64_t pushed_ns) {
   std::lock_guard lock(mutex_);
   if (workers_ == 1) {
-    emit(rows);
+    emit(rows, pushed_ns);
     return;
   }
   Gathered& g = slot(round);
   append(g, rows);
+  if (pushed_ns != 0 && (g.pushed_ns == 0 || pushed_ns < g.pushed_ns)) g.pushed_ns = pushed_ns;
   if (++g.delivered < workers_) return;
   FiredView all;
   all.size = g.size;
@@ -309,11 +312,11 @@ void Emitter::deliver(int /*worker*/, std::uint64_t round, const FiredView& rows
   all.keys = g.keys.data();
   all.update = g.update.data();
   all.states = g.states.data();
-  emit(all);
+  emit(all, g.pushed_ns);
   g.round = ~std::uint64_t{0};
 }
 
-void Emitter::emit(const FiredView& rows) {
+void Emitter::emit(const FiredView& rows, std::int64_t pushed_ns) {
   std::size_t n = rows.size;
   if (n == 0) return;
   if (ordered_) {
@@ -405,6 +408,9 @@ void Emitter::emit(const FiredView& rows) {
   if (query_.row_result_sink) {
     const std::vector<WindowResult> rows_out = window_results(result_, k);
     query_.row_result_sink(rows_out);
+  }
+  if (pushed_ns != 0 && n > 0) {
+    counters_.emission_latency.observe(static_cast<double>(steady_now_ns() - pushed_ns) * 1e-9, n);
   }
 }
 

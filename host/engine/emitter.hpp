@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "host/engine/histogram_recorder.hpp"
 #include "host/engine/micro_batch.hpp"
 #include "host/query_compiler.hpp"
 #include "kernels/host/vector_program.hpp"
@@ -22,6 +23,7 @@ namespace sluice::detail {
 struct EmitCounters {
   std::atomic<std::uint64_t> windows_fired{0};
   std::atomic<std::uint64_t> window_updates{0};
+  HistogramRecorder emission_latency;  ///< seconds per emitted (window, key) row
 };
 
 /// @brief Scratch of order_fired_rows, reused.
@@ -49,8 +51,10 @@ class Emitter {
   /// @brief Stateless queries: room for the output rows of every batch that can be in flight
   /// (a few rounds per worker) of up to `batch_rows` rows, so that emission never allocates.
   void reserve(std::size_t batch_rows);
-  /// @brief Worker `worker`'s fired rows of `round` (read before return).
-  void deliver(int worker, std::uint64_t round, const FiredView& rows);
+  /// @brief Worker `worker`'s fired rows of `round` (read before return). `pushed_ns`: the
+  /// steady_clock time of the first push into the round's batches of this worker, for the
+  /// emission latency (0: the rows are not observed).
+  void deliver(int worker, std::uint64_t round, const FiredView& rows, std::int64_t pushed_ns);
   /// @brief Stateless queries: one batch's output rows (copied), then end_round() once per
   /// worker and round.
   void deliver_rows(std::uint64_t round, std::uint64_t sequence, const ProjectedView& rows);
@@ -66,6 +70,7 @@ class Emitter {
     std::uint64_t round = ~std::uint64_t{0};
     int delivered = 0;
     std::size_t size = 0;
+    std::int64_t pushed_ns = 0;  // the earliest of the workers' (0: none)
     std::vector<std::int64_t> window;
     std::vector<std::uint64_t> keys;  // [key_words][size]
     std::vector<std::uint8_t> update;
@@ -75,7 +80,8 @@ class Emitter {
   void wrap_outputs();
   Gathered& slot(std::uint64_t round);
   void append(Gathered& g, const FiredView& rows);
-  void emit(const FiredView& rows);
+  /// Hands `rows` to the sinks; observes their latency from `pushed_ns` (unless 0).
+  void emit(const FiredView& rows, std::int64_t pushed_ns);
   /// Keeps the first n result rows that pass the query's HAVING, in order: how many.
   std::size_t keep_having(std::size_t n);
 

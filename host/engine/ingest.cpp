@@ -108,6 +108,7 @@ MicroBatch& Ingest::forming() {
   if (!current_) {
     current_ = pool_.acquire(cancelled_);
     if (!current_) throw Error(ErrorCode::internal, "the job stopped while a push waited");
+    current_->first_push_ns = steady_now_ns();
   }
   return *current_;
 }

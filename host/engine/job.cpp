@@ -41,12 +41,6 @@ std::size_t pool_limit(const EngineConfig& config, int workers) {
          config.queue_batches;
 }
 
-std::int64_t steady_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 Status status_of_current_exception(const std::string& where) {
   try {
     throw;
@@ -296,7 +290,7 @@ void Job::Impl::throw_if_failed() const {
 }
 
 void Job::Impl::touch(int source) {
-  if (started_ns_ == 0) started_ns_ = steady_now_ns();
+  if (started_ns_ == 0) started_ns_ = detail::steady_now_ns();
   last_activity_ = std::chrono::steady_clock::now();
   dispatcher_.touch(source, last_activity_);
 }
@@ -539,7 +533,7 @@ void Job::Impl::end(bool drain) {
   if (timer_.joinable()) timer_.join();
   for (std::thread& t : threads_)
     if (t.joinable()) t.join();
-  ended_ns_ = steady_now_ns();
+  ended_ns_ = detail::steady_now_ns();
   throw_if_failed();
 }
 
@@ -572,8 +566,10 @@ Metrics Job::Impl::metrics() const {
   m.round_seconds = static_cast<double>(work_counters_.round_ns.load()) * 1e-9;
   m.exchange_seconds = static_cast<double>(work_counters_.exchange_ns.load()) * 1e-9;
   for (const auto& w : per_worker_) m.batches_per_worker.push_back(w);
+  m.round_duration = work_counters_.round_duration.snapshot();
+  m.emission_latency = emit_counters_.emission_latency.snapshot();
   if (const std::int64_t start = started_ns_; start != 0) {
-    const std::int64_t end = ended_ns_ != 0 ? ended_ns_.load() : steady_now_ns();
+    const std::int64_t end = ended_ns_ != 0 ? ended_ns_.load() : detail::steady_now_ns();
     m.elapsed_seconds = static_cast<double>(end - start) * 1e-9;
     if (m.elapsed_seconds > 0)
       m.events_per_second = static_cast<double>(m.events_in) / m.elapsed_seconds;
@@ -624,6 +620,15 @@ Metrics Job::Impl::total_metrics() const {
   m.dictionary_bytes = sums[16];
   m.strings_reclaimed = sums[17];
   m.string_reclaims = sums[18];
+  // The histograms bucket by bucket (the latencies as each rank measured its own).
+  for (Histogram* h : {&m.round_duration, &m.emission_latency}) {
+    std::vector<std::uint64_t> words(detail::HistogramRecorder::kWords);
+    std::copy(h->counts.begin(), h->counts.end(), words.begin());
+    words[detail::HistogramRecorder::kBounds + 1] = h->count;
+    words[detail::HistogramRecorder::kBounds + 2] = static_cast<std::uint64_t>(h->sum * 1e9);
+    ranks->all_reduce_sum(words);
+    *h = detail::HistogramRecorder::from_words(words.data());
+  }
   // Every rank's workers, rank by rank: each rank contributes its own at its place.
   std::vector<std::uint64_t> per_worker(static_cast<std::size_t>(ranks->size() * workers_), 0);
   for (int w = 0; w < workers_; ++w)

@@ -2,6 +2,7 @@
 // place, or rows copied into the batch's own buffer) and the bounded pool they come from.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -17,11 +18,21 @@
 
 namespace sluice::detail {
 
+/// @brief steady_clock now, in nanoseconds since its epoch: the clock of
+/// MicroBatch::first_push_ns and of the job's elapsed time.
+inline std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 /// @brief A micro-batch: up to `capacity` rows of the read columns as slices, each either a
 /// range of a pushed batch (kept alive by `owners`) or a range of the batch's own buffer, and
 /// the source each slice came from. Beyond kMaxSlices slices, rows are copied.
 struct MicroBatch {
   std::uint64_t id = 0;  ///< dispatch order, from 1
+  /// steady_clock nanoseconds of the first push into the batch (0: not known).
+  std::int64_t first_push_ns = 0;
   std::size_t rows = 0;
   std::size_t capacity = 0;
   int num_slices = 0;

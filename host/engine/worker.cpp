@@ -11,21 +11,25 @@
 namespace sluice::detail {
 namespace {
 
-/// Adds the time from its construction to its destruction to `ns`.
+/// Adds the time from its construction to its destruction to `ns`, and observes it in
+/// `histogram` (if given).
 class StopWatch {
  public:
-  explicit StopWatch(std::atomic<std::int64_t>& ns)
-      : ns_(ns), start_(std::chrono::steady_clock::now()) {}
+  explicit StopWatch(std::atomic<std::int64_t>& ns, HistogramRecorder* histogram = nullptr)
+      : ns_(ns), histogram_(histogram), start_(std::chrono::steady_clock::now()) {}
   ~StopWatch() {
-    ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                                start_)
-               .count();
+    const std::int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - start_)
+                                .count();
+    ns_ += ns;
+    if (histogram_ != nullptr) histogram_->observe(static_cast<double>(ns) * 1e-9);
   }
   StopWatch(const StopWatch&) = delete;
   StopWatch& operator=(const StopWatch&) = delete;
 
  private:
   std::atomic<std::int64_t>& ns_;
+  HistogramRecorder* histogram_;
   std::chrono::steady_clock::time_point start_;
 };
 
@@ -165,10 +169,10 @@ bool Worker::agree_round(const RoundPart& part, bool scan_times) {
   return last;
 }
 
-void Worker::emit_fired(std::uint64_t round) {
+void Worker::emit_fired(std::uint64_t round, std::int64_t pushed_ns) {
   const FiredView& rows = pipeline_.collect_fired();
   if (role_ == nullptr || !role_->gather_results) {
-    emitter_.deliver(local_index_, round, rows);
+    emitter_.deliver(local_index_, round, rows, pushed_ns);
     return;
   }
   // Every member's rows to member 0, as rows [window, keys, update, states].
@@ -194,7 +198,7 @@ void Worker::emit_fired(std::uint64_t round) {
                          received_fired_, role_->fired);
   }
   if (index_ != 0) {
-    emitter_.deliver(local_index_, round, FiredView{});
+    emitter_.deliver(local_index_, round, FiredView{}, 0);
     return;
   }
   std::size_t n = 0;
@@ -220,7 +224,7 @@ void Worker::emit_fired(std::uint64_t round) {
   all.keys = gathered_keys_.data();
   all.update = gathered_update_.data();
   all.states = gathered_states_.data();
-  emitter_.deliver(local_index_, round, all);
+  emitter_.deliver(local_index_, round, all, pushed_ns);
 }
 
 std::string Worker::where() const {
@@ -328,7 +332,7 @@ void Worker::restore(std::span<const std::uint64_t> words) {
 }
 
 void Worker::run_round(RoundPart& part) {
-  const StopWatch in_round(counters_.round_ns);
+  const StopWatch in_round(counters_.round_ns, &counters_.round_duration);
   round_ = part.number;
   batch_.reset();
   first_batch_ = part.batches.empty() ? 0 : part.batches.front()->id;
@@ -402,7 +406,7 @@ void Worker::run_round(RoundPart& part) {
   if (pending_) {
     // The previous round's rows came back with this round's settle.
     stage_ = "emission";
-    emitter_.deliver(local_index_, *pending_, pipeline_.collect_fired());
+    emitter_.deliver(local_index_, *pending_, pipeline_.collect_fired(), pending_pushed_ns_);
     pending_.reset();
   }
   stage_ = "state merge";
@@ -435,12 +439,19 @@ void Worker::run_round(RoundPart& part) {
   finished_ = last;
   // Across ranks every member emits in every round (the gathering is a collective); a
   // checkpoint's round emits at once, so that its windows reach the sinks before it is written.
+  // The latency of rows the end of the input fired says nothing of the engine: not observed.
+  std::int64_t pushed_ns = 0;
+  if (!(last && part.drain))
+    for (const BatchLease& b : part.batches)
+      if (b->first_push_ns != 0 && (pushed_ns == 0 || b->first_push_ns < pushed_ns))
+        pushed_ns = b->first_push_ns;
   if (!last && role_ == nullptr && !part.save_state && queue_.peek(0) != nullptr) {
     pending_ = part.number;
+    pending_pushed_ns_ = pushed_ns;
     return;
   }
   stage_ = "emission";
-  emit_fired(part.number);
+  emit_fired(part.number, pushed_ns);
 }
 
 }  // namespace sluice::detail

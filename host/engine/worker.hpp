@@ -40,6 +40,7 @@ struct WorkCounters {
   std::atomic<std::uint64_t> partial_bytes{0};
   /// The watermark the workers have fired to (INT64_MIN before the first).
   std::atomic<std::int64_t> watermark{std::numeric_limits<std::int64_t>::min()};
+  HistogramRecorder round_duration;  ///< seconds per worker and round
 };
 
 /// @brief What a worker needs when the job spans several ranks (processes): the workers of all
@@ -119,7 +120,8 @@ class Worker {
   /// wm_before_. @return whether the round is the job's last.
   bool agree_round(const RoundPart& part, bool scan_times);
   /// Emits the rows of the last fire (gathering them on member 0 across ranks).
-  void emit_fired(std::uint64_t round);
+  /// `pushed_ns`: Emitter::deliver's.
+  void emit_fired(std::uint64_t round, std::int64_t pushed_ns);
   int rank() const noexcept { return role_ != nullptr ? role_->rank : 0; }
 
   int index_;
@@ -134,6 +136,7 @@ class Worker {
   WorkCounters& counters_;
   std::int64_t fired_wm_;
   std::optional<std::uint64_t> pending_;  ///< a round whose fired rows are not emitted yet
+  std::int64_t pending_pushed_ns_ = 0;    ///< its first push (Emitter::deliver)
   std::vector<ReceivedPart> received_;
   std::vector<std::uint32_t> kept_;
   EventClock clock_;

@@ -15,6 +15,7 @@
 
 #include "sluice/batch.hpp"
 #include "sluice/duration.hpp"
+#include "sluice/histogram.hpp"
 #include "sluice/query.hpp"
 #include "sluice/ranks.hpp"
 #include "sluice/status.hpp"
@@ -178,6 +179,15 @@ struct Metrics {
   double exchange_seconds = 0;
   double elapsed_seconds = 0;  ///< from the first push to finish (or now)
   double events_per_second = 0;
+  /// Seconds each worker spent on each of its rounds (its micro-batches of the round folded,
+  /// exchanged, merged and fired): one observation per worker and round.
+  Histogram round_duration;
+  /// Event-to-emission latency of windowed queries, one observation per (window, key) row the
+  /// sinks got: from the first push into the micro-batches of the round whose watermark fired
+  /// the window to the moment its rows were handed to the sinks (so a row waits at least the
+  /// time its micro-batch took to fill). Not observed: rows of the last round of finish() (the
+  /// end of the input closed them) and of rounds without batches (idle sources, checkpoints).
+  Histogram emission_latency;
 };
 
 class Job;

@@ -7,6 +7,7 @@
 #include "sluice/duration.hpp"
 #include "sluice/engine.hpp"
 #include "sluice/expr.hpp"
+#include "sluice/histogram.hpp"
 #include "sluice/query.hpp"
 #include "sluice/result.hpp"
 #include "sluice/schema.hpp"

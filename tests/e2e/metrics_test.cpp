@@ -100,5 +100,53 @@ TEST(Metrics, EveryPushedRowIsFilteredLateUnrepresentableOrAggregatedOnce) {
     }
 }
 
+/// The histograms: every worker's every round is one observation of round_duration; every
+/// (window, key) row a round with batches fired is one of emission_latency, and the rows the
+/// end of the input fires are not, whatever the workers.
+TEST(Metrics, HistogramsObserveEachRoundAndEachEmittedRowOnce) {
+  StreamOptions o;
+  o.events = 12000;
+  o.keys = 50;
+  o.seed = 23;
+  const std::vector<Event> events = generate(o);
+  for (int workers : {1, 3}) {
+    SCOPED_TRACE(std::to_string(workers) + " workers");
+    Query q;
+    q.key_by({"host"})
+        .event_time("ts", 100ms)
+        .window(WindowSpec::tumbling(1s))
+        .aggregate({count()})
+        .sink([](const Batch&) {});
+    Engine engine(make_config(workers, 1000));
+    Job job = engine.start(event_schema(), q);
+    const std::size_t chunk = 2000;
+    for (std::size_t at = 0; at < events.size(); at += chunk) {
+      const std::vector<Event> part(
+          events.begin() + static_cast<std::ptrdiff_t>(at),
+          events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), at + chunk)));
+      push_events(job, part, PushMode::builder, 1, chunk);
+      job.flush();  // every round so far has run and emitted
+    }
+    const Metrics before = job.metrics();
+    ASSERT_GT(before.windows_fired, 0u) << "the watermark fired nothing before the end";
+    EXPECT_EQ(before.emission_latency.count, before.windows_fired);
+    job.finish();
+    const Metrics after = job.metrics();
+    EXPECT_GT(after.windows_fired, before.windows_fired);
+    EXPECT_EQ(after.emission_latency.count, before.windows_fired)
+        << "the rows of finish() are not latencies";
+    std::uint64_t rounds = 0;
+    for (const std::uint64_t c : after.round_duration.counts) rounds += c;
+    EXPECT_EQ(rounds, after.round_duration.count);
+    // Each worker observes each round: a multiple of the workers.
+    EXPECT_GT(after.round_duration.count, 0u);
+    EXPECT_EQ(after.round_duration.count % static_cast<std::uint64_t>(workers), 0u);
+    EXPECT_GE(after.emission_latency.sum, 0.0);
+    EXPECT_GE(after.round_duration.sum, 0.0);
+    EXPECT_LE(after.round_duration.sum, after.elapsed_seconds * workers + 1.0);
+    EXPECT_EQ(after.emission_latency.upper_bounds.size() + 1, after.emission_latency.counts.size());
+  }
+}
+
 }  // namespace
 }  // namespace sluice::e2e

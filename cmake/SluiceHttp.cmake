@@ -1,0 +1,21 @@
+# The HTTP endpoints of the `sluice` command (GET /metrics) over cpp-httplib, found through
+# pkg-config (Debian: libcpp-httplib-dev): optional. Defines the target sluice_http (empty when
+# not found) and sets SLUICE_WITH_HTTP.
+set(SLUICE_WITH_HTTP OFF)
+add_library(sluice_http INTERFACE)
+if(NOT SLUICE_ENABLE_HTTP STREQUAL "OFF")
+  find_package(PkgConfig QUIET)
+  if(PkgConfig_FOUND)
+    pkg_check_modules(SLUICE_HTTPLIB QUIET IMPORTED_TARGET cpp-httplib)
+  endif()
+  if(SLUICE_HTTPLIB_FOUND)
+    set(SLUICE_WITH_HTTP ON)
+    target_link_libraries(sluice_http INTERFACE PkgConfig::SLUICE_HTTPLIB)
+    target_compile_definitions(sluice_http INTERFACE SLUICE_HAVE_HTTPLIB=1)
+    message(STATUS "Sluice: HTTP endpoints on (cpp-httplib ${SLUICE_HTTPLIB_VERSION})")
+  elseif(SLUICE_ENABLE_HTTP STREQUAL "ON")
+    message(FATAL_ERROR "SLUICE_ENABLE_HTTP=ON but cpp-httplib was not found (pkg-config cpp-httplib)")
+  else()
+    message(STATUS "Sluice: cpp-httplib not found, --metrics-listen is off")
+  endif()
+endif()
