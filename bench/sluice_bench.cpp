@@ -450,6 +450,16 @@ int run_telemetry_command(const TelemetryOptions& o) {
         100 * static_cast<double>(last.partial_bytes) / input_bytes,
         last.round_seconds > 0 ? 100 * last.exchange_seconds / last.round_seconds : 0.0);
   }
+  if (last.emission_latency.count > 0) {
+    const sluice::Histogram& e = last.emission_latency;
+    const sluice::Histogram& r = last.round_duration;
+    std::printf(
+        "latency         emission p50 %.3g ms  p99 %.3g ms  (%llu rows fired before the end; flat "
+        "out, so waiting behind earlier batches included)   round p50 %.3g ms  p99 %.3g ms  "
+        "(last run)\n",
+        e.quantile(0.5) * 1e3, e.quantile(0.99) * 1e3, static_cast<unsigned long long>(e.count),
+        r.quantile(0.5) * 1e3, r.quantile(0.99) * 1e3);
+  }
   if (!gpu) {
     std::printf("per core        best %10.2f M   median %10.2f M   (%d cores)\n",
                 rate.best / cores * 1e-6, rate.median / cores * 1e-6, cores);
@@ -550,6 +560,16 @@ int run_telemetry_command(const TelemetryOptions& o) {
           .member("partial_bytes", run.partial_bytes)
           .member("round_seconds", run.round_seconds)
           .member("exchange_seconds", run.exchange_seconds);
+      // Quantiles of Metrics' histograms (interpolated in their buckets); NaN when empty.
+      for (const auto& [name, h] : {std::pair{"emission_latency_seconds", &run.emission_latency},
+                                    std::pair{"round_duration_seconds", &run.round_duration}}) {
+        j.key(name).begin_object();
+        j.member("count", h->count)
+            .member("p50", h->quantile(0.5))
+            .member("p99", h->quantile(0.99))
+            .member("sum", h->sum);
+        j.end_object();
+      }
       j.end_object();
     }
     j.end_array();

@@ -264,6 +264,8 @@ RunResult run_telemetry(const Engine& engine, const TelemetryData& data,
   r.partial_bytes = m.partial_bytes;
   r.round_seconds = m.round_seconds;
   r.exchange_seconds = m.exchange_seconds;
+  r.round_duration = m.round_duration;
+  r.emission_latency = m.emission_latency;
   r.seconds = std::chrono::duration<double>(t1 - t0).count();
   r.setup_seconds = std::chrono::duration<double>(t0 - s0).count();
   r.events_in = m.events_in;

@@ -129,6 +129,11 @@ struct RunResult {
   std::uint64_t partial_bytes = 0;   ///< of which partials
   double round_seconds = 0;          ///< workers' time in rounds
   double exchange_seconds = 0;       ///< of which in the exchange's collectives
+  /// Metrics' histograms (host-fed runs; empty for resident ones): each worker's rounds, and
+  /// the emission latency of the fired rows (flat out, so queueing behind earlier batches
+  /// included).
+  Histogram round_duration;
+  Histogram emission_latency;
   double events_per_second() const {
     return seconds > 0 ? static_cast<double>(events_timed) / seconds : 0;
   }
