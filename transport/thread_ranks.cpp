@@ -44,7 +44,9 @@ void ThreadRankGroup::arrive(int rank, const Posted* posted, std::unique_lock<st
     cv_.wait(lock, done);
   else if (!cv_.wait_for(lock, timeout_, done))
     fail_waiting(rank);
-  if (generation_ == generation) throw Error(ErrorCode::peer_failure, *failed_);
+  // A failure, even one after this generation completed, ends the collective here: the rank
+  // that failed may already have freed the buffers it posted, so none of them is read.
+  if (failed_) throw Error(ErrorCode::peer_failure, *failed_);
 }
 
 ThreadRanks::ThreadRanks(std::shared_ptr<ThreadRankGroup> group, int rank)

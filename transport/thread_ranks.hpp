@@ -31,7 +31,8 @@ class ThreadRankGroup {
     const std::uint64_t* sums = nullptr;
   };
   /// Marks `rank` arrived (with `posted`, unless null); waits until every rank has arrived at this
-  /// generation.
+  /// generation. Throws Error(peer_failure) once the group has failed, also when the generation
+  /// completed before (the failed rank's posted buffers may be gone).
   void arrive(int rank, const Posted* posted, std::unique_lock<std::mutex>& lock);
   [[noreturn]] void fail_waiting(int rank);
 

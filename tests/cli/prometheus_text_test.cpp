@@ -110,7 +110,9 @@ TEST(PrometheusText, EveryLineIsOfTheFormatAndValuesAreTheMetrics) {
   EXPECT_EQ(e.values.at("sluice_dictionary_strings"), 9);
   EXPECT_EQ(e.values.at(R"(sluice_info{backend="cpu",rank="0",ranks="1",version="1.2.3"})"), 1);
   for (const auto& [family, type] : e.types)
-    if (type == "counter") EXPECT_TRUE(family.ends_with("_total")) << family;
+    if (type == "counter") {
+      EXPECT_TRUE(family.ends_with("_total")) << family;
+    }
   // Without a timestamp time column there is no lag to tell.
   EXPECT_FALSE(e.values.count("sluice_watermark_lag_seconds"));
 }
