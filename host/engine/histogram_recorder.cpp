@@ -25,15 +25,13 @@ void HistogramRecorder::observe(double seconds, std::uint64_t weight) {
   const auto bucket =
       static_cast<std::size_t>(std::lower_bound(b.begin(), b.end(), seconds) - b.begin());
   counts_[bucket].fetch_add(weight, std::memory_order_relaxed);
-  count_.fetch_add(weight, std::memory_order_relaxed);
   const double ns = std::min(seconds * 1e9, 1e18);
   sum_ns_.fetch_add(static_cast<std::uint64_t>(ns) * weight, std::memory_order_relaxed);
 }
 
 void HistogramRecorder::to_words(std::uint64_t* words) const {
   for (std::size_t i = 0; i <= kBounds; ++i) words[i] = counts_[i].load(std::memory_order_relaxed);
-  words[kBounds + 1] = count_.load(std::memory_order_relaxed);
-  words[kBounds + 2] = sum_ns_.load(std::memory_order_relaxed);
+  words[kBounds + 1] = sum_ns_.load(std::memory_order_relaxed);
 }
 
 Histogram HistogramRecorder::from_words(const std::uint64_t* words) {
@@ -44,7 +42,7 @@ Histogram HistogramRecorder::from_words(const std::uint64_t* words) {
   // snapshot is consistent in itself.
   h.count = 0;
   for (const std::uint64_t c : h.counts) h.count += c;
-  h.sum = static_cast<double>(words[kBounds + 2]) * 1e-9;
+  h.sum = static_cast<double>(words[kBounds + 1]) * 1e-9;
   return h;
 }
 

@@ -621,11 +621,11 @@ Metrics Job::Impl::total_metrics() const {
   m.strings_reclaimed = sums[17];
   m.string_reclaims = sums[18];
   // The histograms bucket by bucket (the latencies as each rank measured its own).
-  for (Histogram* h : {&m.round_duration, &m.emission_latency}) {
+  for (const auto& [h, recorder] :
+       {std::pair{&m.round_duration, &work_counters_.round_duration},
+        std::pair{&m.emission_latency, &emit_counters_.emission_latency}}) {
     std::vector<std::uint64_t> words(detail::HistogramRecorder::kWords);
-    std::copy(h->counts.begin(), h->counts.end(), words.begin());
-    words[detail::HistogramRecorder::kBounds + 1] = h->count;
-    words[detail::HistogramRecorder::kBounds + 2] = static_cast<std::uint64_t>(h->sum * 1e9);
+    recorder->to_words(words.data());
     ranks->all_reduce_sum(words);
     *h = detail::HistogramRecorder::from_words(words.data());
   }
