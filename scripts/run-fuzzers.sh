@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/, with clang, ASan + UBSan) and runs each for a bounded time
-# from its seed corpus: expression, parsers, csv, batch, sql. Any crash, sanitizer report, leak or
-# broken invariant fails the run, and the input that caused it is left in build-fuzz/.
+# from its seed corpus: expression, parsers, csv, batch, sql, lines. Any crash, sanitizer
+# report, leak or broken invariant fails the run, and the input that caused it is left in
+# build-fuzz/.
 # Usage: scripts/run-fuzzers.sh [SECONDS_PER_TARGET (default 60)] [TARGET...]
 # Installs clang, its fuzzer runtime and OpenMP when they are missing (Debian/Ubuntu).
 set -euo pipefail
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(expression parsers csv batch sql)
+[ ${#targets[@]} -gt 0 ] || targets=(expression parsers csv batch sql lines)
 
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 sudo=""

@@ -2,6 +2,7 @@
 #include "host/cli/cli_options.hpp"
 
 #include <charconv>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -151,6 +152,32 @@ PartitionSpec parse_partition(std::string_view text) {
     }
   }
   return spec;
+}
+
+std::size_t parse_bytes(std::string_view flag, std::string_view text) {
+  std::size_t shift = 0;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'k':
+      case 'K':
+        shift = 10;
+        break;
+      case 'm':
+      case 'M':
+        shift = 20;
+        break;
+      case 'g':
+      case 'G':
+        shift = 30;
+        break;
+      default:
+        break;
+    }
+  }
+  if (shift > 0) text.remove_suffix(1);
+  const auto limit = std::numeric_limits<std::int64_t>::max() >> shift;
+  const auto value = parse_integer(flag, text, 0, limit);
+  return static_cast<std::size_t>(value) << shift;
 }
 
 }  // namespace sluice::cli

@@ -1,6 +1,7 @@
 // Command-line flag parsing shared by the sluice subcommands, and the flag value parsers.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -65,6 +66,8 @@ std::vector<std::string> split_list(std::string_view flag, std::string_view text
 /// @brief A decimal integer in [min, max].
 std::int64_t parse_integer(std::string_view flag, std::string_view text, std::int64_t min,
                            std::int64_t max);
+/// @brief A byte count: digits with an optional suffix k, m or g (KiB, MiB, GiB).
+std::size_t parse_bytes(std::string_view flag, std::string_view text);
 /// @brief "auto", "cpu" or "gpu".
 Backend parse_backend(std::string_view text);
 /// @brief "round-robin", "random" or "weighted:W1,W2,..." (fills `config.weights` too).

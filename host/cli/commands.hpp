@@ -15,6 +15,8 @@ inline constexpr int kExitUsage = 2;    ///< unknown flag, missing or bad flag v
 int run_main(std::span<char* const> args);
 /// @brief `sluice sql ARGS...` (the arguments after "sql"). @return the exit status.
 int sql_main(std::span<char* const> args);
+/// @brief `sluice serve ARGS...` (the arguments after "serve"). @return the exit status.
+int serve_main(std::span<char* const> args);
 /// @brief `sluice demo ARGS...` (the arguments after "demo"). @return the exit status.
 int demo_main(std::span<char* const> args);
 

@@ -19,6 +19,8 @@ Sluice: stream analytics on the GPU or the CPU.
 Commands:
   run     run a windowed aggregation over a CSV stream and write the windows as CSV
   sql     run a Flink-style SQL window query (CREATE TABLE ...; SELECT ...) the same way
+  serve   run a windowed aggregation over InfluxDB line protocol and JSON lines that clients
+          send over HTTP or TCP, with the latest windows and Prometheus metrics on HTTP
   demo    aggregate a generated telemetry stream in memory and print the windows
 
 Run 'sluice COMMAND --help' for the options of a command, 'sluice --version' for the
@@ -70,8 +72,9 @@ int main(int argc, char** argv) {
   }
   if (command == "run") return run_main(args.subspan(1));
   if (command == "sql") return sql_main(args.subspan(1));
+  if (command == "serve") return serve_main(args.subspan(1));
   if (command == "demo") return demo_main(args.subspan(1));
-  constexpr std::string_view kCommands[] = {"run", "sql", "demo", "help", "version"};
+  constexpr std::string_view kCommands[] = {"run", "sql", "serve", "demo", "help", "version"};
   std::cerr << "sluice: unknown command '" << command << "'" << did_you_mean(command, kCommands)
             << "\n"
             << "Try 'sluice --help' for more information.\n";

@@ -163,6 +163,11 @@ void ResultWriter::open(const std::string& path) {
   out_ = &file_;
 }
 
+void ResultWriter::open(std::ostream& out, std::string name) {
+  path_ = std::move(name);
+  out_ = &out;
+}
+
 void ResultWriter::open_at(const std::string& path, std::uint64_t bytes) {
   path_ = path;
   struct stat st {};

@@ -72,6 +72,8 @@ class ResultWriter {
 
   /// @brief Opens `path` ("-" is stdout). @throws Error(io_error) when it cannot be opened.
   void open(const std::string& path);
+  /// @brief Writes to `out`, which must outlive the writer; `name` names it in messages.
+  void open(std::ostream& out, std::string name);
   /// @brief Opens `path` to continue output a checkpoint committed: cut to its first `bytes`
   /// bytes (what commit() returned then), later rows appended. @throws Error(io_error) when it
   /// cannot be opened or is shorter.

@@ -66,33 +66,6 @@ constexpr std::array<FlagSpec, A + B> joined(const FlagSpec (&a)[A], const FlagS
 constexpr auto kRunFlags = joined(kQueryFlags, kSharedFlags);
 constexpr auto kSqlFlags = joined(kScriptFlags, kSharedFlags);
 
-/// A byte count: digits with an optional suffix k, m or g (KiB, MiB, GiB).
-std::size_t parse_bytes(std::string_view flag, std::string_view text) {
-  std::size_t shift = 0;
-  if (!text.empty()) {
-    switch (text.back()) {
-      case 'k':
-      case 'K':
-        shift = 10;
-        break;
-      case 'm':
-      case 'M':
-        shift = 20;
-        break;
-      case 'g':
-      case 'G':
-        shift = 30;
-        break;
-      default:
-        break;
-    }
-  }
-  if (shift > 0) text.remove_suffix(1);
-  const auto limit = std::numeric_limits<std::int64_t>::max() >> shift;
-  const auto value = parse_integer(flag, text, 0, limit);
-  return static_cast<std::size_t>(value) << shift;
-}
-
 detail::OnMalformed parse_on_error(std::string_view text) {
   if (text == "skip") return detail::OnMalformed::skip;
   if (text == "fail") return detail::OnMalformed::fail;
@@ -136,6 +109,8 @@ void parse_output_flags(const Flags& flags, RunOptions& o) {
   if (flags.has("--late-output")) o.late_output = flags.required("--late-output");
 }
 
+}  // namespace
+
 void parse_query_flags(const Flags& flags, RunOptions& o) {
   if (flags.has("--schema")) {
     o.schema = parse_flag("--schema", flags.required("--schema"), parse_schema);
@@ -165,6 +140,8 @@ void parse_query_flags(const Flags& flags, RunOptions& o) {
   if (flags.has("--broadcast")) o.broadcasts = parse_broadcast_files(flags.required("--broadcast"));
 }
 
+namespace {
+
 void parse_engine_flags(const Flags& flags, EngineConfig& config) {
   config.backend = parse_backend(flags.get("--backend", "auto"));
   if (flags.has("--workers")) {
@@ -188,7 +165,8 @@ void parse_engine_flags(const Flags& flags, EngineConfig& config) {
   }
 }
 
-/// The flags both subcommands take, once the query's parts are known.
+}  // namespace
+
 void parse_common_flags(const Flags& flags, RunOptions& o) {
   parse_output_flags(flags, o);
   parse_engine_flags(flags, o.engine);
@@ -239,8 +217,6 @@ void parse_common_flags(const Flags& flags, RunOptions& o) {
                        ": a checkpoint records the position of --output alone");
   }
 }
-
-}  // namespace
 
 RunOptions parse_run_options(std::span<char* const> args) {
   const Flags flags(args, kRunFlags);

@@ -75,6 +75,17 @@ struct RunOptions {
   bool help = false;                        ///< --help
 };
 
+class Flags;
+
+/// @brief The query's flags (--schema or --types, --time, --window, --agg, --max-delay,
+/// --allowed-lateness, --trigger, --where, --key, --having, --broadcast, --explain) into `o`.
+/// @throws UsageError naming the flag at fault.
+void parse_query_flags(const Flags& flags, RunOptions& o);
+/// @brief The flags `run` and `sql` share, once the query's parts are known: output, engine,
+/// batching, checkpoints, metrics, verbosity (a flag not in `flags`' specs is never given).
+/// @throws UsageError naming the flag at fault.
+void parse_common_flags(const Flags& flags, RunOptions& o);
+
 /// @brief Parses the arguments that follow "run".
 /// @throws UsageError naming the flag at fault.
 RunOptions parse_run_options(std::span<char* const> args);

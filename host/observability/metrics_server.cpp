@@ -1,18 +1,14 @@
 // MetricsServer over cpp-httplib (optional at build time: SLUICE_HAVE_HTTPLIB).
 #include "host/observability/metrics_server.hpp"
 
-#include <sys/socket.h>
-
-#include <atomic>
 #include <charconv>
-#include <chrono>
-#include <thread>
+#include <memory>
 
 #include "host/observability/prometheus_text.hpp"
 #include "sluice/status.hpp"
 
 #ifdef SLUICE_HAVE_HTTPLIB
-#include <httplib.h>
+#include "host/observability/http_listener.hpp"
 #endif
 
 namespace sluice::obs {
@@ -43,10 +39,7 @@ ListenAddress parse_listen_address(std::string_view text) {
 
 struct MetricsServer::Impl {
   httplib::Server server;
-  std::string host;
-  int port = 0;
-  std::thread thread;
-  std::atomic<bool> listening_ended{false};
+  std::unique_ptr<HttpListener> listener;  ///< last: stops before the server goes
 };
 
 MetricsServer::MetricsServer(const ListenAddress& address, std::function<std::string()> render)
@@ -57,12 +50,6 @@ MetricsServer::MetricsServer(const ListenAddress& address, std::function<std::st
   s.set_read_timeout(5, 0);
   s.set_write_timeout(5, 0);
   s.set_payload_max_length(64 * 1024);
-  // SO_REUSEADDR (a restarted job binds its port again at once) but not the library's default
-  // SO_REUSEPORT, with which a second job on the same port would share the scrapes silently.
-  s.set_socket_options([](int sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
   s.Get("/metrics", [render](const httplib::Request&, httplib::Response& res) {
     try {
       res.set_content(render(), kPrometheusContentType);
@@ -87,38 +74,14 @@ MetricsServer::MetricsServer(const ListenAddress& address, std::function<std::st
   s.Put(".*", refuse);
   s.Delete(".*", refuse);
   s.Patch(".*", refuse);
-  impl_->host = address.host;
-  if (address.port == 0) {
-    impl_->port = s.bind_to_any_port(address.host);
-  } else {
-    impl_->port = s.bind_to_port(address.host, address.port) ? address.port : -1;
-  }
-  if (impl_->port < 0)
-    throw Error(ErrorCode::io_error, "cannot listen on " + address.host + ':' +
-                                         std::to_string(address.port) +
-                                         " (address in use, or not an address of this machine)");
-  impl_->thread = std::thread([impl = impl_.get()] {
-    impl->server.listen_after_bind();
-    impl->listening_ended = true;
-  });
-  // stop() only stops a server that runs: wait until it does (or failed to), so that a server
-  // destroyed at once does not start listening after its stop().
-  while (!impl_->server.is_running() && !impl_->listening_ended)
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  impl_->listener = std::make_unique<HttpListener>(s, address);
 }
 
-MetricsServer::~MetricsServer() {
-  impl_->server.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+MetricsServer::~MetricsServer() = default;
 
-int MetricsServer::port() const noexcept { return impl_->port; }
+int MetricsServer::port() const noexcept { return impl_->listener->port(); }
 
-std::string MetricsServer::url() const {
-  const bool v6 = impl_->host.find(':') != std::string::npos;
-  return "http://" + (v6 ? '[' + impl_->host + ']' : impl_->host) + ':' +
-         std::to_string(impl_->port) + "/metrics";
-}
+std::string MetricsServer::url() const { return impl_->listener->base_url() + "/metrics"; }
 
 bool MetricsServer::available() noexcept { return true; }
 

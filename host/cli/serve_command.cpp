@@ -1,0 +1,158 @@
+// `sluice serve`: a job fed by HTTP and TCP clients until SIGINT or SIGTERM.
+#include <poll.h>
+
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "host/cli/cli_options.hpp"
+#include "host/cli/commands.hpp"
+#include "host/cli/job_setup.hpp"
+#include "host/cli/recent_windows.hpp"
+#include "host/cli/serve_options.hpp"
+#include "host/cli/stop_signals.hpp"
+#include "host/observability/prometheus_text.hpp"
+#include "host/server/http_ingest_server.hpp"
+#include "host/server/ingest_target.hpp"
+#include "host/server/tcp_ingest_server.hpp"
+#include "sluice/engine.hpp"
+
+namespace sluice::cli {
+namespace {
+
+/// The batch timeout of served input unless --batch-timeout says otherwise: rows arrive as
+/// clients send them, and a window is written about this long after the event that closes it.
+constexpr Duration kServeBatchTimeout = std::chrono::milliseconds(100);
+
+/// Waits for a stop request, checking the job's health every second: false when the job failed.
+bool wait_for_stop(const StopSignals& signals, const Job& job) {
+  for (;;) {
+    pollfd fd{signals.fd(), POLLIN, 0};
+    ::poll(&fd, 1, 1000);
+    if (signals.signal() != 0) return true;
+    if (!job.status().ok()) return false;
+  }
+}
+
+}  // namespace
+
+int execute_serve(ServeOptions serve) {
+  RunOptions& options = serve.run;
+  const std::string who = "sluice serve";
+  EngineConfig config = options.engine;
+  config.batch_timeout = options.batch_timeout.value_or(kServeBatchTimeout);
+  const StopSignals signals;
+  const Engine engine = make_engine(config);
+  if (engine.ranks().size() > 1)
+    throw UsageError("serve runs in one process: start one per machine instead of under mpirun");
+  Outputs outputs(options);
+  RecentWindows recent(serve.windows_kept);
+  std::ostream recent_stream(&recent);
+  {
+    OutputStyle json = options.style;
+    json.format = OutputFormat::jsonl;
+    outputs.recent.emplace(output_columns(options), json, options.updates);
+    outputs.recent->open(recent_stream, "GET /windows");
+  }
+  std::vector<Batch> broadcast_rows;
+  std::uint64_t broadcast_malformed = 0;
+  for (const BroadcastFile& f : options.broadcasts)
+    broadcast_rows.push_back(
+        read_broadcast_file(f, options.schema, options.on_error, &broadcast_malformed));
+  Job job = start_job(engine, options, outputs, broadcast_rows);
+  try {
+    for (std::size_t i = 0; i < broadcast_rows.size(); ++i)
+      job.push_broadcast(options.broadcasts[i].name, broadcast_rows[i]);
+    job.count_malformed(broadcast_malformed);
+    outputs.windows.open(options.output);
+    outputs.windows.write_header();
+    if (outputs.updates) {
+      outputs.updates->open(options.update_output);
+      outputs.updates->write_header();
+    }
+    if (outputs.late) {
+      outputs.late->open(options.late_output);
+      outputs.late->write_header();
+    }
+    server::IngestTarget target(job, {.time_column = options.time_column,
+                                      .measurement = serve.measurement,
+                                      .max_line_bytes = serve.max_line_bytes});
+    obs::ExpositionContext context;
+    context.backend = to_string(engine.backend());
+    context.version = SLUICE_VERSION;
+    if (const auto t = options.schema.find(options.time_column))
+      if (const DataType type = options.schema.field(*t).type; type.id == TypeId::timestamp)
+        context.time_unit = type.unit;
+    const bool talks = options.verbosity != Verbosity::quiet;
+    {
+      // Servers stop (answering what is in progress, taking what has arrived) before the job
+      // drains.
+      std::optional<server::HttpIngestServer> http;
+      std::optional<server::TcpIngestServer> tcp;
+      if (serve.http) {
+        server::HttpViews views;
+        views.metrics = [&job, &target, context] {
+          obs::ExpositionContext now = context;
+          now.now = std::chrono::system_clock::now();
+          now.input_bytes = target.bytes_received();
+          return obs::prometheus_text(job.metrics(), now);
+        };
+        views.windows = [&recent](std::size_t limit) { return recent.json(limit); };
+        http.emplace(*serve.http, target, std::move(views),
+                     server::HttpIngestSettings{.max_body_bytes = serve.max_body_bytes,
+                                                .threads = serve.http_threads});
+        if (talks) std::cerr << who << ": listening on " << http->url() << std::endl;
+      }
+      if (serve.tcp) {
+        tcp.emplace(*serve.tcp, target,
+                    server::TcpIngestSettings{.tick_ns = serve.tcp_tick_ns,
+                                              .max_connections = serve.max_connections,
+                                              .diagnostics = &std::cerr});
+        if (talks) std::cerr << who << ": listening on " << tcp->url() << std::endl;
+      }
+      if (!wait_for_stop(signals, job)) job.finish();  // throws the job's error
+    }
+    // The stream ends here: every window still open fires.
+    job.finish();
+    const Metrics totals = job.total_metrics();
+    outputs.windows.close();
+    if (outputs.updates) outputs.updates->close();
+    if (outputs.late) outputs.late->close();
+    if (talks) {
+      const int s = signals.signal();
+      std::cerr << who << ": stopped by " << (s == SIGINT ? "SIGINT" : "SIGTERM") << " after "
+                << target.bytes_received() << " bytes of input; every open window was fired\n";
+      print_summary(who, engine, totals, options.verbosity == Verbosity::verbose);
+    }
+  } catch (...) {
+    outputs.stop();
+    throw;
+  }
+  return kExitOk;
+}
+
+int serve_main(std::span<char* const> args) {
+  ServeOptions options;
+  try {
+    options = parse_serve_options(args);
+  } catch (const UsageError& e) {
+    return report_usage_error("serve", e.what());
+  }
+  if (options.run.help) {
+    std::cout << serve_usage();
+    return kExitOk;
+  }
+  try {
+    return execute_serve(std::move(options));
+  } catch (const UsageError& e) {
+    return report_usage_error("serve", e.what());
+  } catch (const std::exception& e) {
+    return report_runtime_error("serve", e.what());
+  }
+}
+
+}  // namespace sluice::cli

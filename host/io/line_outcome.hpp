@@ -1,0 +1,38 @@
+// LineOutcome: what parsing a body of text lines (Influx line protocol, JSON lines) into rows
+// found, line by line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sluice::detail {
+
+/// @brief One rejected line of a body: its number (the body's first line is `first_line` of
+/// the parse call, 1 unless told) and why, naming the column or byte at fault.
+struct LineProblem {
+  std::uint64_t line = 0;
+  std::string message;
+};
+
+/// @brief What one parse call did with its lines. Blank lines (and line-protocol comments)
+/// count nowhere.
+struct LineOutcome {
+  std::uint64_t rows = 0;       ///< lines appended as rows
+  std::uint64_t malformed = 0;  ///< lines rejected (each is also in `problems`, up to its cap)
+  std::uint64_t ignored = 0;    ///< well-formed lines the caller filtered out (another measurement)
+  std::vector<LineProblem> problems;  ///< the first `max_problems` rejected lines, in order
+
+  /// @brief Adds `other`'s counts and (up to `max_problems` in all) its problems.
+  void merge(const LineOutcome& other, std::size_t max_problems) {
+    rows += other.rows;
+    malformed += other.malformed;
+    ignored += other.ignored;
+    for (const LineProblem& p : other.problems) {
+      if (problems.size() >= max_problems) break;
+      problems.push_back(p);
+    }
+  }
+};
+
+}  // namespace sluice::detail
