@@ -781,26 +781,15 @@ LineOutcome JsonLinesParser::parse(std::string_view text, BatchBuilder& out,
   LineOutcome outcome;
   LineScratch scratch;
   scratch.cells.resize(schema_.size());
-  std::uint64_t line_number = first_line;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    const std::uint64_t number = line_number++;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (std::all_of(line.begin(), line.end(), is_json_space)) continue;
+  for_each_line(text, first_line, [&](std::string_view line, std::uint64_t number) {
+    if (std::all_of(line.begin(), line.end(), is_json_space)) return;  // blank
     std::string problem = parse_line(line, out, scratch);
     if (problem.empty()) {
       ++outcome.rows;
-      continue;
+    } else {
+      outcome.reject(number, std::move(problem), options_.max_problems);
     }
-    ++outcome.malformed;
-    if (outcome.problems.size() < options_.max_problems) {
-      outcome.problems.push_back({number, std::move(problem)});
-    }
-  }
+  });
   return outcome;
 }
 

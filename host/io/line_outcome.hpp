@@ -2,8 +2,11 @@
 // found, line by line.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sluice::detail {
@@ -23,6 +26,13 @@ struct LineOutcome {
   std::uint64_t ignored = 0;    ///< well-formed lines the caller filtered out (another measurement)
   std::vector<LineProblem> problems;  ///< the first `max_problems` rejected lines, in order
 
+  /// @brief Counts line `line` as rejected, keeping its message while fewer than
+  /// `max_problems` are kept.
+  void reject(std::uint64_t line, std::string message, std::size_t max_problems) {
+    ++malformed;
+    if (problems.size() < max_problems) problems.push_back({line, std::move(message)});
+  }
+
   /// @brief Adds `other`'s counts and (up to `max_problems` in all) its problems.
   void merge(const LineOutcome& other, std::size_t max_problems) {
     rows += other.rows;
@@ -34,5 +44,20 @@ struct LineOutcome {
     }
   }
 };
+
+/// @brief Calls `take(line, number)` for each line of `text`, split on '\n' with a trailing '\r'
+/// dropped, numbered from `first_line` (a last line without a line break included).
+template <class Take>
+void for_each_line(std::string_view text, std::uint64_t first_line, Take&& take) {
+  std::uint64_t number = first_line;
+  for (std::size_t start = 0; start < text.size(); ++number) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    take(line, number);
+  }
+}
 
 }  // namespace sluice::detail

@@ -327,28 +327,17 @@ LineOutcome LineProtocolParser::parse(std::string_view text, BatchBuilder& out,
   scratch.strings.reserve(schema_.size());
 
   LineOutcome outcome;
-  std::uint64_t line_number = first_line;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    const std::uint64_t number = line_number++;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  for_each_line(text, first_line, [&](std::string_view line, std::uint64_t number) {
     const std::size_t first = line.find_first_not_of(" \t");
-    if (first == std::string_view::npos || line[first] == '#') continue;  // blank or comment
+    if (first == std::string_view::npos || line[first] == '#') return;  // blank or comment
     bool ignored = false;
     if (parse_line(line, default_time, out, scratch, ignored)) {
       ++(ignored ? outcome.ignored : outcome.rows);
     } else {
-      ++outcome.malformed;
-      if (outcome.problems.size() < options_.max_problems) {
-        outcome.problems.push_back({number, std::move(scratch.problem)});
-      }
+      outcome.reject(number, std::move(scratch.problem), options_.max_problems);
       scratch.problem.clear();
     }
-  }
+  });
   return outcome;
 }
 

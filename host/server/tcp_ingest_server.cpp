@@ -149,9 +149,7 @@ struct TcpIngestServer::Impl {
     if (complete == std::string::npos) {
       if (pending.size() > max_line) {
         detail::LineOutcome outcome;
-        outcome.malformed = 1;
-        outcome.problems.push_back(
-            {line, "line longer than " + std::to_string(max_line) + " bytes (skipped to its end)"});
+        outcome.reject(line, "line longer than " + std::to_string(max_line) + " bytes", 1);
         target.count_malformed(1);
         ++rejected;
         report(peer, outcome, reported);

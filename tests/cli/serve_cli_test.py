@@ -17,7 +17,11 @@ truncated, garbage and badly gzipped bodies, a bad precision, a bad limit and un
 413, 400 and 404 and the job goes on. SIGTERM drains: the process exits 0 and its output holds
 every window, the last one included, equal to the reference.
 
-Part 2 (backpressure): the windows go to a FIFO that the test does not read. A TCP client
+Part 2 (a real client): PyPI's influxdb-client (the official InfluxDB v2 Python library, in a
+virtual environment of WORK_DIR, where installable) pings and writes random points in batches
+to a server with two workers; the windows equal the reference.
+
+Part 3 (backpressure): the windows go to a FIFO that the test does not read. A TCP client
 sends 48 MiB of points with 50 000 keys, so that the fired windows soon fill the FIFO: the
 server must stop reading (the client's bytes stop moving for seconds while its memory stays
 flat), and once the FIFO is read everything flows and the counts add up to what was sent.
@@ -392,6 +396,70 @@ def part_endpoints(binary, work, promtool):
           "rejected, %d windows; ok" % (len(events), len(chunks), malformed, len(expected)))
 
 
+INFLUX_CLIENT = r"""
+import json, sys
+from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client.client.write_api import SYNCHRONOUS
+url, path = sys.argv[1], sys.argv[2]
+events = json.load(open(path))
+with InfluxDBClient(url=url, token="unused", org="unused") as client:
+    if not client.ping():
+        sys.exit("ping failed")
+    write = client.write_api(write_options=SYNCHRONOUS)
+    for at in range(0, len(events), 500):
+        points = [Point("cpu").tag("host", h).tag("region", r).field("usage", float(u))
+                  .field("status", int(s)).time(ts, WritePrecision.MS)
+                  for ts, h, r, u, s in events[at:at + 500]]
+        write.write(bucket="telemetry", record=points)
+print("wrote", len(events))
+"""
+
+
+def influx_client_python(work):
+    """A Python with PyPI's influxdb-client (in WORK_DIR/influx-venv), or None."""
+    venv = os.path.join(work, "influx-venv")
+    python = os.path.join(venv, "bin", "python")
+    try:
+        if not os.path.exists(python):
+            subprocess.run([sys.executable, "-m", "venv", venv], check=True,
+                           capture_output=True, timeout=300)
+        if subprocess.run([python, "-c", "import influxdb_client"],
+                          capture_output=True).returncode != 0:
+            subprocess.run([python, "-m", "pip", "install", "--quiet", "influxdb-client"],
+                           check=True, capture_output=True, timeout=600)
+        return python
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
+        print("influxdb-client: not installable here (%s): that part is skipped" % e)
+        return None
+
+
+def part_influx_client(binary, work):
+    """PyPI's InfluxDB v2 client writes random points; the windows equal the reference."""
+    python = influx_client_python(work)
+    if python is None:
+        return
+    rng = random.Random(7)
+    hosts = ["web-%d" % i for i in range(8)] + ["a b", "c,d", "e=f"]
+    events = [(T0 + rng.randrange(30000), rng.choice(hosts), rng.choice(["eu", "us"]),
+               float(rng.randrange(0, 400)) / 4, rng.choice([200, 500])) for _ in range(3000)]
+    events.append((T0 + 10 ** 7, "web-0", "eu", 1.0, 200))
+    data = os.path.join(work, "influx-points.json")
+    with open(data, "w") as f:
+        json.dump(events, f)
+    output = os.path.join(work, "influx-windows.csv")
+    # Two workers: the windows do not depend on how many.
+    job, err, ports = start(binary, QUERY + ["--output", output, "--workers", "2"], work,
+                            "serve-influx")
+    client = subprocess.run([python, "-c", INFLUX_CLIENT, "http://127.0.0.1:%d" % ports["http"],
+                             data], capture_output=True, text=True, timeout=300)
+    if client.returncode != 0:
+        fail("influxdb-client: %s%s" % (client.stdout, client.stderr))
+    stop(job, err, "serve-influx")
+    same_windows(windows_of_csv(output), reference(events), "influxdb-client's points")
+    print("influxdb-client: %d points in %d writes; windows ok" % (len(events),
+                                                                 (len(events) + 499) // 500))
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -494,6 +562,7 @@ def main():
     if probe.returncode != 2 or "--listen" not in probe.stderr:
         fail("a bad --listen: exit %d, %s" % (probe.returncode, probe.stderr))
     part_endpoints(binary, work, shutil.which("promtool"))
+    part_influx_client(binary, work)
     part_backpressure(binary, work)
     return 0
 
