@@ -52,7 +52,9 @@ target_compile_options(sluice PRIVATE
 target_link_libraries(sluice
   PUBLIC OpenMP::OpenMP_CXX Threads::Threads
   PRIVATE $<BUILD_INTERFACE:sluice_cccl>)
-set_target_properties(sluice PROPERTIES EXPORT_NAME sluice)
+# Position-independent, so that a shared library (a language binding, the pyarrow test's shim)
+# can link the static library.
+set_target_properties(sluice PROPERTIES EXPORT_NAME sluice POSITION_INDEPENDENT_CODE ON)
 if(SLUICE_PRECOMPILE_HEADERS)
   # Most sources include most of these: parsed once, a fresh build takes about a quarter less.
   set(sluice_std_headers algorithm atomic chrono condition_variable cstdint cstring deque
@@ -63,6 +65,7 @@ if(SLUICE_PRECOMPILE_HEADERS)
   # GCC 12 reports false -Warray-bounds positives (GCC PR 105651) on string concatenation in
   # these when the standard headers come precompiled.
   set_source_files_properties(${PROJECT_SOURCE_DIR}/host/api/expr_parser.cpp
+                              ${PROJECT_SOURCE_DIR}/host/api/arrow.cpp
                               ${PROJECT_SOURCE_DIR}/host/io/csv_reader.cpp
                               PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
 endif()

@@ -1,6 +1,8 @@
 // Engine (backend choice, job start) and Job's forwarding to Job::Impl.
 #include "sluice/engine.hpp"
 
+#include "sluice/arrow.hpp"
+
 #include "host/cuda_probe.hpp"
 #include "host/engine/job_impl.hpp"
 #include "host/query_compiler.hpp"
@@ -204,6 +206,17 @@ BatchBuilder Job::make_builder() const { return impl().make_builder(); }
 DictionaryPtr Job::dictionary() const { return impl().dictionary(); }
 void Job::push(const Batch& batch, int source) { impl().push(batch, source); }
 void Job::push_row(std::span<const Value> row, int source) { impl().push_row(row, source); }
+
+void Job::push_arrow(ArrowArray* array, const ArrowSchema* schema, int source) {
+  const Schema& columns = impl().schema();
+  const DictionaryPtr dictionary = impl().dictionary();
+  std::vector<DictionaryPtr> dictionaries(columns.size());
+  for (std::size_t c = 0; c < columns.size(); ++c)
+    if (columns.field(c).type.id == TypeId::string) dictionaries[c] = dictionary;
+  ArrowImport in = import_arrow(array, schema, columns, dictionaries);
+  if (in.rows_with_nulls > 0) impl().count_malformed(in.rows_with_nulls);
+  if (in.batch.rows() > 0) impl().push(in.batch, source);
+}
 void Job::push_broadcast(std::string_view name, const Batch& batch) {
   impl().push_broadcast(name, batch);
 }

@@ -20,6 +20,12 @@
 #include "sluice/ranks.hpp"
 #include "sluice/status.hpp"
 
+// The Arrow C data interface's structs (sluice/arrow.hpp).
+extern "C" {
+struct ArrowArray;
+struct ArrowSchema;
+}
+
 namespace sluice {
 
 enum class Backend : std::uint8_t {
@@ -264,6 +270,12 @@ class Job {
   /// out-of-orderness) that have sent events and are not idle (EngineConfig::source_idle_timeout).
   /// @throws Error on a schema mismatch or if the job has failed.
   void push(const Batch& batch, int source = 0);
+  /// @brief Pushes an Arrow record batch from `source` (sluice/arrow.hpp: import_arrow, with the
+  /// job's dictionary): moved in, and read in place where its types are the columns' storage
+  /// (the job releases it once it has processed those rows); rows with a null in a column read
+  /// are dropped and counted as malformed.
+  /// @throws Error as import_arrow does (nothing is moved then), or as push does.
+  void push_arrow(ArrowArray* array, const ArrowSchema* schema, int source = 0);
   /// @brief Pushes one row (one Value per schema column) from `source`; rows are micro-batched.
   void push_row(std::span<const Value> row, int source = 0);
   void push_row(std::initializer_list<Value> row, int source = 0) {

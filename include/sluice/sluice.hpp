@@ -2,6 +2,7 @@
 #pragma once
 
 #include "sluice/aggregate.hpp"
+#include "sluice/arrow.hpp"
 #include "sluice/batch.hpp"
 #include "sluice/dictionary.hpp"
 #include "sluice/duration.hpp"
