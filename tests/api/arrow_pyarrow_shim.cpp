@@ -61,8 +61,8 @@ void* sluice_test_job_start(const char* schema, const char* time_column, const c
           auto& [array, out_schema] = t->results.emplace_back();
           sluice::export_arrow(windows, &array, &out_schema);
         });
-    test->job = std::make_unique<sluice::Job>(
-        test->engine.start(sluice::parse_schema(schema), query));
+    test->job =
+        std::make_unique<sluice::Job>(test->engine.start(sluice::parse_schema(schema), query));
     return test.release();
   } catch (const std::exception& e) {
     fail(e, error, error_size);
