@@ -224,6 +224,7 @@ void Job::count_malformed(std::uint64_t rows) { impl().count_malformed(rows); }
 void Job::set_position(int source, std::uint64_t position) {
   impl().set_position(source, position);
 }
+void Job::expect_source(int source) { impl().expect_source(source); }
 void Job::checkpoint() { impl().checkpoint(); }
 const ResumePoint& Job::resumed_from() const { return impl().resumed_from(); }
 void Job::flush() { impl().flush(); }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "host/api/batch_access.hpp"
+#include "host/engine/watermark_tracker.hpp"
 #include "kernels/host/time_range.hpp"
 #include "sluice/status.hpp"
 
@@ -110,7 +111,22 @@ MicroBatch& Ingest::forming() {
     if (!current_) throw Error(ErrorCode::internal, "the job stopped while a push waited");
     current_->first_push_ns = steady_now_ns();
   }
+  if (!expected_.empty()) {
+    // Before any row of the batch: a row of the source raises its entry past the mark.
+    for (const int source : expected_) {
+      bool known = false;
+      for (const auto& [s, max_time] : current_->copied_source_max) known = known || s == source;
+      if (!known) current_->copied_source_max.emplace_back(source, kAwaitingEvents);
+    }
+    expected_.clear();
+  }
   return *current_;
+}
+
+void Ingest::expect_source(int source) {
+  if (query_.time_input < 0) return;
+  if (std::find(expected_.begin(), expected_.end(), source) == expected_.end())
+    expected_.push_back(source);
 }
 
 void Ingest::append(const Batch& batch, int source) {

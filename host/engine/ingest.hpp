@@ -42,6 +42,9 @@ class Ingest {
   /// code outside its dictionary.
   void push(const Batch& batch, int source);
   void push_row(std::span<const Value> row, int source);
+  /// @brief The next micro-batch to seal tells the watermark that `source` is expected: until
+  /// its first event the watermark holds (kAwaitingEvents). Nothing without event time.
+  void expect_source(int source);
   /// @brief Moves rows pushed one by one into the forming micro-batch.
   void flush_rows();
   /// @brief Seals the forming micro-batch, if it has rows.
@@ -97,6 +100,7 @@ class Ingest {
   std::optional<BatchBuilder> row_builder_;
   int row_source_ = 0;
   BatchLease current_;
+  std::vector<int> expected_;  ///< sources to announce in the next micro-batch formed
   std::map<const StringDictionary*, Translation> translations_;
   std::vector<Translation*> translate_;
   std::atomic<std::uint64_t> events_{0};

@@ -69,6 +69,17 @@ void Job::Impl::set_position(int source, std::uint64_t position) {
   positions_[static_cast<std::size_t>(source)] = position;
 }
 
+void Job::Impl::expect_source(int source) {
+  if (source < 0 || source > 65535)
+    throw Error(ErrorCode::invalid_argument,
+                "expect_source: source " + std::to_string(source) + " is not in [0, 65535]");
+  std::lock_guard lock(ingest_mutex_);
+  if (finished_) throw Error(ErrorCode::invalid_argument, "expect_source after finish()");
+  throw_if_failed();
+  touch(source);  // idle from now on if it sends nothing (EngineConfig::source_idle_timeout)
+  ingest_.expect_source(source);
+}
+
 void Job::Impl::checkpoint() {
   std::lock_guard lock(ingest_mutex_);
   if (!checkpoints_)

@@ -45,6 +45,7 @@ class Job::Impl {
   void push_broadcast(std::string_view name, const Batch& batch);
   void count_malformed(std::uint64_t rows) { malformed_ += rows; }
   void set_position(int source, std::uint64_t position);
+  void expect_source(int source);
   void checkpoint();
   const ResumePoint& resumed_from() const { return resumed_; }
   void flush();

@@ -23,8 +23,13 @@ bool WatermarkTracker::refresh(std::span<const std::uint64_t> idle) {
   std::int64_t active_min = INT64_MAX;
   std::int64_t any_max = INT64_MIN;
   bool any_active = false;
+  bool awaited = false;
   for (const auto& [source, max_time] : max_time_) {
     if (max_time == INT64_MIN) continue;  // holds nothing back (and would overflow)
+    if (max_time == kAwaitingEvents) {
+      awaited = awaited || !std::binary_search(idle.begin(), idle.end(), source);
+      continue;
+    }
     const std::int64_t wm = max_time - max_delay_;
     any_max = std::max(any_max, wm);
     if (!std::binary_search(idle.begin(), idle.end(), source)) {
@@ -32,7 +37,7 @@ bool WatermarkTracker::refresh(std::span<const std::uint64_t> idle) {
       any_active = true;
     }
   }
-  if (any_max == INT64_MIN) return false;
+  if (any_max == INT64_MIN || awaited) return false;
   const std::int64_t candidate = any_active ? active_min : any_max;
   if (watermark_ != kNoWatermark && candidate <= watermark_) return false;
   watermark_ = candidate;

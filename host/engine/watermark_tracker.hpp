@@ -12,8 +12,14 @@
 
 namespace sluice::detail {
 
+/// @brief The largest event time recorded for a source that is expected (Job::expect_source) but
+/// has sent no event yet: it holds the watermark where it is until its first event, or until it
+/// is idle. Never a real one: event times are bounded well inside the 64-bit range.
+inline constexpr std::int64_t kAwaitingEvents = INT64_MIN + 1;
+
 /// @brief Each source's watermark is its largest event time minus the allowed delay; the job's
-/// is the minimum over sources that have sent events and are not idle. When every source is
+/// is the minimum over sources that have sent events and are not idle; while an expected source
+/// (kAwaitingEvents) that is not idle has sent none, it does not move. When every source is
 /// idle, the largest source watermark is used. The result never moves backwards. Knows no
 /// clock (which sources are idle comes from SourceActivity), so that replicas fed the same
 /// observations agree. Not thread-safe.

@@ -295,6 +295,14 @@ class Job {
   /// hands it back (ResumePoint::positions). Call it after the push it follows.
   /// @throws Error(invalid_argument) for a negative source or one beyond 65 535.
   void set_position(int source, std::uint64_t position);
+  /// @brief Declares that `source` will push events, before its first push: until it pushes
+  /// its first event (or is idle, EngineConfig::source_idle_timeout, counted from this call)
+  /// the watermark does not move, so its events are not late against the other sources' (as a
+  /// Flink source's watermark waits for each of its splits). Without it a source holds the
+  /// watermark back only from its first event on. Takes effect with the next rows pushed (from
+  /// any source); a query without event time ignores it.
+  /// @throws Error(invalid_argument) for a source outside [0, 65535] or after finish().
+  void expect_source(int source);
   /// @brief Takes a checkpoint (EngineConfig::checkpoint) of everything pushed so far: the
   /// sealed batches are processed and the windows they closed reach the sinks, commit_sinks
   /// runs, and the state is written with the rows not yet in a full batch (as rows: nothing is

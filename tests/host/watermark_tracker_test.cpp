@@ -55,6 +55,36 @@ TEST(WatermarkTracker, NewSlowSourceDoesNotMoveItBackwards) {
   EXPECT_EQ(wm.current(), 5000);
 }
 
+TEST(WatermarkTracker, AnExpectedSourceHoldsItUntilItsFirstEvent) {
+  WatermarkTracker wm(100);
+  wm.observe(0, 5000);
+  wm.observe(1, kAwaitingEvents);
+  EXPECT_FALSE(wm.refresh(kNoneIdle));
+  EXPECT_EQ(wm.current(), kNoWatermark);
+  wm.observe(1, 2000);
+  EXPECT_TRUE(wm.refresh(kNoneIdle));
+  EXPECT_EQ(wm.current(), 1900);
+  wm.observe(1, kAwaitingEvents);  // a later mark never lowers what was seen
+  wm.observe(0, 9000);
+  wm.observe(1, 3000);
+  EXPECT_TRUE(wm.refresh(kNoneIdle));
+  EXPECT_EQ(wm.current(), 2900);
+}
+
+TEST(WatermarkTracker, AnExpectedSourceHoldsItWhereItIsOnceItMoved) {
+  WatermarkTracker wm(0);
+  wm.observe(0, 5000);
+  EXPECT_TRUE(wm.refresh(kNoneIdle));
+  wm.observe(2, kAwaitingEvents);
+  wm.observe(0, 8000);
+  EXPECT_FALSE(wm.refresh(kNoneIdle));
+  EXPECT_EQ(wm.current(), 5000);
+  // Idle, it holds nothing back.
+  const std::vector<std::uint64_t> idle{2};
+  EXPECT_TRUE(wm.refresh(idle));
+  EXPECT_EQ(wm.current(), 8000);
+}
+
 TEST(WatermarkTracker, IdleSourceStopsHoldingItBack) {
   WatermarkTracker wm(0);
   wm.observe(1, 1000);
