@@ -4,14 +4,15 @@
 # packages (used when there is no CUDA toolkit, and by the sanitizer build), and OpenMPI (ranks
 # across processes, and the tests that launch them), pkg-config (the install tests) and
 # python3-venv (the test that compares `sluice sql` with DuckDB, installed from PyPI),
-# cpp-httplib (the metrics endpoint; optional at build time) and prometheus (its promtool lints
-# the endpoint's output in the tests). Skips what is there.
+# cpp-httplib (the metrics endpoint; optional at build time), prometheus (its promtool lints
+# the endpoint's output in the tests) and librdkafka (the Kafka source and sink; optional at
+# build time). Skips what is there.
 # With --quick, only what the quick start's build needs (no GoogleTest, OpenMPI, pkg-config).
 set -euo pipefail
 packages=(g++ cmake ninja-build libthrust-dev libcub-dev libcu++-dev)
 if [ "${1:-}" != "--quick" ]; then
   packages+=(libgtest-dev libopenmpi-dev openmpi-bin pkg-config python3-venv libcpp-httplib-dev
-             prometheus)
+             prometheus librdkafka-dev)
 fi
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

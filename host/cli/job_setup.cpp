@@ -26,6 +26,7 @@ Outputs::Outputs(const RunOptions& options)
   if (!options.update_output.empty())
     updates.emplace(output_columns(options), options.style, UpdateRows::only);
   if (!options.late_output.empty()) late.emplace(options.style);
+  if (options.kafka_sink) kafka = std::make_unique<KafkaOutput>(options);
 }
 
 void Outputs::stop() {
@@ -33,6 +34,7 @@ void Outputs::stop() {
   if (updates) updates->stop();
   if (late) late->stop();
   if (recent) recent->stop();
+  if (kafka) kafka->stop();
 }
 
 Job start_job(const Engine& engine, const RunOptions& options, Outputs& outputs,
@@ -44,6 +46,7 @@ Job start_job(const Engine& engine, const RunOptions& options, Outputs& outputs,
           outputs.windows.write(windows);
           if (outputs.updates) outputs.updates->write(windows);
           if (outputs.recent) outputs.recent->write(windows);
+          if (outputs.kafka) outputs.kafka->write(windows);
         },
         broadcast_rows);
     if (outputs.late) query.late_sink([&outputs](const Batch& rows) { outputs.late->write(rows); });

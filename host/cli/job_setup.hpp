@@ -2,10 +2,12 @@
 // the outputs the query's sinks write, and the closing summary.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "host/cli/kafka_output.hpp"
 #include "host/cli/result_writer.hpp"
 #include "host/cli/run_options.hpp"
 #include "sluice/engine.hpp"
@@ -20,14 +22,17 @@ bool is_usage_error(ErrorCode code);
 /// @brief The engine of `config`. @throws UsageError for a configuration at fault, Error else.
 Engine make_engine(const EngineConfig& config);
 
-/// @brief Where a job writes: the windows; the updates apart (--updates separate); late events;
-/// and, for `serve`, a copy of every window row as JSON (GET /windows).
+/// @brief Where a job writes: the windows (to --output unless it is empty, and to --kafka-sink);
+/// the updates apart (--updates separate); late events; and, for `serve`, a copy of every
+/// window row as JSON (GET /windows).
 struct Outputs {
   ResultWriter windows;
+  std::unique_ptr<KafkaOutput> kafka;
   std::optional<ResultWriter> updates;
   std::optional<ResultWriter> late;
   std::optional<ResultWriter> recent;  ///< set by its user; every window row, as JSON lines
 
+  /// @throws Error when the Kafka sink's producer cannot be made.
   explicit Outputs(const RunOptions& options);
   /// @brief Ignores every later write (the job failed: its windows are not results).
   void stop();

@@ -218,7 +218,7 @@ void ResultWriter::append_csv_header() {
 
 void ResultWriter::write_header() {
   std::lock_guard lock(mutex_);
-  if (style_.format != OutputFormat::csv) return;
+  if (out_ == nullptr || style_.format != OutputFormat::csv) return;
   if (!result_batches_) {
     header_due_ = true;  // named by the first batch
     return;
@@ -247,7 +247,8 @@ void ResultWriter::write(const Batch& batch) {
   for (std::size_t c = 0; c < columns; ++c) views_.push_back(batch.column(columns_[c].source));
   // The rows this output takes, by their `update` flag.
   kept_.clear();
-  const bool filtered = result_batches_ && updates_ != UpdateRows::column;
+  const bool filtered =
+      result_batches_ && updates_ != UpdateRows::column && updates_ != UpdateRows::every;
   const auto* update =
       result_batches_ ? static_cast<const std::uint8_t*>(batch.column(batch.num_columns() - 1).data)
                       : nullptr;
@@ -312,6 +313,7 @@ void ResultWriter::write(const Batch& batch) {
 
 void ResultWriter::close() {
   std::lock_guard lock(mutex_);
+  if (out_ == nullptr) return;
   out_->flush();
   if (!*out_) throw Error(ErrorCode::io_error, "cannot write output '" + path_ + "'");
   if (file_.is_open()) file_.close();

@@ -36,6 +36,7 @@ enum class UpdateRows : std::uint8_t {
   column,  ///< every row, and the `update` column after the others
   skip,    ///< the rows that are not updates
   only,    ///< the updates alone (the second output of --updates separate)
+  every,   ///< every row, without the `update` column (the keys of a Kafka sink's rows)
 };
 
 /// @brief How the writer prints one column of the batches.
@@ -78,7 +79,8 @@ class ResultWriter {
   /// bytes (what commit() returned then), later rows appended. @throws Error(io_error) when it
   /// cannot be opened or is shorter.
   void open_at(const std::string& path, std::uint64_t bytes);
-  /// @brief Writes the CSV header (other formats have none).
+  /// @brief Writes the CSV header (other formats have none). A writer never opened writes
+  /// nothing: not its header, rows or close.
   void write_header();
   /// @brief Flushes and syncs the file (a checkpoint's commit_sinks). @return the bytes written,
   /// header included. @throws Error(io_error) if a write or the sync failed.

@@ -396,7 +396,7 @@ int execute_run(RunOptions options) {
     }
     if (writes && from.checkpoint != 0) {
       writer.open_at(with_rank(options.output, rank), from.sink_position);
-    } else if (writes) {
+    } else if (writes && !options.output.empty()) {  // empty: the windows go to Kafka alone
       writer.open(with_rank(options.output, rank));
       writer.write_header();
     }
@@ -438,6 +438,7 @@ int execute_run(RunOptions options) {
     const Metrics totals = job.total_metrics();  // collective: before anything that may throw
     if (progress) progress->stop();
     if (writes) writer.close();
+    if (outputs.kafka) outputs.kafka->flush();
     if (writes && outputs.updates) outputs.updates->close();
     if (outputs.late) outputs.late->close();
     if (rank == 0 && options.verbosity != Verbosity::quiet) {

@@ -49,6 +49,8 @@ constexpr FlagSpec kSharedFlags[] = {
     {"--update-output"},
     {"--late-output"},
     {"--metrics-listen"},
+    {"--kafka-sink"},
+    {"--kafka-option"},
     {"--resume", false},
     {"--quiet", false},
     {"--verbose", false},
@@ -88,7 +90,22 @@ TimeFormat parse_time_format(std::string_view text) {
 /// --format, --time-format, --updates, --update-output and --late-output, checked against the
 /// query (after parse_query_flags) and, when given, the schema.
 void parse_output_flags(const Flags& flags, RunOptions& o) {
-  o.output = flags.get("--output", "-");
+  if (flags.has("--kafka-sink")) {
+    if (!kafka::available())
+      throw UsageError(
+          "--kafka-sink: this build has no Kafka client (librdkafka, Debian's librdkafka-dev, "
+          "was not found when it was configured)");
+    o.kafka_sink = parse_flag("--kafka-sink", flags.required("--kafka-sink"),
+                              [](const auto& t) { return kafka::parse_endpoint(t); });
+  }
+  if (flags.has("--kafka-option")) {
+    const std::string& text = flags.required("--kafka-option");
+    for (const std::string& item : split_list("--kafka-option", text))
+      o.kafka_options.push_back(parse_flag(
+          "--kafka-option", item, [](const auto& t) { return kafka::parse_client_option(t); }));
+  }
+  // The windows go to Kafka alone unless an output is named too.
+  o.output = flags.get("--output", o.kafka_sink ? "" : "-");
   o.style.format = parse_format(flags.get("--format", "csv"));
   o.style.time_format = parse_time_format(flags.get("--time-format", "epoch"));
   o.style.global_window = o.window.kind == WindowSpec::Kind::global;
@@ -199,6 +216,12 @@ void parse_common_flags(const Flags& flags, RunOptions& o) {
   if (o.checkpoint_dir.empty() && (o.resume || flags.has("--checkpoint-every")))
     throw UsageError(std::string(o.resume ? "--resume" : "--checkpoint-every") +
                      " needs --checkpoint-dir DIR");
+  if (!o.kafka_options.empty() && !o.kafka_sink && o.command != "serve")
+    throw UsageError("--kafka-option needs --kafka-sink");
+  if (!o.checkpoint_dir.empty() && o.kafka_sink)
+    throw UsageError(
+        "--checkpoint-dir cannot be combined with --kafka-sink: a checkpoint records the "
+        "position of a file output, and a topic cannot be cut back on --resume");
   if (!o.checkpoint_dir.empty()) {
     // A resumed run reads its input on from a byte offset and cuts its output back to what the
     // checkpoint committed: both must be files.
@@ -496,6 +519,12 @@ Options:
                             (events in, filtered, late, malformed, batches, windows fired,
                             input bytes), gauges (watermark and its lag, state entries and
                             bytes) and histograms (round duration, emission latency)
+  --kafka-sink B/T          also send every window row to Kafka topic T of the brokers B
+                            (HOST:PORT,...): the row as JSON (as --format jsonl), keyed by a
+                            JSON object of its key columns; without --output, to Kafka alone;
+                            not with --checkpoint-dir. Reading Kafka: sluice serve
+                            --kafka-source
+  --kafka-option K=V,...    librdkafka properties of the sink (security.protocol, sasl.*, ...)
   --peer-timeout DURATION   under mpirun: a rank silent for this long is named and ends the
                             job (default 20s; 0: wait for ever)
   --quiet                   no summary, progress or notes on stderr (errors and malformed
@@ -574,8 +603,8 @@ Options: as for `sluice run` (see sluice run --help), except those the script re
   --update-output FILE  --late-output FILE  --allowed-lateness DUR  --trigger T
   --workers N  --partition P  --balance B  --backend B  --on-error E  --batch-rows N
   --batch-timeout DUR  --read-block B  --state-memory-limit B  --checkpoint-dir DIR
-  --checkpoint-every DUR  --resume  --metrics-listen ADDR  --peer-timeout DUR  --quiet
-  --verbose
+  --checkpoint-every DUR  --resume  --metrics-listen ADDR  --kafka-sink B/T
+  --kafka-option K=V,...  --peer-timeout DUR  --quiet  --verbose
   -h, --help                show this help
 
 Exit status: 0 ok, 1 runtime error, 2 usage error (a flag or the script), 130 or 143

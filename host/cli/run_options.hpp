@@ -11,6 +11,7 @@
 #include "host/cli/broadcast_file.hpp"
 #include "host/cli/result_writer.hpp"
 #include "host/io/csv_reader.hpp"
+#include "host/kafka/kafka_client.hpp"
 #include "host/observability/metrics_server.hpp"
 #include "sluice/aggregate.hpp"
 #include "sluice/duration.hpp"
@@ -70,6 +71,8 @@ struct RunOptions {
   Duration checkpoint_every = std::chrono::seconds(10);  ///< --checkpoint-every
   bool resume = false;                                   ///< --resume
   std::optional<obs::ListenAddress> metrics_listen;      ///< --metrics-listen
+  std::optional<kafka::Endpoint> kafka_sink;  ///< --kafka-sink: every window row as a message
+  kafka::ClientOptions kafka_options;         ///< --kafka-option: librdkafka properties
   EngineConfig engine;  ///< --workers, --partition, --balance, --backend, --batch-rows
   Verbosity verbosity = Verbosity::normal;  ///< --quiet, --verbose
   bool help = false;                        ///< --help

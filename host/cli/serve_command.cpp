@@ -3,10 +3,12 @@
 
 #include <chrono>
 #include <csignal>
+#include <exception>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "host/cli/cli_options.hpp"
@@ -15,6 +17,7 @@
 #include "host/cli/recent_windows.hpp"
 #include "host/cli/serve_options.hpp"
 #include "host/cli/stop_signals.hpp"
+#include "host/kafka/kafka_source.hpp"
 #include "host/observability/prometheus_text.hpp"
 #include "host/server/http_ingest_server.hpp"
 #include "host/server/ingest_target.hpp"
@@ -28,14 +31,52 @@ namespace {
 /// clients send them, and a window is written about this long after the event that closes it.
 constexpr Duration kServeBatchTimeout = std::chrono::milliseconds(100);
 
-/// Waits for a stop request, checking the job's health every second: false when the job failed.
-bool wait_for_stop(const StopSignals& signals, const Job& job) {
+/// Why serving ended.
+enum class Ended : std::uint8_t { signal, job_failed, kafka_done };
+
+/// A Kafka source read on a thread of its own; stopped and joined when it goes.
+struct KafkaReader {
+  kafka::KafkaSource source;
+  std::thread thread;
+  std::exception_ptr error;
+
+  KafkaReader(Job& job, kafka::KafkaSourceSettings settings) : source(job, std::move(settings)) {
+    thread = std::thread([this] {
+      try {
+        source.run();
+      } catch (...) {
+        error = std::current_exception();
+      }
+    });
+  }
+  ~KafkaReader() { join(); }
+  void join() {
+    source.stop();
+    if (thread.joinable()) thread.join();
+  }
+};
+
+/// Waits for a stop request, checking the job's health and the Kafka source (which ends once read
+/// to its end with --kafka-until-end, or on an error) a few times a second.
+Ended wait_for_stop(const StopSignals& signals, const Job& job, const KafkaReader* kafka) {
   for (;;) {
     pollfd fd{signals.fd(), POLLIN, 0};
-    ::poll(&fd, 1, 1000);
-    if (signals.signal() != 0) return true;
-    if (!job.status().ok()) return false;
+    ::poll(&fd, 1, 200);
+    if (signals.signal() != 0) return Ended::signal;
+    if (!job.status().ok()) return Ended::job_failed;
+    if (kafka != nullptr && kafka->source.done()) return Ended::kafka_done;
   }
+}
+
+/// When the offsets of the events a window holds may be committed: once the fired watermark
+/// passed the event time by the window's size (a window holding t starts at or before t), or,
+/// for the global window, at the end.
+kafka::CommitRule commit_rule(const RunOptions& options) {
+  if (options.window.kind == WindowSpec::Kind::global) return {kafka::CommitRule::Kind::at_end, 0};
+  const TimeUnit unit =
+      options.schema.field(options.schema.index_of(options.time_column)).type.unit;
+  const std::int64_t per = nanos_per_unit(unit);
+  return {kafka::CommitRule::Kind::after_horizon, (options.window.size.count() + per - 1) / per};
 }
 
 }  // namespace
@@ -45,6 +86,7 @@ int execute_serve(ServeOptions serve) {
   const std::string who = "sluice serve";
   EngineConfig config = options.engine;
   config.batch_timeout = options.batch_timeout.value_or(kServeBatchTimeout);
+  config.source_idle_timeout = serve.source_idle_timeout;
   const StopSignals signals;
   const Engine engine = make_engine(config);
   if (engine.ranks().size() > 1)
@@ -68,8 +110,10 @@ int execute_serve(ServeOptions serve) {
     for (std::size_t i = 0; i < broadcast_rows.size(); ++i)
       job.push_broadcast(options.broadcasts[i].name, broadcast_rows[i]);
     job.count_malformed(broadcast_malformed);
-    outputs.windows.open(options.output);
-    outputs.windows.write_header();
+    if (!options.output.empty()) {  // empty: the windows go to Kafka alone
+      outputs.windows.open(options.output);
+      outputs.windows.write_header();
+    }
     if (outputs.updates) {
       outputs.updates->open(options.update_output);
       outputs.updates->write_header();
@@ -88,6 +132,30 @@ int execute_serve(ServeOptions serve) {
       if (const DataType type = options.schema.field(*t).type; type.id == TypeId::timestamp)
         context.time_unit = type.unit;
     const bool talks = options.verbosity != Verbosity::quiet;
+    Ended ended = Ended::signal;
+    std::optional<KafkaReader> kafka;  // stopped after the servers, before the job drains
+    if (serve.kafka_source) {
+      kafka::KafkaSourceSettings k = *serve.kafka_source;
+      k.options = options.kafka_options;
+      k.time_column = options.time_column;
+      k.measurement = serve.measurement;
+      k.line_tick_ns = serve.tcp_tick_ns;
+      k.max_line_bytes = serve.max_line_bytes;
+      k.batch_rows = config.batch_rows;
+      k.commit_rule = commit_rule(options);
+      k.first_source = 1;  // the HTTP and TCP clients are source 0
+      if (outputs.kafka) k.before_commit = [&outputs] { outputs.kafka->flush(); };
+      try {
+        kafka.emplace(job, std::move(k));
+      } catch (const Error& e) {
+        if (is_usage_error(e.code())) throw UsageError(e.what());
+        throw;
+      }
+      if (talks)
+        std::cerr << who << ": reading kafka " << serve.kafka_source->from.brokers << '/'
+                  << serve.kafka_source->from.topic << " as group " << serve.kafka_source->group
+                  << std::endl;
+    }
     {
       // Servers stop (answering what is in progress, taking what has arrived) before the job
       // drains.
@@ -95,10 +163,10 @@ int execute_serve(ServeOptions serve) {
       std::optional<server::TcpIngestServer> tcp;
       if (serve.http) {
         server::HttpViews views;
-        views.metrics = [&job, &target, context] {
+        views.metrics = [&job, &target, &kafka, context] {
           obs::ExpositionContext now = context;
           now.now = std::chrono::system_clock::now();
-          now.input_bytes = target.bytes_received();
+          now.input_bytes = target.bytes_received() + (kafka ? kafka->source.counters().bytes : 0);
           return obs::prometheus_text(job.metrics(), now);
         };
         views.windows = [&recent](std::size_t limit) { return recent.json(limit); };
@@ -114,7 +182,12 @@ int execute_serve(ServeOptions serve) {
                                               .diagnostics = &std::cerr});
         if (talks) std::cerr << who << ": listening on " << tcp->url() << std::endl;
       }
-      if (!wait_for_stop(signals, job)) job.finish();  // throws the job's error
+      ended = wait_for_stop(signals, job, kafka ? &*kafka : nullptr);
+      if (ended == Ended::job_failed) job.finish();  // throws the job's error
+    }
+    if (kafka) {
+      kafka->join();
+      if (kafka->error) std::rethrow_exception(kafka->error);
     }
     // The stream ends here: every window still open fires.
     job.finish();
@@ -122,10 +195,26 @@ int execute_serve(ServeOptions serve) {
     outputs.windows.close();
     if (outputs.updates) outputs.updates->close();
     if (outputs.late) outputs.late->close();
+    // Every window is out and acknowledged: the offsets of everything read may be committed.
+    if (outputs.kafka) outputs.kafka->flush();
+    if (kafka) kafka->source.commit_all();
     if (talks) {
       const int s = signals.signal();
-      std::cerr << who << ": stopped by " << (s == SIGINT ? "SIGINT" : "SIGTERM") << " after "
-                << target.bytes_received() << " bytes of input; every open window was fired\n";
+      if (ended == Ended::kafka_done)
+        std::cerr << who << ": read kafka " << serve.kafka_source->from.brokers << '/'
+                  << serve.kafka_source->from.topic << " to its end";
+      else
+        std::cerr << who << ": stopped by " << (s == SIGINT ? "SIGINT" : "SIGTERM");
+      std::cerr << " after " << target.bytes_received() << " bytes of HTTP and TCP input";
+      if (kafka) {
+        const kafka::KafkaSourceCounters c = kafka->source.counters();
+        std::cerr << " and " << c.messages << " Kafka messages (" << c.bytes
+                  << " bytes, offsets committed " << c.commits << " times)";
+      }
+      if (outputs.kafka)
+        std::cerr << "; " << outputs.kafka->messages() << " window rows sent to kafka "
+                  << outputs.kafka->endpoint().brokers << '/' << outputs.kafka->endpoint().topic;
+      std::cerr << "; every open window was fired\n";
       print_summary(who, engine, totals, options.verbosity == Verbosity::verbose);
     }
   } catch (...) {

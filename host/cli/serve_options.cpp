@@ -47,6 +47,15 @@ constexpr FlagSpec kServeFlags[] = {
     {"--max-connections"},
     {"--http-threads"},
     {"--windows-kept"},
+    {"--source-idle-timeout"},
+    {"--kafka-source"},
+    {"--kafka-group"},
+    {"--kafka-format"},
+    {"--kafka-time"},
+    {"--kafka-until-end", false},
+    {"--kafka-commit-interval"},
+    {"--kafka-sink"},
+    {"--kafka-option"},
     {"--quiet", false},
     {"--verbose", false},
     {"--help", false},
@@ -57,6 +66,43 @@ obs::ListenAddress listen_flag(const Flags& flags, std::string_view flag) {
     return obs::parse_listen_address(flags.required(flag));
   } catch (const Error& e) {
     throw UsageError(std::string(flag) + ": " + e.what());
+  }
+}
+
+/// --kafka-source and the flags that only it takes.
+void parse_kafka_source_flags(const Flags& flags, ServeOptions& o) {
+  if (!flags.has("--kafka-source")) {
+    for (const char* flag : {"--kafka-group", "--kafka-format", "--kafka-time", "--kafka-until-end",
+                             "--kafka-commit-interval"})
+      if (flags.has(flag)) throw UsageError(std::string(flag) + " needs --kafka-source");
+    return;
+  }
+  if (!kafka::available())
+    throw UsageError(
+        "--kafka-source: this build has no Kafka client (librdkafka, Debian's librdkafka-dev, "
+        "was not found when it was configured)");
+  kafka::KafkaSourceSettings& k = o.kafka_source.emplace();
+  k.from = parse_flag("--kafka-source", flags.required("--kafka-source"),
+                      [](const auto& t) { return kafka::parse_endpoint(t); });
+  k.group = flags.get("--kafka-group", "sluice");
+  if (k.group.empty()) throw bad_value("--kafka-group", "", "a consumer group name");
+  k.format = parse_flag("--kafka-format", flags.get("--kafka-format", "json"),
+                        [](const auto& t) { return kafka::parse_value_format(t); });
+  const std::string time = flags.get("--kafka-time", "field");
+  if (time != "field" && time != "message")
+    throw bad_value("--kafka-time", time, "field or message");
+  k.message_time = time == "message";
+  if (k.message_time && k.format == kafka::ValueFormat::csv)
+    throw UsageError(
+        "--kafka-time message needs --kafka-format json or line: CSV values carry their time "
+        "column");
+  k.until_end = flags.has("--kafka-until-end");
+  if (flags.has("--kafka-commit-interval")) {
+    k.commit_interval = parse_flag("--kafka-commit-interval",
+                                   flags.required("--kafka-commit-interval"), parse_duration);
+    if (k.commit_interval <= Duration::zero())
+      throw bad_value("--kafka-commit-interval", flags.required("--kafka-commit-interval"),
+                      "a positive duration");
   }
 }
 
@@ -89,7 +135,12 @@ ServeOptions parse_serve_options(std::span<char* const> args) {
         "this build has no HTTP server (cpp-httplib, Debian's libcpp-httplib-dev, was not found "
         "when it was configured): use --listen off with --tcp-listen ADDR");
   if (flags.has("--tcp-listen")) o.tcp = listen_flag(flags, "--tcp-listen");
-  if (!o.http && !o.tcp) throw UsageError("--listen off needs --tcp-listen ADDR: nothing to serve");
+  parse_kafka_source_flags(flags, o);
+  if (!run.kafka_options.empty() && !o.kafka_source && !run.kafka_sink)
+    throw UsageError("--kafka-option needs --kafka-source or --kafka-sink");
+  if (!o.http && !o.tcp && !o.kafka_source)
+    throw UsageError(
+        "--listen off needs --tcp-listen ADDR or --kafka-source BROKERS/TOPIC: nothing to serve");
   if (flags.has("--measurement")) o.measurement = flags.required("--measurement");
   if (flags.has("--precision")) {
     try {
@@ -115,12 +166,19 @@ ServeOptions parse_serve_options(std::span<char* const> args) {
   if (flags.has("--windows-kept"))
     o.windows_kept = static_cast<std::size_t>(
         parse_integer("--windows-kept", flags.required("--windows-kept"), 0, kIntMax));
+  if (flags.has("--source-idle-timeout")) {
+    o.source_idle_timeout = parse_flag("--source-idle-timeout",
+                                       flags.required("--source-idle-timeout"), parse_duration);
+    if (o.source_idle_timeout < Duration::zero())
+      throw bad_value("--source-idle-timeout", flags.required("--source-idle-timeout"),
+                      "a duration, 0 for never");
+  }
   return o;
 }
 
 const char* serve_usage() {
   return R"usage(Usage: sluice serve --schema SCHEMA --time COLUMN --window WINDOW --agg AGGREGATES
-                    [--listen ADDR] [--tcp-listen ADDR] [options]
+                    [--listen ADDR] [--tcp-listen ADDR] [--kafka-source B/T] [options]
 
 Runs a windowed aggregation over what clients send, until SIGINT or SIGTERM, and writes one
 row per fired (window, key) as `sluice run` does. Clients write InfluxDB line protocol (as
@@ -149,7 +207,19 @@ On a TCP connection (--tcp-listen) each line is a point: JSON lines if the first
 not blank is '{', line protocol otherwise; timestamps in --precision. Rejected lines are
 reported on stderr with the peer and the line number.
 
-All input is one source of the watermark: --max-delay must cover the disorder between clients.
+With --kafka-source BROKERS/TOPIC, Sluice also joins a Kafka consumer group on TOPIC (each
+message value one or more JSON lines, CSV records in schema order without a header, or line
+protocol points). Each partition is a source of the watermark of its own, so disorder between
+partitions costs nothing. Offsets are committed (every --kafka-commit-interval) only once every
+window that the messages before them feed has been written, and acknowledged by Kafka where the
+windows go there: after a crash, the group reads again what had not reached the output. With
+--kafka-until-end the server ends once every partition is read to its end, firing every window.
+
+With --kafka-sink BROKERS/TOPIC each fired (window, key) row is sent as one message: the row
+as a JSON object (as --format jsonl writes it), keyed by a JSON object of its key columns. The
+windows go to Kafka alone unless --output is given too.
+
+All HTTP and TCP input is one source of the watermark: --max-delay must cover the disorder between clients.
 SIGINT or SIGTERM stops listening, takes what has arrived, fires every window still open (the
 stream ends there) and exits 0; a second one kills at once.
 
@@ -173,6 +243,21 @@ Listening:
   --max-connections N       TCP connections read at once (default 256); more wait
   --http-threads N          HTTP requests served at once (default 16); more wait
   --windows-kept N          fired window rows kept for GET /windows (default 1000)
+
+Kafka (librdkafka; the first read of a group starts at each partition's beginning):
+  --kafka-source B/T        read topic T of the brokers B (HOST:PORT,...) as a consumer group
+  --kafka-group NAME        the consumer group (default sluice): members share the partitions
+  --kafka-format F          message values: json (default), csv or line (line protocol, with
+                            --measurement and --precision as over TCP)
+  --kafka-time field|message  the event time: the --time field of the value (default), or the
+                            message's timestamp (json and line values)
+  --kafka-until-end         stop once every partition is read to its end
+  --kafka-commit-interval D how often offsets are committed (default 1s); each commit waits
+                            for the rows read before it to be processed
+  --kafka-sink B/T          send every window row to topic T (JSON value, JSON key)
+  --kafka-option K=V,...    librdkafka properties for both (security.protocol, sasl.*, ...)
+  --source-idle-timeout D   a source (a partition, or the HTTP and TCP clients) silent this
+                            long stops holding the watermark back (default: never)
 
 Query, engine and output (as for `sluice run`, which see):
   --max-delay, --allowed-lateness, --where, --key, --having, --broadcast, --trigger,

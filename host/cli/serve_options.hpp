@@ -8,6 +8,7 @@
 #include <string>
 
 #include "host/cli/run_options.hpp"
+#include "host/kafka/kafka_source.hpp"
 #include "host/observability/metrics_server.hpp"
 
 namespace sluice::cli {
@@ -25,6 +26,11 @@ struct ServeOptions {
   int max_connections = 256;                           ///< --max-connections (TCP)
   int http_threads = 16;                               ///< --http-threads
   std::size_t windows_kept = 1000;                     ///< --windows-kept (GET /windows)
+  Duration source_idle_timeout{0};                     ///< --source-idle-timeout (0: never)
+  /// --kafka-source (with --kafka-group, --kafka-format, --kafka-time, --kafka-until-end,
+  /// --kafka-commit-interval; --kafka-option is RunOptions::kafka_options). The settings
+  /// that depend on the job (time column, commit rule) are filled in when it starts.
+  std::optional<kafka::KafkaSourceSettings> kafka_source;
 };
 
 /// @brief Parses the arguments that follow "serve".

@@ -23,6 +23,9 @@ import sys
 SKIP = 77
 T0 = 1764694800000
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import pypi_venv  # noqa: E402
+
 
 def ensure_pyarrow(work):
     """Re-runs this script under a Python that has pyarrow, if this one has not."""
@@ -31,16 +34,9 @@ def ensure_pyarrow(work):
         return
     except ImportError:
         pass
-    venv = os.path.join(work, "arrow-venv")
-    python = os.path.join(venv, "bin", "python")
     try:
-        if not os.path.exists(python):
-            subprocess.run([sys.executable, "-m", "venv", venv], check=True,
-                           capture_output=True, timeout=300)
-        if subprocess.run([python, "-c", "import pyarrow"], capture_output=True).returncode:
-            subprocess.run([python, "-m", "pip", "install", "--quiet", "pyarrow"], check=True,
-                           capture_output=True, timeout=900)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
+        python = pypi_venv.python_with(work, "pyarrow", timeout=900)
+    except pypi_venv.Unavailable as e:
         print("SKIP: pyarrow is not installable here (%s)" % e)
         sys.exit(SKIP)
     sys.exit(subprocess.run([python] + sys.argv).returncode)

@@ -47,6 +47,9 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import pypi_venv  # noqa: E402
+
 SKIP = 77
 T0 = 1764694800000  # ms: 2025-12-02T17:00:00Z
 SCHEMA = "ts:timestamp[ms],host:string,region:string,usage:f64,status:i64"
@@ -416,19 +419,10 @@ print("wrote", len(events))
 
 
 def influx_client_python(work):
-    """A Python with PyPI's influxdb-client (in WORK_DIR/influx-venv), or None."""
-    venv = os.path.join(work, "influx-venv")
-    python = os.path.join(venv, "bin", "python")
+    """A Python with PyPI's influxdb-client, or None."""
     try:
-        if not os.path.exists(python):
-            subprocess.run([sys.executable, "-m", "venv", venv], check=True,
-                           capture_output=True, timeout=300)
-        if subprocess.run([python, "-c", "import influxdb_client"],
-                          capture_output=True).returncode != 0:
-            subprocess.run([python, "-m", "pip", "install", "--quiet", "influxdb-client"],
-                           check=True, capture_output=True, timeout=600)
-        return python
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
+        return pypi_venv.python_with(work, "influxdb-client")
+    except pypi_venv.Unavailable as e:
         print("influxdb-client: not installable here (%s): that part is skipped" % e)
         return None
 

@@ -21,6 +21,9 @@ import sys
 
 SKIP = 77
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import pypi_venv  # noqa: E402
+
 
 def find_duckdb(work):
     try:
@@ -29,21 +32,10 @@ def find_duckdb(work):
         return sys.executable
     except ImportError:
         pass
-    venv = os.path.join(work, "duckdb-venv")
-    python = os.path.join(venv, "bin", "python")
     try:
-        if not os.path.exists(python):
-            subprocess.run([sys.executable, "-m", "venv", venv], check=True,
-                           capture_output=True, timeout=300)
-        probe = subprocess.run([python, "-c", "import duckdb"], capture_output=True)
-        if probe.returncode != 0:
-            subprocess.run([python, "-m", "pip", "install", "--quiet", "duckdb"], check=True,
-                           capture_output=True, timeout=600)
-        return python
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
-        detail = getattr(e, "stderr", b"") or b""
-        print("SKIP: DuckDB is not installable here (%s): %s"
-              % (e, detail.decode(errors="replace").strip().splitlines()[-1:]))
+        return pypi_venv.python_with(work, "duckdb")
+    except pypi_venv.Unavailable as e:
+        print("SKIP: DuckDB is not installable here (%s)" % e)
         sys.exit(SKIP)
 
 

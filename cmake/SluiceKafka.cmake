@@ -1,0 +1,21 @@
+# Kafka in and out of the `sluice` command over librdkafka, found through pkg-config (Debian:
+# librdkafka-dev): optional. Defines the target sluice_kafka (empty when not found) and sets
+# SLUICE_WITH_KAFKA.
+set(SLUICE_WITH_KAFKA OFF)
+add_library(sluice_kafka INTERFACE)
+if(NOT SLUICE_ENABLE_KAFKA STREQUAL "OFF")
+  find_package(PkgConfig QUIET)
+  if(PkgConfig_FOUND)
+    pkg_check_modules(SLUICE_RDKAFKA QUIET IMPORTED_TARGET rdkafka)
+  endif()
+  if(SLUICE_RDKAFKA_FOUND)
+    set(SLUICE_WITH_KAFKA ON)
+    target_link_libraries(sluice_kafka INTERFACE PkgConfig::SLUICE_RDKAFKA)
+    target_compile_definitions(sluice_kafka INTERFACE SLUICE_HAVE_RDKAFKA=1)
+    message(STATUS "Sluice: Kafka source and sink on (librdkafka ${SLUICE_RDKAFKA_VERSION})")
+  elseif(SLUICE_ENABLE_KAFKA STREQUAL "ON")
+    message(FATAL_ERROR "SLUICE_ENABLE_KAFKA=ON but librdkafka was not found (pkg-config rdkafka)")
+  else()
+    message(STATUS "Sluice: librdkafka not found, --kafka-source and --kafka-sink are off")
+  endif()
+endif()
