@@ -552,6 +552,7 @@ Metrics Job::Impl::metrics() const {
   m.state_groups =
       static_cast<std::uint64_t>(std::max<std::int64_t>(0, work_counters_.state_groups));
   m.state_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, work_counters_.state_bytes));
+  m.state_slots = static_cast<std::uint64_t>(std::max<std::int64_t>(0, work_counters_.state_slots));
   {
     const DictionaryPtr dictionary = this->dictionary();
     m.dictionary_strings = dictionary->size();
@@ -599,7 +600,8 @@ Metrics Job::Impl::total_metrics() const {
                                   m.dictionary_strings,
                                   m.dictionary_bytes,
                                   m.strings_reclaimed,
-                                  m.string_reclaims};
+                                  m.string_reclaims,
+                                  m.state_slots};
   ranks->all_reduce_sum(sums);
   m.events_in = sums[0];
   m.events_filtered = sums[1];
@@ -620,6 +622,7 @@ Metrics Job::Impl::total_metrics() const {
   m.dictionary_bytes = sums[16];
   m.strings_reclaimed = sums[17];
   m.string_reclaims = sums[18];
+  m.state_slots = sums[19];
   // The histograms bucket by bucket (the latencies as each rank measured its own).
   for (const auto& [h, recorder] :
        {std::pair{&m.round_duration, &work_counters_.round_duration},

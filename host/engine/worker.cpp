@@ -254,10 +254,13 @@ std::string Worker::where_device_fault() const {
 void Worker::report_state() {
   const auto groups = static_cast<std::int64_t>(pipeline_.state_size());
   const auto bytes = static_cast<std::int64_t>(pipeline_.state_bytes());
+  const auto slots = static_cast<std::int64_t>(pipeline_.state_slots());
   counters_.state_groups += groups - state_groups_;
   counters_.state_bytes += bytes - state_bytes_;
+  counters_.state_slots += slots - state_slots_;
   state_groups_ = groups;
   state_bytes_ = bytes;
+  state_slots_ = slots;
   if (memory_limit_ == 0) return;
   const std::int64_t state = counters_.state_bytes;
   const std::int64_t strings = counters_.dictionary_bytes;

@@ -31,6 +31,7 @@ struct WorkCounters {
   /// of its own after every round).
   std::atomic<std::int64_t> state_groups{0};
   std::atomic<std::int64_t> state_bytes{0};
+  std::atomic<std::int64_t> state_slots{0};
   /// Bytes of the job's string dictionary (the job updates it after pushes).
   std::atomic<std::int64_t> dictionary_bytes{0};
   /// Nanoseconds in rounds, and in the exchange's collectives, all workers.
@@ -178,6 +179,7 @@ class Worker {
   std::optional<std::uint64_t> batch_;
   std::int64_t state_groups_ = 0;  ///< this worker's share of counters_.state_groups
   std::int64_t state_bytes_ = 0;
+  std::int64_t state_slots_ = 0;
   std::uint64_t first_batch_ = 0;  ///< of the current round (0: none)
   std::uint64_t last_batch_ = 0;
   std::uint64_t batches_ = 0;

@@ -127,6 +127,10 @@ std::string prometheus_text(const Metrics& m, const ExpositionContext& context) 
           static_cast<double>(m.state_groups));
   w.gauge("sluice_state_bytes", "Bytes the window state's tables hold, room to grow included.",
           static_cast<double>(m.state_bytes));
+  w.gauge("sluice_state_slots",
+          "Index slots of the window state's hash tables, free tables included (entries / slots "
+          "is their load).",
+          static_cast<double>(m.state_slots));
   w.gauge("sluice_dictionary_strings", "Strings the job's dictionary holds.",
           static_cast<double>(m.dictionary_strings));
   w.gauge("sluice_dictionary_bytes", "Host memory of the job's dictionary (approximate).",

@@ -163,6 +163,9 @@ struct Metrics {
   std::uint64_t state_groups = 0;
   /// Bytes the window state's tables hold (index slots and entry rows, including room to grow).
   std::uint64_t state_bytes = 0;
+  /// Index slots of the window state's hash tables (free tables included); state_groups /
+  /// state_slots is their load factor.
+  std::uint64_t state_slots = 0;
   /// Strings the job's dictionary holds, and the host memory they take (approximately; both in
   /// state_memory_limit's sum with state_bytes).
   std::uint64_t dictionary_strings = 0;

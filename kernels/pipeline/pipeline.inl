@@ -169,6 +169,7 @@ class PipelineImpl final : public WorkerPipeline {
 
   std::size_t state_size() const override { return state_ ? state_->size() : 0; }
   std::size_t state_bytes() const override { return state_ ? state_->bytes() : 0; }
+  std::size_t state_slots() const override { return state_ ? state_->slots() : 0; }
 
   Exec& executor() { return exec_; }
 

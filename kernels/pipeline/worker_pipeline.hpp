@@ -118,9 +118,11 @@ class WorkerPipeline {
   /// @brief Loads a state save_state() wrote (of the same plan) before the first round.
   /// @return the words read. @throws Error(malformed_input) when they describe no such state.
   virtual std::size_t restore_state(std::span<const std::uint64_t> words) = 0;
-  /// @brief Live (key, pane, cut) entries of the window state, and the bytes its tables hold.
+  /// @brief Live (key, pane, cut) entries of the window state, the bytes its tables hold and
+  /// their index slots.
   virtual std::size_t state_size() const = 0;
   virtual std::size_t state_bytes() const = 0;
+  virtual std::size_t state_slots() const = 0;
 };
 
 /// @brief The pipeline on the host executor (OpenMP threads of the calling thread).

@@ -180,6 +180,8 @@ class WindowState {
   std::size_t size() const noexcept { return entries_; }
   /// @brief Bytes the tables hold (index slots and row chunks, free tables included).
   std::size_t bytes() const noexcept;
+  /// @brief Index slots of the tables (free tables included).
+  std::size_t slots() const noexcept;
 
   /// @brief The table of one (partition, pane): index slots, row chunks and their addresses
   /// in executor memory.

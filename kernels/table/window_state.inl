@@ -953,6 +953,14 @@ std::size_t WindowState<Exec>::bytes() const noexcept {
   return total;
 }
 
+template <class Exec>
+std::size_t WindowState<Exec>::slots() const noexcept {
+  std::size_t total = 0;
+  for (const Pool& pool : pools_)
+    for (const auto& t : pool.all) total += t->capacity;
+  return total;
+}
+
 #define SLUICE_INSTANTIATE_WINDOW_STATE(Exec) template class WindowState<Exec>;
 
 }  // namespace sluice::detail

@@ -77,6 +77,7 @@ Metrics sample_metrics() {
   m.watermark = 1'700'000'000'000;  // ms
   m.state_groups = 55;
   m.state_bytes = 1 << 20;
+  m.state_slots = 128;
   m.dictionary_strings = 9;
   m.dictionary_bytes = 300;
   detail::HistogramRecorder rounds, latency;
@@ -107,6 +108,7 @@ TEST(PrometheusText, EveryLineIsOfTheFormatAndValuesAreTheMetrics) {
   EXPECT_EQ(e.values.at("sluice_watermark"), 1.7e12);
   EXPECT_EQ(e.values.at("sluice_state_entries"), 55);
   EXPECT_EQ(e.values.at("sluice_state_bytes"), 1 << 20);
+  EXPECT_EQ(e.values.at("sluice_state_slots"), 128);
   EXPECT_EQ(e.values.at("sluice_dictionary_strings"), 9);
   EXPECT_EQ(e.values.at(R"(sluice_info{backend="cpu",rank="0",ranks="1",version="1.2.3"})"), 1);
   for (const auto& [family, type] : e.types)

@@ -45,6 +45,10 @@ TEST(Metrics, StateGroupsAreTheLiveGroups) {
     // but not without bound.
     EXPECT_GE(live.state_bytes, live.state_groups * 4 * sizeof(std::uint64_t));
     EXPECT_LE(live.state_bytes, live.state_groups * 64 * sizeof(std::uint64_t) + (1u << 22));
+    // The index has a slot per entry and room (its load stays below 0.7); its slots are in
+    // the bytes.
+    EXPECT_GE(live.state_slots * 7, live.state_groups * 10);
+    EXPECT_LE(live.state_slots * sizeof(std::uint64_t), live.state_bytes);
     job.finish();
     EXPECT_EQ(job.metrics().state_groups, 0u);
   }
