@@ -29,11 +29,18 @@ std::string_view next_line(std::string_view text, std::size_t& at) {
   return line;
 }
 
+/// The sink table's properties, then --kafka-option's, which win.
+kafka::ClientOptions sink_client_options(const RunOptions& options) {
+  kafka::ClientOptions all = options.kafka_sink_options;
+  all.insert(all.end(), options.kafka_options.begin(), options.kafka_options.end());
+  return all;
+}
+
 }  // namespace
 
 KafkaOutput::KafkaOutput(const RunOptions& options)
     : values_(output_columns(options), json_style(options), options.updates),
-      producer_(*options.kafka_sink, options.kafka_options) {
+      producer_(*options.kafka_sink, sink_client_options(options)) {
   values_.open(values_text_, "the Kafka sink");
   if (!options.keys.empty()) {
     // The keys of exactly the rows the values take: the same --updates choice.

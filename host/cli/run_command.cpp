@@ -281,6 +281,10 @@ void print_explain(const RunOptions& o, const std::vector<InferredColumn>& infer
 
 }  // namespace
 
+void print_plan(const RunOptions& options, const std::string& input) {
+  print_explain(options, {}, 0, input, true);
+}
+
 int execute_run(RunOptions options) {
   const std::string who = "sluice " + options.command;
   EngineConfig config = options.engine;

@@ -217,7 +217,9 @@ void parse_common_flags(const Flags& flags, RunOptions& o) {
     throw UsageError(std::string(o.resume ? "--resume" : "--checkpoint-every") +
                      " needs --checkpoint-dir DIR");
   if (!o.kafka_options.empty() && !o.kafka_sink && o.command != "serve")
-    throw UsageError("--kafka-option needs --kafka-sink");
+    throw UsageError(o.command == "sql"
+                         ? "--kafka-option needs --kafka-sink or INSERT INTO a 'kafka' table"
+                         : "--kafka-option needs --kafka-sink");
   if (!o.checkpoint_dir.empty() && o.kafka_sink)
     throw UsageError(
         "--checkpoint-dir cannot be combined with --kafka-sink: a checkpoint records the "
@@ -255,34 +257,24 @@ RunOptions parse_run_options(std::span<char* const> args) {
   return o;
 }
 
-RunOptions parse_sql_options(std::span<char* const> args) {
-  const Flags flags(args, kSqlFlags);
-  RunOptions o;
-  o.command = "sql";
-  if (flags.has("--help")) {
-    o.help = true;
-    return o;
-  }
-  if (flags.has("-e") == flags.has("-f"))
-    throw UsageError(flags.has("-e") ? "-e and -f exclude each other"
-                                     : "give the query: -e 'SELECT ...' or -f FILE.sql");
-  std::string script;
-  if (flags.has("-e")) {
-    script = flags.required("-e");
-  } else {
-    const std::string& path = flags.required("-f");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw UsageError("-f: cannot read '" + path + "': " + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    script = text.str();
-  }
-  sql::SqlPlan plan;
+std::string read_script_file(std::string_view flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw UsageError(std::string(flag) + ": cannot read '" + path + "': " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+sql::SqlPlan plan_script(std::string_view script, sql::SqlCommand command) {
   try {
-    plan = sql::plan_sql(script);
+    return sql::plan_sql(script, command);
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
+}
+
+void apply_sql_plan(const sql::SqlPlan& plan, const Flags& flags, RunOptions& o) {
   o.input = plan.input;
   o.schema = plan.schema;
   o.schema_origin = "CREATE TABLE " + plan.table;
@@ -301,14 +293,36 @@ RunOptions parse_sql_options(std::span<char* const> args) {
   o.trigger = parse_flag("--trigger", flags.get("--trigger", "watermark"), parse_trigger);
   o.allowed_lateness =
       parse_flag("--allowed-lateness", flags.get("--allowed-lateness", "0"), parse_duration);
-  if (!plan.output.empty() && flags.has("--output"))
-    throw UsageError("--output: the script's INSERT INTO names the output already ('" +
-                     plan.output + "')");
+  const bool inserts = !plan.output.empty() || plan.output_kafka;
+  const std::string sink_name = plan.output_kafka ? "a Kafka topic" : "'" + plan.output + "'";
+  if (inserts && flags.has("--output"))
+    throw UsageError("--output: the script's INSERT INTO names the output already (" + sink_name +
+                     ")");
+  if (plan.output_kafka && flags.has("--kafka-sink"))
+    throw UsageError("--kafka-sink: the script's INSERT INTO names the output already (" +
+                     sink_name + ")");
+  if (plan.output_kafka) {
+    if (!kafka::available())
+      throw UsageError(
+          "INSERT INTO a 'kafka' table: this build has no Kafka client (librdkafka, Debian's "
+          "librdkafka-dev, was not found when it was configured)");
+    try {
+      o.kafka_sink =
+          kafka::parse_endpoint(plan.output_kafka->brokers + "/" + plan.output_kafka->topic);
+    } catch (const Error& e) {
+      throw UsageError(std::string("INSERT INTO a 'kafka' table: ") + e.what());
+    }
+    o.kafka_sink_options = plan.output_kafka->properties;
+  }
   parse_common_flags(flags, o);
-  if (!plan.output.empty()) {
-    o.output = plan.output;
-    if (!flags.has("--format"))
-      o.style.format = plan.output_format == "json" ? OutputFormat::jsonl : OutputFormat::csv;
+  if (inserts) {
+    if (plan.output_kafka) {
+      o.output.clear();  // the windows go to Kafka alone
+    } else {
+      o.output = plan.output;
+      if (!flags.has("--format"))
+        o.style.format = plan.output_format == "json" ? OutputFormat::jsonl : OutputFormat::csv;
+    }
     // The sink table's columns are the output's: an `update` column only where it has one.
     const bool updates_possible =
         o.allowed_lateness > Duration::zero() || o.trigger.kind != TriggerSpec::Kind::watermark;
@@ -321,6 +335,22 @@ RunOptions parse_sql_options(std::span<char* const> args) {
       o.updates = UpdateRows::skip;  // nothing is re-emitted: no row is left out
     }
   }
+}
+
+RunOptions parse_sql_options(std::span<char* const> args) {
+  const Flags flags(args, kSqlFlags);
+  RunOptions o;
+  o.command = "sql";
+  if (flags.has("--help")) {
+    o.help = true;
+    return o;
+  }
+  if (flags.has("-e") == flags.has("-f"))
+    throw UsageError(flags.has("-e") ? "-e and -f exclude each other"
+                                     : "give the query: -e 'SELECT ...' or -f FILE.sql");
+  const std::string script =
+      flags.has("-e") ? flags.required("-e") : read_script_file("-f", flags.required("-f"));
+  apply_sql_plan(plan_script(script, sql::SqlCommand::sql), flags, o);
   return o;
 }
 
@@ -589,7 +619,11 @@ Conditions (WHERE over rows, HAVING over windows: aggregates, aliases, GROUP BY 
   needs a float operand (x / 100.0: Flink would truncate 7 / 2 to 3). AVG is a DOUBLE
   (as in DuckDB; Flink's AVG of an INT column is an INT).
 INSERT INTO sink SELECT ... writes to the sink table's 'path' (its 'format' 'csv' or 'json',
-  its column names); otherwise the windows go to --output. EXPLAIN SELECT ... prints the
+  its column names), or to a Kafka topic: WITH ('connector' = 'kafka', 'topic' = 'T',
+  'properties.bootstrap.servers' = 'HOST:PORT' [, 'format' = 'json'] [, 'properties.KEY' =
+  'VALUE' for librdkafka]), one JSON message per window row keyed by its GROUP BY columns;
+  otherwise the windows go to --output. (Source tables of 'connector' = 'kafka' or 'serve'
+  are read by sluice serve --sql FILE.) EXPLAIN SELECT ... prints the
   plan (schema, columns read, the query and its output) and exits.
 
 An error names the line and column, shows the line and points at the place.

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "host/cli/broadcast_file.hpp"
@@ -13,6 +14,7 @@
 #include "host/io/csv_reader.hpp"
 #include "host/kafka/kafka_client.hpp"
 #include "host/observability/metrics_server.hpp"
+#include "host/sql/sql_plan.hpp"
 #include "sluice/aggregate.hpp"
 #include "sluice/duration.hpp"
 #include "sluice/engine.hpp"
@@ -73,6 +75,8 @@ struct RunOptions {
   std::optional<obs::ListenAddress> metrics_listen;      ///< --metrics-listen
   std::optional<kafka::Endpoint> kafka_sink;  ///< --kafka-sink: every window row as a message
   kafka::ClientOptions kafka_options;         ///< --kafka-option: librdkafka properties
+  /// sql: the Kafka sink table's 'properties.*' (before kafka_options, which win).
+  kafka::ClientOptions kafka_sink_options;
   EngineConfig engine;  ///< --workers, --partition, --balance, --backend, --batch-rows
   Verbosity verbosity = Verbosity::normal;  ///< --quiet, --verbose
   bool help = false;                        ///< --help
@@ -99,6 +103,18 @@ RunOptions parse_run_options(std::span<char* const> args);
 /// @throws UsageError naming the flag at fault, or the script's line and column.
 RunOptions parse_sql_options(std::span<char* const> args);
 
+/// @brief The text of the script file `path`. @throws UsageError naming `flag` if unreadable.
+std::string read_script_file(std::string_view flag, const std::string& path);
+
+/// @brief sql::plan_sql(script, command). @throws UsageError with its message.
+sql::SqlPlan plan_script(std::string_view script, sql::SqlCommand command);
+
+/// @brief Fills `o` from a planned script: the query, its input file, its output (INSERT INTO a
+/// file or Kafka table), and from `flags` what the script leaves to them (--on-error,
+/// --trigger, --allowed-lateness, then parse_common_flags).
+/// @throws UsageError for a flag that contradicts the script, or one at fault.
+void apply_sql_plan(const sql::SqlPlan& plan, const Flags& flags, RunOptions& o);
+
 /// @brief The query the options describe, with `sink` receiving the windows; broadcast input i
 /// (options.broadcasts[i]) has the schema of broadcast_rows[i].
 Query make_query(const RunOptions& options, BatchSink sink,
@@ -120,6 +136,10 @@ std::vector<OutputColumn> output_columns(const RunOptions& options);
 const char* run_usage();
 /// @brief The text of `sluice sql --help`.
 const char* sql_usage();
+
+/// @brief Prints the plan --explain shows (schema, columns read, query, output) of options whose
+/// schema is known, reading `input` (live).
+void print_plan(const RunOptions& options, const std::string& input);
 
 /// @brief Runs the job the options describe (both subcommands end here).
 /// @return the exit status. @throws UsageError or Error.

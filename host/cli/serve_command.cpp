@@ -84,6 +84,15 @@ kafka::CommitRule commit_rule(const RunOptions& options) {
 int execute_serve(ServeOptions serve) {
   RunOptions& options = serve.run;
   const std::string who = "sluice serve";
+  if (options.explain) {  // EXPLAIN SELECT in the script of --sql
+    std::string input = "the HTTP and TCP clients";
+    if (!serve.measurement.empty()) input += " (measurement " + serve.measurement + ")";
+    if (serve.kafka_source)
+      input = "kafka " + serve.kafka_source->from.brokers + "/" + serve.kafka_source->from.topic +
+              " as group " + serve.kafka_source->group + ", and " + input;
+    print_plan(options, input);
+    return kExitOk;
+  }
   EngineConfig config = options.engine;
   config.batch_timeout = options.batch_timeout.value_or(kServeBatchTimeout);
   config.source_idle_timeout = serve.source_idle_timeout;
@@ -136,7 +145,8 @@ int execute_serve(ServeOptions serve) {
     std::optional<KafkaReader> kafka;  // stopped after the servers, before the job drains
     if (serve.kafka_source) {
       kafka::KafkaSourceSettings k = *serve.kafka_source;
-      k.options = options.kafka_options;
+      // After the source table's properties (--sql): --kafka-option wins.
+      k.options.insert(k.options.end(), options.kafka_options.begin(), options.kafka_options.end());
       k.time_column = options.time_column;
       k.measurement = serve.measurement;
       k.line_tick_ns = serve.tcp_tick_ns;

@@ -6,6 +6,7 @@
 
 #include "host/cli/cli_options.hpp"
 #include "host/server/http_ingest_server.hpp"
+#include "host/sql/sql_plan.hpp"
 
 namespace sluice::cli {
 namespace {
@@ -14,6 +15,7 @@ namespace {
 /// (not its input, checkpoints or --metrics-listen: /metrics is served with the writes), and
 /// where and how it listens.
 constexpr FlagSpec kServeFlags[] = {
+    {"--sql"},
     {"--schema"},
     {"--time"},
     {"--max-delay"},
@@ -61,6 +63,14 @@ constexpr FlagSpec kServeFlags[] = {
     {"--help", false},
 };
 
+/// The flags a script given by --sql replaces: its source table's columns, WITH options and
+/// WATERMARK, and its query.
+constexpr const char* kScriptedFlags[] = {
+    "--schema",      "--time",         "--max-delay",  "--where",       "--key",
+    "--window",      "--agg",          "--broadcast",  "--having",      "--kafka-source",
+    "--kafka-group", "--kafka-format", "--kafka-time", "--measurement",
+};
+
 obs::ListenAddress listen_flag(const Flags& flags, std::string_view flag) {
   try {
     return obs::parse_listen_address(flags.required(flag));
@@ -68,6 +78,8 @@ obs::ListenAddress listen_flag(const Flags& flags, std::string_view flag) {
     throw UsageError(std::string(flag) + ": " + e.what());
   }
 }
+
+void parse_kafka_read_flags(const Flags& flags, kafka::KafkaSourceSettings& k);
 
 /// --kafka-source and the flags that only it takes.
 void parse_kafka_source_flags(const Flags& flags, ServeOptions& o) {
@@ -96,6 +108,39 @@ void parse_kafka_source_flags(const Flags& flags, ServeOptions& o) {
     throw UsageError(
         "--kafka-time message needs --kafka-format json or line: CSV values carry their time "
         "column");
+  parse_kafka_read_flags(flags, k);
+}
+
+/// The Kafka source of a script's 'kafka' table, read with --kafka-until-end and
+/// --kafka-commit-interval.
+void kafka_source_of_table(const sql::SqlPlan& plan, const Flags& flags, ServeOptions& o) {
+  if (plan.input_kind != sql::SqlConnector::Kind::kafka) {
+    for (const char* flag : {"--kafka-until-end", "--kafka-commit-interval"})
+      if (flags.has(flag))
+        throw UsageError(std::string(flag) + " needs a 'kafka' source table (table '" + plan.table +
+                         "' is read from the HTTP and TCP clients)");
+    return;
+  }
+  if (!kafka::available())
+    throw UsageError("table '" + plan.table +
+                     "' is a 'kafka' table: this build has no Kafka client (librdkafka, Debian's "
+                     "librdkafka-dev, was not found when it was configured)");
+  kafka::KafkaSourceSettings& k = o.kafka_source.emplace();
+  const sql::SqlKafkaTable& table = plan.input_kafka;
+  try {
+    k.from = kafka::parse_endpoint(table.brokers + "/" + table.topic);
+    k.format = kafka::parse_value_format(table.format);
+  } catch (const Error& e) {
+    throw UsageError("table '" + plan.table + "': " + e.what());
+  }
+  if (!table.group.empty()) k.group = table.group;
+  k.message_time = plan.message_time;
+  k.options = table.properties;  // --kafka-option's come after them, and win
+  parse_kafka_read_flags(flags, k);
+}
+
+/// --kafka-until-end and --kafka-commit-interval into `k`.
+void parse_kafka_read_flags(const Flags& flags, kafka::KafkaSourceSettings& k) {
   k.until_end = flags.has("--kafka-until-end");
   if (flags.has("--kafka-commit-interval")) {
     k.commit_interval = parse_flag("--kafka-commit-interval",
@@ -117,12 +162,23 @@ ServeOptions parse_serve_options(std::span<char* const> args) {
     run.help = true;
     return o;
   }
-  parse_query_flags(flags, run);
-  if (run.infer_schema)
-    throw UsageError(
-        "--schema is needed: a server has no input to infer the types from before its first "
-        "request");
-  parse_common_flags(flags, run);
+  std::optional<sql::SqlPlan> plan;
+  if (flags.has("--sql")) {
+    for (const char* flag : kScriptedFlags)
+      if (flags.has(flag))
+        throw UsageError(std::string(flag) +
+                         ": the script of --sql says it (its source table's columns, WITH "
+                         "options and WATERMARK, and its query)");
+    plan = plan_script(read_script_file("--sql", flags.required("--sql")), sql::SqlCommand::serve);
+    apply_sql_plan(*plan, flags, run);
+  } else {
+    parse_query_flags(flags, run);
+    if (run.infer_schema)
+      throw UsageError(
+          "--schema is needed (or --sql FILE): a server has no input to infer the types from "
+          "before its first request");
+    parse_common_flags(flags, run);
+  }
   if (flags.has("--listen")) {
     if (flags.required("--listen") == "off") {
       o.http.reset();
@@ -135,7 +191,12 @@ ServeOptions parse_serve_options(std::span<char* const> args) {
         "this build has no HTTP server (cpp-httplib, Debian's libcpp-httplib-dev, was not found "
         "when it was configured): use --listen off with --tcp-listen ADDR");
   if (flags.has("--tcp-listen")) o.tcp = listen_flag(flags, "--tcp-listen");
-  parse_kafka_source_flags(flags, o);
+  if (plan) {
+    kafka_source_of_table(*plan, flags, o);
+    o.measurement = plan->measurement;
+  } else {
+    parse_kafka_source_flags(flags, o);
+  }
   if (!run.kafka_options.empty() && !o.kafka_source && !run.kafka_sink)
     throw UsageError("--kafka-option needs --kafka-source or --kafka-sink");
   if (!o.http && !o.tcp && !o.kafka_source)
@@ -179,6 +240,7 @@ ServeOptions parse_serve_options(std::span<char* const> args) {
 const char* serve_usage() {
   return R"usage(Usage: sluice serve --schema SCHEMA --time COLUMN --window WINDOW --agg AGGREGATES
                     [--listen ADDR] [--tcp-listen ADDR] [--kafka-source B/T] [options]
+       sluice serve --sql FILE [--listen ADDR] [--tcp-listen ADDR] [options]
 
 Runs a windowed aggregation over what clients send, until SIGINT or SIGTERM, and writes one
 row per fired (window, key) as `sluice run` does. Clients write InfluxDB line protocol (as
@@ -219,11 +281,24 @@ With --kafka-sink BROKERS/TOPIC each fired (window, key) row is sent as one mess
 as a JSON object (as --format jsonl writes it), keyed by a JSON object of its key columns. The
 windows go to Kafka alone unless --output is given too.
 
+With --sql FILE a script gives the query, as for `sluice sql`: its source table is what
+clients write, WITH ('connector' = 'serve' [, 'measurement' = 'cpu']), or a Kafka topic,
+WITH ('connector' = 'kafka', 'topic' = 'T', 'properties.bootstrap.servers' = 'HOST:PORT'
+[, 'properties.group.id' = 'G'] [, 'format' = 'json'|'csv'|'line'] [, 'properties.KEY' =
+'VALUE' for librdkafka] [, 'measurement' = 'cpu' with 'line']); declaring the event-time
+column `ts TIMESTAMP(3) METADATA FROM 'timestamp'` takes the message timestamp. INSERT INTO a
+'csv', 'filesystem' or 'kafka' table (for Kafka: 'topic', 'properties.bootstrap.servers',
+'format' = 'json') chooses the output; without it the windows go to --output. EXPLAIN SELECT
+prints the plan and exits. The HTTP and TCP endpoints listen as without a script.
+
 All HTTP and TCP input is one source of the watermark: --max-delay must cover the disorder between clients.
 SIGINT or SIGTERM stops listening, takes what has arrived, fires every window still open (the
 stream ends there) and exits 0; a second one kills at once.
 
-Required:
+Required (or --sql FILE, whose script replaces these, --max-delay, --where, --key,
+--having, --broadcast, --measurement and the --kafka-source, --kafka-group, --kafka-format and
+--kafka-time flags):
+  --sql FILE                a SQL script: CREATE TABLE statements and one query (see above)
   --schema SCHEMA           the columns, e.g. "time:timestamp[ns],host:string,usage:f64"
   --time COLUMN             the event-time column (timestamp or i64)
   --window WINDOW           as for `sluice run`: tumbling:10s, sliding:10s/2s, cumulate:1m/10s,

@@ -60,6 +60,10 @@ struct SqlColumnDef {
   std::string name;
   DataType type;
   std::size_t offset = 0;
+  /// METADATA [FROM 'key'] [VIRTUAL]: the column is read from the message's metadata `key`
+  /// (the column's name without FROM); empty: from the row.
+  std::string metadata;
+  std::size_t metadata_offset = 0;
 };
 
 struct SqlOption {

@@ -153,6 +153,14 @@ class Parser {
           error_at(script_, c.offset, "column '" + c.name + "' is defined twice");
       c.type = type();
       if (accept_word("NOT")) expect_word("NULL");
+      if (peek().is_word("METADATA")) {
+        c.metadata_offset = next().offset;
+        c.metadata = accept_word("FROM") ? string_literal(
+                                               "a metadata key in quotes, e.g. "
+                                               "'timestamp'")
+                                         : c.name;
+        accept_word("VIRTUAL");
+      }
       t.columns.push_back(std::move(c));
     } while (accept_symbol(","));
     expect_symbol(")");

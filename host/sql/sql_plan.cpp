@@ -60,7 +60,7 @@ struct ResultColumn {
 
 class Planner {
  public:
-  explicit Planner(std::string_view script) : script_(script) {}
+  Planner(std::string_view script, SqlCommand command) : script_(script), command_(command) {}
 
   SqlPlan plan(const SqlScript& parsed) {
     const SqlStatement* query = nullptr;
@@ -135,61 +135,17 @@ class Planner {
          ErrorCode::unknown_column);
   }
 
-  /// 'connector' = 'csv' (or 'filesystem' with 'format' = 'csv' or 'json') and 'path'.
-  struct Connector {
-    std::string path;
-    std::string format;
-    std::optional<bool> ignore_parse_errors;
-  };
-  Connector connector(const SqlCreateTable& t, bool sink) const {
-    Connector c;
-    const SqlOption* kind = nullptr;
-    const SqlOption* format = nullptr;
-    bool has_path = false;
-    for (const SqlOption& o : t.options) {
-      if (o.key == "connector") {
-        kind = &o;
-      } else if (o.key == "path") {
-        c.path = o.value;
-        has_path = true;
-        if (o.value.empty()) fail(o.value_offset, "'path' is empty");
-      } else if (o.key == "format") {
-        format = &o;
-      } else if (o.key == "csv.ignore-parse-errors") {
-        if (o.value != "true" && o.value != "false")
-          fail(o.value_offset, "'csv.ignore-parse-errors' is 'true' or 'false'");
-        c.ignore_parse_errors = o.value == "true";
-      } else {
-        fail(o.key_offset, "unknown option '" + o.key +
-                               "' (options: 'connector', 'path', 'format', "
-                               "'csv.ignore-parse-errors')");
-      }
-    }
-    if (kind == nullptr)
-      fail(t.options.empty() ? t.offset : t.options_offset,
-           "table '" + t.name + "' needs WITH ('connector' = 'csv', 'path' = 'FILE')");
-    if (kind->value != "csv" && kind->value != "filesystem")
-      fail(kind->value_offset,
-           "unknown connector '" + kind->value + "' (connectors: 'csv', 'filesystem')");
-    c.format = format != nullptr ? format->value : "csv";
-    if (kind->value == "filesystem" && format == nullptr)
-      fail(kind->value_offset, "the filesystem connector needs 'format' = 'csv'");
-    if (format != nullptr && c.format != "csv" && (!sink || c.format != "json"))
-      fail(format->value_offset, "unknown format '" + c.format + "' (" +
-                                     (sink ? "formats: 'csv', 'json'" : "a source reads 'csv'") +
-                                     ")");
-    if (!has_path) fail(t.offset, "table '" + t.name + "' needs 'path' = 'FILE' (or '-')");
-    return c;
-  }
-
   void source(const SqlFrom& from) {
     const SqlCreateTable& t = table(from.table, from.table_offset);
     source_ = &t;
     alias_ = from.alias;
-    const Connector c = connector(t, false);
+    const SqlConnector c = table_connector(script_, t, false, command_);
     plan_.table = t.name;
+    plan_.input_kind = c.kind;
     plan_.input = c.path;
     plan_.fail_on_malformed = c.ignore_parse_errors.has_value() && !*c.ignore_parse_errors;
+    plan_.input_kafka = c.kafka;
+    plan_.measurement = c.measurement;
     std::vector<Field> fields;
     for (const SqlColumnDef& col : t.columns) fields.push_back({col.name, col.type});
     plan_.schema = Schema(std::move(fields));
@@ -209,11 +165,34 @@ class Planner {
            ErrorCode::type_mismatch);
     plan_.time_column = *t.watermark_column;
     plan_.max_delay = t.watermark_delay;
+    metadata_columns(t, c);
     if (t.watermark_delay.count() % bound_unit_ns() != 0)
       fail(t.watermark_offset,
            "the watermark delay is not a whole number of the event time's unit (" +
                std::to_string(bound_unit_ns()) + " ns)",
            ErrorCode::invalid_argument);
+  }
+
+  /// METADATA columns: a Kafka source's event time may be its messages' timestamp.
+  void metadata_columns(const SqlCreateTable& t, const SqlConnector& c) {
+    for (const SqlColumnDef& col : t.columns) {
+      if (col.metadata.empty()) continue;
+      if (c.kind != SqlConnector::Kind::kafka)
+        fail(col.metadata_offset, "METADATA comes with Kafka messages: a 'kafka' table's");
+      if (col.metadata != "timestamp")
+        fail(col.metadata_offset,
+             "unknown metadata '" + col.metadata + "' (a Kafka message's: 'timestamp')");
+      if (col.name != plan_.time_column)
+        fail(col.metadata_offset,
+             "the message timestamp can only be the event time (the "
+             "WATERMARK column, '" +
+                 plan_.time_column + "')");
+      if (c.kafka.format == "csv")
+        fail(col.metadata_offset,
+             "the event time of 'csv' values is their own column: METADATA FROM 'timestamp' "
+             "needs 'format' = 'json' or 'line'");
+      plan_.message_time = true;
+    }
   }
 
   void window(const SqlFrom& from) {
@@ -446,13 +425,21 @@ class Planner {
   void sink(const SqlStatement& query) {
     const SqlCreateTable& t = table(query.insert_into, query.insert_offset);
     if (&t == source_) fail(query.insert_offset, "a query cannot write the table it reads");
-    const Connector c = connector(t, true);
-    if (c.path == "-")
-      fail(query.insert_offset,
-           "a sink's path is a file: without INSERT INTO "
-           "the windows go to --output (default stdout)");
-    plan_.output = c.path;
-    plan_.output_format = c.format;
+    const SqlConnector c = table_connector(script_, t, true, command_);
+    for (const SqlColumnDef& col : t.columns)
+      if (!col.metadata.empty())
+        fail(col.metadata_offset,
+             "a sink's columns are the query's: METADATA is read, not written");
+    if (c.kind == SqlConnector::Kind::kafka) {
+      plan_.output_kafka = c.kafka;
+    } else {
+      if (c.path == "-")
+        fail(query.insert_offset,
+             "a sink's path is a file: without INSERT INTO "
+             "the windows go to --output (default stdout)");
+      plan_.output = c.path;
+      plan_.output_format = c.format;
+    }
     const SqlColumnDef* last = t.columns.empty() ? nullptr : &t.columns.back();
     plan_.sink_update_column = t.columns.size() == plan_.outputs.size() + 1 &&
                                last->name == "update" && last->type.id == TypeId::boolean;
@@ -686,6 +673,7 @@ class Planner {
   }
 
   std::string_view script_;
+  SqlCommand command_;
   std::map<std::string, const SqlCreateTable*> tables_;
   const SqlCreateTable* source_ = nullptr;
   std::string alias_;
@@ -703,9 +691,9 @@ class Planner {
 
 }  // namespace
 
-SqlPlan plan_sql(std::string_view script) {
+SqlPlan plan_sql(std::string_view script, SqlCommand command) {
   const SqlScript parsed = parse_sql(script);
-  return Planner(script).plan(parsed);
+  return Planner(script, command).plan(parsed);
 }
 
 }  // namespace sluice::sql

@@ -21,7 +21,13 @@ Part 2 (a real client): PyPI's influxdb-client (the official InfluxDB v2 Python 
 virtual environment of WORK_DIR, where installable) pings and writes random points in batches
 to a server with two workers; the windows equal the reference.
 
-Part 3 (backpressure): the windows go to a FIFO that the test does not read. A TCP client
+Part 3 (a SQL script): `serve --sql FILE` with a 'serve' source table (measurement cpu), a
+WHERE, renamed aggregates and INSERT INTO a JSON file table, fed line protocol over HTTP and
+TCP with points of another measurement; the file's windows equal the reference of the rows the
+WHERE keeps. EXPLAIN prints the plan; flags the script replaces, and a file source table, are
+refused with exit 2.
+
+Part 4 (backpressure): the windows go to a FIFO that the test does not read. A TCP client
 sends 48 MiB of points with 50 000 keys, so that the fired windows soon fill the FIFO: the
 server must stop reading (the client's bytes stop moving for seconds while its memory stays
 flat), and once the FIFO is read everything flows and the counts add up to what was sent.
@@ -454,6 +460,88 @@ def part_influx_client(binary, work):
                                                                  (len(events) + 499) // 500))
 
 
+SQL_SCRIPT = """
+-- what Telegraf's outputs.influxdb_v2 (or any line-protocol client) writes
+CREATE TABLE cpu (
+  ts TIMESTAMP(3), host STRING, region STRING, usage DOUBLE, status BIGINT,
+  WATERMARK FOR ts AS ts - INTERVAL '120' SECOND
+) WITH ('connector' = 'serve', 'measurement' = 'cpu');
+CREATE TABLE per_host (
+  window_start TIMESTAMP(3), window_end TIMESTAMP(3), host STRING,
+  n BIGINT, total DOUBLE, lo DOUBLE, hi DOUBLE
+) WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'json');
+%sINSERT INTO per_host
+SELECT window_start, window_end, host, COUNT(*), SUM(usage), MIN(usage), MAX(usage)
+FROM TABLE(TUMBLE(TABLE cpu, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+WHERE status = 200
+GROUP BY window_start, window_end, host;
+"""
+
+
+def part_sql(binary, work):
+    """serve --sql: a 'serve' table fed over HTTP and TCP, windows to a JSON file table."""
+    rng = random.Random(11)
+    hosts = ["db-%d" % i for i in range(6)]
+    events = [(T0 + rng.randrange(40000), rng.choice(hosts), rng.choice(["eu", "us"]),
+               float(rng.randrange(0, 400)) / 8, rng.choice([200, 200, 500]))
+              for _ in range(2500)]
+    output = os.path.join(work, "sql-windows.jsonl")
+    script = os.path.join(work, "per_host.sql")
+    with open(script, "w") as f:
+        f.write(SQL_SCRIPT % (output, ""))
+    job, err, ports = start(binary, ["serve", "--sql", script, "--listen", "0", "--tcp-listen",
+                                     "0", "--precision", "ms", "--batch-timeout", "20ms"], work,
+                            "serve-sql")
+    half = len(events) // 2
+    for at in range(0, half, 400):
+        lines = [line_protocol(e, 1) for e in events[at:min(at + 400, half)]]
+        lines.append("mem,host=db-0 used=1i %d" % T0)  # another measurement: ignored
+        status, body = request(ports["http"], "POST", "/api/v2/write?bucket=b&precision=ms",
+                               "\n".join(lines).encode())
+        if status != 204:
+            fail("serve --sql: a write got %d %s" % (status, body[:200]))
+    with socket.create_connection(("127.0.0.1", ports["tcp"]), timeout=60) as tcp:
+        tcp.sendall("".join(line_protocol(e, 1) + "\n" for e in events[half:]).encode())
+    deadline = time.time() + 60
+    while metric(ports["http"], "sluice_events_in_total")[0] < len(events):
+        if time.time() > deadline:
+            fail("serve --sql: the TCP points did not arrive")
+        time.sleep(0.05)
+    stop(job, err, "serve-sql")
+    got = {}
+    with open(output) as f:
+        for line in f:
+            r = json.loads(line)
+            if set(r) != {"window_start", "window_end", "host", "n", "total", "lo", "hi"}:
+                fail("serve --sql: a row with the columns %s" % sorted(r))
+            got[(r["window_start"], r["host"])] = [r["n"], r["total"], r["lo"], r["hi"]]
+    kept = [e for e in events if e[4] == 200]
+    same_windows(got, reference(kept), "serve --sql's windows")
+
+    # EXPLAIN prints the plan and exits; what the script says cannot come from flags too.
+    with open(script, "w") as f:
+        f.write(SQL_SCRIPT % (output, "EXPLAIN "))
+    plan = subprocess.run([binary, "serve", "--sql", script, "--listen", "0"],
+                          capture_output=True, text=True, timeout=60)
+    if plan.returncode != 0 or "the HTTP and TCP clients" not in plan.stdout or \
+            "where (status == 200)" not in plan.stdout or "n, total, lo, hi" not in plan.stdout:
+        fail("serve --sql EXPLAIN: exit %d, %s%s" % (plan.returncode, plan.stdout, plan.stderr))
+    refused = subprocess.run([binary, "serve", "--sql", script, "--window", "tumbling:1s"],
+                             capture_output=True, text=True, timeout=60)
+    if refused.returncode != 2 or "--window: the script of --sql says it" not in refused.stderr:
+        fail("serve --sql --window: exit %d, %s" % (refused.returncode, refused.stderr))
+    with open(script, "w") as f:
+        f.write((SQL_SCRIPT % (output, "")).replace("'connector' = 'serve', 'measurement' = 'cpu'",
+                                                   "'connector' = 'csv', 'path' = 'x.csv'"))
+    refused = subprocess.run([binary, "serve", "--sql", script], capture_output=True, text=True,
+                             timeout=60)
+    if refused.returncode != 2 or "line 6, column 23: sluice serve reads what clients write" \
+            not in refused.stderr:
+        fail("serve --sql of a file table: exit %d, %s" % (refused.returncode, refused.stderr))
+    print("serve --sql: %d points over HTTP and TCP, %d kept by WHERE, %d windows ok; EXPLAIN "
+          "and bad use checked" % (len(events), len(kept), len(got)))
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -557,6 +645,7 @@ def main():
         fail("a bad --listen: exit %d, %s" % (probe.returncode, probe.stderr))
     part_endpoints(binary, work, shutil.which("promtool"))
     part_influx_client(binary, work)
+    part_sql(binary, work)
     part_backpressure(binary, work)
     return 0
 

@@ -18,6 +18,8 @@ using sluice::TimeUnit;
 using sluice::TypeId;
 using sluice::WindowSpec;
 using sluice::sql::plan_sql;
+using sluice::sql::SqlCommand;
+using sluice::sql::SqlConnector;
 using sluice::sql::SqlPlan;
 using namespace std::chrono_literals;
 
@@ -34,9 +36,10 @@ CREATE TABLE events (
 std::string with_table(const std::string& query) { return kTable + query; }
 
 /// The message of the error plan_sql throws for `script`, and its code.
-std::string error_of(const std::string& script, ErrorCode* code = nullptr) {
+std::string error_of(const std::string& script, ErrorCode* code = nullptr,
+                     SqlCommand command = SqlCommand::sql) {
   try {
-    plan_sql(script);
+    plan_sql(script, command);
   } catch (const Error& e) {
     if (code != nullptr) *code = e.code();
     return e.what();
@@ -300,8 +303,8 @@ TEST(SqlPlan, TableErrorsPointIntoTheirDefinition) {
       {"CREATE TABLE t (ts TIMESTAMP(3), a DECIMAL(10, 2)) WITH ('connector'='csv','path'='x');",
        "line 1, column 36", "unknown column type 'DECIMAL'"},
       {"CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)\n"
-       "WITH ('connector' = 'kafka', 'path' = 'x');\nSELECT COUNT(*) FROM t",
-       "line 2, column 21", "unknown connector 'kafka'"},
+       "WITH ('connector' = 'jdbc', 'path' = 'x');\nSELECT COUNT(*) FROM t",
+       "line 2, column 21", "unknown connector 'jdbc' (connectors: 'csv', 'filesystem', 'kafka')"},
       {"CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts)\n"
        "WITH ('connector' = 'csv', 'path' = 'x', 'delimiter' = ';');\nSELECT COUNT(*) FROM t",
        "line 2, column 42", "unknown option 'delimiter'"},
@@ -366,3 +369,173 @@ TEST(SqlPlan, LongInListsStayShallow) {
 }
 
 }  // namespace
+
+namespace {
+
+constexpr const char* kKafkaScript = R"sql(
+CREATE TABLE metrics (
+  ts TIMESTAMP(3) METADATA FROM 'timestamp' VIRTUAL,
+  host STRING,
+  cpu DOUBLE,
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+) WITH (
+  'connector' = 'kafka',
+  'topic' = 'telemetry',
+  'properties.bootstrap.servers' = '127.0.0.1:9092,127.0.0.1:9093',
+  'properties.group.id' = 'dashboards',
+  'properties.fetch.wait.max.ms' = '50',
+  'value.format' = 'json'
+);
+CREATE TABLE hosts (
+  window_start TIMESTAMP(3), window_end TIMESTAMP(3), host STRING, avg_cpu DOUBLE
+) WITH ('connector' = 'kafka', 'topic' = 'per-host',
+        'properties.bootstrap.servers' = '127.0.0.1:9092', 'properties.acks' = '1');
+INSERT INTO hosts
+SELECT window_start, window_end, host, AVG(cpu)
+FROM TABLE(TUMBLE(TABLE metrics, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+GROUP BY window_start, window_end, host;
+)sql";
+
+}  // namespace
+
+TEST(SqlPlan, KafkaTablesAreASourceUnderServeAndASinkEverywhere) {
+  const SqlPlan p = plan_sql(kKafkaScript, SqlCommand::serve);
+  EXPECT_EQ(p.input_kind, SqlConnector::Kind::kafka);
+  EXPECT_EQ(p.input_kafka.brokers, "127.0.0.1:9092,127.0.0.1:9093");
+  EXPECT_EQ(p.input_kafka.topic, "telemetry");
+  EXPECT_EQ(p.input_kafka.group, "dashboards");
+  EXPECT_EQ(p.input_kafka.format, "json");
+  ASSERT_EQ(p.input_kafka.properties.size(), 1u);
+  EXPECT_EQ(p.input_kafka.properties[0].first, "fetch.wait.max.ms");
+  EXPECT_EQ(p.input_kafka.properties[0].second, "50");
+  EXPECT_TRUE(p.message_time);
+  EXPECT_EQ(p.time_column, "ts");
+  EXPECT_EQ(p.max_delay, 1s);
+  EXPECT_TRUE(p.output.empty());
+  ASSERT_TRUE(p.output_kafka.has_value());
+  EXPECT_EQ(p.output_kafka->topic, "per-host");
+  EXPECT_EQ(p.output_kafka->brokers, "127.0.0.1:9092");
+  ASSERT_EQ(p.output_kafka->properties.size(), 1u);
+  EXPECT_EQ(p.output_kafka->properties[0].first, "acks");
+  ASSERT_EQ(p.outputs.size(), 4u);
+  EXPECT_EQ(p.outputs[3].name, "avg_cpu");
+
+  // `sluice sql` reads files, and writes a Kafka table as well as `serve` does.
+  EXPECT_NE(error_of(kKafkaScript)
+                .find("line 8, column 17: a 'kafka' source table is read by "
+                      "sluice serve --sql FILE"),
+            std::string::npos);
+  const SqlPlan to_kafka = plan_sql(with_table(R"sql(
+CREATE TABLE out (n BIGINT) WITH ('connector' = 'kafka', 'topic' = 'n', 'format' = 'json',
+                                  'properties.bootstrap.servers' = 'b:9092');
+INSERT INTO out SELECT COUNT(*) FROM events)sql"));
+  EXPECT_EQ(to_kafka.input_kind, SqlConnector::Kind::file);
+  EXPECT_EQ(to_kafka.input, "events.csv");
+  ASSERT_TRUE(to_kafka.output_kafka.has_value());
+  EXPECT_EQ(to_kafka.output_kafka->topic, "n");
+}
+
+TEST(SqlPlan, ServeTablesAreWhatClientsWrite) {
+  const SqlPlan p = plan_sql(R"sql(
+CREATE TABLE cpu (time TIMESTAMP(9), host STRING, usage_user DOUBLE,
+                  WATERMARK FOR time AS time - INTERVAL '5' SECOND)
+  WITH ('connector' = 'serve', 'measurement' = 'cpu');
+SELECT window_start, host, MAX(usage_user) AS peak
+FROM TABLE(TUMBLE(TABLE cpu, DESCRIPTOR(time), INTERVAL '1' MINUTE))
+GROUP BY window_start, window_end, host)sql",
+                             SqlCommand::serve);
+  EXPECT_EQ(p.input_kind, SqlConnector::Kind::serve);
+  EXPECT_EQ(p.measurement, "cpu");
+  EXPECT_FALSE(p.message_time);
+  EXPECT_TRUE(p.input.empty());
+  EXPECT_EQ(p.schema.field(0).type, DataType::timestamp(TimeUnit::ns));
+  EXPECT_EQ(p.window.size, 60s);
+  // A line-protocol Kafka table picks a measurement too.
+  const SqlPlan line = plan_sql(R"sql(
+CREATE TABLE cpu (time TIMESTAMP(9), usage DOUBLE, WATERMARK FOR time AS time)
+  WITH ('connector' = 'kafka', 'topic' = 't', 'properties.bootstrap.servers' = 'b:1',
+        'format' = 'line', 'measurement' = 'cpu');
+SELECT COUNT(*) FROM cpu)sql",
+                                SqlCommand::serve);
+  EXPECT_EQ(line.input_kafka.format, "line");
+  EXPECT_EQ(line.measurement, "cpu");
+  EXPECT_TRUE(line.input_kafka.group.empty());
+}
+
+TEST(SqlPlan, ConnectorErrorsPointAtTheOption) {
+  const auto source = [](const std::string& with, const std::string& ts = "ts TIMESTAMP(3)") {
+    return "CREATE TABLE t (" + ts + ", v DOUBLE, WATERMARK FOR ts AS ts)\nWITH (" + with +
+           ");\nSELECT COUNT(*) FROM t";
+  };
+  const std::string kafka =
+      "'connector' = 'kafka', 'topic' = 't', "
+      "'properties.bootstrap.servers' = 'b:9092'";
+  struct Case {
+    std::string script;
+    std::string where;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {source("'connector' = 'csv', 'path' = 'x.csv'"), "line 2, column 21",
+       "sluice serve reads what clients write ('connector' = 'serve') or a Kafka topic"},
+      {source("'connector' = 'kafka', 'properties.bootstrap.servers' = 'b:9092'"),
+       "line 2, column 21", "a 'kafka' table needs 'topic' = 'TOPIC'"},
+      {source("'connector' = 'kafka', 'topic' = 't'"), "line 2, column 21",
+       "needs 'properties.bootstrap.servers'"},
+      {source(kafka + ", 'format' = 'avro'"), "line 2, column 99",
+       "unknown format 'avro' (a Kafka source reads 'json', 'csv' or 'line')"},
+      {source(kafka + ", 'format' = 'json', 'value.format' = 'json'"), "line 2, column 107",
+       "'format' and 'value.format' say the same"},
+      {source(kafka + ", 'measurement' = 'cpu'"), "line 2, column 88",
+       "'measurement' picks line-protocol points: it needs 'format' = 'line'"},
+      {source(kafka + ", 'scan.startup.mode' = 'latest-offset'"), "line 2, column 88",
+       "unknown option 'scan.startup.mode' (options: 'connector', 'topic', 'format', "
+       "'value.format', 'measurement', 'properties.*')"},
+      {source(kafka + ", 'properties.acks' = ''"), "line 2, column 108",
+       "'properties.acks' is empty"},
+      {source("'connector' = 'serve', 'path' = 'x'"), "line 2, column 30",
+       "unknown option 'path' (options: 'connector', 'measurement')"},
+      {source("'connector' = 'http'"), "line 2, column 21",
+       "unknown connector 'http' (connectors: 'serve', 'kafka')"},
+      {"CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts);\nSELECT COUNT(*) FROM t",
+       "line 1, column 14",
+       "table 't' needs WITH ('connector' = 'serve') or WITH ('connector' = "
+       "'kafka'"},
+      {source("'connector' = 'serve'", "ts TIMESTAMP(3) METADATA FROM 'timestamp'"),
+       "line 1, column 33", "METADATA comes with Kafka messages"},
+      {source(kafka, "ts TIMESTAMP(3) METADATA FROM 'offset'"), "line 1, column 33",
+       "unknown metadata 'offset' (a Kafka message's: 'timestamp')"},
+      {"CREATE TABLE t (ts TIMESTAMP(3), at TIMESTAMP(3) METADATA FROM 'timestamp', "
+       "WATERMARK FOR ts AS ts)\nWITH (" +
+           kafka + ");\nSELECT COUNT(*) FROM t",
+       "line 1, column 50", "the message timestamp can only be the event time"},
+      {source(kafka + ", 'format' = 'csv'", "ts TIMESTAMP(3) METADATA FROM 'timestamp'"),
+       "line 1, column 33", "the event time of 'csv' values is their own column"},
+      {"CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'serve');\n"
+       "CREATE TABLE o (n BIGINT) WITH ('connector' = 'serve');\nINSERT INTO o SELECT COUNT(*) "
+       "FROM t",
+       "line 2, column 47", "a 'serve' table is what clients write: a source, not a sink"},
+      {"CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'serve');\n"
+       "CREATE TABLE o (n BIGINT) WITH (" +
+           kafka +
+           ", 'format' = 'csv');\nINSERT INTO o SELECT "
+           "COUNT(*) FROM t",
+       "line 2, column 125", "unknown format 'csv' (a Kafka sink writes 'json')"},
+      {"CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'serve');\n"
+       "CREATE TABLE o (n BIGINT) WITH (" +
+           kafka +
+           ", 'properties.group.id' = 'g');\nINSERT INTO o "
+           "SELECT COUNT(*) FROM t",
+       "line 2, column 114", "a sink has no consumer group"},
+  };
+  for (const Case& c : cases) {
+    const std::string message = error_of(c.script, nullptr, SqlCommand::serve);
+    EXPECT_EQ(message.rfind(c.where + ": ", 0), 0u) << c.script << "\n" << message;
+    EXPECT_NE(message.find(c.says), std::string::npos) << c.script << "\n" << message;
+  }
+  // Under `sluice sql`, a 'serve' table has no clients.
+  EXPECT_NE(error_of(source("'connector' = 'serve'"))
+                .find("a 'serve' table is read by sluice "
+                      "serve --sql FILE"),
+            std::string::npos);
+}

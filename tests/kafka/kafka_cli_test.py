@@ -28,7 +28,13 @@ timestamp and the windows to Kafka alone (nothing on stdout); a bad endpoint, a 
 property and CSV with message time end with a clear error. (An unknown topic cannot be tried:
 the mock cluster creates every topic asked for.)
 
-Part 4 (another client): confluent-kafka's Producer writes keyed JSON events, its Consumer reads
+Part 4 (SQL): `serve --sql FILE` with a 'kafka' source table whose event time is the message
+timestamp (`METADATA FROM 'timestamp'`; the values' own ts is wrong on purpose), its consumer
+group and a librdkafka property in the table's WITH, a WHERE, and INSERT INTO a 'kafka' sink
+table with renamed columns: the sink's messages equal the reference of the rows the WHERE
+keeps, nothing goes to stdout, and the table's group commits to the ends.
+
+Part 5 (another client): confluent-kafka's Producer writes keyed JSON events, its Consumer reads
 the windows Sluice sent, and they equal the reference.
 
 Each server joins a group of its own but for the restart: the mock cluster lets a member that
@@ -382,6 +388,93 @@ def part_formats(binary, cluster, work):
           "alone) equal the reference; bad use refused" % (len(reference(events)), len(want)))
 
 
+SQL_SCRIPT = """
+CREATE TABLE readings (
+  ts TIMESTAMP(3) METADATA FROM 'timestamp',
+  host STRING,
+  v BIGINT,
+  WATERMARK FOR ts AS ts - INTERVAL '3' SECOND
+) WITH (
+  'connector' = 'kafka',
+  'topic' = 'sql-in',
+  'properties.bootstrap.servers' = '%(bootstrap)s',
+  'properties.group.id' = 'g-sql',
+  'properties.fetch.wait.max.ms' = '20',
+  'format' = 'json'
+);
+CREATE TABLE per_host (
+  window_start TIMESTAMP(3), window_end TIMESTAMP(3), host STRING,
+  n BIGINT, total BIGINT, lo BIGINT, hi BIGINT
+) WITH ('connector' = 'kafka', 'topic' = 'sql-out',
+        'properties.bootstrap.servers' = '%(bootstrap)s', 'properties.linger.ms' = '5');
+INSERT INTO per_host
+SELECT window_start, window_end, host, COUNT(*), SUM(v), MIN(v), MAX(v)
+FROM TABLE(TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+WHERE v >= -500
+GROUP BY window_start, window_end, host;
+"""
+
+
+def part_sql(binary, cluster, work):
+    rng = random.Random(5)
+    hosts = ["gpu-%d" % i for i in range(7)]
+    events = stream(rng, T0, 2400, 25, 2500, hosts)
+    records = [(k % 2, e[0], json.dumps({"host": e[1], "v": e[2], "ts": 0}).encode())
+               for k, e in enumerate(events)]
+    cluster.produce("sql-in", records, work)
+    script = os.path.join(work, "per_host.sql")
+    with open(script, "w") as f:
+        f.write(SQL_SCRIPT % {"bootstrap": cluster.bootstrap})
+    args = [binary, "serve", "--sql", script, "--listen", "off", "--kafka-until-end",
+            "--kafka-commit-interval", "100ms"]
+    out = open(os.path.join(work, "sql.out"), "w+")
+    err = open(os.path.join(work, "sql.err"), "w+")
+    p = subprocess.Popen(args, stdout=out, stderr=err)
+    p.began = time.time()
+    PROCESSES.append(p)
+    code, stdout, text = finished(p, out, err, "sql")
+    if code != 0:
+        fail("serve --sql exited %d: %s" % (code, text))
+    if stdout:
+        fail("serve --sql: INSERT INTO a Kafka table, yet stdout got %r" % stdout[:200])
+    kept = [e for e in events if e[2] >= -500]
+    want = reference(kept)
+    got = {}
+    for _, key, value in cluster.consume("sql-out", len(want)):
+        r = json.loads(value)
+        if json.loads(key) != {"host": r["host"]} or set(r) != {
+                "window_start", "window_end", "host", "n", "total", "lo", "hi"}:
+            fail("serve --sql: message %s keyed %s" % (value, key))
+        got[(r["window_start"], r["host"])] = (r["n"], r["total"], r["lo"], r["hi"])
+    same(got, want, "serve --sql, the sink table's topic")
+    ends = cluster.offsets("ends", "sql-in", 2)
+    committed = cluster.offsets("committed", "sql-in", 2, "g-sql")
+    if committed != ends:
+        fail("serve --sql: group g-sql committed %s of %s" % (committed, ends))
+
+    # `sluice sql` reads a file and writes the same sink table.
+    data = os.path.join(work, "readings.csv")
+    with open(data, "w") as f:
+        f.write("ts,host,v\n" + "".join("%d,%s,%d\n" % e for e in events))
+    file_script = (SQL_SCRIPT % {"bootstrap": cluster.bootstrap}).replace(
+        "ts TIMESTAMP(3) METADATA FROM 'timestamp'", "ts TIMESTAMP(3)")
+    file_script = re.sub(r"\) WITH \(\n  'connector' = 'kafka'.*?\n\);",
+                         ") WITH ('connector' = 'csv', 'path' = '%s');" % data, file_script,
+                         count=1, flags=re.S).replace("'sql-out'", "'sql-file-out'")
+    r = subprocess.run([binary, "sql", "-e", file_script], capture_output=True, text=True,
+                       timeout=300)
+    if r.returncode != 0 or r.stdout:
+        fail("sluice sql into a Kafka table: exit %d, %s%s" % (r.returncode, r.stdout, r.stderr))
+    got = {}
+    for _, key, value in cluster.consume("sql-file-out", len(want)):
+        r = json.loads(value)
+        got[(r["window_start"], r["host"])] = (r["n"], r["total"], r["lo"], r["hi"])
+    same(got, want, "sluice sql into a Kafka table")
+    print("sql: %d messages read by message time, %d kept by WHERE, %d windows in the sink "
+          "table's topic equal the reference; committed to the ends; sluice sql of the same rows "
+          "from a file wrote the same windows" % (len(events), len(kept), len(want)))
+
+
 CONFLUENT = r"""
 import json, sys
 from confluent_kafka import Consumer, Producer
@@ -457,9 +550,9 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     cluster = Cluster(tool, work, ["events:3", "windows:4", "stream:2", "csv:1", "lp:2",
-                                   "lp-windows:3", "py-in:3", "py-out:2"])
+                                   "lp-windows:3", "py-in:3", "py-out:2", "sql-in:2", "sql-out:2", "sql-file-out:1"])
     try:
-        for part in [part_bounded, part_crash, part_formats, part_confluent]:
+        for part in [part_bounded, part_crash, part_formats, part_sql, part_confluent]:
             began = time.time()
             part(binary, cluster, work)
             print("  (%s: %.1f s)" % (part.__name__, time.time() - began), flush=True)
