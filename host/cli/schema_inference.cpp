@@ -98,6 +98,15 @@ TimeUnit unit_of_magnitude(double largest) {
 
 }  // namespace
 
+std::optional<TimeUnit> time_unit_of_cell(std::string_view cell) {
+  cell = detail::trim(cell);
+  if (const int digits = rfc3339_digits(cell); digits >= 0) return unit_of_digits(digits);
+  if (cell.empty() || !(is_integer(cell) || is_float(cell))) return std::nullopt;
+  double v = 0;
+  std::from_chars(cell.data() + (cell.front() == '+' ? 1 : 0), cell.data() + cell.size(), v);
+  return unit_of_magnitude(std::fabs(v));
+}
+
 CsvSample sample_csv(std::istream& in, bool live, std::size_t max_rows, std::size_t max_bytes,
                      int pause) {
   using Clock = std::chrono::steady_clock;

@@ -3,6 +3,7 @@
 
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <streambuf>
 #include <string>
 #include <string_view>
@@ -45,6 +46,11 @@ struct InferredColumn {
 std::vector<InferredColumn> infer_columns(const CsvSample& sample, const std::string& name,
                                           const std::string& time_column,
                                           std::string_view overrides = {});
+
+/// @brief The unit an event-time cell suggests, as infer_columns() reads a time column: RFC 3339
+/// text by its fraction digits (none: s, up to 3: ms, 6: us, else ns), a number by its size;
+/// nullopt for other text.
+std::optional<TimeUnit> time_unit_of_cell(std::string_view cell);
 
 /// @brief The schema of the columns in `names` that `columns` has, in `columns`' order.
 Schema schema_of(const std::vector<InferredColumn>& columns, const std::vector<std::string>& names);

@@ -16,6 +16,7 @@
 #include "host/cli/job_setup.hpp"
 #include "host/cli/recent_windows.hpp"
 #include "host/cli/serve_options.hpp"
+#include "host/cli/served_schema.hpp"
 #include "host/cli/stop_signals.hpp"
 #include "host/kafka/kafka_source.hpp"
 #include "host/observability/prometheus_text.hpp"
@@ -56,16 +57,86 @@ struct KafkaReader {
   }
 };
 
-/// Waits for a stop request, checking the job's health and the Kafka source (which ends once read
-/// to its end with --kafka-until-end, or on an error) a few times a second.
-Ended wait_for_stop(const StopSignals& signals, const Job& job, const KafkaReader* kafka) {
+/// Waits for a stop request, checking the job's health (once it runs) and the Kafka source
+/// (which ends once read to its end with --kafka-until-end, or on an error) a few times a second.
+Ended wait_for_stop(const StopSignals& signals, const server::IngestTarget& target,
+                    const KafkaReader* kafka) {
   for (;;) {
     pollfd fd{signals.fd(), POLLIN, 0};
     ::poll(&fd, 1, 200);
     if (signals.signal() != 0) return Ended::signal;
-    if (!job.status().ok()) return Ended::job_failed;
+    if (const Job* job = target.job(); job != nullptr && !job->status().ok())
+      return Ended::job_failed;
     if (kafka != nullptr && kafka->source.done()) return Ended::kafka_done;
   }
+}
+
+/// The job and the outputs its sinks write, made once the schema is known: at the start with
+/// --schema (or --sql), else by the first write that fixes it.
+class ServedJob {
+ public:
+  ServedJob(const Engine& engine, const RunOptions& options, RecentWindows& recent)
+      : engine_(engine), options_(options), recent_stream_(&recent) {}
+
+  /// @brief Starts the job of options.schema and opens its outputs (once).
+  /// @throws UsageError for a query that does not fit the schema, Error else; nothing is left
+  /// made then.
+  Job& start() {
+    try {
+      outputs_.emplace(options_);
+      OutputStyle json = options_.style;
+      json.format = OutputFormat::jsonl;
+      outputs_->recent.emplace(output_columns(options_), json, options_.updates);
+      outputs_->recent->open(recent_stream_, "GET /windows");
+      std::vector<Batch> broadcast_rows;
+      std::uint64_t broadcast_malformed = 0;
+      for (const BroadcastFile& f : options_.broadcasts)
+        broadcast_rows.push_back(
+            read_broadcast_file(f, options_.schema, options_.on_error, &broadcast_malformed));
+      Job& job = job_.emplace(start_job(engine_, options_, *outputs_, broadcast_rows));
+      for (std::size_t i = 0; i < broadcast_rows.size(); ++i)
+        job.push_broadcast(options_.broadcasts[i].name, broadcast_rows[i]);
+      job.count_malformed(broadcast_malformed);
+      if (!options_.output.empty()) {  // empty: the windows go to Kafka alone
+        outputs_->windows.open(options_.output);
+        outputs_->windows.write_header();
+      }
+      if (outputs_->updates) {
+        outputs_->updates->open(options_.update_output);
+        outputs_->updates->write_header();
+      }
+      if (outputs_->late) {
+        outputs_->late->open(options_.late_output);
+        outputs_->late->write_header();
+      }
+      return job;
+    } catch (...) {
+      stop();
+      job_.reset();
+      outputs_.reset();
+      throw;
+    }
+  }
+
+  Job* job() { return job_ ? &*job_ : nullptr; }
+  Outputs* outputs() { return outputs_ ? &*outputs_ : nullptr; }
+  /// @brief Ignores every later write to the outputs (the job failed).
+  void stop() {
+    if (outputs_) outputs_->stop();
+  }
+
+ private:
+  const Engine& engine_;
+  const RunOptions& options_;
+  std::ostream recent_stream_;
+  std::optional<Outputs> outputs_;
+  std::optional<Job> job_;
+};
+
+std::string join(const std::vector<std::string>& names) {
+  std::string all;
+  for (const std::string& n : names) all += (all.empty() ? "" : ", ") + n;
+  return all;
 }
 
 /// When the offsets of the events a window holds may be committed: once the fired watermark
@@ -100,50 +171,52 @@ int execute_serve(ServeOptions serve) {
   const Engine engine = make_engine(config);
   if (engine.ranks().size() > 1)
     throw UsageError("serve runs in one process: start one per machine instead of under mpirun");
-  Outputs outputs(options);
   RecentWindows recent(serve.windows_kept);
-  std::ostream recent_stream(&recent);
-  {
-    OutputStyle json = options.style;
-    json.format = OutputFormat::jsonl;
-    outputs.recent.emplace(output_columns(options), json, options.updates);
-    outputs.recent->open(recent_stream, "GET /windows");
-  }
-  std::vector<Batch> broadcast_rows;
-  std::uint64_t broadcast_malformed = 0;
-  for (const BroadcastFile& f : options.broadcasts)
-    broadcast_rows.push_back(
-        read_broadcast_file(f, options.schema, options.on_error, &broadcast_malformed));
-  Job job = start_job(engine, options, outputs, broadcast_rows);
-  try {
-    for (std::size_t i = 0; i < broadcast_rows.size(); ++i)
-      job.push_broadcast(options.broadcasts[i].name, broadcast_rows[i]);
-    job.count_malformed(broadcast_malformed);
-    if (!options.output.empty()) {  // empty: the windows go to Kafka alone
-      outputs.windows.open(options.output);
-      outputs.windows.write_header();
-    }
-    if (outputs.updates) {
-      outputs.updates->open(options.update_output);
-      outputs.updates->write_header();
-    }
-    if (outputs.late) {
-      outputs.late->open(options.late_output);
-      outputs.late->write_header();
-    }
-    server::IngestTarget target(job, {.time_column = options.time_column,
+  ServedJob served(engine, options, recent);
+  const bool talks = options.verbosity != Verbosity::quiet;
+  const server::IngestSettings ingest{.time_column = options.time_column,
                                       .measurement = serve.measurement,
-                                      .max_line_bytes = serve.max_line_bytes});
+                                      .max_line_bytes = serve.max_line_bytes};
+  std::optional<server::IngestTarget> target;
+  if (options.infer_schema) {
+    // The first write that gives every column the query reads fixes their types.
+    ServedSchemaRules rules{.columns = columns_read(options),
+                            .time_column = options.time_column,
+                            .measurement = serve.measurement,
+                            .max_line_bytes = serve.max_line_bytes};
+    if (!options.type_overrides.empty()) rules.overrides = parse_schema(options.type_overrides);
+    target.emplace(
+        [&, rules](std::string_view body, detail::TextFormat format, std::string& problem) -> Job* {
+          const std::optional<Schema> schema = infer_served_schema(body, format, rules, problem);
+          if (!schema) return nullptr;
+          options.schema = *schema;
+          try {
+            check_schema(options);
+            Job& job = served.start();
+            if (talks)
+              std::cerr << who << ": schema " << schema->to_string() << " (from the first write"
+                        << (options.type_overrides.empty() ? "" : ", with --types") << ")"
+                        << std::endl;
+            return &job;
+          } catch (const std::exception& e) {
+            problem = "the query does not fit the schema of the first write, " +
+                      schema->to_string() + ": " + e.what();
+            if (talks) std::cerr << who << ": " << problem << std::endl;
+            return nullptr;
+          }
+        },
+        ingest);
+  } else {
+    target.emplace(served.start(), ingest);
+  }
+  try {
     obs::ExpositionContext context;
     context.backend = to_string(engine.backend());
     context.version = SLUICE_VERSION;
-    if (const auto t = options.schema.find(options.time_column))
-      if (const DataType type = options.schema.field(*t).type; type.id == TypeId::timestamp)
-        context.time_unit = type.unit;
-    const bool talks = options.verbosity != Verbosity::quiet;
     Ended ended = Ended::signal;
     std::optional<KafkaReader> kafka;  // stopped after the servers, before the job drains
     if (serve.kafka_source) {
+      // With --schema (or --sql) only: the job runs already.
       kafka::KafkaSourceSettings k = *serve.kafka_source;
       // After the source table's properties (--sql): --kafka-option wins.
       k.options.insert(k.options.end(), options.kafka_options.begin(), options.kafka_options.end());
@@ -154,9 +227,10 @@ int execute_serve(ServeOptions serve) {
       k.batch_rows = config.batch_rows;
       k.commit_rule = commit_rule(options);
       k.first_source = 1;  // the HTTP and TCP clients are source 0
+      Outputs& outputs = *served.outputs();
       if (outputs.kafka) k.before_commit = [&outputs] { outputs.kafka->flush(); };
       try {
-        kafka.emplace(job, std::move(k));
+        kafka.emplace(*served.job(), std::move(k));
       } catch (const Error& e) {
         if (is_usage_error(e.code())) throw UsageError(e.what());
         throw;
@@ -166,6 +240,9 @@ int execute_serve(ServeOptions serve) {
                   << serve.kafka_source->from.topic << " as group " << serve.kafka_source->group
                   << std::endl;
     }
+    if (talks && options.infer_schema)  // before a server thread may set options.schema
+      std::cerr << who << ": the first write that gives " << join(columns_read(options))
+                << " fixes their types" << std::endl;
     {
       // Servers stop (answering what is in progress, taking what has arrived) before the job
       // drains.
@@ -173,35 +250,50 @@ int execute_serve(ServeOptions serve) {
       std::optional<server::TcpIngestServer> tcp;
       if (serve.http) {
         server::HttpViews views;
-        views.metrics = [&job, &target, &kafka, context] {
+        views.metrics = [&target, &kafka, context, time_column = options.time_column] {
           obs::ExpositionContext now = context;
           now.now = std::chrono::system_clock::now();
-          now.input_bytes = target.bytes_received() + (kafka ? kafka->source.counters().bytes : 0);
-          return obs::prometheus_text(job.metrics(), now);
+          now.input_bytes = target->bytes_received() + (kafka ? kafka->source.counters().bytes : 0);
+          const Job* job = target->job();
+          if (job == nullptr) return obs::prometheus_text(Metrics{}, now);  // no write yet
+          if (const auto t = job->schema().find(time_column))
+            if (const DataType type = job->schema().field(*t).type; type.id == TypeId::timestamp)
+              now.time_unit = type.unit;
+          return obs::prometheus_text(job->metrics(), now);
         };
         views.windows = [&recent](std::size_t limit) { return recent.json(limit); };
-        http.emplace(*serve.http, target, std::move(views),
+        http.emplace(*serve.http, *target, std::move(views),
                      server::HttpIngestSettings{.max_body_bytes = serve.max_body_bytes,
                                                 .threads = serve.http_threads});
         if (talks) std::cerr << who << ": listening on " << http->url() << std::endl;
       }
       if (serve.tcp) {
-        tcp.emplace(*serve.tcp, target,
+        tcp.emplace(*serve.tcp, *target,
                     server::TcpIngestSettings{.tick_ns = serve.tcp_tick_ns,
                                               .max_connections = serve.max_connections,
                                               .diagnostics = &std::cerr});
         if (talks) std::cerr << who << ": listening on " << tcp->url() << std::endl;
       }
-      ended = wait_for_stop(signals, job, kafka ? &*kafka : nullptr);
-      if (ended == Ended::job_failed) job.finish();  // throws the job's error
+      ended = wait_for_stop(signals, *target, kafka ? &*kafka : nullptr);
+      if (ended == Ended::job_failed) target->job()->finish();  // throws the job's error
     }
     if (kafka) {
       kafka->join();
       if (kafka->error) std::rethrow_exception(kafka->error);
     }
+    Job* job = target->job();
+    if (job == nullptr) {
+      // Stopped before any write fixed the schema: there is no job, and no window.
+      if (talks)
+        std::cerr << who << ": stopped by " << (signals.signal() == SIGINT ? "SIGINT" : "SIGTERM")
+                  << " before a write fixed the schema (" << target->bytes_received()
+                  << " bytes received): no windows" << std::endl;
+      return kExitOk;
+    }
+    Outputs& outputs = *served.outputs();
     // The stream ends here: every window still open fires.
-    job.finish();
-    const Metrics totals = job.total_metrics();
+    job->finish();
+    const Metrics totals = job->total_metrics();
     outputs.windows.close();
     if (outputs.updates) outputs.updates->close();
     if (outputs.late) outputs.late->close();
@@ -215,7 +307,7 @@ int execute_serve(ServeOptions serve) {
                   << serve.kafka_source->from.topic << " to its end";
       else
         std::cerr << who << ": stopped by " << (s == SIGINT ? "SIGINT" : "SIGTERM");
-      std::cerr << " after " << target.bytes_received() << " bytes of HTTP and TCP input";
+      std::cerr << " after " << target->bytes_received() << " bytes of HTTP and TCP input";
       if (kafka) {
         const kafka::KafkaSourceCounters c = kafka->source.counters();
         std::cerr << " and " << c.messages << " Kafka messages (" << c.bytes
@@ -228,7 +320,7 @@ int execute_serve(ServeOptions serve) {
       print_summary(who, engine, totals, options.verbosity == Verbosity::verbose);
     }
   } catch (...) {
-    outputs.stop();
+    served.stop();
     throw;
   }
   return kExitOk;

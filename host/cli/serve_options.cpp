@@ -17,6 +17,7 @@ namespace {
 constexpr FlagSpec kServeFlags[] = {
     {"--sql"},
     {"--schema"},
+    {"--types"},
     {"--time"},
     {"--max-delay"},
     {"--where"},
@@ -173,10 +174,12 @@ ServeOptions parse_serve_options(std::span<char* const> args) {
     apply_sql_plan(*plan, flags, run);
   } else {
     parse_query_flags(flags, run);
-    if (run.infer_schema)
+    if (run.infer_schema && flags.has("--kafka-source"))
       throw UsageError(
-          "--schema is needed (or --sql FILE): a server has no input to infer the types from "
-          "before its first request");
+          "--kafka-source needs --schema (or --sql FILE): the types are inferred from the first "
+          "HTTP or TCP write only");
+    if (run.infer_schema && !run.broadcasts.empty())
+      throw UsageError("--broadcast needs --schema (or --sql FILE): its file is read first");
     parse_common_flags(flags, run);
   }
   if (flags.has("--listen")) {
@@ -238,7 +241,7 @@ ServeOptions parse_serve_options(std::span<char* const> args) {
 }
 
 const char* serve_usage() {
-  return R"usage(Usage: sluice serve --schema SCHEMA --time COLUMN --window WINDOW --agg AGGREGATES
+  return R"usage(Usage: sluice serve [--schema SCHEMA] --time COLUMN --window WINDOW --agg AGGREGATES
                     [--listen ADDR] [--tcp-listen ADDR] [--kafka-source B/T] [options]
        sluice serve --sql FILE [--listen ADDR] [--tcp-listen ADDR] [options]
 
@@ -281,6 +284,16 @@ With --kafka-sink BROKERS/TOPIC each fired (window, key) row is sent as one mess
 as a JSON object (as --format jsonl writes it), keyed by a JSON object of its key columns. The
 windows go to Kafka alone unless --output is given too.
 
+Without --schema the first write that gives every column the query reads fixes their types,
+as InfluxDB types a measurement's fields: a tag is a string, a float field f64, an integer
+(5i) or unsigned (5u) field i64, a boolean bool, a string field a string, and the time column
+timestamp[ns]; in JSON lines true/false are bool, a number without fraction or exponent i64,
+another number f64, a string a string, and the time column a timestamp in the unit its value
+suggests (RFC 3339 text by its fraction digits, a number by its size). Writes before it are
+rejected (400, naming the column none of their lines gave); --types NAME:TYPE,... fixes the
+types it names. Only the columns the query reads are typed and kept. (--kafka-source and
+--broadcast need --schema.)
+
 With --sql FILE a script gives the query, as for `sluice sql`: its source table is what
 clients write, WITH ('connector' = 'serve' [, 'measurement' = 'cpu']), or a Kafka topic,
 WITH ('connector' = 'kafka', 'topic' = 'T', 'properties.bootstrap.servers' = 'HOST:PORT'
@@ -295,11 +308,13 @@ All HTTP and TCP input is one source of the watermark: --max-delay must cover th
 SIGINT or SIGTERM stops listening, takes what has arrived, fires every window still open (the
 stream ends there) and exits 0; a second one kills at once.
 
-Required (or --sql FILE, whose script replaces these, --max-delay, --where, --key,
---having, --broadcast, --measurement and the --kafka-source, --kafka-group, --kafka-format and
---kafka-time flags):
+Required (or --sql FILE, whose script replaces these, --schema, --types, --max-delay,
+--where, --key, --having, --broadcast, --measurement and the --kafka-source, --kafka-group,
+--kafka-format and --kafka-time flags):
   --sql FILE                a SQL script: CREATE TABLE statements and one query (see above)
   --schema SCHEMA           the columns, e.g. "time:timestamp[ns],host:string,usage:f64"
+                            (default: inferred from the first write, see above)
+  --types NAME:TYPE,...     without --schema: these columns' types, not inferred
   --time COLUMN             the event-time column (timestamp or i64)
   --window WINDOW           as for `sluice run`: tumbling:10s, sliding:10s/2s, cumulate:1m/10s,
                             global

@@ -667,8 +667,7 @@ std::ptrdiff_t JsonLinesParser::column_of(std::string_view name) const {
   return static_cast<std::ptrdiff_t>(it->second);
 }
 
-std::string JsonLinesParser::parse_line(std::string_view line, BatchBuilder& out,
-                                        LineScratch& scratch) const {
+std::string JsonLinesParser::scan_line(std::string_view line, LineScratch& scratch) const {
   if (line.size() > options_.max_line_bytes) {
     return "line of " + std::to_string(line.size()) + " bytes exceeds the limit of " +
            std::to_string(options_.max_line_bytes);
@@ -731,6 +730,49 @@ std::string JsonLinesParser::parse_line(std::string_view line, BatchBuilder& out
     scan.fail(scan.position(), "unexpected text after the object");
     return scan.error();
   }
+  return {};
+}
+
+std::string JsonLinesParser::values_of(std::string_view line,
+                                       std::vector<JsonValueSeen>& values) const {
+  LineScratch scratch;
+  scratch.cells.resize(schema_.size());
+  if (std::string problem = scan_line(line, scratch); !problem.empty()) return problem;
+  values.assign(schema_.size(), JsonValueSeen{});
+  for (std::size_t c = 0; c < schema_.size(); ++c) {
+    const ScannedValue& cell = scratch.cells[c];
+    JsonValueSeen& v = values[c];
+    switch (cell.kind) {
+      case ValueKind::absent:
+        v.kind = JsonValueSeen::Kind::absent;
+        break;
+      case ValueKind::null:
+        v.kind = JsonValueSeen::Kind::null;
+        break;
+      case ValueKind::boolean:
+        v.kind = JsonValueSeen::Kind::boolean;
+        break;
+      case ValueKind::number:
+      case ValueKind::string: {
+        v.kind = cell.kind == ValueKind::string ? JsonValueSeen::Kind::string
+                 : cell.integer_literal         ? JsonValueSeen::Kind::integer
+                                                : JsonValueSeen::Kind::number;
+        const std::string_view from = cell.in_strings ? std::string_view(scratch.strings) : line;
+        v.text = from.substr(cell.begin, cell.size);
+        break;
+      }
+      case ValueKind::object:
+      case ValueKind::array:
+        v.kind = JsonValueSeen::Kind::container;
+        break;
+    }
+  }
+  return {};
+}
+
+std::string JsonLinesParser::parse_line(std::string_view line, BatchBuilder& out,
+                                        LineScratch& scratch) const {
+  if (std::string problem = scan_line(line, scratch); !problem.empty()) return problem;
 
   // Pass 2: every column's value checked against its type, then the cells set, strings last,
   // so that a rejected line adds no string to a dictionary.

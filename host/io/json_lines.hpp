@@ -21,6 +21,13 @@ struct JsonLinesOptions {
   std::size_t max_depth = 64;  ///< nesting allowed in values the schema does not read (skipped)
 };
 
+/// @brief The value a JSON line gives a column, as JsonLinesParser::values_of() reports it.
+struct JsonValueSeen {
+  enum class Kind : std::uint8_t { absent, null, boolean, integer, number, string, container };
+  Kind kind = Kind::absent;  ///< integer: a number without fraction or exponent
+  std::string text;          ///< a number's text, or a string's (unescaped)
+};
+
 /// @brief Parses JSON lines into rows of a schema. Each non-blank line must be exactly one JSON
 /// object (RFC 8259, UTF-8, whitespace around tokens); its keys name schema columns exactly
 /// (after unescaping), a key given twice takes its last value, and keys the schema does not name
@@ -52,6 +59,11 @@ class JsonLinesParser {
   /// @throws Error(invalid_argument) when `out` has another schema.
   LineOutcome parse(std::string_view text, BatchBuilder& out, std::uint64_t first_line = 1) const;
 
+  /// @brief For schema inference: the value `line` (one non-blank line, without its break)
+  /// gives each schema column, whatever the columns' types.
+  /// @return empty when the line is a well-formed object, else why not (as parse() says it).
+  std::string values_of(std::string_view line, std::vector<JsonValueSeen>& values) const;
+
   const Schema& schema() const noexcept { return schema_; }
   const JsonLinesOptions& options() const noexcept { return options_; }
 
@@ -60,6 +72,9 @@ class JsonLinesParser {
   /// @brief Parses one non-blank line (no '\n', trailing '\r' dropped) into a row of `out`.
   /// @returns an empty string on success, else why the line is malformed (the row discarded).
   std::string parse_line(std::string_view line, BatchBuilder& out, LineScratch& scratch) const;
+  /// @brief Pass 1 of parse_line: the syntax of the whole line, the last value of each schema
+  /// column's key kept in `scratch.cells`. @returns why the line is malformed, or empty.
+  std::string scan_line(std::string_view line, LineScratch& scratch) const;
   /// @brief The schema column named `name`, or -1.
   std::ptrdiff_t column_of(std::string_view name) const;
 

@@ -11,6 +11,9 @@
 
 namespace sluice::detail {
 
+/// @brief The text formats of bodies of lines.
+enum class TextFormat : unsigned char { line_protocol, json_lines };
+
 /// @brief One rejected line of a body: its number (the body's first line is `first_line` of
 /// the parse call, 1 unless told) and why, naming the column or byte at fault.
 struct LineProblem {

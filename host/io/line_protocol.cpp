@@ -343,6 +343,20 @@ LineOutcome LineProtocolParser::parse(std::string_view text, BatchBuilder& out,
 
 bool LineProtocolParser::parse_line(std::string_view line, std::int64_t default_time,
                                     BatchBuilder& out, Scratch& scratch, bool& ignored) const {
+  std::string_view timestamp;
+  bool other_measurement = false;
+  if (!scan_line(line, scratch, timestamp, other_measurement)) return false;
+  std::int64_t time = default_time;
+  if (!timestamp.empty() && !read_time(timestamp, time, scratch.problem)) return false;
+  if (other_measurement) {
+    ignored = true;
+    return true;
+  }
+  return fill_row(time, out, scratch);
+}
+
+bool LineProtocolParser::scan_line(std::string_view line, Scratch& scratch,
+                                   std::string_view& timestamp, bool& other_measurement) const {
   std::string& problem = scratch.problem;
   if (line.size() > options_.max_line_bytes) {
     problem = "line longer than " + std::to_string(options_.max_line_bytes) + " bytes";
@@ -362,7 +376,7 @@ bool LineProtocolParser::parse_line(std::string_view line, std::int64_t default_
   }
   // A point of another measurement is ignored once it is known to be well formed: a line that
   // is not one is malformed whatever it names.
-  const bool other_measurement =
+  other_measurement =
       !options_.measurement.empty() &&
       unescape_name(measurement, false, scratch.name_buffer) != options_.measurement;
 
@@ -425,19 +439,52 @@ bool LineProtocolParser::parse_line(std::string_view line, std::int64_t default_
   }
 
   cursor.skip_spaces();
-  const std::string_view timestamp = cursor.take_until_space();
+  timestamp = cursor.take_until_space();
   cursor.skip_spaces();
   if (!cursor.at_end()) {
     problem = "unexpected " + excerpt(line.substr(cursor.pos)) + " after the timestamp";
     return false;
   }
-  std::int64_t time = default_time;
-  if (!timestamp.empty() && !read_time(timestamp, time, problem)) return false;
-  if (other_measurement) {
-    ignored = true;
-    return true;
+  return true;
+}
+
+std::string LineProtocolParser::value_kinds(std::string_view line,
+                                            std::vector<PointValueKind>& kinds,
+                                            bool& other_measurement) const {
+  Scratch scratch;
+  scratch.slots.resize(schema_.size());
+  std::string_view timestamp;
+  other_measurement = false;
+  if (!scan_line(line, scratch, timestamp, other_measurement)) return scratch.problem;
+  if (std::int64_t time = 0; !timestamp.empty() && !read_time(timestamp, time, scratch.problem))
+    return scratch.problem;
+  kinds.assign(schema_.size(), PointValueKind::absent);
+  for (std::size_t c = 0; c < schema_.size(); ++c) {
+    const Scratch::Slot& slot = scratch.slots[c];
+    if (c == time_column_) continue;
+    if (slot.field_stamp == scratch.line_stamp) {
+      switch (slot.field.kind) {
+        case FieldValue::Kind::floating:
+          kinds[c] = PointValueKind::floating;
+          break;
+        case FieldValue::Kind::integer:
+          kinds[c] = PointValueKind::integer;
+          break;
+        case FieldValue::Kind::unsigned_integer:
+          kinds[c] = PointValueKind::unsigned_integer;
+          break;
+        case FieldValue::Kind::boolean:
+          kinds[c] = PointValueKind::boolean;
+          break;
+        case FieldValue::Kind::string:
+          kinds[c] = PointValueKind::string;
+          break;
+      }
+    } else if (slot.tag_stamp == scratch.line_stamp) {
+      kinds[c] = PointValueKind::tag;
+    }
   }
-  return fill_row(time, out, scratch);
+  return {};
 }
 
 bool LineProtocolParser::read_time(std::string_view timestamp, std::int64_t& time,

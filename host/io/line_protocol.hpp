@@ -32,6 +32,17 @@ struct LineProtocolOptions {
   std::size_t max_line_bytes = 1 << 16;
 };
 
+/// @brief What a line gives a schema column, as value_kinds() reports it.
+enum class PointValueKind : std::uint8_t {
+  absent,  ///< neither a field nor a tag of the column's name (or the time column)
+  tag,
+  floating,          ///< a field: 1.5, 2
+  integer,           ///< 12i
+  unsigned_integer,  ///< 12u
+  boolean,
+  string,  ///< "text"
+};
+
 /// @brief Parses InfluxDB line protocol (v2),
 /// `measurement[,tag=value...] field=value[,field=value...] [timestamp]`, one row per line.
 ///
@@ -84,11 +95,23 @@ class LineProtocolParser {
   LineOutcome parse(std::string_view text, BatchBuilder& out, std::uint64_t first_line,
                     std::int64_t now_ns) const;
 
+  /// @brief For schema inference: what the line gives each schema column (a field before a
+  /// tag of the same name, as parse() reads them), whatever the columns' types; the time column
+  /// is absent. `other_measurement`: the line is well formed but of another measurement than
+  /// options().measurement. `line` is one line without its break, not blank nor a comment.
+  /// @return empty when the line is well formed, else why it is not (as parse() says it).
+  std::string value_kinds(std::string_view line, std::vector<PointValueKind>& kinds,
+                          bool& other_measurement) const;
+
   const Schema& schema() const noexcept { return schema_; }
   const LineProtocolOptions& options() const noexcept { return options_; }
 
  private:
   struct Scratch;
+  /// Checks and splits one line (as parse_line takes it) into `scratch`'s slots and the text of
+  /// its timestamp (empty: none); else returns false with `scratch.problem` set.
+  bool scan_line(std::string_view line, Scratch& scratch, std::string_view& timestamp,
+                 bool& other_measurement) const;
   /// Parses one line (not blank, not a comment, its line break dropped) into `out`; on failure
   /// leaves `out` as it was and returns false with `scratch.problem` set.
   bool parse_line(std::string_view line, std::int64_t default_time, BatchBuilder& out,

@@ -5,6 +5,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +25,12 @@ struct IngestSettings {
   std::size_t max_problems = 10;  ///< problems kept per body (all are counted)
 };
 
+/// @brief Starts the job from the first body of a server whose schema is inferred: returns
+/// the job (which must outlive the target), or nullptr with `problem` saying why this body
+/// cannot start it (the body is then rejected, and the next one tried).
+using JobStarter =
+    std::function<Job*(std::string_view body, detail::TextFormat format, std::string& problem)>;
+
 /// @brief Parses bodies of Influx line protocol or JSON lines and pushes their rows into a job,
 /// one batch per body; the rejected lines are counted in the job's malformed events. Safe to
 /// call from several threads at once (each call builds its own batch). A push blocks while the
@@ -31,6 +40,13 @@ class IngestTarget {
   /// @throws Error(invalid_argument) when the time column is not in the job's schema or is
   /// neither a timestamp nor an i64 column.
   IngestTarget(Job& job, IngestSettings settings);
+  /// @brief A target whose job `start` makes from the first body it accepts (one at a time;
+  /// the bodies before are rejected line by line with its problem, and counted as malformed
+  /// once the job runs).
+  IngestTarget(JobStarter start, IngestSettings settings);
+
+  /// @brief The job, or nullptr before it started.
+  Job* job() const noexcept { return job_.load(std::memory_order_acquire); }
 
   /// @brief Line protocol whose timestamps count `tick_ns` nanoseconds each; points without one
   /// take the time of the call. `first_line` numbers the body's first line.
@@ -42,7 +58,7 @@ class IngestTarget {
   detail::LineOutcome write_json_lines(std::string_view body, std::uint64_t first_line = 1);
 
   /// @brief Counts lines rejected before they reached a parser (an over-long line of a stream).
-  void count_malformed(std::uint64_t lines) { job_.count_malformed(lines); }
+  void count_malformed(std::uint64_t lines);
 
   /// @brief Body bytes taken so far (after decompression), whatever became of their lines.
   std::uint64_t bytes_received() const noexcept { return bytes_.load(std::memory_order_relaxed); }
@@ -50,12 +66,21 @@ class IngestTarget {
 
  private:
   template <class Parse>
-  detail::LineOutcome push_rows(std::string_view body, Parse&& parse);
+  detail::LineOutcome push_rows(Job& job, std::string_view body, Parse&& parse);
+  /// The job, started from `body` if it was not; nullptr (every line of the body rejected in
+  /// `outcome`) when `body` cannot start it.
+  Job* job_for(std::string_view body, detail::TextFormat format, std::uint64_t first_line,
+               detail::LineOutcome& outcome);
+  /// Makes the parsers of `job`'s schema. @throws Error for a bad time column.
+  void bind(Job& job);
 
-  Job& job_;
+  std::atomic<Job*> job_{nullptr};
   IngestSettings settings_;
-  detail::JsonLinesParser json_;
+  JobStarter start_;
+  std::mutex start_mutex_;
+  std::optional<detail::JsonLinesParser> json_;  ///< set before job_
   std::atomic<std::uint64_t> bytes_{0};
+  std::atomic<std::uint64_t> malformed_before_start_{0};
 };
 
 }  // namespace sluice::server

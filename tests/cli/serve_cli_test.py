@@ -27,7 +27,12 @@ TCP with points of another measurement; the file's windows equal the reference o
 WHERE keeps. EXPLAIN prints the plan; flags the script replaces, and a file source table, are
 refused with exit 2.
 
-Part 4 (backpressure): the windows go to a FIFO that the test does not read. A TCP client
+Part 4 (no --schema): the first write lacks a column the query reads and is refused (400
+naming it); the next fixes the types (tags strings, fields by their literals, the time
+timestamp[ns]); random points over HTTP, TCP and JSON lines then give windows equal to the
+reference.
+
+Part 5 (backpressure): the windows go to a FIFO that the test does not read. A TCP client
 sends 48 MiB of points with 50 000 keys, so that the fired windows soon fill the FIFO: the
 server must stop reading (the client's bytes stop moving for seconds while its memory stays
 flat), and once the FIFO is read everything flows and the counts add up to what was sent.
@@ -542,6 +547,71 @@ def part_sql(binary, work):
           "and bad use checked" % (len(events), len(kept), len(got)))
 
 
+def part_inferred(binary, work):
+    """serve without --schema: the first write that gives every column read fixes the types."""
+    rng = random.Random(13)
+    hosts = ["api-%d" % i for i in range(5)] + ["x y"]
+    events = [(T0 + rng.randrange(30000), rng.choice(hosts), rng.choice(["eu", "us", "ap"]),
+               float(rng.randrange(0, 400)) / 4, rng.choice([200, 404])) for _ in range(3000)]
+    output = os.path.join(work, "inferred-windows.csv")
+    args = ["serve", "--time", "ts", "--max-delay", "120s", "--key", "host", "--where",
+            "region != 'ap'", "--window", "tumbling:10s",
+            "--agg", "count,sum(usage),min(usage),max(usage)", "--measurement", "cpu",
+            "--precision", "ms", "--listen", "0", "--tcp-listen", "0", "--batch-timeout", "20ms",
+            "--updates", "skip", "--output", output]
+    job, err, ports = start(binary, args, work, "serve-inferred")
+    status, body = request(ports["http"], "POST", "/api/v2/write?bucket=b&precision=ms",
+                           ("cpu,host=a,region=eu status=200i %d\n" % T0).encode())
+    if status != 400 or b"column 'usage'" not in body:
+        fail("no --schema: a first write without usage got %d %s" % (status, body[:300]))
+    third = len(events) // 3
+    for at in range(0, third, 500):
+        lines = [line_protocol(e, 1) for e in events[at:min(at + 500, third)]]
+        status, body = request(ports["http"], "POST", "/api/v2/write?bucket=b&precision=ms",
+                               "\n".join(lines).encode())
+        if status != 204:
+            fail("no --schema: a write got %d %s" % (status, body[:300]))
+    with socket.create_connection(("127.0.0.1", ports["tcp"]), timeout=60) as tcp:
+        tcp.sendall("".join(line_protocol(e, 1) + "\n" for e in events[third:2 * third]).encode())
+    # JSON lines: the time column is timestamp[ns] now, so their times are ns.
+    lines = [json.dumps({"ts": e[0] * 1000000, "host": e[1], "region": e[2], "usage": e[3]})
+             for e in events[2 * third:]]
+    status, body = request(ports["http"], "POST", "/ingest", "\n".join(lines).encode())
+    if status != 204:
+        fail("no --schema: JSON lines got %d %s" % (status, body[:300]))
+    deadline = time.time() + 60
+    while metric(ports["http"], "sluice_events_in_total")[0] < len(events):
+        if time.time() > deadline:
+            fail("no --schema: the TCP points did not arrive")
+        time.sleep(0.05)
+    malformed = metric(ports["http"], "sluice_events_malformed_total")[0]
+    text = stop(job, err, "serve-inferred")
+    if "schema ts:timestamp[ns],host:string,region:string,usage:f64 (from the first write)" \
+            not in text:
+        fail("no --schema: the inferred schema is not reported: %s" % text)
+    if malformed != 1:
+        fail("no --schema: %s malformed lines counted, 1 expected (the refused write)" % malformed)
+    with open(output, newline="") as f:
+        rows = list(csv.reader(f))
+    if rows[0] != ["window_start", "window_end", "host", "count", "sum(usage)", "min(usage)",
+                   "max(usage)"]:
+        fail("no --schema: header %s" % rows[0])
+    got = {}
+    for c in rows[1:]:
+        if int(c[0]) % 1000000:
+            fail("no --schema: window start %s is not in ns of whole ms" % c[0])
+        got[(int(c[0]) // 1000000, c[2])] = [int(c[3]), float(c[4]), float(c[5]), float(c[6])]
+    kept = [e for e in events if e[2] != "ap"]
+    same_windows(got, reference(kept), "no --schema")
+    for extra, says in [(["--kafka-source", "127.0.0.1:9/t"], "--kafka-source needs --schema"),
+                        (["--types", "usage:f65"], "--types")]:
+        r = subprocess.run([binary] + args + extra, capture_output=True, text=True, timeout=60)
+        if r.returncode != 2 or says not in r.stderr:
+            fail("no --schema with %s: exit %d, %s" % (extra, r.returncode, r.stderr))
+    print("no --schema: a write without usage refused, then %d points over HTTP, TCP and JSON "
+          "lines typed by the first write; %d windows ok" % (len(events), len(got)))
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -646,6 +716,7 @@ def main():
     part_endpoints(binary, work, shutil.which("promtool"))
     part_influx_client(binary, work)
     part_sql(binary, work)
+    part_inferred(binary, work)
     part_backpressure(binary, work)
     return 0
 
