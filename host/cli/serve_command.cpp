@@ -1,11 +1,13 @@
 // `sluice serve`: a job fed by HTTP and TCP clients until SIGINT or SIGTERM.
 #include <poll.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -33,7 +35,29 @@ namespace {
 constexpr Duration kServeBatchTimeout = std::chrono::milliseconds(100);
 
 /// Why serving ended.
-enum class Ended : std::uint8_t { signal, job_failed, kafka_done };
+enum class Ended : std::uint8_t { signal, job_failed, kafka_done, start_failed };
+
+/// Why the job of an inferred schema could not start, for reasons no later write changes (an
+/// output that cannot be opened, a Kafka producer that cannot be made): serve ends with it.
+class StartFailure {
+ public:
+  void set(std::exception_ptr error) {
+    const std::lock_guard lock(mutex_);
+    if (!error_) error_ = std::move(error);
+    failed_.store(true, std::memory_order_release);
+  }
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  /// @brief Throws the failure; precondition: failed().
+  [[noreturn]] void rethrow() const {
+    const std::lock_guard lock(mutex_);
+    std::rethrow_exception(error_);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::exception_ptr error_;
+  std::atomic<bool> failed_{false};
+};
 
 /// A Kafka source read on a thread of its own; stopped and joined when it goes.
 struct KafkaReader {
@@ -58,13 +82,15 @@ struct KafkaReader {
 };
 
 /// Waits for a stop request, checking the job's health (once it runs) and the Kafka source
-/// (which ends once read to its end with --kafka-until-end, or on an error) a few times a second.
+/// (which ends once read to its end with --kafka-until-end, or on an error) and whether the job
+/// of an inferred schema failed to start, a few times a second.
 Ended wait_for_stop(const StopSignals& signals, const server::IngestTarget& target,
-                    const KafkaReader* kafka) {
+                    const KafkaReader* kafka, const StartFailure& start) {
   for (;;) {
     pollfd fd{signals.fd(), POLLIN, 0};
     ::poll(&fd, 1, 200);
     if (signals.signal() != 0) return Ended::signal;
+    if (start.failed()) return Ended::start_failed;
     if (const Job* job = target.job(); job != nullptr && !job->status().ok())
       return Ended::job_failed;
     if (kafka != nullptr && kafka->source.done()) return Ended::kafka_done;
@@ -82,6 +108,7 @@ class ServedJob {
   /// @throws UsageError for a query that does not fit the schema, Error else; nothing is left
   /// made then.
   Job& start() {
+    if (job_) return *job_;  // started already: its outputs are in use
     try {
       outputs_.emplace(options_);
       OutputStyle json = options_.style;
@@ -178,13 +205,16 @@ int execute_serve(ServeOptions serve) {
                                       .measurement = serve.measurement,
                                       .max_line_bytes = serve.max_line_bytes};
   std::optional<server::IngestTarget> target;
+  StartFailure start_failure;
   if (options.infer_schema) {
     // The first write that gives every column the query reads fixes their types.
     ServedSchemaRules rules{.columns = columns_read(options),
                             .time_column = options.time_column,
                             .measurement = serve.measurement,
+                            .overrides = options.type_overrides.empty()
+                                             ? Schema{}
+                                             : parse_schema(options.type_overrides),
                             .max_line_bytes = serve.max_line_bytes};
-    if (!options.type_overrides.empty()) rules.overrides = parse_schema(options.type_overrides);
     target.emplace(
         [&, rules](std::string_view body, detail::TextFormat format, std::string& problem) -> Job* {
           const std::optional<Schema> schema = infer_served_schema(body, format, rules, problem);
@@ -192,24 +222,33 @@ int execute_serve(ServeOptions serve) {
           options.schema = *schema;
           try {
             check_schema(options);
+            // The ingest parsers take the event time as a timestamp or an i64 (--types may
+            // have said otherwise): checked before anything starts.
+            const DataType time_type = schema->field(schema->index_of(options.time_column)).type;
+            if (time_type.id != TypeId::timestamp && time_type.id != TypeId::i64)
+              throw UsageError("the event time '" + options.time_column + "' is " +
+                               to_string(time_type) + ": served input needs a timestamp or i64");
             Job& job = served.start();
             if (talks)
               std::cerr << who << ": schema " << schema->to_string() << " (from the first write"
                         << (options.type_overrides.empty() ? "" : ", with --types") << ")"
                         << std::endl;
             return &job;
-          } catch (const std::exception& e) {
+          } catch (const UsageError& e) {  // a later write may give other types: it may try
             problem = "the query does not fit the schema of the first write, " +
                       schema->to_string() + ": " + e.what();
             if (talks) std::cerr << who << ": " << problem << std::endl;
             return nullptr;
+          } catch (const std::exception& e) {  // no write helps: serve ends with it
+            problem = std::string("the job could not start: ") + e.what();
+            start_failure.set(std::current_exception());
+            return nullptr;
           }
         },
         ingest);
-  } else {
-    target.emplace(served.start(), ingest);
   }
   try {
+    if (!target) target.emplace(served.start(), ingest);
     obs::ExpositionContext context;
     context.backend = to_string(engine.backend());
     context.version = SLUICE_VERSION;
@@ -274,9 +313,10 @@ int execute_serve(ServeOptions serve) {
                                               .diagnostics = &std::cerr});
         if (talks) std::cerr << who << ": listening on " << tcp->url() << std::endl;
       }
-      ended = wait_for_stop(signals, *target, kafka ? &*kafka : nullptr);
+      ended = wait_for_stop(signals, *target, kafka ? &*kafka : nullptr, start_failure);
       if (ended == Ended::job_failed) target->job()->finish();  // throws the job's error
     }
+    if (ended == Ended::start_failed) start_failure.rethrow();
     if (kafka) {
       kafka->join();
       if (kafka->error) std::rethrow_exception(kafka->error);

@@ -67,9 +67,9 @@ constexpr FlagSpec kServeFlags[] = {
 /// The flags a script given by --sql replaces: its source table's columns, WITH options and
 /// WATERMARK, and its query.
 constexpr const char* kScriptedFlags[] = {
-    "--schema",      "--time",         "--max-delay",  "--where",       "--key",
-    "--window",      "--agg",          "--broadcast",  "--having",      "--kafka-source",
-    "--kafka-group", "--kafka-format", "--kafka-time", "--measurement",
+    "--schema",       "--types",       "--time",         "--max-delay",  "--where",
+    "--key",          "--window",      "--agg",          "--broadcast",  "--having",
+    "--kafka-source", "--kafka-group", "--kafka-format", "--kafka-time", "--measurement",
 };
 
 obs::ListenAddress listen_flag(const Flags& flags, std::string_view flag) {

@@ -1,6 +1,8 @@
 // The WITH options of a table read into a SqlConnector, each checked where it is written.
 #include "host/sql/sql_connector.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <string>
 
 #include "host/sql/sql_ast.hpp"
@@ -115,6 +117,16 @@ class ConnectorReader {
     const SqlOption* topic = find("topic");
     if (topic == nullptr) fail(kind.value_offset, "a 'kafka' table needs 'topic' = 'TOPIC'");
     if (topic->value.empty()) fail(topic->value_offset, "'topic' is empty");
+    // Kafka's rule for topic names.
+    const bool legal = topic->value.size() <= 249 &&
+                       std::all_of(topic->value.begin(), topic->value.end(), [](char ch) {
+                         return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' ||
+                                ch == '_' || ch == '-';
+                       });
+    if (!legal)
+      fail(topic->value_offset,
+           "'topic' '" + topic->value +
+               "' is no Kafka topic name (up to 249 ASCII letters, digits, '.', '_' and '-')");
     k.topic = topic->value;
     const SqlOption* format = find("format");
     if (const SqlOption* value = find("value.format")) {

@@ -163,6 +163,13 @@ class Planner {
       fail(t.watermark_offset,
            "the event time '" + *t.watermark_column + "' must be a TIMESTAMP or an integer",
            ErrorCode::type_mismatch);
+    const bool line_protocol = c.kind == SqlConnector::Kind::serve ||
+                               (c.kind == SqlConnector::Kind::kafka && c.kafka.format == "line");
+    if (line_protocol && type.id != TypeId::timestamp && type.id != TypeId::i64)
+      fail(t.watermark_offset,
+           "the event time '" + *t.watermark_column +
+               "' of line protocol must be a TIMESTAMP or a BIGINT (the point's timestamp)",
+           ErrorCode::type_mismatch);
     plan_.time_column = *t.watermark_column;
     plan_.max_delay = t.watermark_delay;
     metadata_columns(t, c);

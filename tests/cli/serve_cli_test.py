@@ -608,6 +608,23 @@ def part_inferred(binary, work):
         r = subprocess.run([binary] + args + extra, capture_output=True, text=True, timeout=60)
         if r.returncode != 2 or says not in r.stderr:
             fail("no --schema with %s: exit %d, %s" % (extra, r.returncode, r.stderr))
+    # An output that cannot be opened fails the first write that fixes the schema, and serve
+    # ends with it: no later write could help.
+    unwritable = os.path.join(work, "no-such-dir", "windows.csv")
+    bad_args = [unwritable if a == output else a for a in args]
+    job, err, ports = start(binary, bad_args, work, "serve-inferred-unwritable")
+    status, body = request(ports["http"], "POST", "/api/v2/write?bucket=b&precision=ms",
+                           (line_protocol(events[0], 1) + "\n").encode())
+    if status != 400 or b"the job could not start" not in body:
+        fail("no --schema, unwritable output: the write got %d %s" % (status, body[:300]))
+    try:
+        code = job.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        fail("no --schema, unwritable output: serve still runs 30 s after the failed start")
+    err.seek(0)
+    text = err.read()
+    if code != 1 or "no-such-dir" not in text:
+        fail("no --schema, unwritable output: exit %d: %s" % (code, text))
     print("no --schema: a write without usage refused, then %d points over HTTP, TCP and JSON "
           "lines typed by the first write; %d windows ok" % (len(events), len(got)))
 

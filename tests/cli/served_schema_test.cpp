@@ -207,7 +207,7 @@ TEST(IngestTarget, StartsItsJobOnceFromTheFirstBodyThatFixesTheSchema) {
         ++starts;
         return &job.emplace(counting.start(*schema));
       },
-      {.time_column = "time"});
+      {.time_column = "time", .measurement = ""});
   EXPECT_EQ(target.job(), nullptr);
   // A body without a host: every line rejected with the reason, counted once the job runs.
   const auto refused = target.write_line_protocol("cpu v=1 5\n\ncpu v=2 6\n", 1);
@@ -227,8 +227,9 @@ TEST(IngestTarget, StartsItsJobOnceFromTheFirstBodyThatFixesTheSchema) {
                                          std::to_string(1000 + i) + "\ncpu,host=x v=1 7\n",
                                      1);
         } else {
-          target.write_json_lines(R"({"time": 5, "host": "h)" + std::to_string(w) + "\"}\n{\"x\"",
-                                  1);
+          // A time of this era in ns: whichever writer starts the job, the unit is ns.
+          target.write_json_lines(
+              R"({"time": 1764694805000000000, "host": "h)" + std::to_string(w) + "\"}\n{\"x\"", 1);
         }
       }
     });

@@ -495,6 +495,11 @@ TEST(SqlPlan, ConnectorErrorsPointAtTheOption) {
        "'properties.acks' is empty"},
       {source("'connector' = 'serve', 'path' = 'x'"), "line 2, column 30",
        "unknown option 'path' (options: 'connector', 'measurement')"},
+      {source("'connector' = 'kafka', 'topic' = 'logs/app', "
+              "'properties.bootstrap.servers' = 'b:9092'"),
+       "line 2, column 40", "'topic' 'logs/app' is no Kafka topic name"},
+      {source("'connector' = 'serve'", "ts INT"), "line 1, column 49",
+       "of line protocol must be a TIMESTAMP or a BIGINT"},
       {source("'connector' = 'http'"), "line 2, column 21",
        "unknown connector 'http' (connectors: 'serve', 'kafka')"},
       {"CREATE TABLE t (ts TIMESTAMP(3), WATERMARK FOR ts AS ts);\nSELECT COUNT(*) FROM t",
