@@ -1,8 +1,11 @@
 // Parsing of the `sluice serve` flags into ServeOptions, and its usage text.
 #include "host/cli/serve_options.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "host/cli/cli_options.hpp"
 #include "host/server/http_ingest_server.hpp"
@@ -180,6 +183,18 @@ ServeOptions parse_serve_options(std::span<char* const> args) {
           "HTTP or TCP write only");
     if (run.infer_schema && !run.broadcasts.empty())
       throw UsageError("--broadcast needs --schema (or --sql FILE): its file is read first");
+    if (run.infer_schema && !run.type_overrides.empty()) {
+      // Only the columns the query reads are typed: a type for another is a mistake.
+      const std::vector<std::string> read = columns_read(run);
+      const Schema given = parse_schema(run.type_overrides);
+      for (std::size_t c = 0; c < given.size(); ++c)
+        if (std::find(read.begin(), read.end(), given.field(c).name) == read.end()) {
+          std::string names;
+          for (const std::string& name : read) names += (names.empty() ? "" : ", ") + name;
+          throw UsageError("--types: the query does not read column '" + given.field(c).name +
+                           "' (it reads " + names + ")");
+        }
+    }
     parse_common_flags(flags, run);
   }
   if (flags.has("--listen")) {

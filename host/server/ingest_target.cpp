@@ -2,6 +2,7 @@
 #include "host/server/ingest_target.hpp"
 
 #include <chrono>
+#include <vector>
 
 #include "host/io/line_protocol.hpp"
 #include "sluice/status.hpp"
@@ -14,7 +15,15 @@ IngestTarget::IngestTarget(Job& job, IngestSettings settings) : settings_(std::m
 }
 
 IngestTarget::IngestTarget(JobStarter start, IngestSettings settings)
-    : settings_(std::move(settings)), start_(std::move(start)) {}
+    : settings_(std::move(settings)), start_(std::move(start)) {
+  const Schema time_only({{settings_.time_column, DataType::timestamp(TimeUnit::ns)}});
+  probe_points_.emplace(time_only,
+                        detail::LineProtocolOptions{.measurement = settings_.measurement,
+                                                    .time_column = settings_.time_column,
+                                                    .max_line_bytes = settings_.max_line_bytes});
+  probe_json_.emplace(time_only,
+                      detail::JsonLinesOptions{.max_line_bytes = settings_.max_line_bytes});
+}
 
 void IngestTarget::bind(Job& job) {
   // The line-protocol parser checks the time column; made once here so that a bad one fails
@@ -53,9 +62,22 @@ Job* IngestTarget::job_for(std::string_view body, detail::TextFormat format,
     return job;
   }
   bytes_.fetch_add(body.size(), std::memory_order_relaxed);
+  std::vector<detail::PointValueKind> kinds;
+  std::vector<detail::JsonValueSeen> values;
   detail::for_each_line(body, first_line, [&](std::string_view line, std::uint64_t number) {
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
-    outcome.reject(number, problem, settings_.max_problems);
+    const std::size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) return;
+    std::string malformed;
+    if (format == detail::TextFormat::line_protocol) {
+      if (line[first] == '#') return;  // a comment
+      bool other_measurement = false;
+      malformed = probe_points_->value_kinds(line, kinds, other_measurement);
+      if (malformed.empty() && other_measurement) return;
+    } else {
+      malformed = probe_json_->values_of(line, values);
+    }
+    outcome.reject(number, malformed.empty() ? problem : std::move(malformed),
+                   settings_.max_problems);
   });
   malformed_before_start_.fetch_add(outcome.malformed, std::memory_order_relaxed);
   return nullptr;

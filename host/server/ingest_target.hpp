@@ -13,6 +13,7 @@
 
 #include "host/io/json_lines.hpp"
 #include "host/io/line_outcome.hpp"
+#include "host/io/line_protocol.hpp"
 #include "sluice/engine.hpp"
 
 namespace sluice::server {
@@ -40,9 +41,10 @@ class IngestTarget {
   /// @throws Error(invalid_argument) when the time column is not in the job's schema or is
   /// neither a timestamp nor an i64 column.
   IngestTarget(Job& job, IngestSettings settings);
-  /// @brief A target whose job `start` makes from the first body it accepts (one at a time;
-  /// the bodies before are rejected line by line with its problem, and counted as malformed
-  /// once the job runs).
+  /// @brief A target whose job `start` makes from the first body it accepts (one at a time).
+  /// The bodies before are rejected line by line, counted as malformed once the job runs: a
+  /// malformed line with its own reason, any other with start's problem; blank lines, comments
+  /// and points of another measurement are skipped, as the job's parsers skip them.
   IngestTarget(JobStarter start, IngestSettings settings);
 
   /// @brief The job, or nullptr before it started.
@@ -79,6 +81,10 @@ class IngestTarget {
   JobStarter start_;
   std::mutex start_mutex_;
   std::optional<detail::JsonLinesParser> json_;  ///< set before job_
+  /// Before the job: parsers of the time column alone, which tell a malformed line (and a
+  /// point of another measurement) from one the schema was not known for.
+  std::optional<detail::LineProtocolParser> probe_points_;
+  std::optional<detail::JsonLinesParser> probe_json_;
   std::atomic<std::uint64_t> bytes_{0};
   std::atomic<std::uint64_t> malformed_before_start_{0};
 };

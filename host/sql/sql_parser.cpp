@@ -155,10 +155,13 @@ class Parser {
       if (accept_word("NOT")) expect_word("NULL");
       if (peek().is_word("METADATA")) {
         c.metadata_offset = next().offset;
-        c.metadata = accept_word("FROM") ? string_literal(
-                                               "a metadata key in quotes, e.g. "
-                                               "'timestamp'")
-                                         : c.name;
+        if (accept_word("FROM")) {
+          const std::size_t key_offset = peek().offset;
+          c.metadata = string_literal("a metadata key in quotes, e.g. 'timestamp'");
+          if (c.metadata.empty()) error_at(script_, key_offset, "the metadata key is empty");
+        } else {
+          c.metadata = c.name;
+        }
         accept_word("VIRTUAL");
       }
       t.columns.push_back(std::move(c));

@@ -604,7 +604,10 @@ def part_inferred(binary, work):
     kept = [e for e in events if e[2] != "ap"]
     same_windows(got, reference(kept), "no --schema")
     for extra, says in [(["--kafka-source", "127.0.0.1:9/t"], "--kafka-source needs --schema"),
-                        (["--types", "usage:f65"], "--types")]:
+                        (["--types", "usage:f65"], "--types"),
+                        (["--types", "status:i64"],
+                         "--types: the query does not read column 'status' (it reads ts, host, "
+                         "region, usage)")]:
         r = subprocess.run([binary] + args + extra, capture_output=True, text=True, timeout=60)
         if r.returncode != 2 or says not in r.stderr:
             fail("no --schema with %s: exit %d, %s" % (extra, r.returncode, r.stderr))

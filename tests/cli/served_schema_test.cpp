@@ -247,4 +247,42 @@ TEST(IngestTarget, StartsItsJobOnceFromTheFirstBodyThatFixesTheSchema) {
   EXPECT_EQ(target.job()->total_metrics().events_malformed, 3u + 4 * 50);
 }
 
+TEST(IngestTarget, BeforeTheStartLinesAreRefusedAsTheJobsParsersWouldTakeThem) {
+  CountingJob counting;
+  std::optional<sluice::Job> job;
+  const ServedSchemaRules r = rules({"time", "host"}, "cpu");
+  sluice::server::IngestTarget target(
+      [&](std::string_view body, TextFormat format, std::string& problem) -> sluice::Job* {
+        const std::optional<Schema> schema = infer_served_schema(body, format, r, problem);
+        return schema ? &job.emplace(counting.start(*schema)) : nullptr;
+      },
+      {.time_column = "time", .measurement = "cpu"});
+  // A comment and a point of another measurement are skipped; a malformed line says what is
+  // wrong with it; a good point lacking the host says that.
+  const auto points = target.write_line_protocol(
+      "# written by a test\nmem,host=a v=1 5\ncpu v=1 5\ncpu,host=a\n  # indented\n", 1);
+  EXPECT_EQ(points.malformed, 2u);
+  ASSERT_EQ(points.problems.size(), 2u);
+  EXPECT_EQ(points.problems[0].line, 3u);
+  EXPECT_NE(points.problems[0].message.find("column 'host'"), std::string::npos);
+  EXPECT_EQ(points.problems[1].line, 4u);
+  EXPECT_EQ(points.problems[1].message, "no fields");
+  const auto json = target.write_json_lines("{\"time\": 5}\n{\"time\": \n", 7);
+  EXPECT_EQ(json.malformed, 2u);
+  ASSERT_EQ(json.problems.size(), 2u);
+  EXPECT_EQ(json.problems[0].line, 7u);
+  EXPECT_NE(json.problems[0].message.find("column 'host'"), std::string::npos);
+  EXPECT_EQ(json.problems[1].line, 8u);
+  EXPECT_EQ(json.problems[1].message.find("column 'host'"), std::string::npos);
+  EXPECT_FALSE(json.problems[1].message.empty());
+  EXPECT_EQ(target.job(), nullptr);
+  const auto started = target.write_line_protocol("cpu,host=a v=1 5\nmem v=1 5\n", 1);
+  EXPECT_EQ(started.rows, 1u);
+  EXPECT_EQ(started.malformed, 0u);
+  ASSERT_NE(target.job(), nullptr);
+  target.job()->finish();
+  EXPECT_EQ(counting.counts, (std::map<std::string, std::int64_t>{{"a", 1}}));
+  EXPECT_EQ(target.job()->total_metrics().events_malformed, 4u);
+}
+
 }  // namespace

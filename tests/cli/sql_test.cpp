@@ -510,6 +510,8 @@ TEST(SqlPlan, ConnectorErrorsPointAtTheOption) {
        "line 1, column 33", "METADATA comes with Kafka messages"},
       {source(kafka, "ts TIMESTAMP(3) METADATA FROM 'offset'"), "line 1, column 33",
        "unknown metadata 'offset' (a Kafka message's: 'timestamp')"},
+      {source(kafka, "ts TIMESTAMP(3) METADATA FROM ''"), "line 1, column 47",
+       "the metadata key is empty"},
       {"CREATE TABLE t (ts TIMESTAMP(3), at TIMESTAMP(3) METADATA FROM 'timestamp', "
        "WATERMARK FOR ts AS ts)\nWITH (" +
            kafka + ");\nSELECT COUNT(*) FROM t",
